@@ -1,0 +1,1 @@
+//! Command-line definitions of `directord` and `directorctl`, and rendering of their output.

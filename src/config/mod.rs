@@ -1,0 +1,1 @@
+//! keepalived.conf-compatible configuration: source files, parser, typed model, validation, diff.

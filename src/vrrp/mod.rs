@@ -1,0 +1,1 @@
+//! VRRP v2/v3 master-backup mode, wire-compatible with keepalived.
