@@ -1,1 +1,3 @@
 //! VRRP v2/v3 master-backup mode, wire-compatible with keepalived.
+
+pub mod packet;
