@@ -229,7 +229,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Length the message must have for its version, family and address count.
     pub fn required_len(&self, family: Family) -> usize {
-        let auth = if self.version() == 2 { AUTH_DATA_LEN } else { 0 };
+        let auth = if self.version() == 2 {
+            AUTH_DATA_LEN
+        } else {
+            0
+        };
         HEADER_LEN + usize::from(self.addr_count()) * family.addr_len() + auth
     }
 
@@ -323,7 +327,10 @@ impl Repr {
 
     /// Bytes `emit` writes.
     pub fn buffer_len(&self) -> usize {
-        let alen = self.addresses.first().map_or(4, |a| Family::of(a).addr_len());
+        let alen = self
+            .addresses
+            .first()
+            .map_or(4, |a| Family::of(a).addr_len());
         let auth = if self.version == Version::V2 {
             AUTH_DATA_LEN
         } else {
@@ -369,9 +376,7 @@ impl Repr {
         for a in self.addresses.iter().take(count) {
             match a {
                 IpAddr::V4(v4) if at + 4 <= len => buf[at..at + 4].copy_from_slice(&v4.octets()),
-                IpAddr::V6(v6) if at + 16 <= len => {
-                    buf[at..at + 16].copy_from_slice(&v6.octets())
-                }
+                IpAddr::V6(v6) if at + 16 <= len => buf[at..at + 16].copy_from_slice(&v6.octets()),
                 _ => {}
             }
             at += Family::of(a).addr_len();
@@ -619,8 +624,15 @@ mod tests {
     #[test]
     fn golden_keepalived_v3_vmac_advert() {
         let (ip, repr, ok) = decode_frame(&KA_V3_VMAC_FRAME1);
-        assert!(ok, "v3 checksum 0x7435 verifies with the IPv4 pseudo-header");
-        assert_eq!(&KA_V3_VMAC_FRAME1[6..12], &[0, 0, 0x5e, 0, 1, 51], "vMAC source");
+        assert!(
+            ok,
+            "v3 checksum 0x7435 verifies with the IPv4 pseudo-header"
+        );
+        assert_eq!(
+            &KA_V3_VMAC_FRAME1[6..12],
+            &[0, 0, 0x5e, 0, 1, 51],
+            "vMAC source"
+        );
         assert_eq!(
             repr,
             Repr {
@@ -640,9 +652,11 @@ mod tests {
         let pkt = Packet::new_checked(&KA_V3_VMAC_FRAME1[ETH + 20..]).unwrap();
         assert!(!pkt.verify_checksum(ip.src.into(), ip.dst.into(), true));
         let as_v2 = repr.to_bytes(ip.src.into(), ip.dst.into(), true);
-        assert!(Packet::new_checked(&as_v2[..])
-            .unwrap()
-            .verify_checksum(ip.src.into(), ip.dst.into(), true));
+        assert!(Packet::new_checked(&as_v2[..]).unwrap().verify_checksum(
+            ip.src.into(),
+            ip.dst.into(),
+            true
+        ));
     }
 
     #[test]
@@ -655,7 +669,10 @@ mod tests {
             priority: 255,
             adver_int: 5,
             auth: Auth::None,
-            addresses: vec!["2001:db8::1".parse().unwrap(), "2001:db8::2".parse().unwrap()],
+            addresses: vec![
+                "2001:db8::1".parse().unwrap(),
+                "2001:db8::2".parse().unwrap(),
+            ],
         };
         let bytes = repr.to_bytes(src, dst, false);
         assert_eq!(bytes.len(), 8 + 32);
@@ -716,11 +733,7 @@ mod tests {
         );
         b[2] = 99; // priority changed: checksum no longer matches
         let pkt = Packet::new_checked(&b[..]).unwrap();
-        assert!(!pkt.verify_checksum(
-            "10.99.0.21".parse().unwrap(),
-            MCAST_V4.into(),
-            false
-        ));
+        assert!(!pkt.verify_checksum("10.99.0.21".parse().unwrap(), MCAST_V4.into(), false));
     }
 
     proptest! {
