@@ -1230,9 +1230,14 @@ pub fn route_spec(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
                 step = 1
             }
             "default" if destination.is_none() => {
-                destination = Some(IpNetwork::V4(ipnetwork::Ipv4Network::from(
-                    Ipv4Addr::UNSPECIFIED,
-                )));
+                let ipv6 = route.via.or(route.src).is_some_and(|a| a.is_ipv6())
+                    || words[k + 1..].iter().any(|(w, _)| w.contains(':'));
+                let any = if ipv6 {
+                    IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                } else {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                };
+                destination = IpNetwork::new(any, 0).ok();
                 step = 1
             }
             _ => {

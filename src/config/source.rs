@@ -367,11 +367,7 @@ impl<'a> Preprocessor<'a> {
 
     fn include(&mut self, origin: Origin, patterns: &str, col: usize, depth: usize) {
         let span = self.span(origin, col);
-        let patterns: Vec<&str> = patterns
-            .split_whitespace()
-            .map(|p| p.trim_matches(|c| c == '"' || c == '\''))
-            .filter(|p| !p.is_empty())
-            .collect();
+        let patterns = split_words(patterns);
         if patterns.is_empty() {
             self.diag
                 .error(span, "include needs a file name or glob pattern");
@@ -385,7 +381,8 @@ impl<'a> Preprocessor<'a> {
             return;
         }
         let dir = self.files[origin.file as usize].dir.clone();
-        for pattern in patterns {
+        for pattern in &patterns {
+            let pattern = pattern.as_str();
             let full = if Path::new(pattern).is_absolute() {
                 PathBuf::from(pattern)
             } else {
@@ -531,6 +528,38 @@ impl<'a> Preprocessor<'a> {
             Err(message) => self.diag.error(span, message),
         }
     }
+}
+
+/// Whitespace-separated words, `"…"`/`'…'` quoting spaces (for `include` names).
+fn split_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => word.push(c),
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            None if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            None => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }
 
 /// The part of a physical line before a `#` or `!` comment (outside quotes).
