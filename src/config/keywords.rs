@@ -69,6 +69,8 @@ const PLACED: &[(&str, &str)] = &[
     ("global_defs", "at the top level"),
 ];
 
+const TOP_LEVEL: &str = "top level";
+
 /// Apply `table` to the statements of a block.
 pub fn apply<T>(
     block: &str,
@@ -78,6 +80,11 @@ pub fn apply<T>(
     children: &[Node],
     diag: &mut Diagnostics,
 ) {
+    let within = if block == TOP_LEVEL {
+        "at the top level".to_string()
+    } else {
+        format!("in {block}")
+    };
     let mut seen: Vec<(&'static str, u32)> = Vec::new();
     for node in children {
         let keyword = &*node.keyword;
@@ -87,7 +94,7 @@ pub fn apply<T>(
                     diag.warn(
                         node.span.clone(),
                         format!(
-                            "'{keyword}' given twice in {block} (first at line {line}), the last one wins"
+                            "'{keyword}' given twice {within} (first at line {line}), the last one wins"
                         ),
                     );
                 } else {
@@ -103,12 +110,12 @@ pub fn apply<T>(
         } else if let Some((_, place)) = PLACED.iter().find(|(k, _)| *k == keyword) {
             diag.error(
                 node.span.clone(),
-                format!("'{keyword}' is not valid in {block}, expected it {place}"),
+                format!("'{keyword}' is not valid {within}, expected it {place}"),
             );
         } else {
             diag.warn(
                 node.span.clone(),
-                format!("unknown keyword '{keyword}' in {block}, ignored"),
+                format!("unknown keyword '{keyword}' {within}, ignored"),
             );
         }
     }
@@ -183,7 +190,7 @@ impl Builder {
 
     pub fn top(&mut self, node: &Node, diag: &mut Diagnostics) {
         apply(
-            "the top level",
+            TOP_LEVEL,
             TOP,
             TOP_IGNORED,
             self,
@@ -1645,7 +1652,15 @@ fn vrrp_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
             diag,
         );
     }
+    let vrid_written = node
+        .children()
+        .iter()
+        .any(|c| c.keyword == "virtual_router_id");
     if draft.spans.virtual_router_id.is_none() {
+        if vrid_written {
+            // Its value was wrong and is reported already.
+            return;
+        }
         diag.error(
             node.span.clone(),
             format!(

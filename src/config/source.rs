@@ -32,6 +32,10 @@ const MAX_LINE_BYTES: usize = 1 << 20;
 const MAX_LINES: usize = 50_000_000;
 /// Recursion bound for lines that expand into lines.
 const MAX_EXPANSION_DEPTH: u32 = 64;
+/// Lines produced by multi-line parameters and `~SEQ`/`~LST` in one load. Generous for
+/// generated configurations (keepalived.conf(5)'s biggest example makes 65,024
+/// instances), small enough that a self-multiplying definition stops quickly.
+const MAX_EXPANSIONS: usize = 5_000_000;
 
 /// One logical line.
 #[derive(Debug, Clone)]
@@ -153,6 +157,8 @@ struct Preprocessor<'a> {
     /// A multi-line `$NAME= \` definition being collected.
     pending_definition: Option<(String, Vec<String>)>,
     too_many_lines: bool,
+    expansions: usize,
+    expansion_aborted: bool,
     random_state: u64,
 }
 
@@ -170,6 +176,8 @@ impl<'a> Preprocessor<'a> {
             params: HashMap::new(),
             pending_definition: None,
             too_many_lines: false,
+            expansions: 0,
+            expansion_aborted: false,
             random_state: seed | 1,
         }
     }
@@ -298,12 +306,22 @@ impl<'a> Preprocessor<'a> {
         if text.is_empty() {
             return;
         }
+        if level > 0 {
+            if self.expansion_aborted {
+                return;
+            }
+            self.expansions += 1;
+            if self.expansions > MAX_EXPANSIONS {
+                let message =
+                    format!("parameter expansion produces more than {MAX_EXPANSIONS} lines");
+                self.abort_expansion(origin, base, message);
+                return;
+            }
+        }
         if level > MAX_EXPANSION_DEPTH {
-            let span = self.span(origin, Self::col_of(origin, base));
-            self.diag.error(
-                span,
-                "parameter expansion nests too deeply (a definition that expands to itself?)",
-            );
+            let message =
+                "parameter expansion nests too deeply (a definition that expands to itself?)";
+            self.abort_expansion(origin, base, message.to_string());
             return;
         }
         if let Some(cond) = text.strip_prefix('@') {
@@ -345,6 +363,9 @@ impl<'a> Preprocessor<'a> {
                 Ok(Some(expanded)) => {
                     for piece in expanded.split('\n') {
                         self.process(origin, piece, Base::Owned, depth, level + 1);
+                        if self.expansion_aborted {
+                            return;
+                        }
                     }
                     return;
                 }
@@ -363,6 +384,13 @@ impl<'a> Preprocessor<'a> {
             return;
         }
         self.push_line(origin, text, base);
+    }
+
+    /// Stop all further expansion after a runaway one; reported once.
+    fn abort_expansion(&mut self, origin: Origin, base: Base, message: String) {
+        self.expansion_aborted = true;
+        let span = self.span(origin, Self::col_of(origin, base));
+        self.diag.error(span, message);
     }
 
     fn include(&mut self, origin: Origin, patterns: &str, col: usize, depth: usize) {
@@ -520,7 +548,7 @@ impl<'a> Preprocessor<'a> {
                         self.params.insert(name, vec![value]);
                     }
                     self.process(origin, rest, rest_base, depth, level + 1);
-                    if self.too_many_lines {
+                    if self.too_many_lines || self.expansion_aborted {
                         return;
                     }
                 }
@@ -835,6 +863,17 @@ mod tests {
         assert_eq!(
             diag.errors[0].to_string(),
             "t.conf:2:1: parameter substitution does not terminate (a recursive definition?)"
+        );
+    }
+
+    #[test]
+    fn self_multiplying_definitions_stop() {
+        let (_, diag) = lines("$X= \\\n$X \\\n$X\n$X\n", None);
+        let messages: Vec<String> = diag.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert_eq!(
+            messages[0],
+            "t.conf:4:1: parameter expansion nests too deeply (a definition that expands to itself?)"
         );
     }
 
