@@ -150,12 +150,11 @@ impl TxSocket {
         sock.attach_filter(&[insn(BPF_RET_K, 0, 0, 0)])?;
         sock.bind_device(Some(ifname.as_bytes()))?;
         match src {
-            IpAddr::V4(v4) => {
+            IpAddr::V4(_) => {
                 sock.set_ttl(u32::from(TTL))?;
                 sock.set_multicast_ttl_v4(u32::from(TTL))?;
                 sock.set_tos(TOS_CS6)?;
                 sock.set_multicast_loop_v4(false)?;
-                sock.set_multicast_if_v4(&v4)?;
                 // A VIP source (address owner) may not be configured yet: freebind.
                 sock.set_freebind(true)?;
                 sock.bind(&SockAddr::from(SocketAddr::new(src, 0)))?;
