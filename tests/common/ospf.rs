@@ -76,7 +76,7 @@ impl Router {
     /// settled segment; RFC 2328 BackupSeen ends its Waiting state early).
     pub fn is_dr(&self, iface: &str) -> Result<(), String> {
         let text = match self {
-            Router::Bird(b) => b.birdc(&["show", "ospf", "interface", iface])?,
+            Router::Bird(b) => b.birdc(&["show", "ospf", "interface", &format!("\"{iface}\"")])?,
             Router::Frr(f) => f.vtysh(&format!("show ip ospf interface {iface}"))?,
         };
         let dr = match self {
