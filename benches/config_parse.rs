@@ -72,7 +72,8 @@ fn main() {
 
     let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
     let mut summary = String::new();
-    for _ in 0..RUNS {
+    let mut peak_after_first_kb = 0;
+    for run in 0..RUNS {
         let start = Instant::now();
         let loaded = director::config::load(&path);
         let elapsed = start.elapsed();
@@ -98,6 +99,9 @@ fn main() {
         }
         drop(loaded);
         times.push(elapsed);
+        if run == 0 {
+            peak_after_first_kb = status_kb("VmHWM:").unwrap_or(0);
+        }
     }
     let _ = std::fs::remove_file(&path);
     times.sort();
@@ -126,11 +130,16 @@ fn main() {
     );
     println!(
         "  {:<28} {:>9.1} MB {:>10}",
-        "peak RSS (VmHWM)", peak_mb, "< 300 MB"
+        "peak RSS (VmHWM), 5 runs", peak_mb, "< 300 MB"
     );
     println!(
         "  {:<28} {:>9.1} MB",
         "RSS before parsing",
         rss_before as f64 / 1024.0
+    );
+    println!(
+        "  {:<28} {:>9.1} MB",
+        "peak RSS after the 1st run",
+        peak_after_first_kb as f64 / 1024.0
     );
 }

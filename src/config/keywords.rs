@@ -80,10 +80,12 @@ pub fn apply<T>(
     children: &[Node],
     diag: &mut Diagnostics,
 ) {
-    let within = if block == TOP_LEVEL {
-        "at the top level".to_string()
-    } else {
-        format!("in {block}")
+    let within = || {
+        if block == TOP_LEVEL {
+            "at the top level".to_string()
+        } else {
+            format!("in {block}")
+        }
     };
     let mut seen: Vec<(&'static str, u32)> = Vec::new();
     for node in children {
@@ -94,7 +96,8 @@ pub fn apply<T>(
                     diag.warn(
                         node.span.clone(),
                         format!(
-                            "'{keyword}' given twice {within} (first at line {line}), the last one wins"
+                            "'{keyword}' given twice {} (first at line {line}), the last one wins",
+                            within()
                         ),
                     );
                 } else {
@@ -110,12 +113,12 @@ pub fn apply<T>(
         } else if let Some((_, place)) = PLACED.iter().find(|(k, _)| *k == keyword) {
             diag.error(
                 node.span.clone(),
-                format!("'{keyword}' is not valid {within}, expected it {place}"),
+                format!("'{keyword}' is not valid {}, expected it {place}", within()),
             );
         } else {
             diag.warn(
                 node.span.clone(),
-                format!("unknown keyword '{keyword}' {within}, ignored"),
+                format!("unknown keyword '{keyword}' {}, ignored", within()),
             );
         }
     }
@@ -2455,15 +2458,21 @@ fn resolve_virtual_server(
             inhibit: draft.sorry_server_inhibit,
         });
     }
+    draft
+        .vs
+        .real_servers
+        .reserve_exact(draft.real_servers.len());
     for rs in draft.real_servers {
         draft.spans.real_servers.push(rs.span.clone());
         let opts = rs.opts.or(&vs_opts);
         let port = rs.port.unwrap_or(vs_port);
-        let checkers = rs
+        let mut checkers: Vec<Checker> = rs
             .checkers
             .into_iter()
             .filter_map(|c| resolve_checker(c, &opts, rs.ip, port, draft.log_all_failures, d))
             .collect();
+        // Exact sizes: with 100,000 real servers, growth slack is most of the memory.
+        checkers.shrink_to_fit();
         draft.vs.real_servers.push(RealServer {
             ip: rs.ip,
             port,
@@ -2554,6 +2563,7 @@ fn resolve_checker(
                 return None;
             }
             let mut http = c.http;
+            http.urls.shrink_to_fit();
             http.virtualhost = http.virtualhost.or(opts.virtualhost);
             Some(if c.kind == CheckerKind::Ssl {
                 Checker::Ssl { common, http }

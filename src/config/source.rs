@@ -61,7 +61,9 @@ struct SourceFile {
     name: Arc<str>,
     /// Directory `include`s and `${_PWD}` are relative to.
     dir: PathBuf,
-    text: Arc<str>,
+    /// `Arc<String>`, not `Arc<str>`: wrapping the `String` read from disk keeps its
+    /// buffer instead of copying it.
+    text: Arc<String>,
 }
 
 /// The logical lines of a configuration file set.
@@ -89,7 +91,12 @@ impl SourceSet {
         diag: &mut Diagnostics,
     ) -> SourceSet {
         let mut pre = Preprocessor::new(options, diag);
-        pre.add_text(Arc::from(origin), PathBuf::from("."), Arc::from(text), 0);
+        pre.add_text(
+            Arc::from(origin),
+            PathBuf::from("."),
+            Arc::new(text.to_string()),
+            0,
+        );
         pre.finish()
     }
 
@@ -212,7 +219,7 @@ impl<'a> Preprocessor<'a> {
                     _ => PathBuf::from("."),
                 };
                 let name: Arc<str> = Arc::from(path.display().to_string());
-                self.add_text(name, dir, Arc::from(text), depth);
+                self.add_text(name, dir, Arc::new(text), depth);
             }
             Err(source) => self.diag.errors.push(ConfigError::Read {
                 path: path.to_path_buf(),
@@ -222,7 +229,7 @@ impl<'a> Preprocessor<'a> {
         }
     }
 
-    fn add_text(&mut self, name: Arc<str>, dir: PathBuf, text: Arc<str>, depth: usize) {
+    fn add_text(&mut self, name: Arc<str>, dir: PathBuf, text: Arc<String>, depth: usize) {
         if text.len() >= u32::MAX as usize {
             self.diag.error(
                 Span::new(name, 1, 1),
@@ -236,6 +243,9 @@ impl<'a> Preprocessor<'a> {
             dir,
             text: text.clone(),
         });
+        // Most lines become logical lines: size the list once instead of doubling it.
+        self.lines
+            .reserve(text.bytes().filter(|&b| b == b'\n').count() + 1);
         let mut line_start = 0usize;
         for (index, raw) in text.split('\n').enumerate() {
             let origin = Origin {
