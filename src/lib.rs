@@ -19,4 +19,5 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod dataplane;
+pub mod net;
 pub mod vrrp;

@@ -1,0 +1,849 @@
+//! The typed configuration model: what a parsed, validated keepalived.conf (plus our
+//! `director { }` and `ospf { }` blocks) means, with every default filled in.
+//!
+//! Nothing in here is a string tree: each keyword lands in a typed field. Defaults are
+//! resolved at load time (see `defaults.rs` for where each value comes from), so the
+//! daemon and `--dump-config` see the values that will actually be used. Inheritance
+//! (virtual server → real server → checker, as keepalived.conf(5) "LVS CONFIGURATION"
+//! describes) is resolved too: a checker carries its own effective timers.
+//!
+//! Durations serialize as (fractional) seconds, which is how the file writes them.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnetwork::IpNetwork;
+use serde::Serialize;
+
+/// Serialize a `Duration` as seconds (float), the unit keepalived.conf uses.
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
+}
+
+/// The whole configuration of one director.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Config {
+    pub global_defs: GlobalDefs,
+    pub director: DirectorSettings,
+    pub ospf: Option<OspfConfig>,
+    pub static_ipaddress: Vec<IpAddressSpec>,
+    pub static_routes: Vec<RouteSpec>,
+    pub vrrp_scripts: Vec<VrrpScript>,
+    pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
+    pub vrrp_instances: Vec<VrrpInstance>,
+    pub virtual_server_groups: Vec<VirtualServerGroup>,
+    pub virtual_servers: Vec<VirtualServer>,
+    /// The top-level `SSL { }` block: client context of SSL_GET checkers.
+    pub ssl: Option<SslContext>,
+}
+
+impl Config {
+    /// How this director runs: an explicit `director { mode … }` wins; otherwise an
+    /// `ospf` block means active-active, `vrrp_instance`s alone mean master-backup, and
+    /// with neither the daemon only programs tables and runs health checks.
+    pub fn mode(&self) -> Mode {
+        if let Some(mode) = self.director.mode {
+            return mode;
+        }
+        if self.ospf.is_some() {
+            Mode::ActiveActive
+        } else if !self.vrrp_instances.is_empty() {
+            Mode::MasterBackup
+        } else {
+            Mode::TablesOnly
+        }
+    }
+
+    pub fn vrrp_script(&self, name: &str) -> Option<&VrrpScript> {
+        self.vrrp_scripts.iter().find(|s| s.name == name)
+    }
+
+    pub fn vrrp_instance(&self, name: &str) -> Option<&VrrpInstance> {
+        self.vrrp_instances.iter().find(|i| i.name == name)
+    }
+
+    pub fn virtual_server_group(&self, name: &str) -> Option<&VirtualServerGroup> {
+        self.virtual_server_groups.iter().find(|g| g.name == name)
+    }
+
+    pub fn virtual_server(&self, key: &ServiceKey) -> Option<&VirtualServer> {
+        self.virtual_servers.iter().find(|v| &v.key == key)
+    }
+}
+
+/// keepalived's `SSL { password ca certificate key }`; none set: a default context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct SslContext {
+    pub password: Option<String>,
+    pub ca: Option<PathBuf>,
+    pub certificate: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+// ───────────────────────────── director { } ─────────────────────────────
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    ActiveActive,
+    MasterBackup,
+    TablesOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DataplaneKind {
+    /// keepalived programs IPVS; so do we unless told otherwise.
+    #[default]
+    Ipvs,
+    Nftables,
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct DirectorSettings {
+    /// Explicit mode; `None` means "derive it" (see [`Config::mode`]).
+    pub mode: Option<Mode>,
+    pub dataplane: DataplaneKind,
+    pub control_socket: Option<PathBuf>,
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+// ───────────────────────────── ospf { } ─────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OspfConfig {
+    /// `None`: the daemon picks one (global_defs router_id if it is an address, else the
+    /// highest IPv4 address of the host, as BIRD and FRR do).
+    pub router_id: Option<Ipv4Addr>,
+    /// Metric of the VIP stub links. 0, what BIRD and FRR announce for a /32 on lo: all
+    /// directors and any routing-daemon director must announce the same value or ECMP
+    /// collapses.
+    pub vip_metric: u16,
+    pub areas: Vec<OspfArea>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OspfArea {
+    pub id: Ipv4Addr,
+    pub interfaces: Vec<OspfInterface>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OspfNetworkType {
+    #[default]
+    Broadcast,
+    PointToPoint,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OspfInterface {
+    pub name: String,
+    pub network_type: OspfNetworkType,
+    /// Seconds (RFC 2328 HelloInterval, default 10).
+    pub hello_interval: u16,
+    /// Seconds (RouterDeadInterval, default 4 × hello = 40).
+    pub dead_interval: u32,
+    /// Seconds (RxmtInterval, default 5).
+    pub retransmit_interval: u16,
+    /// Seconds (InfTransDelay, default 1).
+    pub transmit_delay: u16,
+    /// Router priority for DR election (default 1).
+    pub priority: u8,
+    /// Interface output cost (default 10, as BIRD's default for broadcast links).
+    pub cost: u16,
+    pub authentication: OspfAuth,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum OspfAuth {
+    #[default]
+    None,
+    /// Simple password, at most 8 bytes on the wire.
+    Simple { key: String },
+    /// Keyed MD5 (RFC 2328 appendix D).
+    Md5 { key_id: u8, key: String },
+}
+
+// ───────────────────────────── global_defs ─────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GlobalDefs {
+    pub router_id: Option<String>,
+    pub notification_email: Vec<String>,
+    pub notification_email_from: Option<String>,
+    pub smtp_server: Option<SmtpServer>,
+    pub smtp_helo_name: Option<String>,
+    #[serde(serialize_with = "secs")]
+    pub smtp_connect_timeout: Duration,
+    pub smtp_alert: Option<bool>,
+    pub smtp_alert_vrrp: Option<bool>,
+    pub smtp_alert_checker: Option<bool>,
+    pub enable_script_security: bool,
+    pub script_user: Option<ScriptUser>,
+    pub default_interface: Option<String>,
+    pub dynamic_interfaces: bool,
+    pub vrrp: VrrpGlobals,
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    pub lvs_timeouts: Option<LvsTimeouts>,
+    pub lvs_flush: bool,
+    pub lvs_flush_on_stop: LvsFlushOnStop,
+    pub checker_log_all_failures: bool,
+}
+
+/// The `vrrp_*` tunables of global_defs; instances inherit them unless they override.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VrrpGlobals {
+    pub strict: bool,
+    pub version: u8,
+    #[serde(serialize_with = "secs")]
+    pub garp_interval: Duration,
+    #[serde(serialize_with = "secs")]
+    pub gna_interval: Duration,
+    #[serde(serialize_with = "secs")]
+    pub garp_master_delay: Duration,
+    pub garp_master_repeat: u32,
+    #[serde(serialize_with = "secs")]
+    pub garp_lower_prio_delay: Duration,
+    pub garp_lower_prio_repeat: u32,
+    /// Zero: no periodic refresh.
+    #[serde(serialize_with = "secs")]
+    pub garp_master_refresh: Duration,
+    pub garp_master_refresh_repeat: u32,
+    pub skip_check_adv_addr: bool,
+    pub check_unicast_src: bool,
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
+    pub down_timer_adverts: u8,
+    pub mcast_group4: Ipv4Addr,
+    pub mcast_group6: std::net::Ipv6Addr,
+    #[serde(serialize_with = "secs")]
+    pub startup_delay: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SmtpServer {
+    /// An address or a host name, as keepalived accepts both.
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScriptUser {
+    pub user: String,
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LvsSyncDaemon {
+    pub interface: String,
+    pub vrrp_instance: Option<String>,
+    pub sync_id: Option<u8>,
+    pub maxlen: Option<u16>,
+    pub port: Option<u16>,
+    pub ttl: Option<u8>,
+    pub group: Option<IpAddr>,
+}
+
+/// `lvs_timeouts`: what `ipvsadm --set tcp tcpfin udp` does. An unset value leaves the
+/// kernel's current setting alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct LvsTimeouts {
+    #[serde(serialize_with = "opt_secs")]
+    pub tcp: Option<Duration>,
+    #[serde(serialize_with = "opt_secs")]
+    pub tcpfin: Option<Duration>,
+    #[serde(serialize_with = "opt_secs")]
+    pub udp: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LvsFlushOnStop {
+    /// Delete each managed service and real server individually (keepalived's default).
+    #[default]
+    No,
+    /// Flush the whole IPVS table.
+    Full,
+    /// Delete each managed virtual server, leaving real-server removal to the kernel.
+    VirtualServers,
+}
+
+// ───────────────────────────── addresses and routes ─────────────────────────────
+
+/// One line of `virtual_ipaddress`, `virtual_ipaddress_excluded` or `static_ipaddress`:
+/// `<IPADDR>[/<MASK>] [brd <IPADDR>] [dev <STRING>] [scope <SCOPE>] [label <LABEL>] …`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IpAddressSpec {
+    /// Address with its prefix length (/32 or /128 when none was written).
+    pub address: IpNetwork,
+    pub broadcast: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub scope: Option<AddressScope>,
+    pub label: Option<String>,
+    pub peer: Option<IpNetwork>,
+    pub no_track: bool,
+    pub use_vmac: bool,
+    /// The rarer `ip address add` flags (home, -nodad, noprefixroute, …), kept verbatim.
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddressScope {
+    Global,
+    Site,
+    Link,
+    Host,
+    Nowhere,
+}
+
+/// One line of `virtual_routes` / `static_routes`, `ip route`-like.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouteSpec {
+    pub destination: IpNetwork,
+    pub kind: RouteKind,
+    pub src: Option<IpAddr>,
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    pub scope: Option<AddressScope>,
+    pub table: Option<String>,
+    pub metric: Option<u32>,
+    pub no_track: bool,
+    /// Any further `ip route` options (onlink, proto, mtu …), kept verbatim.
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteKind {
+    #[default]
+    Unicast,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+}
+
+// ───────────────────────────── scripts ─────────────────────────────
+
+/// A script with the user it runs as: `<STRING>|<QUOTED-STRING> [username [groupname]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Script {
+    pub command: String,
+    pub user: Option<ScriptUser>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VrrpScript {
+    pub name: String,
+    pub script: Script,
+    #[serde(serialize_with = "secs")]
+    pub interval: Duration,
+    #[serde(serialize_with = "opt_secs")]
+    pub timeout: Option<Duration>,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    pub rise: u32,
+    pub fall: u32,
+    pub init_fail: bool,
+}
+
+// ───────────────────────────── VRRP ─────────────────────────────
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VrrpSyncGroup {
+    pub name: String,
+    pub group: Vec<String>,
+    pub notify_master: Option<Script>,
+    pub notify_backup: Option<Script>,
+    pub notify_fault: Option<Script>,
+    pub notify_stop: Option<Script>,
+    pub notify: Option<Script>,
+    pub smtp_alert: bool,
+    pub global_tracking: bool,
+    pub sync_group_tracking_weight: bool,
+    pub track_interface: Vec<TrackInterface>,
+    pub track_script: Vec<TrackScript>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum VrrpState {
+    Master,
+    #[default]
+    Backup,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VrrpInstance {
+    pub name: String,
+    pub state: VrrpState,
+    /// May be absent with unicast peers (keepalived.conf(5)).
+    pub interface: Option<String>,
+    pub virtual_router_id: u8,
+    pub priority: u8,
+    #[serde(serialize_with = "secs")]
+    pub advert_int: Duration,
+    /// 2 or 3; inherited from global `vrrp_version` (IPv6 instances always use 3).
+    pub version: u8,
+    pub authentication: Option<VrrpAuth>,
+    pub virtual_ipaddress: Vec<IpAddressSpec>,
+    pub virtual_ipaddress_excluded: Vec<IpAddressSpec>,
+    pub virtual_routes: Vec<RouteSpec>,
+    pub track_interface: Vec<TrackInterface>,
+    pub track_script: Vec<TrackScript>,
+    pub nopreempt: bool,
+    #[serde(serialize_with = "secs")]
+    pub preempt_delay: Duration,
+    #[serde(serialize_with = "secs")]
+    pub garp_master_delay: Duration,
+    pub garp_master_repeat: u32,
+    #[serde(serialize_with = "secs")]
+    pub garp_master_refresh: Duration,
+    pub garp_master_refresh_repeat: u32,
+    #[serde(serialize_with = "secs")]
+    pub garp_lower_prio_delay: Duration,
+    pub garp_lower_prio_repeat: u32,
+    pub mcast_src_ip: Option<IpAddr>,
+    pub mcast_dst_ip: Option<IpAddr>,
+    pub unicast_src_ip: Option<IpAddr>,
+    pub unicast_peer: Vec<UnicastPeer>,
+    pub unicast_ttl: Option<u8>,
+    pub check_unicast_src: bool,
+    pub use_vmac: Option<UseVmac>,
+    pub vmac_xmit_base: bool,
+    pub dont_track_primary: bool,
+    pub track_src_ip: bool,
+    pub skip_check_adv_addr: bool,
+    pub strict_mode: bool,
+    /// Accept mode (RFC 5798 §6.1): on unless `no_accept` or strict mode.
+    pub accept: bool,
+    pub promote_secondaries: bool,
+    pub down_timer_adverts: u8,
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
+    pub notify_master: Option<Script>,
+    pub notify_backup: Option<Script>,
+    pub notify_fault: Option<Script>,
+    pub notify_stop: Option<Script>,
+    pub notify: Option<Script>,
+    pub notify_master_rx_lower_pri: Option<Script>,
+    pub smtp_alert: bool,
+    /// Set from the instance's `lvs_sync_daemon_interface` (or its historic misspelling
+    /// `lvs_sync_daemon_inteface`), which keepalived ≥ 1.2.20 moved to global_defs.
+    pub lvs_sync_daemon_interface: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "auth_type", rename_all = "UPPERCASE")]
+pub enum VrrpAuth {
+    /// Simple password; only the first 8 bytes go on the wire.
+    Pass { auth_pass: String },
+    /// IPsec AH (keepalived's own HMAC-MD5-96 variant).
+    Ah { auth_pass: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackInterface {
+    pub name: String,
+    /// 0: interface down → FAULT. Otherwise added to / subtracted from the priority.
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackScript {
+    pub name: String,
+    /// `None`: the weight declared in the `vrrp_script`.
+    pub weight: Option<i32>,
+    pub reverse: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnicastPeer {
+    pub address: IpAddr,
+    pub min_ttl: Option<u8>,
+    pub max_ttl: Option<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct UseVmac {
+    /// Name of the macvlan interface; keepalived's default is `vrrp.<VRID>`.
+    pub interface: Option<String>,
+    pub mac: Option<String>,
+}
+
+// ───────────────────────────── LVS ─────────────────────────────
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Protocol {
+    #[default]
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum IpFamily {
+    #[default]
+    Inet,
+    Inet6,
+}
+
+/// What identifies a virtual service. Two virtual servers with the same key cannot
+/// both exist (IPVS would refuse the second).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ServiceKey {
+    /// `virtual_server IP [PORT]`; port 0 is the persistent all-ports service.
+    Addr {
+        ip: IpAddr,
+        port: u16,
+        protocol: Protocol,
+    },
+    /// `virtual_server fwmark N`.
+    Fwmark { mark: u32, family: IpFamily },
+    /// `virtual_server group NAME` (the group lists the addresses / fwmarks).
+    Group { name: String, protocol: Protocol },
+}
+
+impl std::fmt::Display for ServiceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServiceKey::Addr {
+                ip: IpAddr::V6(ip),
+                port,
+                protocol,
+            } => {
+                write!(f, "{protocol:?} [{ip}]:{port}")
+            }
+            ServiceKey::Addr { ip, port, protocol } => write!(f, "{protocol:?} {ip}:{port}"),
+            ServiceKey::Fwmark { mark, family } => write!(f, "fwmark {mark} ({family:?})"),
+            ServiceKey::Group { name, protocol } => write!(f, "{protocol:?} group {name}"),
+        }
+    }
+}
+
+/// IPVS schedulers keepalived accepts (`lvs_sched` / `lb_algo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheduler {
+    Rr,
+    Wrr,
+    Lc,
+    /// keepalived.conf(5) is silent on the default; keepalived 2.2 leaves the scheduler
+    /// empty and the kernel then uses wlc, so wlc is what runs.
+    #[default]
+    Wlc,
+    Lblc,
+    Lblcr,
+    Dh,
+    Sh,
+    Mh,
+    Sed,
+    Nq,
+    Fo,
+    Ovf,
+    Twos,
+}
+
+impl Scheduler {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheduler::Rr => "rr",
+            Scheduler::Wrr => "wrr",
+            Scheduler::Lc => "lc",
+            Scheduler::Wlc => "wlc",
+            Scheduler::Lblc => "lblc",
+            Scheduler::Lblcr => "lblcr",
+            Scheduler::Dh => "dh",
+            Scheduler::Sh => "sh",
+            Scheduler::Mh => "mh",
+            Scheduler::Sed => "sed",
+            Scheduler::Nq => "nq",
+            Scheduler::Fo => "fo",
+            Scheduler::Ovf => "ovf",
+            Scheduler::Twos => "twos",
+        }
+    }
+
+    /// Hashing schedulers whose choice is already sticky per source.
+    pub fn is_source_hashing(self) -> bool {
+        matches!(self, Scheduler::Sh | Scheduler::Mh)
+    }
+}
+
+/// Scheduler flags (`ipvsadm -b`). `sh-*` and `mh-*` share the kernel's flag-1/flag-2
+/// bits; we keep what was written so `--dump-config` reads like the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+pub struct SchedulerFlags {
+    pub flag_1: bool,
+    pub flag_2: bool,
+    pub flag_3: bool,
+    pub sh_fallback: bool,
+    pub sh_port: bool,
+    pub mh_fallback: bool,
+    pub mh_port: bool,
+}
+
+impl SchedulerFlags {
+    /// The IP_VS_SVC_F_SCHED1..3 bits (0x08, 0x10, 0x20) as the kernel sees them:
+    /// sh-fallback/mh-fallback = flag-1, sh-port/mh-port = flag-2.
+    pub fn kernel_bits(&self) -> u32 {
+        let mut bits = 0;
+        if self.flag_1 || self.sh_fallback || self.mh_fallback {
+            bits |= 0x08;
+        }
+        if self.flag_2 || self.sh_port || self.mh_port {
+            bits |= 0x10;
+        }
+        if self.flag_3 {
+            bits |= 0x20;
+        }
+        bits
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelType {
+    #[default]
+    Ipip,
+    Gue,
+    Gre,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelChecksum {
+    #[default]
+    Nocsum,
+    Csum,
+    Remcsum,
+}
+
+/// Forwarding method (`lvs_method` / `lb_kind`). keepalived.conf(5): "default is NAT".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(tag = "method", rename_all = "UPPERCASE")]
+pub enum ForwardingMethod {
+    #[default]
+    Nat,
+    Dr,
+    Tun {
+        tunnel_type: TunnelType,
+        /// Only for GUE.
+        port: Option<u16>,
+        checksum: TunnelChecksum,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Persistence {
+    #[serde(serialize_with = "secs")]
+    pub timeout: Duration,
+    /// Netmask applied to the client address (`-M`); /32 (or /128) when not set.
+    pub granularity: Option<IpAddr>,
+    pub engine: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct SorryServer {
+    pub ip: IpAddr,
+    pub port: u16,
+    pub method: ForwardingMethod,
+    pub inhibit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VirtualServerGroup {
+    pub name: String,
+    pub members: Vec<GroupMember>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum GroupMember {
+    /// A single address or an inclusive range (`192.168.200.1-10`, `a.b.c.d-e.f.g.h`,
+    /// `a.b.c.d/nn`), with the port (0 = all ports).
+    Range {
+        first: IpAddr,
+        last: IpAddr,
+        port: u16,
+    },
+    Fwmark {
+        mark: u32,
+        family: Option<IpFamily>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VirtualServer {
+    pub key: ServiceKey,
+    pub scheduler: Scheduler,
+    pub scheduler_flags: SchedulerFlags,
+    pub method: ForwardingMethod,
+    pub persistence: Option<Persistence>,
+    pub protocol: Protocol,
+    pub ip_family: Option<IpFamily>,
+    #[serde(serialize_with = "secs")]
+    pub delay_loop: Duration,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    pub quorum_up: Option<Script>,
+    pub quorum_down: Option<Script>,
+    pub alpha: bool,
+    pub omega: bool,
+    pub inhibit_on_failure: bool,
+    pub ha_suspend: bool,
+    pub one_packet_scheduling: bool,
+    pub virtualhost: Option<String>,
+    pub sorry_server: Option<SorryServer>,
+    /// keepalived's old `nat_mask`: accepted, not used by IPVS.
+    pub nat_mask: Option<IpAddr>,
+    pub smtp_alert: Option<bool>,
+    pub real_servers: Vec<RealServer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RealServer {
+    pub ip: IpAddr,
+    /// Defaults to the virtual server's port.
+    pub port: u16,
+    pub weight: u32,
+    pub method: ForwardingMethod,
+    pub inhibit_on_failure: bool,
+    pub notify_up: Option<Script>,
+    pub notify_down: Option<Script>,
+    pub upper_threshold: Option<u32>,
+    pub lower_threshold: Option<u32>,
+    pub virtualhost: Option<String>,
+    pub smtp_alert: Option<bool>,
+    pub alpha: bool,
+    /// No checker: always up, as in keepalived.
+    pub checkers: Vec<Checker>,
+}
+
+/// Options every checker shares, resolved from checker → real server → virtual server
+/// → keepalived default.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckerCommon {
+    /// Defaults to the real server's address.
+    pub connect_ip: IpAddr,
+    /// Defaults to the real server's port.
+    pub connect_port: u16,
+    pub bindto: Option<IpAddr>,
+    pub bind_if: Option<String>,
+    pub bind_port: Option<u16>,
+    pub fwmark: Option<u32>,
+    #[serde(serialize_with = "secs")]
+    pub connect_timeout: Duration,
+    pub retry: u32,
+    #[serde(serialize_with = "secs")]
+    pub delay_before_retry: Duration,
+    /// Maximum random delay before the first check (default: delay_loop).
+    #[serde(serialize_with = "secs")]
+    pub warmup: Duration,
+    #[serde(serialize_with = "secs")]
+    pub delay_loop: Duration,
+    pub alpha: bool,
+    pub log_all_failures: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum Checker {
+    #[serde(rename = "TCP_CHECK")]
+    Tcp { common: CheckerCommon },
+    #[serde(rename = "HTTP_GET")]
+    Http {
+        common: CheckerCommon,
+        http: HttpCheck,
+    },
+    #[serde(rename = "SSL_GET")]
+    Ssl {
+        common: CheckerCommon,
+        http: HttpCheck,
+    },
+    #[serde(rename = "MISC_CHECK")]
+    Misc {
+        common: CheckerCommon,
+        misc: MiscCheck,
+    },
+}
+
+impl Checker {
+    pub fn common(&self) -> &CheckerCommon {
+        match self {
+            Checker::Tcp { common }
+            | Checker::Http { common, .. }
+            | Checker::Ssl { common, .. }
+            | Checker::Misc { common, .. } => common,
+        }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Checker::Tcp { .. } => "TCP_CHECK",
+            Checker::Http { .. } => "HTTP_GET",
+            Checker::Ssl { .. } => "SSL_GET",
+            Checker::Misc { .. } => "MISC_CHECK",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+pub enum HttpProtocol {
+    #[serde(rename = "1.0")]
+    #[default]
+    Http10,
+    /// 1.0 plus `Connection: close`.
+    #[serde(rename = "1.0C")]
+    Http10Close,
+    #[serde(rename = "1.1")]
+    Http11,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HttpCheck {
+    pub urls: Vec<UrlCheck>,
+    pub http_protocol: HttpProtocol,
+    /// Host header; from the checker, the real server or the virtual server.
+    pub virtualhost: Option<String>,
+    pub fast_recovery: bool,
+    /// SSL_GET only: send SNI.
+    pub enable_sni: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UrlCheck {
+    pub path: String,
+    /// Lower-case hex MD5 of the body, as `genhash` prints it.
+    pub digest: Option<String>,
+    /// Accepted status codes as inclusive ranges; keepalived's default 200-299.
+    pub status_code: Vec<(u16, u16)>,
+    pub virtualhost: Option<String>,
+    pub regex: Option<String>,
+    pub regex_no_match: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MiscCheck {
+    pub misc_path: Script,
+    /// Script execution timeout; keepalived uses delay_loop when unset.
+    #[serde(serialize_with = "secs")]
+    pub misc_timeout: Duration,
+    /// Exit status 2..255 sets the weight to status − 2.
+    pub misc_dynamic: bool,
+}
