@@ -66,16 +66,18 @@ fn only_holder(holder: &NetNs, other: &NetNs, cidr: &str) -> Result<(), String> 
     }
 }
 
-/// kill -9 keepalived's parent and VRRP child (the parent would respawn the child).
+/// kill -9 keepalived's VRRP child and parent (the parent would respawn the child).
 fn kill9_keepalived(d: &mut Daemon, dir: &std::path::Path, name: &str) {
     let child: PathBuf = dir.join(format!("{name}-vrrp.pid"));
     let child = std::fs::read_to_string(child).unwrap_or_default();
-    d.signal(Signal::Kill);
+    // The child first: it gets SIGTERM (PDEATHSIG) when its parent dies, and would
+    // then resign gracefully with a priority 0 advert.
     if let Ok(pid) = child.trim().parse::<u32>() {
         let _ = std::process::Command::new("kill")
             .args(["-KILL", &pid.to_string()])
             .status();
     }
+    d.signal(Signal::Kill);
     let _ = d.wait_exit(Duration::from_secs(5));
 }
 
