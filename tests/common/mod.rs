@@ -17,6 +17,8 @@
 #![allow(dead_code)]
 
 pub mod netns;
+pub mod ospf;
+pub mod ospf_suite;
 pub mod peers;
 pub mod process;
 pub mod wait;

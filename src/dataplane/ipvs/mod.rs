@@ -112,7 +112,11 @@ impl IpvsBackend {
                 d.service.spec.key,
                 KernelService {
                     spec: d.service.spec,
-                    dests: d.dests.into_iter().map(|d| d.spec).collect(),
+                    // The kernel keeps real servers newest first (`list_add` in
+                    // `__ip_vs_update_dest`) and dumps them in that order; `mh`/`sh`/`dh`
+                    // build their tables from that list. Reversed, it is the insertion order
+                    // that `plan` keeps canonical.
+                    dests: d.dests.into_iter().rev().map(|d| d.spec).collect(),
                 },
             );
         }
