@@ -240,3 +240,33 @@ fn ipv6_v3_both_directions() {
     hold_for(Duration::from_secs(3), || only_holder(&ka, &ours, vip))
         .unwrap_or_else(|e| panic!("ours as IPv6 backup: {e}"));
 }
+
+#[test]
+fn unicast_peers_v3_with_keepalived() {
+    require_root!();
+    require_programs!("keepalived");
+    let dir = TestDir::new("vrrp-kau");
+    let (_sw, ka, ours) = pair("vku", 13);
+    let vip = "10.99.13.200/24";
+    let kdir = dir.subdir("ka");
+    let unicast = "  unicast_src_ip 10.99.13.21\n  unicast_peer {\n    10.99.13.22\n  }";
+    let conf = ka_conf(3, 100, 64, vip, unicast);
+    let mut k = keepalived(&ka, &kdir, "ka", &conf);
+    let spec = format!(
+        "name=VI_1,if=eth0,vrid=64,prio=90,vip={vip},int=1,ver=3,src=10.99.13.22,peer=10.99.13.21"
+    );
+    let node = Node::start(&ours, &dir, "ours", &["--instance", &spec]);
+    wait_stable(T, Duration::from_secs(3), || only_holder(&ka, &ours, vip))
+        .unwrap_or_else(|e| panic!("keepalived master over unicast: {e}"));
+    node.wait_state("VI_1", "BACKUP", T)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(node.counter("VI_1", "checksum_errors"), Ok(0));
+    k.signal(Signal::Term);
+    let _ = k.wait_exit(Duration::from_secs(10));
+    wait_until(T, POLL, || only_holder(&ours, &ka, vip))
+        .unwrap_or_else(|e| panic!("after keepalived SIGTERM: {e}"));
+    // keepalived back as the higher priority: it hears our unicast adverts and preempts.
+    let _k = keepalived(&ka, &kdir, "ka", &conf);
+    wait_stable(T, Duration::from_secs(2), || only_holder(&ka, &ours, vip))
+        .unwrap_or_else(|e| panic!("keepalived preemption over unicast: {e}"));
+}

@@ -423,13 +423,15 @@ impl Manager {
                 }
             }
             if notify_stop {
-                notify::notify(
+                notify::notify_and_wait(
                     &inst.settings.notify,
                     notify::Scope::Instance,
                     name,
                     "STOP",
                     inst.machine.priority,
-                );
+                    Duration::from_secs(5),
+                )
+                .await;
             }
         }
     }

@@ -38,6 +38,9 @@ pub struct GarpSettings {
     pub master_refresh_repeat: u32,
     /// Gap between messages of a burst (`vrrp_garp_interval` / `vrrp_gna_interval`).
     pub interval: Duration,
+    /// The schedule after a master hears a lower priority advert (`garp_lower_prio_*`).
+    pub lower_prio_delay: Duration,
+    pub lower_prio_repeat: u32,
 }
 
 /// A tracked script as an instance uses it.
@@ -455,6 +458,8 @@ fn instance(
             master_refresh: inst.garp_master_refresh,
             master_refresh_repeat: inst.garp_master_refresh_repeat.max(1),
             interval,
+            lower_prio_delay: inst.garp_lower_prio_delay,
+            lower_prio_repeat: inst.garp_lower_prio_repeat,
         },
         track_interfaces: inst.track_interface.clone(),
         track_scripts,

@@ -11,14 +11,15 @@
 //! ```
 //! Instance keys: name if vrid prio vip (repeatable) int (seconds) ver nopreempt
 //! preempt_delay pass (auth PASS) src peer (repeatable) vmac track_script (repeatable)
-//! track_if (repeatable, `ifname:weight`) notify (script) garp_delay garp_repeat.
+//! track_if (repeatable, `ifname:weight`) notify (script) smtp (alert) route (repeatable,
+//! `DST/LEN>GATEWAY`) garp_delay garp_repeat. `--smtp HOST:PORT` sets the mail server.
 #![allow(dead_code)]
 
 use std::time::Duration;
 
 use director::config::model::{
-    Config, IpAddressSpec, Script, TrackInterface, TrackScript, UnicastPeer, UseVmac, VrrpAuth,
-    VrrpInstance, VrrpScript, VrrpState, VrrpSyncGroup,
+    Config, IpAddressSpec, RouteKind, RouteSpec, Script, SmtpServer, TrackInterface, TrackScript,
+    UnicastPeer, UseVmac, VrrpAuth, VrrpInstance, VrrpScript, VrrpState, VrrpSyncGroup,
 };
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -143,6 +144,22 @@ fn instance(spec: &str, cfg: &Config) -> Result<VrrpInstance, String> {
                 });
             }
             "notify" => i.notify = Some(script(&v)),
+            "smtp" => i.smtp_alert = v != "0",
+            "route" => {
+                let (dst, via) = v.split_once('>').ok_or("route=DST/LEN>GATEWAY")?;
+                i.virtual_routes.push(RouteSpec {
+                    destination: dst.parse().map_err(|e| bad(format!("{e}")))?,
+                    kind: RouteKind::Unicast,
+                    src: None,
+                    via: Some(via.parse().map_err(|e| bad(format!("{e}")))?),
+                    dev: None,
+                    scope: None,
+                    table: None,
+                    metric: None,
+                    no_track: false,
+                    options: Vec::new(),
+                });
+            }
             "garp_delay" => i.garp_master_delay = secs(&v)?,
             "garp_repeat" => i.garp_master_repeat = v.parse().map_err(|e| bad(format!("{e}")))?,
             _ => return Err(format!("unknown instance key {k}")),
@@ -209,6 +226,17 @@ fn build(args: &[String]) -> Result<(Config, Option<String>), String> {
                 });
             }
             "--status" => status = Some(val()?),
+            "--smtp" => {
+                let v = val()?;
+                let (host, port) = v.rsplit_once(':').ok_or("--smtp HOST:PORT")?;
+                cfg.global_defs.smtp_server = Some(SmtpServer {
+                    host: host.to_string(),
+                    port: port.parse().map_err(|e| format!("--smtp port: {e}"))?,
+                });
+                cfg.global_defs.router_id = Some("test-node".into());
+                cfg.global_defs.notification_email = vec!["ops@example.org".into()];
+                cfg.global_defs.notification_email_from = Some("node@example.org".into());
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
