@@ -428,3 +428,59 @@ fn notify_scripts_smtp_alert_and_virtual_routes() {
     .unwrap_or_else(|e| panic!("after SIGTERM: {e}"));
     smtp.stop();
 }
+
+#[test]
+fn reload_keeps_unchanged_instances_and_updates_in_place() {
+    require_root!();
+    let dir = TestDir::new("vrrp-reload");
+    let (_sw, a, b) = pair("vr", 7);
+    let (vip1, vip2, vip3) = ("10.99.7.201/24", "10.99.7.202/24", "10.99.7.203/24");
+    let i1 = |prio: u8| format!("name=VI_1,if=eth0,vrid=71,prio={prio},vip={vip1},int=1,ver=2");
+    let i2 = |vip: &str| format!("name=VI_2,if=eth0,vrid=72,prio=100,vip={vip},int=1,ver=2");
+    let mut na = Node::start(&a, &dir, "a", &["--instance", &i1(100)]);
+    let _nb = Node::start(
+        &b,
+        &dir,
+        "b",
+        &["--instance", &i1(90), "--instance", &i2(vip2)],
+    );
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip1))
+        .unwrap_or_else(|e| panic!("initial: {e}"));
+    // Add VI_2 (higher priority than b's): VI_1 must not move or restart.
+    na.reload(&[
+        "--instance",
+        &i1(100),
+        "--instance",
+        &i2(vip2).replace("prio=100", "prio=150"),
+    ]);
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip2))
+        .unwrap_or_else(|e| panic!("VI_2 added: {e}"));
+    assert_eq!(na.state("VI_1").as_deref(), Ok("MASTER"));
+    assert!(
+        na.seconds_in_state("VI_1").unwrap_or(0.0) > 3.0,
+        "VI_1 kept its state across the reload"
+    );
+    // Change VI_2's address while master: the old address goes, the new one comes.
+    na.reload(&[
+        "--instance",
+        &i1(100),
+        "--instance",
+        &i2(vip3).replace("prio=100", "prio=150"),
+    ]);
+    wait_until(T, POLL, || {
+        (has_addr(&a, vip3) && !has_addr(&a, vip2))
+            .then_some(())
+            .ok_or_else(|| "VI_2 address not moved".to_string())
+    })
+    .unwrap_or_else(|e| panic!("VI_2 address change: {e}"));
+    // Lower VI_1's priority below b's: b preempts; a's VI_2 stays.
+    na.reload(&[
+        "--instance",
+        &i1(50),
+        "--instance",
+        &i2(vip3).replace("prio=100", "prio=150"),
+    ]);
+    wait_stable(T, Duration::from_secs(2), || only_holder(&b, &a, vip1))
+        .unwrap_or_else(|e| panic!("VI_1 priority lowered: {e}"));
+    assert!(has_addr(&a, vip3), "VI_2 untouched");
+}

@@ -283,13 +283,19 @@ impl Manager {
     // ===== configuration =====
 
     async fn apply_settings(&mut self, new: Settings) {
-        // Stop instances that are gone or changed.
-        let stale: Vec<String> = self
-            .instances
-            .keys()
-            .filter(|name| new.instance(name) != self.settings.instance(name))
-            .cloned()
-            .collect();
+        // Instances that are gone, or whose identity (interface, VRID, version, family,
+        // vmac, addressing) changed, stop gracefully and, if still configured, start
+        // again; other changes apply in place, keeping the state.
+        let mut stale = Vec::new();
+        let mut updated = Vec::new();
+        for (name, inst) in &self.instances {
+            match new.instance(name) {
+                None => stale.push(name.clone()),
+                Some(s) if !s.same_identity(&inst.settings) => stale.push(name.clone()),
+                Some(s) if *s != inst.settings => updated.push(s.clone()),
+                Some(_) => {}
+            }
+        }
         for name in &stale {
             self.stop_instance(name, false).await;
         }
@@ -311,7 +317,41 @@ impl Manager {
         for s in to_start {
             self.start_instance(s).await;
         }
+        for s in updated {
+            self.update_instance(s).await;
+        }
         self.sync_rx_tasks();
+    }
+
+    /// Applies settings that keep the instance's identity: a master moves to the new
+    /// address and route set; priority and tracking changes go through the state machine.
+    async fn update_instance(&mut self, new: InstanceSettings) {
+        let name = new.name.clone();
+        let Some(inst) = self.instances.get_mut(&name) else {
+            return;
+        };
+        info!(instance = %name, "VRRP instance settings changed; applied in place");
+        let was_master = inst.machine.state == State::Master;
+        if was_master {
+            // Drop what the new settings no longer have, then install the new set.
+            let mut leaving = inst.settings.clone();
+            leaving.vips.retain(|v| !new.all_vips().any(|n| n == v));
+            leaving
+                .excluded_vips
+                .retain(|v| !new.all_vips().any(|n| n == v));
+            leaving.routes.retain(|r| !new.routes.contains(r));
+            let current = std::mem::replace(&mut inst.settings, leaving);
+            inst.release(&self.nl).await;
+            drop(current);
+        }
+        let primary = inst.machine.params.primary_addr;
+        inst.machine.params = instance::params(&new, primary);
+        inst.settings = new;
+        if was_master {
+            inst.take_over(&self.nl).await;
+            inst.send_advert(inst.machine.priority);
+        }
+        self.retrack(&name, true).await;
     }
 
     fn sync_script_tasks(&mut self) {

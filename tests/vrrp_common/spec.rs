@@ -245,11 +245,17 @@ fn build(args: &[String]) -> Result<(Config, Option<String>), String> {
 
 /// Runs a node from command-line style `args` until SIGTERM/SIGINT, then shuts down
 /// gracefully. Events go to stdout as JSON lines, the status to the `--status` file.
-pub async fn run_node(args: &[String]) -> Result<(), String> {
+/// With `reload_from`, SIGHUP re-reads the arguments (a JSON array) from that file and
+/// applies them with `VrrpHandle::reload`.
+pub async fn run_node(
+    args: &[String],
+    reload_from: Option<&std::path::Path>,
+) -> Result<(), String> {
     let (cfg, status_file) = build(args)?;
     let (handle, mut events) = director::vrrp::spawn(&cfg).map_err(|e| e.to_string())?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     loop {
         tokio::select! {
@@ -266,6 +272,20 @@ pub async fn run_node(args: &[String]) -> Result<(), String> {
                             let _ = std::fs::rename(&tmp, path);
                         }
                     }
+                }
+            }
+            _ = hup.recv(), if reload_from.is_some() => {
+                let text = reload_from.map(std::fs::read_to_string);
+                match text.map(|t| t.map_err(|e| e.to_string()).and_then(|t| {
+                    let args: Vec<String> = serde_json::from_str(&t).map_err(|e| e.to_string())?;
+                    build(&args)
+                })) {
+                    Some(Ok((cfg, _))) => match handle.reload(&cfg).await {
+                        Ok(()) => eprintln!("node: reloaded"),
+                        Err(e) => eprintln!("node: reload failed: {e}"),
+                    },
+                    Some(Err(e)) => eprintln!("node: reload failed: {e}"),
+                    None => {}
                 }
             }
             _ = term.recv() => break,
