@@ -270,3 +270,22 @@ fn unicast_peers_v3_with_keepalived() {
     wait_stable(T, Duration::from_secs(2), || only_holder(&ka, &ours, vip))
         .unwrap_or_else(|e| panic!("keepalived preemption over unicast: {e}"));
 }
+
+/// The very file keepalived runs, with only the priority changed, runs our node too.
+#[test]
+fn same_keepalived_conf_runs_both() {
+    require_root!();
+    require_programs!("keepalived");
+    let dir = TestDir::new("vrrp-kaconf");
+    let (_sw, ka, ours) = pair("vkc", 14);
+    let vip = "10.99.14.200/24";
+    let extra = "  authentication {\n    auth_type PASS\n    auth_pass pa55\n  }\n  \
+                 garp_master_delay 1\n  track_interface {\n    eth0\n  }";
+    let kdir = dir.subdir("ka");
+    let _k = keepalived(&ka, &kdir, "ka", &ka_conf(2, 90, 65, vip, extra));
+    let conf = dir.write("ours.conf", &ka_conf(2, 100, 65, vip, extra));
+    let node = Node::start(&ours, &dir, "ours", &["-f", &conf.to_string_lossy()]);
+    wait_stable(T, Duration::from_secs(3), || only_holder(&ours, &ka, vip))
+        .unwrap_or_else(|e| panic!("ours (priority 100) master: {e}"));
+    assert_eq!(node.counter("VI_1", "auth_errors"), Ok(0));
+}

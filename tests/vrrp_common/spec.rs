@@ -7,7 +7,7 @@
 //! ```text
 //! --instance 'name=VI_1,if=eth0,vrid=51,prio=100,vip=10.99.0.200/24,int=1,ver=2' [--instance …]
 //! [--sync-group 'G=VI_1,VI_2'] [--script 'name=chk,cmd=test -f /tmp/ok,interval=0.2,weight=-50']
-//! [--status FILE]
+//! [--status FILE] [-f keepalived.conf]
 //! ```
 //! Instance keys: name if vrid prio vip (repeatable) int (seconds) ver nopreempt
 //! preempt_delay pass (auth PASS) src peer (repeatable) vmac track_script (repeatable)
@@ -226,6 +226,12 @@ fn build(args: &[String]) -> Result<(Config, Option<String>), String> {
                 });
             }
             "--status" => status = Some(val()?),
+            "-f" => {
+                let path = val()?;
+                let loaded = director::config::load(std::path::Path::new(&path))
+                    .map_err(|e| format!("{path}: {e}"))?;
+                cfg = loaded.config;
+            }
             "--smtp" => {
                 let v = val()?;
                 let (host, port) = v.rsplit_once(':').ok_or("--smtp HOST:PORT")?;
