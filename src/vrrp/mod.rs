@@ -636,21 +636,18 @@ impl Manager {
         }
         let mut delta: i32 = 0;
         for t in &s.track_interfaces {
-            let up = link_up(&t.name) != t.reverse;
-            match t.weight {
-                0 if !up => fault = fault.or(Some(FaultCause::Tracking)),
-                w if w > 0 && up => delta += w,
-                w if w < 0 && !up => delta += w,
-                _ => {}
+            let (d, f) = track_adjustment(link_up(&t.name), t.weight, t.reverse);
+            delta += d;
+            if f {
+                fault = fault.or(Some(FaultCause::Tracking));
             }
         }
         for t in &s.track_scripts {
-            let ok = self.scripts.get(&t.name).is_none_or(|st| st.ok) != t.reverse;
-            match t.weight {
-                0 if !ok => fault = fault.or(Some(FaultCause::Tracking)),
-                w if w > 0 && ok => delta += w,
-                w if w < 0 && !ok => delta += w,
-                _ => {}
+            let ok = self.scripts.get(&t.name).is_none_or(|st| st.ok);
+            let (d, f) = track_adjustment(ok, t.weight, t.reverse);
+            delta += d;
+            if f {
+                fault = fault.or(Some(FaultCause::Tracking));
             }
         }
         let base = s.priority;
@@ -915,6 +912,37 @@ impl Manager {
             instances,
             global: self.global.clone(),
         }
+    }
+}
+
+/// What one tracked object contributes: (priority adjustment, fault). keepalived.conf(5):
+/// a positive weight is added while the object is up, a negative one while it is down;
+/// `reverse` flips the direction of the adjustment; weight 0 means FAULT when down (when
+/// up, with `reverse`).
+fn track_adjustment(up: bool, weight: i32, reverse: bool) -> (i32, bool) {
+    let sign = if reverse { -1 } else { 1 };
+    match weight {
+        0 => (0, up == reverse),
+        w if (w > 0 && up) || (w < 0 && !up) => (sign * w, false),
+        _ => (0, false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::track_adjustment;
+
+    #[test]
+    fn tracking_weights_follow_keepalived() {
+        assert_eq!(track_adjustment(true, 0, false), (0, false));
+        assert_eq!(track_adjustment(false, 0, false), (0, true));
+        assert_eq!(track_adjustment(true, 10, false), (10, false));
+        assert_eq!(track_adjustment(false, 10, false), (0, false));
+        assert_eq!(track_adjustment(false, -20, false), (-20, false));
+        assert_eq!(track_adjustment(true, -20, false), (0, false));
+        // reverse: "increase priority if an interface is down" with a negative weight.
+        assert_eq!(track_adjustment(false, -20, true), (20, false));
+        assert_eq!(track_adjustment(true, 10, true), (-10, false));
     }
 }
 
