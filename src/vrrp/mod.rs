@@ -928,24 +928,6 @@ fn track_adjustment(up: bool, weight: i32, reverse: bool) -> (i32, bool) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::track_adjustment;
-
-    #[test]
-    fn tracking_weights_follow_keepalived() {
-        assert_eq!(track_adjustment(true, 0, false), (0, false));
-        assert_eq!(track_adjustment(false, 0, false), (0, true));
-        assert_eq!(track_adjustment(true, 10, false), (10, false));
-        assert_eq!(track_adjustment(false, 10, false), (0, false));
-        assert_eq!(track_adjustment(false, -20, false), (-20, false));
-        assert_eq!(track_adjustment(true, -20, false), (0, false));
-        // reverse: "increase priority if an interface is down" with a negative weight.
-        assert_eq!(track_adjustment(false, -20, true), (20, false));
-        assert_eq!(track_adjustment(true, 10, true), (-10, false));
-    }
-}
-
 /// Reads datagrams from one interface and forwards them to the manager.
 async fn rx_loop(sock: RxSocket, ifindex: u32, family: Family, tx: mpsc::Sender<RxDatagram>) {
     let mut buf = vec![0u8; 65536];
@@ -985,5 +967,23 @@ async fn rx_loop(sock: RxSocket, ifindex: u32, family: Family, tx: mpsc::Sender<
             }
             None => debug!(ifindex, len = n, "undecodable IP header on VRRP socket"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::track_adjustment;
+
+    #[test]
+    fn tracking_weights_follow_keepalived() {
+        assert_eq!(track_adjustment(true, 0, false), (0, false));
+        assert_eq!(track_adjustment(false, 0, false), (0, true));
+        assert_eq!(track_adjustment(true, 10, false), (10, false));
+        assert_eq!(track_adjustment(false, 10, false), (0, false));
+        assert_eq!(track_adjustment(false, -20, false), (-20, false));
+        assert_eq!(track_adjustment(true, -20, false), (0, false));
+        // reverse: "increase priority if an interface is down" with a negative weight.
+        assert_eq!(track_adjustment(false, -20, true), (20, false));
+        assert_eq!(track_adjustment(true, 10, true), (-10, false));
     }
 }
