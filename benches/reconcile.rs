@@ -5,7 +5,8 @@
 //! throwaway network namespace when run as root. IPVS needs a kernel with ip_vs: run the same
 //! binary in the VM,
 //! `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=/work/shared/lab/ipvs-vm.sh cargo bench --bench reconcile`.
-//! Sizes: DIRECTOR_BENCH_SERVICES (1000), DIRECTOR_BENCH_REALS (10).
+//! Sizes: DIRECTOR_BENCH_SERVICES (1000), DIRECTOR_BENCH_REALS (10); backends:
+//! DIRECTOR_BENCH_ONLY=memory,nftables,ipvs (default: all); scheduler: DIRECTOR_BENCH_SCHED (mh).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
@@ -38,7 +39,8 @@ fn desired(services: usize, reals: usize, forward: Forward, size: u32) -> Desire
                 Service {
                     spec: ServiceSpec {
                         key,
-                        scheduler: "mh".into(),
+                        scheduler: std::env::var("DIRECTOR_BENCH_SCHED")
+                            .unwrap_or_else(|_| "mh".into()),
                         flags: 0,
                         timeout: 0,
                         netmask: 32,
@@ -52,7 +54,7 @@ fn desired(services: usize, reals: usize, forward: Forward, size: u32) -> Desire
                                         172,
                                         16 + (i / 65_536) as u8,
                                         ((i / 256) % 256) as u8,
-                                        (i % 256) as u8 + u8::from(i % 256 == 0),
+                                        (i % 256) as u8,
                                     )),
                                     port: 80,
                                 },
@@ -165,11 +167,17 @@ fn main() {
         nft_child(services, reals);
         return;
     }
+    let only =
+        std::env::var("DIRECTOR_BENCH_ONLY").unwrap_or_else(|_| "memory,nftables,ipvs".into());
+    let wanted = |b: &str| only.split(',').any(|x| x == b);
     header();
-    let mut mem = MemoryBackend::new();
-    scenario("memory", &mut mem, services, reals, Forward::Masq, 65_537);
+    if wanted("memory") {
+        let mut mem = MemoryBackend::new();
+        scenario("memory", &mut mem, services, reals, Forward::Masq, 65_537);
+    }
 
-    if !is_root() {
+    if !wanted("nftables") {
+    } else if !is_root() {
         println!("nftables  skipped: needs root (network namespace)");
     } else {
         let ns = format!("dpbench-{}", std::process::id());
@@ -200,6 +208,9 @@ fn main() {
         }
     }
 
+    if !wanted("ipvs") {
+        return;
+    }
     let dir = std::env::temp_dir().join(format!("director-bench-ipvs-{}", std::process::id()));
     match IpvsBackend::open(&OpenOptions {
         state_dir: dir.clone(),
