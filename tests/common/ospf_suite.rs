@@ -1,0 +1,279 @@
+//! The OSPF interop scenarios, shared by `tests/ospf_bird.rs` and `tests/ospf_frr.rs`: the
+//! same assertions against each upstream router. Directors are `directord`; the
+//! `DT_OSPF_DIRECTOR=bird|frr` environment variable swaps in reference directors to check
+//! the scenarios themselves against known-good speakers.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use super::netns::NetNs;
+use super::ospf::{
+    director_addr, host, trace_shutdown, wait_converged, BroadcastLab, Director, DirectorKind,
+    DirectorSpec, PointToPointLab, Router, RouterKind, FAST, VIP_A, VIP_B,
+};
+use super::peers::{nexthop_count, route_nexthops, OspfIface};
+use super::wait::{hold_for, wait_stable};
+use super::TestDir;
+
+/// Convergence bound: Wait timer (dead = 4 s) + exchange + SPF, with room for a loaded CI
+/// machine. Timings are not asserted here; they are in scripts/lab/bench-ospf.
+const CONVERGE: Duration = Duration::from_secs(60);
+/// "Stable": long enough to see a restart flap (lab README: ~1 s of 1→2→1→2).
+const HOLD: Duration = Duration::from_secs(3);
+
+pub fn director_kind() -> DirectorKind {
+    match std::env::var("DT_OSPF_DIRECTOR").as_deref() {
+        Ok("bird") => DirectorKind::Bird,
+        Ok("frr") => DirectorKind::Frr,
+        _ => DirectorKind::Directord,
+    }
+}
+
+fn spec(name: &str, router_id: Ipv4Addr, iface: OspfIface, vips: &[Ipv4Addr]) -> DirectorSpec {
+    DirectorSpec {
+        name: name.to_string(),
+        router_id,
+        iface,
+        vips: vips.to_vec(),
+    }
+}
+
+/// `Ok` when the route for `vip` has exactly the gateways `want` (sorted).
+fn route_is<'a>(
+    r1: &'a NetNs,
+    vip: Ipv4Addr,
+    want: &[Ipv4Addr],
+) -> impl FnMut() -> Result<(), String> + 'a {
+    let mut want = want.to_vec();
+    want.sort();
+    move || {
+        let got = route_nexthops(r1, &host(vip))?;
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("{vip}: nexthops {got:?}, want {want:?}"))
+        }
+    }
+}
+
+fn assert_namespaces_gone(names: &[String]) {
+    let list = super::run_ok(&["ip", "netns", "list"]);
+    for name in names {
+        assert!(
+            !list.split_whitespace().any(|n| n == name),
+            "namespace {name} still exists after teardown"
+        );
+    }
+}
+
+/// Two directors on a shared broadcast segment announcing VIP_A and VIP_B:
+/// Full and staying Full, 2 nexthops stable; a reload without VIP_B removes exactly d1's
+/// nexthop for VIP_B; SIGTERM removes d2's nexthops before d2 exits; kill -9 of d1 and a
+/// restart with a smaller VIP set converges back without a stale route.
+pub fn broadcast_lifecycle(router_kind: RouterKind) {
+    let kind = director_kind();
+    let names;
+    {
+        let dir = TestDir::new("ob");
+        let lab = BroadcastLab::new(2);
+        names = lab.names();
+        let (d1, d2) = (director_addr(0), director_addr(1));
+        let iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead);
+        let router = Router::start(router_kind, &lab.r1, &dir, vec![iface.clone()]);
+        let mut dir1 = Director::start(
+            kind,
+            &lab.directors[0],
+            &dir,
+            spec("d1", d1, iface.clone(), &[VIP_A, VIP_B]),
+        );
+        let mut dir2 = Director::start(
+            kind,
+            &lab.directors[1],
+            &dir,
+            spec("d2", d2, iface.clone(), &[VIP_A, VIP_B]),
+        );
+        let r1 = &lab.r1;
+        let both = [d1, d2];
+
+        let up = wait_converged(&router, r1, &both, VIP_A, 2, CONVERGE, HOLD)
+            .expect("both Full, VIP_A via d1 and d2");
+        eprintln!(
+            "{router_kind:?}/{}: Full + 2 nexthops stable from {:.1?}",
+            kind.label(),
+            up.after
+        );
+        wait_stable(CONVERGE, HOLD, route_is(r1, VIP_B, &both)).expect("VIP_B via d1 and d2");
+
+        // Withdraw: d1 stops announcing VIP_B. Exactly its nexthop goes; nothing else moves.
+        dir1.set_vips(&lab.directors[0], &dir, &[VIP_A]);
+        let mut vip_a = route_is(r1, VIP_A, &both);
+        let mut vip_b = route_is(r1, VIP_B, &[d2]);
+        let mut full = super::ospf::router_full(&router, &both);
+        let w = wait_stable(CONVERGE, HOLD, || {
+            vip_b()?;
+            vip_a()?;
+            full().map(|_| ())
+        })
+        .expect(
+            "after d1's reload without VIP_B: VIP_B via d2 only, VIP_A still via both, both Full",
+        );
+        eprintln!("withdraw: VIP_B down to d2 from {:.1?}", w.after);
+
+        dir1.set_vips(&lab.directors[0], &dir, &[VIP_A, VIP_B]);
+        wait_stable(CONVERGE, HOLD, route_is(r1, VIP_B, &both))
+            .expect("VIP_B back via both after reload");
+
+        // Graceful shutdown of d2: the router drops d2's nexthop before the process exits.
+        let trace = trace_shutdown(&mut dir2, r1, VIP_A, d2, Duration::from_secs(30));
+        eprintln!("SIGTERM d2: {trace:?}");
+        assert!(
+            trace.exited.is_some(),
+            "d2 did not exit within 30 s of SIGTERM: {trace:?}"
+        );
+        let status = dir2.process().wait_exit(Duration::ZERO).expect("d2 exited");
+        if kind == DirectorKind::Directord {
+            assert!(
+                status.success(),
+                "directord exit status after SIGTERM: {status}"
+            );
+            assert!(
+                trace.dropped_before_exit(),
+                "the router still had d2's nexthop when d2 exited: {trace:?}"
+            );
+        }
+        let mut vip_a = route_is(r1, VIP_A, &[d1]);
+        let mut vip_b = route_is(r1, VIP_B, &[d1]);
+        wait_stable(CONVERGE, HOLD, || {
+            vip_a()?;
+            vip_b()
+        })
+        .expect("after d2's SIGTERM: both VIPs via d1 only");
+
+        dir2.process().restart();
+        wait_converged(&router, r1, &both, VIP_A, 2, CONVERGE, HOLD)
+            .expect("d2 restarted: Full, VIP_A via both");
+
+        // Crash of d1, restarted at once with VIP_A only: its Router-LSA from before the
+        // crash (still listing VIP_B) must be superseded, not left as a stale nexthop.
+        dir1.process().kill();
+        dir1.restart_with_vips(&lab.directors[0], &dir, &[VIP_A]);
+        let mut vip_a = route_is(r1, VIP_A, &both);
+        let mut vip_b = route_is(r1, VIP_B, &[d2]);
+        let mut full = super::ospf::router_full(&router, &both);
+        let back = wait_stable(CONVERGE, HOLD + HOLD, || {
+            full()?;
+            vip_a()?;
+            vip_b()
+        })
+        .expect("after kill -9 and restart of d1: Full, VIP_A via both, VIP_B via d2 only (no stale nexthop)");
+        eprintln!("kill -9 + restart: converged from {:.1?}", back.after);
+    }
+    assert_namespaces_gone(&names);
+}
+
+/// Two directors, each on its own point-to-point link to the router: ECMP over two
+/// interfaces; a withdraw on d1 leaves d2's nexthop only.
+pub fn point_to_point(router_kind: RouterKind) {
+    let kind = director_kind();
+    let names;
+    {
+        let dir = TestDir::new("op");
+        let lab = PointToPointLab::new(2);
+        names = lab.names();
+        let (d1, d2) = (
+            PointToPointLab::director_addr(0),
+            PointToPointLab::director_addr(1),
+        );
+        let router = Router::start(router_kind, &lab.r1, &dir, lab.router_ifaces(FAST));
+        let iface = OspfIface::point_to_point("eth0", FAST.hello, FAST.dead);
+        let mut dir1 = Director::start(
+            kind,
+            &lab.directors[0],
+            &dir,
+            spec("d1", d1, iface.clone(), &[VIP_A]),
+        );
+        let _dir2 = Director::start(
+            kind,
+            &lab.directors[1],
+            &dir,
+            spec("d2", d2, iface, &[VIP_A]),
+        );
+        let r1 = &lab.r1;
+
+        let up = wait_converged(&router, r1, &[d1, d2], VIP_A, 2, CONVERGE, HOLD)
+            .expect("ptp: both Full, 2 nexthops");
+        eprintln!(
+            "{router_kind:?}/{} ptp: converged from {:.1?}",
+            kind.label(),
+            up.after
+        );
+        assert_eq!(up.value, vec![d1, d2]);
+
+        dir1.set_vips(&lab.directors[0], &dir, &[]);
+        wait_stable(CONVERGE, HOLD, route_is(r1, VIP_A, &[d2]))
+            .expect("ptp: after d1's withdraw, VIP_A via d2 only");
+        hold_for(HOLD, super::ospf::router_full(&router, &[d1, d2]))
+            .expect("ptp: adjacencies stay Full");
+    }
+    assert_namespaces_gone(&names);
+}
+
+/// MD5 on the router and on two directors with the right key: Full, 2 nexthops. A third
+/// director with the wrong key never appears as a neighbor nor as a nexthop.
+pub fn md5(router_kind: RouterKind) {
+    let kind = director_kind();
+    let names;
+    {
+        let dir = TestDir::new("om");
+        let lab = BroadcastLab::new(3);
+        names = lab.names();
+        let (d1, d2, d3) = (director_addr(0), director_addr(1), director_addr(2));
+        let good = OspfIface::broadcast("eth0", FAST.hello, FAST.dead).md5(1, "s3cr3t");
+        let bad = OspfIface::broadcast("eth0", FAST.hello, FAST.dead).md5(1, "wrong");
+        let router = Router::start(router_kind, &lab.r1, &dir, vec![good.clone()]);
+        let _d1 = Director::start(
+            kind,
+            &lab.directors[0],
+            &dir,
+            spec("d1", d1, good.clone(), &[VIP_A]),
+        );
+        let _d2 = Director::start(
+            kind,
+            &lab.directors[1],
+            &dir,
+            spec("d2", d2, good, &[VIP_A]),
+        );
+        let _d3 = Director::start(kind, &lab.directors[2], &dir, spec("d3", d3, bad, &[VIP_A]));
+        let r1 = &lab.r1;
+
+        let up = wait_converged(&router, r1, &[d1, d2], VIP_A, 2, CONVERGE, HOLD)
+            .expect("md5: d1 and d2 Full (and d3 absent), VIP_A via d1 and d2");
+        eprintln!(
+            "{router_kind:?}/{} md5: converged from {:.1?}",
+            kind.label(),
+            up.after
+        );
+
+        // Several dead intervals: long enough for any hello from d3 to have been accepted.
+        let mut full = super::ospf::router_full(&router, &[d1, d2]);
+        let mut hops = nexthop_count(r1, &host(VIP_A), 2);
+        hold_for(Duration::from_secs(u64::from(FAST.dead) * 2 + 2), || {
+            full()?;
+            hops()
+        })
+        .expect("md5: the wrong-key director never becomes a neighbor or a nexthop");
+        let log = router_log_mentions(&router, d3);
+        eprintln!("router log lines mentioning d3: {log}");
+    }
+    assert_namespaces_gone(&names);
+}
+
+fn router_log_mentions(router: &Router, who: Ipv4Addr) -> usize {
+    let text = match router {
+        Router::Bird(b) => b.daemon.log_text(),
+        Router::Frr(f) => f.ospfd.log_text(),
+    };
+    text.lines()
+        .filter(|l| l.contains(&who.to_string()))
+        .count()
+}

@@ -1,0 +1,233 @@
+//! OSPF convergence benchmark (ignored by `cargo test`; run it with
+//! `scripts/lab/bench-ospf`): BIRD, FRR and `directord` as directors against the same
+//! upstream router, measured in the same run, at default and fast timers. Prints a table;
+//! asserts nothing about timings.
+//!
+//! Per director kind and timer set, in a fresh lab (router r1, directors d1 and d2 on one
+//! bridge, both announcing VIP_A and VIP_B):
+//! - full:     both directors started at t0 (router already DR) -> router sees both Full
+//! - route:    t0 -> router's kernel route for VIP_A has 2 nexthops (first sight)
+//! - withdraw: d1 stops announcing VIP_B (directord: SIGHUP with a config without it;
+//!   BIRD/FRR: /32 deleted from lo) -> router's VIP_B route down to d2
+//! - restore:  d1 announces VIP_B again -> 2 nexthops, stable 3 s (start of the stable run)
+//! - sigterm:  SIGTERM to d1's speaker -> router's VIP_A route down to d2 (and: -> exit)
+//! - restart:  d1 restarted -> VIP_A via both, stable 3 s (start of the stable run)
+//! - sigkill:  SIGKILL to d1's speaker -> router's VIP_A route down to d2
+//!
+//! Environment: DT_BENCH_ROUTER=bird|frr (default bird), DT_BENCH_TIMERS=fast|default|both
+//! (default both), DT_BENCH_KINDS=bird,frr,directord (default all three).
+
+mod common;
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use common::ospf::{
+    director_addr, host, time_until, trace_shutdown, BroadcastLab, Director, DirectorKind,
+    DirectorSpec, Router, RouterKind, Timers, DEFAULT, FAST, VIP_A, VIP_B,
+};
+use common::peers::{route_nexthops, OspfIface};
+use common::wait::wait_stable;
+use common::TestDir;
+
+const HOLD: Duration = Duration::from_secs(3);
+
+#[derive(Default)]
+struct Row {
+    full: Option<Duration>,
+    route: Option<Duration>,
+    withdraw: Option<Duration>,
+    restore: Option<Duration>,
+    sigterm: Option<Duration>,
+    sigterm_exit: Option<Duration>,
+    restart: Option<Duration>,
+    sigkill: Option<Duration>,
+    note: String,
+}
+
+fn secs(d: Option<Duration>) -> String {
+    d.map_or_else(|| "-".to_string(), |d| format!("{:.2}", d.as_secs_f64()))
+}
+
+fn route_is(r1: &common::netns::NetNs, vip: Ipv4Addr, want: &[Ipv4Addr]) -> Result<(), String> {
+    let got = route_nexthops(r1, &host(vip))?;
+    let mut want = want.to_vec();
+    want.sort();
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{vip}: {got:?}, want {want:?}"))
+    }
+}
+
+fn measure(router_kind: RouterKind, kind: DirectorKind, timers: Timers) -> Row {
+    let mut row = Row::default();
+    let dir = TestDir::new("bench");
+    let lab = BroadcastLab::new(2);
+    let (d1, d2) = (director_addr(0), director_addr(1));
+    let both = [d1, d2];
+    let r1 = &lab.r1;
+    let iface = OspfIface::broadcast("eth0", timers.hello, timers.dead);
+    let router = Router::start(router_kind, r1, &dir, vec![iface.clone()]);
+    let dead = Duration::from_secs(u64::from(timers.dead));
+    let bound = dead * 3 + Duration::from_secs(60);
+    if let Err(e) = time_until(bound, || router.is_dr("eth0")) {
+        row.note = format!("router never DR: {e}");
+        return row;
+    }
+
+    let spec = |name: &str, id| DirectorSpec {
+        name: name.to_string(),
+        router_id: id,
+        iface: iface.clone(),
+        vips: vec![VIP_A, VIP_B],
+    };
+    let t0 = Instant::now();
+    let mut dir1 = Director::start(kind, &lab.directors[0], &dir, spec("d1", d1));
+    let _dir2 = Director::start(kind, &lab.directors[1], &dir, spec("d2", d2));
+    let mut full = common::ospf::router_full(&router, &both);
+    let mut full_at = None;
+    let mut route_at = None;
+    let waited = time_until(bound, || {
+        if full_at.is_none() && full().is_ok() {
+            full_at = Some(t0.elapsed());
+        }
+        if route_at.is_none() && route_is(r1, VIP_A, &both).is_ok() {
+            route_at = Some(t0.elapsed());
+        }
+        match (full_at, route_at) {
+            (Some(_), Some(_)) => Ok(()),
+            _ => Err(format!("full at {full_at:?}, route at {route_at:?}")),
+        }
+    });
+    row.full = full_at;
+    row.route = route_at;
+    if let Err(e) = waited {
+        row.note = format!("no convergence: {e}");
+        return row;
+    }
+    let stable = |vip: Ipv4Addr, want: &[Ipv4Addr]| {
+        wait_stable(bound, HOLD, || {
+            route_is(r1, vip, want)?;
+            route_is(r1, VIP_A, &both)
+        })
+    };
+    let check = |label: &str, r: Result<_, _>, row: &mut Row| {
+        if let Err(e) = r {
+            row.note = format!("{label}: {e}");
+            false
+        } else {
+            true
+        }
+    };
+    if !check("settle", stable(VIP_B, &both).map(|_| ()), &mut row) {
+        return row;
+    }
+
+    let t = Instant::now();
+    dir1.set_vips(&lab.directors[0], &dir, &[VIP_A]);
+    let r = time_until(bound, || route_is(r1, VIP_B, &[d2]));
+    row.withdraw = r.as_ref().ok().map(|_| t.elapsed());
+    if !check("withdraw", r.map(|_| ()), &mut row) {
+        return row;
+    }
+
+    dir1.set_vips(&lab.directors[0], &dir, &[VIP_A, VIP_B]);
+    let r = stable(VIP_B, &both);
+    row.restore = r.as_ref().ok().map(|w| w.after);
+    if !check("restore", r.map(|_| ()), &mut row) {
+        return row;
+    }
+
+    let trace = trace_shutdown(&mut dir1, r1, VIP_A, d1, bound);
+    row.sigterm = trace.nexthop_dropped;
+    row.sigterm_exit = trace.exited;
+    if trace.nexthop_dropped.is_none() || trace.exited.is_none() {
+        row.note = format!("sigterm: {trace:?}");
+        return row;
+    }
+
+    dir1.process().restart();
+    let r = stable(VIP_B, &both);
+    row.restart = r.as_ref().ok().map(|w| w.after);
+    if !check("restart", r.map(|_| ()), &mut row) {
+        return row;
+    }
+
+    let t = Instant::now();
+    dir1.process().kill();
+    let r = time_until(bound, || route_is(r1, VIP_A, &[d2]));
+    row.sigkill = r.as_ref().ok().map(|_| t.elapsed());
+    check("sigkill", r.map(|_| ()), &mut row);
+    row
+}
+
+#[test]
+#[ignore = "benchmark: run scripts/lab/bench-ospf"]
+fn ospf_convergence_table() {
+    require_root!();
+    require_programs!(
+        "bird",
+        "birdc",
+        "vtysh",
+        "/usr/lib/frr/zebra",
+        "/usr/lib/frr/ospfd"
+    );
+    let router_kind = match std::env::var("DT_BENCH_ROUTER").as_deref() {
+        Ok("frr") => RouterKind::Frr,
+        _ => RouterKind::Bird,
+    };
+    let timer_sets: Vec<(&str, Timers)> = match std::env::var("DT_BENCH_TIMERS").as_deref() {
+        Ok("fast") => vec![("1/4", FAST)],
+        Ok("default") => vec![("10/40", DEFAULT)],
+        _ => vec![("10/40", DEFAULT), ("1/4", FAST)],
+    };
+    let kinds: Vec<DirectorKind> = std::env::var("DT_BENCH_KINDS")
+        .unwrap_or_else(|_| "bird,frr,directord".into())
+        .split(',')
+        .filter_map(|k| match k.trim() {
+            "bird" => Some(DirectorKind::Bird),
+            "frr" => Some(DirectorKind::Frr),
+            "directord" => Some(DirectorKind::Directord),
+            _ => None,
+        })
+        .collect();
+
+    let mut rows = Vec::new();
+    for (label, timers) in &timer_sets {
+        for kind in &kinds {
+            eprintln!(
+                "bench: {router_kind:?} router, {} directors, hello/dead {label} ...",
+                kind.label()
+            );
+            let row = measure(router_kind, *kind, *timers);
+            if !row.note.is_empty() {
+                eprintln!("bench: {}: {}", kind.label(), row.note);
+            }
+            rows.push((*label, *kind, row));
+        }
+    }
+
+    println!();
+    println!("OSPF convergence, router {router_kind:?} (seconds; 2 directors on one bridge; one run each)");
+    println!(
+        "| director  | hello/dead | start->Full | start->2 nexthops | withdraw->dropped | re-announce->2 stable | SIGTERM->dropped | SIGTERM->exit | restart->2 stable | SIGKILL->dropped | note |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (label, kind, r) in &rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            kind.label(),
+            label,
+            secs(r.full),
+            secs(r.route),
+            secs(r.withdraw),
+            secs(r.restore),
+            secs(r.sigterm),
+            secs(r.sigterm_exit),
+            secs(r.restart),
+            secs(r.sigkill),
+            r.note.replace('\n', " ")
+        );
+    }
+}
