@@ -29,6 +29,13 @@ pub struct Timers {
     pub dead: u16,
 }
 
+/// `n` distinct VIPs from 10.99.100.1 upwards (VIP_A, VIP_B, ...).
+pub fn many_vips(n: usize) -> Vec<Ipv4Addr> {
+    (0..n as u32)
+        .map(|i| Ipv4Addr::from(u32::from(VIP_A) + i))
+        .collect()
+}
+
 /// "10.99.100.1/32"
 pub fn host(addr: Ipv4Addr) -> String {
     format!("{addr}/32")
@@ -188,9 +195,10 @@ impl Director {
             )),
             DirectorKind::Bird | DirectorKind::Frr => {
                 // Reference directors announce the /32s they hold on lo.
-                for vip in &spec.vips {
-                    ns.add_addr("lo", &host(*vip));
-                }
+                ns.add_addrs(
+                    "lo",
+                    &spec.vips.iter().map(|v| host(*v)).collect::<Vec<_>>(),
+                );
                 let cfg = OspfRouter {
                     router_id: spec.router_id,
                     ifaces: vec![spec.iface.clone()],
