@@ -2,7 +2,7 @@
 //! The test re-executes itself under `ip netns exec` so the tokio runtime never has to
 //! switch namespaces.
 
-mod vrrp_common;
+mod common;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
@@ -17,10 +17,8 @@ fn net_helpers_in_namespace() {
         inner();
         return;
     }
-    if vrrp_common::skip_unless_root("net_helpers_in_namespace") {
-        return;
-    }
-    let ns = vrrp_common::NetNs::new("net");
+    require_root!();
+    let ns = common::netns::NetNs::new("vnet");
     ns.exec_ok(&[
         "ip", "link", "add", "dummy0", "type", "veth", "peer", "name", "dummy1",
     ]);
@@ -28,13 +26,13 @@ fn net_helpers_in_namespace() {
     ns.exec_ok(&["ip", "link", "set", "dummy0", "up"]);
     let exe = std::env::current_exe().expect("test binary path");
     let status = Command::new("ip")
-        .args(["netns", "exec", &ns.name])
+        .args(["netns", "exec", ns.name()])
         .arg(exe)
         .args(["net_helpers_in_namespace", "--exact", "--nocapture"])
         .env(INNER, "1")
         .status()
         .expect("re-exec test in namespace");
-    assert!(status.success(), "inner test failed in {}", ns.name);
+    assert!(status.success(), "inner test failed in {}", ns.name());
     let addrs = ns.exec_ok(&["ip", "-o", "addr", "show", "dev", "lo"]);
     assert!(
         addrs.contains("10.99.100.1/32"),

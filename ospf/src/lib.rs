@@ -3,3 +3,5 @@
 //! Knows nothing about load balancing: its API is "run these interfaces,
 //! originate these stub prefixes with this metric, withdraw that one, shut
 //! down gracefully", and it reports neighbor and adjacency events.
+
+pub mod packet;

@@ -1,4 +1,92 @@
 //! keepalived.conf-compatible configuration: source files, parser, typed model, validation, diff.
+//!
+//! The pipeline, one file per step:
+//!
+//! ```text
+//!  source.rs    files + includes, comments, @id conditionals, $PARAMETERS, ~SEQ/~LST
+//!      │        → logical lines with file:line
+//!  parser.rs    nom tokens, statements and { } blocks → untyped Node tree, one
+//!      │        top-level block at a time
+//!  keywords.rs  keyword tables per block → typed model (model.rs) with keepalived's
+//!      │        defaults (defaults.rs) and inheritance resolved
+//!  validate.rs  cross-block rules: references, duplicates, impossible combinations
+//!      ▼
+//!  Loaded { config, warnings }  or  ConfigErrors (every error of the file set)
+//! ```
+//!
+//! `diff.rs` compares two loaded configurations for SIGHUP reloads.
 
 pub mod defaults;
+pub mod diff;
+pub mod error;
+pub mod keywords;
 pub mod model;
+pub mod parser;
+pub mod source;
+pub mod validate;
+pub mod values;
+
+use std::path::Path;
+
+pub use error::{ConfigError, ConfigErrors, Span, Warning};
+pub use model::Config;
+pub use source::SourceOptions as LoadOptions;
+
+use error::Diagnostics;
+use source::SourceSet;
+
+/// A configuration that loaded, and what deserves a look in it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<Warning>,
+}
+
+/// Read, parse and validate `path` and the files it includes.
+pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// [`load`] with keepalived's config-id (`-i`) for `@id` conditional lines.
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, ConfigErrors> {
+    let mut diag = Diagnostics::default();
+    let set = SourceSet::load(path, options, &mut diag);
+    build(&set, diag)
+}
+
+/// Parse `text` as if it were a file named `origin_name`; includes are relative to the
+/// current directory.
+pub fn parse_str(origin_name: &str, text: &str) -> Result<Loaded, ConfigErrors> {
+    parse_str_with(origin_name, text, &LoadOptions::default())
+}
+
+pub fn parse_str_with(
+    origin_name: &str,
+    text: &str,
+    options: &LoadOptions,
+) -> Result<Loaded, ConfigErrors> {
+    let mut diag = Diagnostics::default();
+    let set = SourceSet::from_text(origin_name, text, options, &mut diag);
+    build(&set, diag)
+}
+
+fn build(set: &SourceSet, mut diag: Diagnostics) -> Result<Loaded, ConfigErrors> {
+    let mut parser = parser::Parser::new(set);
+    let mut builder = keywords::Builder::new();
+    while let Some(node) = parser.next_node(&mut diag) {
+        builder.top(&node, &mut diag);
+    }
+    let (config, map) = builder.finish();
+    validate::validate(&config, &map, &mut diag);
+    if diag.has_errors() {
+        Err(ConfigErrors {
+            errors: diag.errors,
+            warnings: diag.warnings,
+        })
+    } else {
+        Ok(Loaded {
+            config,
+            warnings: diag.warnings,
+        })
+    }
+}

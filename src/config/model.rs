@@ -41,6 +41,8 @@ pub struct Config {
     pub vrrp_instances: Vec<VrrpInstance>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
     pub virtual_servers: Vec<VirtualServer>,
+    /// The top-level `SSL { }` block: client context of SSL_GET checkers.
+    pub ssl: Option<SslContext>,
 }
 
 impl Config {
@@ -75,6 +77,15 @@ impl Config {
     pub fn virtual_server(&self, key: &ServiceKey) -> Option<&VirtualServer> {
         self.virtual_servers.iter().find(|v| &v.key == key)
     }
+}
+
+/// keepalived's `SSL { password ca certificate key }`; none set: a default context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct SslContext {
+    pub password: Option<String>,
+    pub ca: Option<PathBuf>,
+    pub certificate: Option<PathBuf>,
+    pub key: Option<PathBuf>,
 }
 
 // ───────────────────────────── director { } ─────────────────────────────

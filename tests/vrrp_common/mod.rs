@@ -1,242 +1,236 @@
-//! Minimal namespace helpers for the VRRP tests (until tests/common lands on main):
-//! uniquely named namespaces removed on Drop, commands run inside them, root check.
+//! VRRP test nodes on top of the netns harness (`tests/common`): each node is this test
+//! binary re-executed under `ip netns exec` with `DIRECTOR_VRRP_TEST_NODE` naming its
+//! arguments, running `director::vrrp::spawn` (see `spec.rs`). It is a separate process
+//! with real sockets, so SIGTERM and SIGKILL behave as for a daemon.
 #![allow(dead_code)]
 
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+pub mod spec;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
+use crate::common::netns::NetNs;
+use crate::common::process::Daemon;
+use crate::common::TestDir;
 
-pub fn is_root() -> bool {
-    // SAFETY-free check: /proc/self/status Uid line; 0 is root.
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
-        })
-        .unwrap_or(false)
+pub const NODE_ENV: &str = "DIRECTOR_VRRP_TEST_NODE";
+
+/// Body of each binary's `vrrp_node_entry` test: when started as a node, run it and exit.
+pub fn node_entry() {
+    let Some(path) = std::env::var_os(NODE_ENV) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&path).expect("node arguments file");
+    let args: Vec<String> = serde_json::from_str(&text).expect("node arguments JSON");
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "debug,netlink_proto=info",
+        ))
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let code = match rt.block_on(spec::run_node(&args)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("node: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
 }
 
-/// Returns true (and prints why) when the test must be skipped.
-pub fn skip_unless_root(test: &str) -> bool {
-    if is_root() {
-        return false;
-    }
-    eprintln!("SKIP {test}: needs root (network namespaces)");
-    true
+/// A running node.
+pub struct Node {
+    pub daemon: Daemon,
+    pub status_path: PathBuf,
 }
 
-/// A network namespace `vr<prefix>-<pid>-<n>`, deleted (with its processes) on Drop.
-pub struct NetNs {
-    pub name: String,
-    children: Vec<Child>,
-}
-
-impl NetNs {
-    pub fn new(prefix: &str) -> NetNs {
-        let name = format!(
-            "vr{prefix}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        run_ok(&["ip", "netns", "add", &name]);
-        run_ok(&["ip", "-n", &name, "link", "set", "lo", "up"]);
-        NetNs {
+impl Node {
+    /// Starts a node in `ns` with `args` (`--instance …` etc.; `--status` is added).
+    pub fn start(ns: &NetNs, dir: &TestDir, name: &str, args: &[&str]) -> Node {
+        let sub = dir.subdir(name);
+        let status_path = sub.join("status.json");
+        let _ = std::fs::remove_file(&status_path);
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.push("--status".into());
+        all.push(status_path.to_string_lossy().into_owned());
+        let args_file = sub.join("args.json");
+        std::fs::write(&args_file, serde_json::to_string(&all).expect("json")).expect("write args");
+        let exe = std::env::current_exe().expect("test binary");
+        let env = format!("{NODE_ENV}={}", args_file.display());
+        let exe = exe.to_string_lossy().into_owned();
+        let daemon = Daemon::spawn(
+            ns,
             name,
-            children: Vec::new(),
-        }
-    }
-
-    /// Runs a command inside the namespace and returns its output.
-    pub fn exec(&self, args: &[&str]) -> Output {
-        let mut full = vec!["ip", "netns", "exec", &self.name];
-        full.extend_from_slice(args);
-        Command::new(full[0])
-            .args(&full[1..])
-            .output()
-            .unwrap_or_else(|e| panic!("spawn {full:?}: {e}"))
-    }
-
-    /// Runs a command inside the namespace and panics unless it succeeds.
-    pub fn exec_ok(&self, args: &[&str]) -> String {
-        let out = self.exec(args);
-        assert!(
-            out.status.success(),
-            "{args:?} in {} failed: {}",
-            self.name,
-            String::from_utf8_lossy(&out.stderr)
+            &sub,
+            &[
+                "env",
+                &env,
+                &exe,
+                "vrrp_node_entry",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ],
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Starts a long-running command in the namespace; returns its pid.
-    pub fn spawn(&mut self, args: &[&str], log: &std::path::Path) -> u32 {
-        let file = std::fs::File::create(log).expect("create log file");
-        let err = file.try_clone().expect("clone log file");
-        let child = Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(args)
-            .stdout(Stdio::from(file))
-            .stderr(Stdio::from(err))
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {args:?}: {e}"));
-        let pid = child.id();
-        self.children.push(child);
-        pid
-    }
-
-    /// IPv4/IPv6 addresses (`addr/prefix dev`) present in the namespace.
-    pub fn addresses(&self) -> Vec<String> {
-        let out = self.exec(&["ip", "-o", "addr", "show"]);
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                (f.len() > 3).then(|| format!("{} {}", f[3], f[1]))
-            })
-            .collect()
-    }
-
-    pub fn has_addr(&self, addr_with_prefix: &str) -> bool {
-        self.addresses()
-            .iter()
-            .any(|a| a.starts_with(&format!("{addr_with_prefix} ")))
-    }
-
-    /// Reaps children that already exited; returns whether `pid` is still running.
-    pub fn alive(&mut self, pid: u32) -> bool {
-        for c in &mut self.children {
-            if c.id() == pid {
-                return matches!(c.try_wait(), Ok(None));
-            }
+        Node {
+            daemon,
+            status_path,
         }
-        false
     }
 
-    pub fn signal(&self, pid: u32, sig: &str) {
-        let _ = Command::new("kill").args([sig, &pid.to_string()]).status();
+    pub fn status(&self) -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(&self.status_path)
+            .map_err(|e| format!("no status yet: {e}"))?;
+        serde_json::from_str(&text).map_err(|e| e.to_string())
     }
 
-    /// Waits for the child `pid` to exit.
-    pub fn wait_exit(&mut self, pid: u32, timeout: Duration) -> bool {
-        let t0 = Instant::now();
-        while t0.elapsed() < timeout {
-            if !self.alive(pid) {
-                return true;
+    fn instance(&self, name: &str) -> Result<serde_json::Value, String> {
+        let st = self.status()?;
+        st["instances"]
+            .as_array()
+            .and_then(|a| a.iter().find(|i| i["name"] == name).cloned())
+            .ok_or_else(|| format!("no instance {name} in status"))
+    }
+
+    pub fn state(&self, instance: &str) -> Result<String, String> {
+        Ok(self.instance(instance)?["state"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string())
+    }
+
+    pub fn priority(&self, instance: &str) -> Result<u64, String> {
+        self.instance(instance)?["priority"]
+            .as_u64()
+            .ok_or_else(|| "no priority".into())
+    }
+
+    pub fn counter(&self, instance: &str, counter: &str) -> Result<u64, String> {
+        self.instance(instance)?["counters"][counter]
+            .as_u64()
+            .ok_or_else(|| format!("no counter {counter}"))
+    }
+
+    /// Waits until the node's status says `instance` is in `state`.
+    pub fn wait_state(&self, instance: &str, state: &str, timeout: Duration) -> Result<(), String> {
+        crate::common::wait::wait_until(timeout, Duration::from_millis(20), || {
+            match self.state(instance) {
+                Ok(s) if s == state => Ok(()),
+                Ok(s) => Err(format!("{instance} is {s}")),
+                Err(e) => Err(e),
             }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
     }
 }
 
-impl Drop for NetNs {
+/// The `addr/prefix` entries of a namespace (`ip -o addr`).
+pub fn addresses(ns: &str) -> Vec<String> {
+    let out = std::process::Command::new("ip")
+        .args(["-n", ns, "-o", "addr", "show"])
+        .output();
+    let Ok(out) = out else { return Vec::new() };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3).map(String::from))
+        .collect()
+}
+
+pub fn has_addr(ns: &NetNs, cidr: &str) -> bool {
+    addresses(ns.name()).iter().any(|a| a == cidr)
+}
+
+/// Samples which namespaces hold a VIP, every 10 ms, in the background: the longest time
+/// two of them held it at once, and how often the holder changed.
+pub struct VipMonitor {
+    stop: Arc<AtomicBool>,
+    result: Arc<Mutex<MonitorResult>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MonitorResult {
+    pub longest_overlap: Duration,
+    pub holder_changes: u32,
+    pub samples: u64,
+}
+
+impl VipMonitor {
+    /// `alive` decides per sample whether a namespace counts (a killed node's leftover
+    /// address is not a second master).
+    pub fn start(namespaces: Vec<String>, cidr: &str, alive: Arc<Mutex<Vec<bool>>>) -> VipMonitor {
+        let stop = Arc::new(AtomicBool::new(false));
+        let result = Arc::new(Mutex::new(MonitorResult::default()));
+        let (s, r, cidr) = (stop.clone(), result.clone(), cidr.to_string());
+        let thread = std::thread::spawn(move || {
+            let mut overlap_since: Option<Instant> = None;
+            let mut last_holders: Option<Vec<bool>> = None;
+            while !s.load(Ordering::SeqCst) {
+                let alive = alive.lock().map(|a| a.clone()).unwrap_or_default();
+                let holders: Vec<bool> = namespaces
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ns)| {
+                        alive.get(i).copied().unwrap_or(true)
+                            && addresses(ns).contains(&cidr)
+                    })
+                    .collect();
+                let count = holders.iter().filter(|h| **h).count();
+                let now = Instant::now();
+                if let Ok(mut res) = r.lock() {
+                    res.samples += 1;
+                    if count > 1 {
+                        let since = *overlap_since.get_or_insert(now);
+                        res.longest_overlap = res.longest_overlap.max(now - since);
+                    } else {
+                        overlap_since = None;
+                    }
+                    if let Some(last) = &last_holders {
+                        if *last != holders && count == 1 {
+                            res.holder_changes += 1;
+                        }
+                    }
+                }
+                if count == 1 {
+                    last_holders = Some(holders);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        VipMonitor {
+            stop,
+            result,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn snapshot(&self) -> MonitorResult {
+        self.result.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    pub fn stop(mut self) -> MonitorResult {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.snapshot()
+    }
+}
+
+impl Drop for VipMonitor {
     fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-        }
-        let t0 = Instant::now();
-        for c in &mut self.children {
-            while matches!(c.try_wait(), Ok(None)) && t0.elapsed() < Duration::from_secs(3) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        // Anything else left inside (keepalived children): kill by pid.
-        if let Ok(out) = Command::new("ip")
-            .args(["netns", "pids", &self.name])
-            .output()
-        {
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                let _ = Command::new("kill").args(["-KILL", pid]).status();
-            }
-        }
-        let ok = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            eprintln!("warning: could not delete namespace {}", self.name);
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
-}
-
-pub fn run_ok(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("spawn {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A bridge namespace with `n` member namespaces, each with `eth0` = 10.99.<net>.<10+i>/24
-/// and fd00:99:<net>::<10+i>/64.
-pub struct Lan {
-    pub switch: NetNs,
-    pub nodes: Vec<NetNs>,
-}
-
-impl Lan {
-    pub fn new(prefix: &str, net: u8, n: usize) -> Lan {
-        let switch = NetNs::new(&format!("{prefix}s"));
-        switch.exec_ok(&["ip", "link", "add", "br0", "type", "bridge"]);
-        switch.exec_ok(&["ip", "link", "set", "br0", "up"]);
-        let mut nodes = Vec::new();
-        for i in 0..n {
-            let node = NetNs::new(&format!("{prefix}{i}"));
-            let port = format!("p{i}");
-            run_ok(&[
-                "ip",
-                "link",
-                "add",
-                "eth0",
-                "netns",
-                &node.name,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &port,
-                "netns",
-                &switch.name,
-            ]);
-            switch.exec_ok(&["ip", "link", "set", &port, "master", "br0", "up"]);
-            node.exec_ok(&["ip", "link", "set", "eth0", "up"]);
-            let v4 = format!("10.99.{net}.{}/24", 10 + i);
-            let v6 = format!("fd00:99:{net}::{}/64", 10 + i);
-            node.exec_ok(&["ip", "addr", "add", &v4, "dev", "eth0"]);
-            node.exec_ok(&["ip", "addr", "add", &v6, "dev", "eth0", "nodad"]);
-            nodes.push(node);
-        }
-        Lan { switch, nodes }
-    }
-}
-
-/// Polls `cond` every 20 ms until it has held continuously for `hold`; false on timeout.
-pub fn wait_stable(timeout: Duration, hold: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let t0 = Instant::now();
-    let mut since: Option<Instant> = None;
-    while t0.elapsed() < timeout {
-        if cond() {
-            let s = *since.get_or_insert_with(Instant::now);
-            if s.elapsed() >= hold {
-                return true;
-            }
-        } else {
-            since = None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
 }

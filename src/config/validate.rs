@@ -1,0 +1,512 @@
+//! Semantic checks on the whole model, after every block was read: references between
+//! blocks, duplicates that cannot both hold, combinations IPVS, VRRP or OSPF would refuse
+//! or silently misbehave with. Errors where keepalived refuses the configuration or would
+//! do something else than what is written; warnings where it logs and carries on, or
+//! where the configuration is legal but probably not what was meant.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::error::{Diagnostics, Span};
+use super::keywords::SourceMap;
+use super::model::*;
+
+pub fn validate(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
+    director_mode(config, map, diag);
+    vrrp(config, map, diag);
+    virtual_servers(config, map, diag);
+    if let (Some(ospf), Some(spans)) = (&config.ospf, &map.ospf) {
+        ospf_areas(ospf, spans, diag);
+    }
+}
+
+fn first_at(span: &Span) -> String {
+    format!("first at {span}")
+}
+
+/// Report every name given twice in `names`.
+fn duplicates<'a>(
+    what: &str,
+    names: impl Iterator<Item = (&'a str, &'a Span)>,
+    diag: &mut Diagnostics,
+) {
+    let mut seen: HashMap<&str, &Span> = HashMap::new();
+    for (name, span) in names {
+        match seen.get(name) {
+            Some(first) => diag.error(
+                span.clone(),
+                format!(
+                    "duplicate {what} '{name}' ({}), expected unique names",
+                    first_at(first)
+                ),
+            ),
+            None => {
+                seen.insert(name, span);
+            }
+        }
+    }
+}
+
+fn director_mode(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
+    let Some(span) = &map.director_mode else {
+        return;
+    };
+    match config.director.mode {
+        Some(Mode::ActiveActive) if config.ospf.is_none() => diag.error(
+            span.clone(),
+            "mode active-active announces VIPs with OSPF, expected an ospf block",
+        ),
+        Some(Mode::MasterBackup) if config.vrrp_instances.is_empty() => diag.error(
+            span.clone(),
+            "mode master-backup runs VRRP, expected at least one vrrp_instance",
+        ),
+        _ => {}
+    }
+}
+
+// ───────────────────────────── VRRP ─────────────────────────────
+
+fn vrrp(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
+    duplicates(
+        "vrrp_script",
+        config
+            .vrrp_scripts
+            .iter()
+            .map(|s| s.name.as_str())
+            .zip(&map.vrrp_scripts),
+        diag,
+    );
+    duplicates(
+        "vrrp_instance",
+        config
+            .vrrp_instances
+            .iter()
+            .map(|i| i.name.as_str())
+            .zip(map.vrrp_instances.iter().map(|s| &s.block)),
+        diag,
+    );
+    let group_spans: Vec<Span> = map
+        .vrrp_sync_groups
+        .iter()
+        .map(|g| {
+            g.block
+                .clone()
+                .unwrap_or_else(|| Span::new("".into(), 0, 0))
+        })
+        .collect();
+    duplicates(
+        "vrrp_sync_group",
+        config
+            .vrrp_sync_groups
+            .iter()
+            .map(|g| g.name.as_str())
+            .zip(&group_spans),
+        diag,
+    );
+
+    for (inst, spans) in config.vrrp_instances.iter().zip(&map.vrrp_instances) {
+        instance(config, inst, spans, diag);
+    }
+    shared_vrids(config, map, diag);
+
+    // Sync groups: members exist, and belong to one group only.
+    let mut member_of: HashMap<&str, (&str, &Span)> = HashMap::new();
+    for (group, spans) in config.vrrp_sync_groups.iter().zip(&map.vrrp_sync_groups) {
+        for (member, span) in group.group.iter().zip(&spans.members) {
+            if config.vrrp_instance(member).is_none() {
+                diag.warn(
+                    span.clone(),
+                    format!(
+                        "vrrp_sync_group '{}' names no vrrp_instance '{member}', ignored",
+                        group.name
+                    ),
+                );
+                continue;
+            }
+            if let Some((other, first)) = member_of.get(member.as_str()) {
+                diag.error(
+                    span.clone(),
+                    format!(
+                        "vrrp_instance '{member}' is already in vrrp_sync_group '{other}' ({}), expected one group per instance",
+                        first_at(first)
+                    ),
+                );
+            } else {
+                member_of.insert(member, (&group.name, span));
+            }
+        }
+        if let (1, Some(block)) = (group.group.len(), &spans.block) {
+            diag.warn(
+                block.clone(),
+                format!(
+                    "vrrp_sync_group '{}' has a single member; a sync group synchronises several instances",
+                    group.name
+                ),
+            );
+        }
+    }
+
+    if let (Some(sync), Some(span)) = (&config.global_defs.lvs_sync_daemon, &map.lvs_sync_daemon) {
+        if let Some(name) = &sync.vrrp_instance {
+            if config.vrrp_instance(name).is_none() {
+                diag.warn(
+                    span.clone(),
+                    format!("lvs_sync_daemon names no vrrp_instance '{name}'"),
+                );
+            }
+        }
+    }
+}
+
+fn instance(
+    config: &Config,
+    inst: &VrrpInstance,
+    spans: &super::keywords::InstanceSpans,
+    diag: &mut Diagnostics,
+) {
+    let name = &inst.name;
+    if inst.interface.is_none()
+        && inst.unicast_peer.is_empty()
+        && config.global_defs.default_interface.is_none()
+    {
+        diag.error(
+            spans.block.clone(),
+            format!("vrrp_instance '{name}' has no interface, expected 'interface IFNAME' (only unicast instances may omit it)"),
+        );
+    }
+    for (track, span) in inst.track_script.iter().zip(&spans.track_scripts) {
+        if config.vrrp_script(&track.name).is_none() {
+            diag.warn(
+                span.clone(),
+                format!(
+                    "track_script '{}' names no vrrp_script, ignored (as keepalived does)",
+                    track.name
+                ),
+            );
+        }
+    }
+    if let Some(span) = &spans.nopreempt {
+        if inst.state == VrrpState::Master {
+            diag.warn(
+                span.clone(),
+                format!("vrrp_instance '{name}': nopreempt has no effect with state MASTER, expected state BACKUP"),
+            );
+        }
+    }
+    if let (Some(span), 3) = (&spans.authentication, inst.version) {
+        diag.warn(
+            span.clone(),
+            format!("vrrp_instance '{name}': VRRPv3 has no authentication (RFC 5798), ignored"),
+        );
+    }
+    if inst.virtual_ipaddress.is_empty() {
+        diag.warn(
+            spans.block.clone(),
+            format!("vrrp_instance '{name}' has no virtual_ipaddress"),
+        );
+    }
+    if let Some(first) = inst.virtual_ipaddress.first() {
+        for (vip, span) in inst.virtual_ipaddress.iter().zip(&spans.virtual_ipaddress) {
+            if vip.address.is_ipv4() != first.address.is_ipv4() {
+                diag.warn(
+                    span.clone(),
+                    format!("vrrp_instance '{name}': {} is not of the family of the first address; keepalived ignores it, use virtual_ipaddress_excluded", vip.address),
+                );
+            }
+        }
+    }
+    advert_int(inst, spans, diag);
+}
+
+fn advert_int(inst: &VrrpInstance, spans: &super::keywords::InstanceSpans, diag: &mut Diagnostics) {
+    let span = spans
+        .advert_int
+        .clone()
+        .unwrap_or_else(|| spans.block.clone());
+    let centis = inst.advert_int.as_micros().div_ceil(10_000);
+    if inst.version == 3 {
+        // RFC 5798: 12-bit field in centiseconds.
+        if centis == 0 || centis > 4095 {
+            diag.error(
+                span,
+                format!(
+                    "advert_int {} s: VRRPv3 expected 0.01 to 40.95 s",
+                    inst.advert_int.as_secs_f64()
+                ),
+            );
+        }
+    } else if inst.advert_int < Duration::from_secs(1) {
+        diag.error(
+            span,
+            format!(
+                "advert_int {} s: VRRPv2 advertises whole seconds, expected 1 to 255 (or version 3)",
+                inst.advert_int.as_secs_f64()
+            ),
+        );
+    } else if inst.advert_int.subsec_micros() != 0 {
+        diag.warn(
+            span,
+            format!(
+                "advert_int {} s: VRRPv2 advertises whole seconds, {} s is used",
+                inst.advert_int.as_secs_f64(),
+                inst.advert_int.as_secs() + 1
+            ),
+        );
+    }
+}
+
+/// Two instances may share a VRID on one interface only if they cannot hear each
+/// other: different address families, different multicast groups, or unicast with
+/// disjoint peers.
+fn shared_vrids(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
+    type Key<'a> = (&'a str, u8, bool, Option<IpAddr>);
+    let mut seen: HashMap<Key, Vec<usize>> = HashMap::new();
+    for (index, inst) in config.vrrp_instances.iter().enumerate() {
+        let iface = inst
+            .interface
+            .as_deref()
+            .or(config.global_defs.default_interface.as_deref())
+            .unwrap_or("");
+        let ipv6 = inst
+            .virtual_ipaddress
+            .first()
+            .is_some_and(|a| a.address.is_ipv6());
+        let key = (iface, inst.virtual_router_id, ipv6, inst.mcast_dst_ip);
+        let others = seen.entry(key).or_default();
+        for &other in others.iter() {
+            let a = &config.vrrp_instances[other];
+            let overlap = (a.unicast_peer.is_empty() && inst.unicast_peer.is_empty())
+                || a.unicast_peer
+                    .iter()
+                    .any(|p| inst.unicast_peer.iter().any(|q| q.address == p.address));
+            if overlap {
+                let span = map.vrrp_instances[index]
+                    .virtual_router_id
+                    .clone()
+                    .unwrap_or_else(|| map.vrrp_instances[index].block.clone());
+                diag.error(
+                    span,
+                    format!(
+                        "virtual_router_id {} on {} is already used by vrrp_instance '{}' ({}), expected a VRID unique per interface",
+                        inst.virtual_router_id,
+                        if iface.is_empty() { "the default interface" } else { iface },
+                        a.name,
+                        first_at(&map.vrrp_instances[other].block)
+                    ),
+                );
+                break;
+            }
+        }
+        others.push(index);
+    }
+}
+
+// ───────────────────────────── LVS ─────────────────────────────
+
+fn is_ipv6_service(config: &Config, vs: &VirtualServer) -> Option<bool> {
+    match &vs.key {
+        ServiceKey::Addr { ip, .. } => Some(ip.is_ipv6()),
+        ServiceKey::Fwmark { family, .. } => Some(*family == IpFamily::Inet6),
+        ServiceKey::Group { name, .. } => config.virtual_server_group(name).and_then(|g| {
+            g.members.iter().find_map(|m| match m {
+                GroupMember::Range { first, .. } => Some(first.is_ipv6()),
+                GroupMember::Fwmark { family, .. } => family.map(|f| f == IpFamily::Inet6),
+            })
+        }),
+    }
+}
+
+fn virtual_servers(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
+    duplicates(
+        "virtual_server_group",
+        config
+            .virtual_server_groups
+            .iter()
+            .map(|g| g.name.as_str())
+            .zip(&map.virtual_server_groups),
+        diag,
+    );
+    let mut keys: HashMap<&ServiceKey, &Span> =
+        HashMap::with_capacity(config.virtual_servers.len());
+    for (vs, spans) in config.virtual_servers.iter().zip(&map.virtual_servers) {
+        let block = &spans.block;
+        if let Some(first) = keys.get(&vs.key) {
+            diag.error(
+                block.clone(),
+                format!(
+                    "duplicate virtual_server {} ({}), expected each service once",
+                    vs.key,
+                    first_at(first)
+                ),
+            );
+        } else {
+            keys.insert(&vs.key, block);
+        }
+        if let ServiceKey::Group { name, .. } = &vs.key {
+            if config.virtual_server_group(name).is_none() {
+                diag.error(
+                    block.clone(),
+                    format!("virtual_server group '{name}': no virtual_server_group of that name, expected one to be defined"),
+                );
+            }
+        }
+        virtual_server(config, vs, spans, diag);
+    }
+}
+
+fn virtual_server(
+    config: &Config,
+    vs: &VirtualServer,
+    spans: &super::keywords::VirtualServerSpans,
+    diag: &mut Diagnostics,
+) {
+    let block = &spans.block;
+    let vs_port = match vs.key {
+        ServiceKey::Addr { port, .. } => Some(port).filter(|p| *p != 0),
+        _ => None,
+    };
+    let vs_ipv6 = is_ipv6_service(config, vs);
+
+    let mut reals: HashMap<(IpAddr, u16), &Span> = HashMap::with_capacity(vs.real_servers.len());
+    for (rs, span) in vs.real_servers.iter().zip(&spans.real_servers) {
+        if let Some(first) = reals.get(&(rs.ip, rs.port)) {
+            diag.error(
+                span.clone(),
+                format!(
+                    "duplicate real_server {} port {} in virtual_server {} ({}), expected each real server once",
+                    rs.ip,
+                    rs.port,
+                    vs.key,
+                    first_at(first)
+                ),
+            );
+        } else {
+            reals.insert((rs.ip, rs.port), span);
+        }
+        let tunnelled = matches!(rs.method, ForwardingMethod::Tun { .. });
+        if let Some(ipv6) = vs_ipv6 {
+            if !tunnelled && rs.ip.is_ipv6() != ipv6 {
+                diag.error(
+                    span.clone(),
+                    format!(
+                        "real_server {} is not of the virtual server's address family, expected an IPv{} address (only TUN can mix families)",
+                        rs.ip,
+                        if ipv6 { 6 } else { 4 }
+                    ),
+                );
+            }
+        }
+        if let (Some(port), ForwardingMethod::Dr | ForwardingMethod::Tun { .. }) =
+            (vs_port, rs.method)
+        {
+            if rs.port != port {
+                diag.warn(
+                    span.clone(),
+                    format!(
+                        "real_server {} port {}: {} forwarding cannot change the port, it will receive port {port}",
+                        rs.ip,
+                        rs.port,
+                        if tunnelled { "TUN" } else { "DR" }
+                    ),
+                );
+            }
+        }
+    }
+
+    if let (true, Some(span)) = (
+        vs.scheduler.is_source_hashing() && vs.persistence.is_some(),
+        &spans.persistence,
+    ) {
+        diag.warn(
+            span.clone(),
+            format!(
+                "persistence_timeout with the {} scheduler is redundant: it already sends a client to the same real server",
+                vs.scheduler.name()
+            ),
+        );
+    }
+    let flags = vs.scheduler_flags;
+    if (flags.sh_port || flags.sh_fallback) && vs.scheduler != Scheduler::Sh {
+        diag.warn(
+            spans.scheduler.clone().unwrap_or_else(|| block.clone()),
+            format!(
+                "sh-port/sh-fallback only apply to the sh scheduler, not {}",
+                vs.scheduler.name()
+            ),
+        );
+    }
+    if (flags.mh_port || flags.mh_fallback) && vs.scheduler != Scheduler::Mh {
+        diag.warn(
+            spans.scheduler.clone().unwrap_or_else(|| block.clone()),
+            format!(
+                "mh-port/mh-fallback only apply to the mh scheduler, not {}",
+                vs.scheduler.name()
+            ),
+        );
+    }
+    let total: u64 = vs.real_servers.iter().map(|r| r.weight as u64).sum();
+    if !vs.real_servers.is_empty() && (vs.quorum as u64) > total {
+        diag.warn(
+            spans.quorum.clone().unwrap_or_else(|| block.clone()),
+            format!(
+                "quorum {} can never be reached: the real servers' weights add up to {total}",
+                vs.quorum
+            ),
+        );
+    }
+}
+
+// ───────────────────────────── OSPF ─────────────────────────────
+
+fn ospf_areas(ospf: &OspfConfig, spans: &super::keywords::OspfSpans, diag: &mut Diagnostics) {
+    if ospf.areas.iter().all(|a| a.interfaces.is_empty()) {
+        if let Some(block) = &spans.block {
+            diag.error(
+                block.clone(),
+                "ospf has no interface to announce on, expected 'area ID { interface NAME { … } }'",
+            );
+        }
+    }
+    let mut areas: HashMap<std::net::Ipv4Addr, &Span> = HashMap::new();
+    let mut interfaces: HashMap<&str, &Span> = HashMap::new();
+    for ((area, area_span), iface_spans) in
+        ospf.areas.iter().zip(&spans.areas).zip(&spans.interfaces)
+    {
+        if let Some(first) = areas.get(&area.id) {
+            diag.error(
+                area_span.clone(),
+                format!(
+                    "duplicate area {} ({}), expected each area once",
+                    area.id,
+                    first_at(first)
+                ),
+            );
+        } else {
+            areas.insert(area.id, area_span);
+        }
+        for (iface, span) in area.interfaces.iter().zip(iface_spans) {
+            if let Some(first) = interfaces.get(iface.name.as_str()) {
+                diag.error(
+                    span.clone(),
+                    format!(
+                        "interface {} is already configured ({}), expected an interface in one area only",
+                        iface.name,
+                        first_at(first)
+                    ),
+                );
+            } else {
+                interfaces.insert(&iface.name, span);
+            }
+            if iface.dead_interval <= iface.hello_interval as u32 {
+                diag.error(
+                    span.clone(),
+                    format!(
+                        "interface {}: dead_interval {} must be longer than hello_interval {}",
+                        iface.name, iface.dead_interval, iface.hello_interval
+                    ),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! Typed values of statement arguments (keepalived.conf(5) "PARAMETER SYNTAX": integers,
+//! `<BOOL>`, `<TIMER>` fractional seconds, addresses, ports, scripts). Each reader
+//! records a `file:line:col: keyword: expected …, found '…'` error and returns `None`
+//! when the argument is missing or wrong, so the caller keeps its default and goes on.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use ipnetwork::IpNetwork;
+
+use super::error::Diagnostics;
+use super::model::{Script, ScriptUser};
+use super::parser::Node;
+
+/// The error for argument `index` of `node`.
+pub fn bad(node: &Node, index: usize, what: &str, diag: &mut Diagnostics) {
+    match node.arg(index) {
+        Some(found) => diag.error(
+            node.arg_span(index),
+            format!("{}: expected {what}, found '{found}'", node.keyword),
+        ),
+        None => diag.error(
+            node.span.clone(),
+            format!("{}: missing value, expected {what}", node.keyword),
+        ),
+    }
+}
+
+/// Warn about arguments from `from` on, which the keyword does not take.
+pub fn no_more_args(node: &Node, from: usize, diag: &mut Diagnostics) {
+    if let Some(extra) = node.args.get(from) {
+        diag.warn(
+            node.arg_span(from),
+            format!(
+                "{}: ignoring unexpected extra argument '{}'",
+                node.keyword, extra.text
+            ),
+        );
+    }
+}
+
+/// A statement that must not open a block, and a block that must.
+pub fn no_block(node: &Node, diag: &mut Diagnostics) {
+    if node.children.is_some() {
+        diag.error(
+            node.span.clone(),
+            format!(
+                "{}: unexpected block, expected a plain statement",
+                node.keyword
+            ),
+        );
+    }
+}
+
+pub fn block<'n, 'a>(node: &'n Node<'a>, diag: &mut Diagnostics) -> Option<&'n [Node<'a>]> {
+    match &node.children {
+        Some(children) => Some(children),
+        None => {
+            diag.error(
+                node.span.clone(),
+                format!("{}: expected a block '{{ … }}'", node.keyword),
+            );
+            None
+        }
+    }
+}
+
+/// The single argument of a plain `keyword VALUE` statement.
+pub fn single<'n>(node: &'n Node, what: &str, diag: &mut Diagnostics) -> Option<&'n str> {
+    no_block(node, diag);
+    match node.arg(0) {
+        Some(v) => {
+            no_more_args(node, 1, diag);
+            Some(v)
+        }
+        None => {
+            bad(node, 0, what, diag);
+            None
+        }
+    }
+}
+
+pub fn parse_int(text: &str) -> Option<i64> {
+    text.parse::<i64>().ok()
+}
+
+/// An integer in `min..=max` at argument `index`.
+pub fn int_at(
+    node: &Node,
+    index: usize,
+    min: i64,
+    max: i64,
+    diag: &mut Diagnostics,
+) -> Option<i64> {
+    match node.arg(index).and_then(parse_int) {
+        Some(v) if (min..=max).contains(&v) => Some(v),
+        _ => {
+            bad(
+                node,
+                index,
+                &format!("an integer from {min} to {max}"),
+                diag,
+            );
+            None
+        }
+    }
+}
+
+/// `keyword INTEGER` with the value in `min..=max`.
+pub fn int<T: TryFrom<i64>>(node: &Node, min: i64, max: i64, diag: &mut Diagnostics) -> Option<T> {
+    no_block(node, diag);
+    let v = int_at(node, 0, min, max, diag)?;
+    no_more_args(node, 1, diag);
+    T::try_from(v).ok()
+}
+
+/// A `<TIMER>`: non-negative seconds with up to microsecond resolution.
+pub fn parse_timer(text: &str) -> Option<Duration> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let secs: f64 = text.parse().ok()?;
+    if !secs.is_finite() || !(0.0..=(u32::MAX as f64)).contains(&secs) {
+        return None;
+    }
+    Some(Duration::from_micros((secs * 1e6).round() as u64))
+}
+
+pub fn timer_at(
+    node: &Node,
+    index: usize,
+    max_secs: u64,
+    diag: &mut Diagnostics,
+) -> Option<Duration> {
+    match node.arg(index).and_then(parse_timer) {
+        Some(d) if d <= Duration::from_secs(max_secs) => Some(d),
+        _ => {
+            bad(
+                node,
+                index,
+                &format!("a time in seconds from 0 to {max_secs}"),
+                diag,
+            );
+            None
+        }
+    }
+}
+
+/// `keyword SECONDS`.
+pub fn timer(node: &Node, max_secs: u64, diag: &mut Diagnostics) -> Option<Duration> {
+    no_block(node, diag);
+    let v = timer_at(node, 0, max_secs, diag)?;
+    no_more_args(node, 1, diag);
+    Some(v)
+}
+
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" => Some(true),
+        "off" | "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// `keyword [<BOOL>]`: a bare keyword means true.
+pub fn flag(node: &Node, diag: &mut Diagnostics) -> Option<bool> {
+    no_block(node, diag);
+    match node.arg(0) {
+        None => Some(true),
+        Some(text) => match parse_bool(text) {
+            Some(v) => {
+                no_more_args(node, 1, diag);
+                Some(v)
+            }
+            None => {
+                bad(node, 0, "on|off|true|false|yes|no or nothing", diag);
+                None
+            }
+        },
+    }
+}
+
+/// A bare keyword that takes no argument.
+pub fn bare(node: &Node, diag: &mut Diagnostics) {
+    no_block(node, diag);
+    no_more_args(node, 0, diag);
+}
+
+pub fn ip_at(node: &Node, index: usize, diag: &mut Diagnostics) -> Option<IpAddr> {
+    match node.arg(index).and_then(|t| IpAddr::from_str(t).ok()) {
+        Some(ip) => Some(ip),
+        None => {
+            bad(node, index, "an IP address", diag);
+            None
+        }
+    }
+}
+
+pub fn ip(node: &Node, diag: &mut Diagnostics) -> Option<IpAddr> {
+    no_block(node, diag);
+    let v = ip_at(node, 0, diag)?;
+    no_more_args(node, 1, diag);
+    Some(v)
+}
+
+pub fn ipv4_at(node: &Node, index: usize, diag: &mut Diagnostics) -> Option<Ipv4Addr> {
+    match node.arg(index).and_then(|t| Ipv4Addr::from_str(t).ok()) {
+        Some(ip) => Some(ip),
+        None => {
+            bad(node, index, "an IPv4 address (A.B.C.D)", diag);
+            None
+        }
+    }
+}
+
+pub fn port_at(node: &Node, index: usize, diag: &mut Diagnostics) -> Option<u16> {
+    match node.arg(index).and_then(|t| t.parse::<u16>().ok()) {
+        Some(p) => Some(p),
+        None => {
+            bad(node, index, "a port number from 0 to 65535", diag);
+            None
+        }
+    }
+}
+
+pub fn port(node: &Node, diag: &mut Diagnostics) -> Option<u16> {
+    no_block(node, diag);
+    let v = port_at(node, 0, diag)?;
+    no_more_args(node, 1, diag);
+    Some(v)
+}
+
+/// `ADDR[/LEN]`; without a length the host prefix (/32, /128).
+pub fn parse_prefix(text: &str) -> Option<IpNetwork> {
+    match text.split_once('/') {
+        Some((addr, len)) => {
+            let addr = IpAddr::from_str(addr).ok()?;
+            let len: u8 = len.parse().ok()?;
+            IpNetwork::new(addr, len).ok()
+        }
+        None => {
+            let addr = IpAddr::from_str(text).ok()?;
+            let len = if addr.is_ipv4() { 32 } else { 128 };
+            IpNetwork::new(addr, len).ok()
+        }
+    }
+}
+
+pub fn prefix_at(node: &Node, index: usize, diag: &mut Diagnostics) -> Option<IpNetwork> {
+    match node.arg(index).and_then(parse_prefix) {
+        Some(p) => Some(p),
+        None => {
+            bad(
+                node,
+                index,
+                "an IP address with an optional /prefix-length",
+                diag,
+            );
+            None
+        }
+    }
+}
+
+pub fn string(node: &Node, what: &str, diag: &mut Diagnostics) -> Option<String> {
+    single(node, what, diag).map(str::to_string)
+}
+
+/// `<STRING>|<QUOTED-STRING> [username [groupname]]`.
+pub fn script(node: &Node, diag: &mut Diagnostics) -> Option<Script> {
+    no_block(node, diag);
+    let Some(command) = node.arg(0) else {
+        bad(node, 0, "a script path or a quoted command", diag);
+        return None;
+    };
+    if command.trim().is_empty() {
+        bad(node, 0, "a script path or a quoted command", diag);
+        return None;
+    }
+    let user = node.arg(1).map(|user| ScriptUser {
+        user: user.to_string(),
+        group: node.arg(2).map(str::to_string),
+    });
+    no_more_args(node, 3, diag);
+    Some(Script {
+        command: command.to_string(),
+        user,
+    })
+}
+
+/// `USER [GROUP]`.
+pub fn script_user(node: &Node, diag: &mut Diagnostics) -> Option<ScriptUser> {
+    no_block(node, diag);
+    let Some(user) = node.arg(0) else {
+        bad(node, 0, "a user name", diag);
+        return None;
+    };
+    no_more_args(node, 2, diag);
+    Some(ScriptUser {
+        user: user.to_string(),
+        group: node.arg(1).map(str::to_string),
+    })
+}
+
+/// One of `choices` (case-insensitive); the error lists them.
+pub fn choice_at<T: Copy>(
+    node: &Node,
+    index: usize,
+    choices: &[(&str, T)],
+    diag: &mut Diagnostics,
+) -> Option<T> {
+    let found = node.arg(index).and_then(|text| {
+        choices
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(text))
+            .map(|(_, v)| *v)
+    });
+    if found.is_none() {
+        let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+        bad(node, index, &names.join("|"), diag);
+    }
+    found
+}
+
+pub fn choice<T: Copy>(node: &Node, choices: &[(&str, T)], diag: &mut Diagnostics) -> Option<T> {
+    no_block(node, diag);
+    let v = choice_at(node, 0, choices, diag)?;
+    no_more_args(node, 1, diag);
+    Some(v)
+}
+
+/// The words of a list block (`notification_email { a b }`, `group { … }`): every
+/// keyword and argument of every line.
+pub fn list_words<'n>(
+    node: &'n Node,
+    diag: &mut Diagnostics,
+) -> Vec<(&'n str, super::error::Span)> {
+    let Some(children) = block(node, diag) else {
+        return Vec::new();
+    };
+    let mut words = Vec::new();
+    for child in children {
+        no_block(child, diag);
+        words.push((&*child.keyword, child.span.clone()));
+        for i in 0..child.args.len() {
+            words.push((&*child.args[i].text, child.arg_span(i)));
+        }
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers() {
+        assert_eq!(parse_timer("3"), Some(Duration::from_secs(3)));
+        assert_eq!(parse_timer("0.001"), Some(Duration::from_millis(1)));
+        assert_eq!(
+            parse_timer("2.71828"),
+            Some(Duration::from_micros(2_718_280))
+        );
+        assert_eq!(parse_timer("-1"), None);
+        assert_eq!(parse_timer("1e3"), None);
+        assert_eq!(parse_timer("inf"), None);
+        assert_eq!(parse_timer(""), None);
+    }
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(parse_prefix("10.0.0.1").map(|p| p.prefix()), Some(32));
+        assert_eq!(parse_prefix("10.0.0.1/24").map(|p| p.prefix()), Some(24));
+        assert_eq!(parse_prefix("2001:db8::1").map(|p| p.prefix()), Some(128));
+        assert_eq!(parse_prefix("10.0.0.1/33"), None);
+        assert_eq!(parse_prefix("10.0.0.256"), None);
+    }
+
+    #[test]
+    fn bools() {
+        assert_eq!(parse_bool("Yes"), Some(true));
+        assert_eq!(parse_bool("off"), Some(false));
+        assert_eq!(parse_bool("1"), None);
+    }
+}

@@ -1,0 +1,207 @@
+//! nftables backend, for hosts without IPVS and for containers: NAT through `dnat … map`,
+//! DR through a netdev ingress `fwd`, both keyed by a fixed-seed jhash into a Maglev table
+//! computed here, so every director sends a flow to the same real server.
+//!
+//! Ownership is simple: our objects live in our own tables, `inet director` and `netdev
+//! director`; nothing outside them is read or changed. Inside them everything is ours.
+//! Each reconcile is one `nft -f -` transaction (atomic); if the kernel rejects it, each
+//! service is retried in a transaction of its own so that one bad object cannot block the
+//! others, and the failures are reported per service.
+
+pub mod apply;
+pub mod render;
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::tables::{Counters, DesiredTables, DestStats, Forward, ServiceStats, TableStats};
+use super::{Dataplane, DataplaneError, Failure, OpKind, OpenOptions, ReconcileReport};
+use render::{HostFacts, Rendered};
+
+/// nftables backend errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NftError {
+    #[error("cannot run nft: {0}")]
+    Spawn(String),
+    #[error("nft {args}: {stderr}")]
+    Failed { args: String, stderr: String },
+    #[error("unexpected nft output: {0}")]
+    Parse(String),
+}
+
+/// The nftables backend.
+pub struct NftBackend {
+    /// What the last reconcile rendered (stats map element values back to real servers).
+    last: Option<Rendered>,
+}
+
+impl NftBackend {
+    pub fn open(_options: &OpenOptions) -> Result<NftBackend, DataplaneError> {
+        apply::nft(&["--version"], None)?;
+        Ok(NftBackend { last: None })
+    }
+
+    /// Interfaces and routes the DR rules need (only looked up when there are DR services).
+    fn host_facts(desired: &DesiredTables) -> HostFacts {
+        let mut facts = HostFacts::default();
+        let dr: Vec<IpAddr> = desired
+            .services
+            .iter()
+            .flat_map(|s| s.dests.iter())
+            .filter(|d| d.forward == Forward::Route)
+            .map(|d| d.key.addr)
+            .collect();
+        if dr.is_empty() {
+            return facts;
+        }
+        if let Ok(entries) = std::fs::read_dir("/sys/class/net") {
+            let mut devs: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n != "lo")
+                .collect();
+            devs.sort();
+            facts.ingress_devices = devs;
+        }
+        for addr in dr {
+            if facts.egress.contains_key(&addr) {
+                continue;
+            }
+            if let Some(dev) = route_device(&addr) {
+                facts.egress.insert(addr, dev);
+            }
+        }
+        facts
+    }
+
+    fn run_script(text: &str) -> Result<(), NftError> {
+        apply::nft(&["-f", "-"], Some(text)).map(|_| ())
+    }
+}
+
+/// The interface `ip route get ADDR` would use.
+fn route_device(addr: &IpAddr) -> Option<String> {
+    let out = std::process::Command::new("ip")
+        .args(["-j", "route", "get", &addr.to_string()])
+        .output()
+        .ok()?;
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    v.as_array()?
+        .first()?
+        .get("dev")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+impl Dataplane for NftBackend {
+    fn reconcile(&mut self, desired: &DesiredTables) -> ReconcileReport {
+        let started = Instant::now();
+        let mut report = ReconcileReport::default();
+        let want = render::render(desired, &Self::host_facts(desired));
+        for u in &want.unsupported {
+            report.failures.push(Failure {
+                op: OpKind::AddService,
+                object: u.key.to_string(),
+                errno: None,
+                message: u.reason.clone(),
+            });
+        }
+        let current = match apply::read_current() {
+            Ok(c) => c,
+            Err(e) => {
+                report.failures.push(Failure {
+                    op: OpKind::ReadKernel,
+                    object: format!("nft table {}", render::TABLE),
+                    errno: None,
+                    message: e.to_string(),
+                });
+                report.elapsed = started.elapsed();
+                return report;
+            }
+        };
+        let skeleton = apply::skeleton(&want, &current);
+        let services: Vec<(String, apply::Script)> = want
+            .services
+            .iter()
+            .map(|s| (s.key.to_string(), apply::service_script(s, &want, &current)))
+            .filter(|(_, script)| !script.is_empty())
+            .collect();
+        let cleanup = apply::cleanup_script(&want, &current);
+        report.ops_planned = skeleton.objects
+            + services.iter().map(|(_, s)| s.objects).sum::<usize>()
+            + cleanup.objects;
+        if report.ops_planned == 0 {
+            self.last = Some(want);
+            report.elapsed = started.elapsed();
+            return report;
+        }
+        let mut all = skeleton.text.clone();
+        for (_, s) in &services {
+            all.push_str(&s.text);
+        }
+        all.push_str(&cleanup.text);
+        report.kernel_ops += 1;
+        match Self::run_script(&all) {
+            Ok(()) => report.objects_changed = report.ops_planned,
+            Err(whole) => {
+                tracing::warn!(error = %whole, "nft transaction rejected; retrying per service");
+                // One transaction per service, each with the (idempotent) skeleton in front.
+                for (object, s) in services.iter().map(|(o, s)| (o.clone(), s)).chain(
+                    std::iter::once(("cleanup of unwanted objects".to_owned(), &cleanup))
+                        .filter(|(_, s)| !s.is_empty()),
+                ) {
+                    report.kernel_ops += 1;
+                    match Self::run_script(&format!("{}{}", skeleton.text, s.text)) {
+                        Ok(()) => report.objects_changed += s.objects,
+                        Err(e) => report.failures.push(Failure {
+                            op: OpKind::Transaction,
+                            object,
+                            errno: None,
+                            message: e.to_string(),
+                        }),
+                    }
+                }
+            }
+        }
+        self.last = Some(want);
+        report.elapsed = started.elapsed();
+        report
+    }
+
+    fn stats(&mut self) -> Result<TableStats, DataplaneError> {
+        let current = apply::read_current()?;
+        let Some(want) = &self.last else {
+            return Ok(TableStats::default());
+        };
+        let mut services = Vec::new();
+        for svc in &want.services {
+            let tag = render::comment_tag(&svc.key);
+            let mut counters = Counters::default();
+            for r in current.rules.iter().filter(|r| r.comment.starts_with(&tag)) {
+                counters.packets_in += r.packets;
+                counters.bytes_in += r.bytes;
+            }
+            // Per real server nft keeps no counters (one rule, one map lookup): real
+            // servers are listed with their weights and zero counters.
+            services.push(ServiceStats {
+                key: svc.key,
+                counters,
+                dests: svc
+                    .backends
+                    .iter()
+                    .map(|(_, key, weight)| DestStats {
+                        key: *key,
+                        weight: *weight,
+                        active_connections: 0,
+                        inactive_connections: 0,
+                        counters: Counters::default(),
+                    })
+                    .collect(),
+            });
+        }
+        services.sort_by_key(|s| s.key);
+        Ok(TableStats { services })
+    }
+}

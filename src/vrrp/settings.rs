@@ -1,0 +1,479 @@
+//! Runtime settings of the VRRP module, derived from the configuration model: every
+//! keepalived default and inheritance resolved, units converted to wire units, and the
+//! combinations keepalived refuses (or silently fixes) handled here, once.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use crate::config::model::{
+    AddressScope, Config, IpAddressSpec, RouteSpec, Script, TrackInterface, VrrpAuth, VrrpInstance,
+    VrrpScript,
+};
+use crate::net::Scope;
+
+use super::packet::{Auth, Family, Version};
+use super::VrrpError;
+
+/// A virtual address and how to install it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Vip {
+    pub addr: IpAddr,
+    pub prefix_len: u8,
+    /// `dev`: an interface other than the instance's.
+    pub dev: Option<String>,
+    pub label: Option<String>,
+    pub broadcast: Option<Ipv4Addr>,
+    pub scope: Scope,
+}
+
+/// Gratuitous ARP / unsolicited NA schedule (keepalived's `garp_*` settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GarpSettings {
+    /// Second burst this long after becoming master (0: none).
+    pub master_delay: Duration,
+    /// Messages per burst.
+    pub master_repeat: u32,
+    /// Periodic burst while master (0: none).
+    pub master_refresh: Duration,
+    pub master_refresh_repeat: u32,
+    /// Gap between messages of a burst (`vrrp_garp_interval` / `vrrp_gna_interval`).
+    pub interval: Duration,
+}
+
+/// A tracked script as an instance uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedScript {
+    pub name: String,
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// The notify scripts of an instance or a sync group.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NotifyScripts {
+    pub master: Option<Script>,
+    pub backup: Option<Script>,
+    pub fault: Option<Script>,
+    pub stop: Option<Script>,
+    /// Called after the specific one with `INSTANCE|GROUP name STATE priority`.
+    pub generic: Option<Script>,
+}
+
+/// Everything one instance needs at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSettings {
+    pub name: String,
+    pub interface: String,
+    pub vrid: u8,
+    pub version: Version,
+    pub family: Family,
+    pub priority: u8,
+    /// Wire units: seconds (v2) or centiseconds (v3).
+    pub adver_int: u16,
+    pub preempt: bool,
+    pub preempt_delay: Duration,
+    pub auth: Auth,
+    /// Advertised and installed.
+    pub vips: Vec<Vip>,
+    /// Installed, not advertised (`virtual_ipaddress_excluded`, other-family addresses).
+    pub excluded_vips: Vec<Vip>,
+    pub routes: Vec<RouteSpec>,
+    /// Source of adverts: `unicast_src_ip` / `mcast_src_ip`, else the interface's primary.
+    pub src_ip: Option<IpAddr>,
+    pub unicast_peers: Vec<IpAddr>,
+    pub mcast_group: IpAddr,
+    /// `use_vmac`: macvlan name and MAC (00:00:5e:00:01:VRID, or :02: for IPv6).
+    pub vmac: Option<(String, [u8; 6])>,
+    pub vmac_xmit_base: bool,
+    pub garp: GarpSettings,
+    pub track_interfaces: Vec<TrackInterface>,
+    pub track_scripts: Vec<TrackedScript>,
+    pub dont_track_primary: bool,
+    pub notify: NotifyScripts,
+    pub notify_master_rx_lower_pri: Option<Script>,
+    pub smtp_alert: bool,
+    pub strict: bool,
+    pub v3_checksum_as_v2: bool,
+    pub skip_check_adv_addr: bool,
+    pub check_unicast_src: bool,
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
+    pub down_timer_adverts: u8,
+}
+
+impl InstanceSettings {
+    /// Fields whose change needs a restart of the instance (new sockets, new identity).
+    pub fn same_identity(&self, other: &InstanceSettings) -> bool {
+        self.interface == other.interface
+            && self.vrid == other.vrid
+            && self.version == other.version
+            && self.family == other.family
+            && self.vmac == other.vmac
+            && self.vmac_xmit_base == other.vmac_xmit_base
+            && self.src_ip == other.src_ip
+            && self.unicast_peers == other.unicast_peers
+            && self.mcast_group == other.mcast_group
+    }
+
+    /// Every address the instance installs.
+    pub fn all_vips(&self) -> impl Iterator<Item = &Vip> {
+        self.vips.iter().chain(self.excluded_vips.iter())
+    }
+}
+
+/// A `vrrp_sync_group`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncGroupSettings {
+    pub name: String,
+    pub members: Vec<String>,
+    pub notify: NotifyScripts,
+    pub smtp_alert: bool,
+}
+
+/// Mail settings from global_defs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SmtpSettings {
+    pub server: Option<(String, u16)>,
+    pub helo: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub connect_timeout: Duration,
+    pub router_id: String,
+}
+
+/// All VRRP settings of a configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub instances: Vec<InstanceSettings>,
+    pub sync_groups: Vec<SyncGroupSettings>,
+    pub scripts: Vec<VrrpScript>,
+    pub smtp: SmtpSettings,
+    /// Messages about settings keepalived would accept with a warning.
+    pub warnings: Vec<String>,
+}
+
+fn scope(s: Option<AddressScope>) -> Scope {
+    match s {
+        None | Some(AddressScope::Global) => Scope::Global,
+        Some(AddressScope::Site) => Scope::Site,
+        Some(AddressScope::Link) => Scope::Link,
+        Some(AddressScope::Host) => Scope::Host,
+        Some(AddressScope::Nowhere) => Scope::Nowhere,
+    }
+}
+
+fn vip(spec: &IpAddressSpec) -> Vip {
+    Vip {
+        addr: spec.address.ip(),
+        prefix_len: spec.address.prefix(),
+        dev: spec.dev.clone(),
+        label: spec.label.clone(),
+        broadcast: match spec.broadcast {
+            Some(IpAddr::V4(b)) => Some(b),
+            _ => None,
+        },
+        scope: scope(spec.scope),
+    }
+}
+
+/// The advert interval in wire units, rounded as keepalived does (v2: whole seconds, at
+/// least 1; v3: centiseconds, 1..=4095).
+fn adver_int(version: Version, d: Duration, warnings: &mut Vec<String>, name: &str) -> u16 {
+    match version {
+        Version::V2 => {
+            let secs = d.as_secs_f64().round().clamp(1.0, 255.0) as u16;
+            if (d.as_secs_f64() - f64::from(secs)).abs() > f64::EPSILON {
+                warnings.push(format!(
+                    "vrrp_instance {name}: VRRPv2 advert_int must be whole seconds; using {secs}"
+                ));
+            }
+            secs
+        }
+        Version::V3 => {
+            let cs = (d.as_millis() / 10).clamp(1, 4095) as u16;
+            if d.as_millis() % 10 != 0 || d.as_millis() / 10 != u128::from(cs) {
+                warnings.push(format!(
+                    "vrrp_instance {name}: VRRPv3 advert_int is in centiseconds 0.01..40.95; using {cs} cs"
+                ));
+            }
+            cs
+        }
+    }
+}
+
+impl Settings {
+    /// Resolves the VRRP part of `config`.
+    pub fn from_config(config: &Config) -> Result<Settings, VrrpError> {
+        let g = &config.global_defs;
+        let mut warnings = Vec::new();
+        let mut instances = Vec::new();
+        for inst in &config.vrrp_instances {
+            instances.push(instance(config, inst, &mut warnings)?);
+        }
+        for (i, a) in instances.iter().enumerate() {
+            for b in &instances[i + 1..] {
+                if a.interface == b.interface && a.vrid == b.vrid && a.family == b.family {
+                    return Err(VrrpError::Config {
+                        instance: b.name.clone(),
+                        message: format!(
+                            "virtual_router_id {} on {} is already used by {}",
+                            b.vrid, b.interface, a.name
+                        ),
+                    });
+                }
+            }
+        }
+        let mut sync_groups = Vec::new();
+        for group in &config.vrrp_sync_groups {
+            for m in &group.group {
+                if !instances.iter().any(|i| &i.name == m) {
+                    return Err(VrrpError::Config {
+                        instance: m.clone(),
+                        message: format!(
+                            "sync group {} names an unknown vrrp_instance",
+                            group.name
+                        ),
+                    });
+                }
+            }
+            sync_groups.push(SyncGroupSettings {
+                name: group.name.clone(),
+                members: group.group.clone(),
+                notify: NotifyScripts {
+                    master: group.notify_master.clone(),
+                    backup: group.notify_backup.clone(),
+                    fault: group.notify_fault.clone(),
+                    stop: group.notify_stop.clone(),
+                    generic: group.notify.clone(),
+                },
+                smtp_alert: group.smtp_alert || global_smtp_alert(config),
+            });
+        }
+        let router_id = g.router_id.clone().unwrap_or_else(hostname);
+        Ok(Settings {
+            instances,
+            sync_groups,
+            scripts: config.vrrp_scripts.clone(),
+            smtp: SmtpSettings {
+                server: g.smtp_server.as_ref().map(|s| (s.host.clone(), s.port)),
+                helo: g.smtp_helo_name.clone().unwrap_or_else(hostname),
+                from: g
+                    .notification_email_from
+                    .clone()
+                    .unwrap_or_else(|| format!("keepalived@{}", hostname())),
+                to: g.notification_email.clone(),
+                connect_timeout: g.smtp_connect_timeout,
+                router_id,
+            },
+            warnings,
+        })
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&InstanceSettings> {
+        self.instances.iter().find(|i| i.name == name)
+    }
+
+    pub fn group_of(&self, instance: &str) -> Option<&SyncGroupSettings> {
+        self.sync_groups
+            .iter()
+            .find(|g| g.members.iter().any(|m| m == instance))
+    }
+}
+
+fn global_smtp_alert(config: &Config) -> bool {
+    let g = &config.global_defs;
+    g.smtp_alert_vrrp.or(g.smtp_alert).unwrap_or(false)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+fn instance(
+    config: &Config,
+    inst: &VrrpInstance,
+    warnings: &mut Vec<String>,
+) -> Result<InstanceSettings, VrrpError> {
+    let g = &config.global_defs.vrrp;
+    let err = |message: String| VrrpError::Config {
+        instance: inst.name.clone(),
+        message,
+    };
+    let interface = inst
+        .interface
+        .clone()
+        .or_else(|| config.global_defs.default_interface.clone())
+        .ok_or_else(|| err("no interface (and no global default_interface)".into()))?;
+    if inst.virtual_router_id == 0 {
+        return Err(err("virtual_router_id must be 1..255".into()));
+    }
+    if inst.priority == 0 {
+        return Err(err("priority must be 1..255".into()));
+    }
+    // The family is the first virtual address's (keepalived); addresses of the other
+    // family are installed but not advertised.
+    let family = inst
+        .virtual_ipaddress
+        .first()
+        .map(|s| Family::of(&s.address.ip()))
+        .or(inst.unicast_src_ip.map(|a| Family::of(&a)))
+        .unwrap_or(Family::V4);
+    let mut version = if inst.version == 3 {
+        Version::V3
+    } else {
+        Version::V2
+    };
+    if family == Family::V6 && version == Version::V2 {
+        warnings.push(format!(
+            "vrrp_instance {}: IPv6 needs VRRPv3; using version 3",
+            inst.name
+        ));
+        version = Version::V3;
+    }
+    let (mut vips, mut excluded_vips) = (Vec::new(), Vec::new());
+    for spec in &inst.virtual_ipaddress {
+        if Family::of(&spec.address.ip()) == family {
+            vips.push(vip(spec));
+        } else {
+            warnings.push(format!(
+                "vrrp_instance {}: {} is not of the instance's family; installed but not advertised",
+                inst.name, spec.address
+            ));
+            excluded_vips.push(vip(spec));
+        }
+    }
+    excluded_vips.extend(inst.virtual_ipaddress_excluded.iter().map(vip));
+
+    let strict = inst.strict_mode;
+    let mut auth = match &inst.authentication {
+        None => Auth::None,
+        Some(VrrpAuth::Pass { auth_pass }) => {
+            if version == Version::V3 {
+                warnings.push(format!(
+                    "vrrp_instance {}: authentication is not part of VRRPv3; ignored",
+                    inst.name
+                ));
+                Auth::None
+            } else {
+                warnings.push(format!(
+                    "vrrp_instance {}: auth_type PASS sends the password in clear text; it \
+                     protects against misconfiguration only, not against attackers",
+                    inst.name
+                ));
+                Auth::password(auth_pass)
+            }
+        }
+        Some(VrrpAuth::Ah { .. }) => {
+            return Err(err(
+                "auth_type AH is not supported (use PASS or none)".into()
+            ))
+        }
+    };
+    let mut unicast_peers: Vec<IpAddr> = inst.unicast_peer.iter().map(|p| p.address).collect();
+    if strict {
+        // vrrp_strict (keepalived.conf(5)): no authentication, no unicast peers.
+        if auth != Auth::None {
+            warnings.push(format!(
+                "vrrp_instance {}: strict mode forbids authentication; disabled",
+                inst.name
+            ));
+            auth = Auth::None;
+        }
+        if !unicast_peers.is_empty() {
+            warnings.push(format!(
+                "vrrp_instance {}: strict mode forbids unicast peers; using multicast",
+                inst.name
+            ));
+            unicast_peers.clear();
+        }
+    }
+    if let Some(p) = unicast_peers.iter().find(|p| Family::of(p) != family) {
+        return Err(err(format!(
+            "unicast_peer {p} is not of the instance's family"
+        )));
+    }
+    let src_ip = inst.unicast_src_ip.or(inst.mcast_src_ip);
+    let mcast_group = match (inst.mcast_dst_ip, family) {
+        (Some(a), _) => a,
+        (None, Family::V4) => IpAddr::V4(g.mcast_group4),
+        (None, Family::V6) => IpAddr::V6(g.mcast_group6),
+    };
+    let vmac = inst.use_vmac.as_ref().map(|v| {
+        let name = v
+            .interface
+            .clone()
+            .unwrap_or_else(|| format!("vrrp.{}", inst.virtual_router_id));
+        let kind = if family == Family::V6 { 0x02 } else { 0x01 };
+        (name, [0x00, 0x00, 0x5e, 0x00, kind, inst.virtual_router_id])
+    });
+    let track_scripts = inst
+        .track_script
+        .iter()
+        .map(|t| {
+            let script = config.vrrp_script(&t.name).ok_or_else(|| {
+                err(format!(
+                    "track_script {} names an unknown vrrp_script",
+                    t.name
+                ))
+            })?;
+            Ok(TrackedScript {
+                name: t.name.clone(),
+                weight: t.weight.unwrap_or(script.weight),
+                reverse: t.reverse || script.weight_reverse,
+            })
+        })
+        .collect::<Result<Vec<_>, VrrpError>>()?;
+    let interval = if family == Family::V6 {
+        g.gna_interval
+    } else {
+        g.garp_interval
+    };
+    Ok(InstanceSettings {
+        name: inst.name.clone(),
+        interface,
+        vrid: inst.virtual_router_id,
+        version,
+        family,
+        priority: inst.priority,
+        adver_int: adver_int(version, inst.advert_int, warnings, &inst.name),
+        preempt: !inst.nopreempt,
+        preempt_delay: inst.preempt_delay,
+        auth,
+        vips,
+        excluded_vips,
+        routes: inst.virtual_routes.clone(),
+        src_ip,
+        unicast_peers,
+        mcast_group,
+        vmac,
+        vmac_xmit_base: inst.vmac_xmit_base,
+        garp: GarpSettings {
+            master_delay: inst.garp_master_delay,
+            master_repeat: inst.garp_master_repeat.max(1),
+            master_refresh: inst.garp_master_refresh,
+            master_refresh_repeat: inst.garp_master_refresh_repeat.max(1),
+            interval,
+        },
+        track_interfaces: inst.track_interface.clone(),
+        track_scripts,
+        dont_track_primary: inst.dont_track_primary,
+        notify: NotifyScripts {
+            master: inst.notify_master.clone(),
+            backup: inst.notify_backup.clone(),
+            fault: inst.notify_fault.clone(),
+            stop: inst.notify_stop.clone(),
+            generic: inst.notify.clone(),
+        },
+        notify_master_rx_lower_pri: inst.notify_master_rx_lower_pri.clone(),
+        smtp_alert: inst.smtp_alert || global_smtp_alert(config),
+        strict,
+        v3_checksum_as_v2: false,
+        skip_check_adv_addr: inst.skip_check_adv_addr,
+        check_unicast_src: inst.check_unicast_src,
+        lower_prio_no_advert: inst.lower_prio_no_advert,
+        higher_prio_send_advert: inst.higher_prio_send_advert,
+        down_timer_adverts: inst.down_timer_adverts.max(1),
+    })
+}

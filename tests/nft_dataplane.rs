@@ -1,0 +1,469 @@
+//! nftables backend in network namespaces: a client, a director and three real servers on a
+//! switch. Traffic must reach the real server that the Maglev table and the kernel's jhash
+//! predict (NAT and DR), a drained server keeps its established connections, and a reload
+//! that changes one service leaves every other mapping untouched.
+//!
+//! ```text
+//!  client (10.99.3.2-9) ── eth0 | director (VIP 10.99.100.1 on lo) | eth1 ── switch ── b1 10.99.1.11
+//!                                                                          ├── b2 10.99.1.12
+//!                                                                          └── b3 10.99.1.13
+//! ```
+//!
+//! The backend runs `nft`, so it must run inside the director's namespace: each reconcile
+//! re-executes this test binary there (`ip netns exec … <self> --exact helper_reconcile`),
+//! with the desired tables in a JSON file, exactly as the daemon would call it.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use common::netns::{veth, NetNs, Switch};
+use common::process::Daemon;
+use common::wait::wait_until;
+use common::TestDir;
+use director::dataplane::nftables::render::source_slot;
+use director::dataplane::tables::{
+    DesiredTables, DestKey, DestSpec, FlowHash, Forward, Protocol, Service, ServiceKey, ServiceSpec,
+};
+use director::dataplane::{Dataplane, OpenOptions};
+
+const VIP: &str = "10.99.100.1";
+const SIZE: u32 = 4093;
+const SOURCES: [&str; 8] = [
+    "10.99.3.2",
+    "10.99.3.3",
+    "10.99.3.4",
+    "10.99.3.5",
+    "10.99.3.6",
+    "10.99.3.7",
+    "10.99.3.8",
+    "10.99.3.9",
+];
+
+/// Runs in the director's namespace when the other tests re-execute the binary.
+#[test]
+#[ignore = "helper: the other tests run it inside the director's namespace"]
+fn helper_reconcile() {
+    let (Ok(input), Ok(output)) = (
+        std::env::var("DIRECTOR_NFT_HELPER_IN"),
+        std::env::var("DIRECTOR_NFT_HELPER_OUT"),
+    ) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&input).unwrap_or_else(|e| panic!("{input}: {e}"));
+    let desired: DesiredTables = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let mut backend = director::dataplane::nftables::NftBackend::open(&OpenOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = backend.reconcile(&desired);
+    let json = serde_json::to_string(&report).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&output, json).unwrap_or_else(|e| panic!("{output}: {e}"));
+}
+
+/// Reconciles `desired` inside `ns`; returns the report as JSON.
+fn reconcile_in(ns: &NetNs, dir: &Path, desired: &DesiredTables) -> serde_json::Value {
+    let input = dir.join("desired.json");
+    let output = dir.join("report.json");
+    let _ = std::fs::remove_file(&output);
+    std::fs::write(&input, serde_json::to_vec(desired).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let out = ns.exec(&[
+        "env",
+        &format!("DIRECTOR_NFT_HELPER_IN={}", input.display()),
+        &format!("DIRECTOR_NFT_HELPER_OUT={}", output.display()),
+        &exe.to_string_lossy(),
+        "--exact",
+        "helper_reconcile",
+        "--ignored",
+        "--nocapture",
+    ]);
+    assert!(
+        out.status.success(),
+        "helper failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&output).unwrap_or_else(|e| panic!("report: {e}"));
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report["failures"], serde_json::json!([]), "{report}");
+    report
+}
+
+const NAME_SERVER: &str = r#"
+import socketserver, sys
+name = sys.argv[2].encode() + b"\n"
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(name)
+        for _ in self.rfile:
+            self.wfile.write(name)
+socketserver.ThreadingTCPServer.allow_reuse_address = True
+socketserver.ThreadingTCPServer.daemon_threads = True
+socketserver.ThreadingTCPServer(("0.0.0.0", int(sys.argv[1])), H).serve_forever()
+"#;
+
+/// Connects from each source once; prints `src name` per line.
+const CLIENT: &str = r#"
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+for src in sys.argv[3].split(","):
+    try:
+        s = socket.socket(); s.settimeout(3); s.bind((src, 0)); s.connect((host, port))
+        print(src, s.recv(64).decode().strip() or "empty"); s.close()
+    except Exception as e:
+        print(src, "err:" + type(e).__name__)
+"#;
+
+/// Connects, reads the name, signals readiness, waits for "go", sends a line, reads again.
+const HOLD_CLIENT: &str = r#"
+import socket, sys, os, time
+s = socket.socket(); s.settimeout(10); s.bind((sys.argv[3], 0)); s.connect((sys.argv[1], int(sys.argv[2])))
+f = s.makefile("rwb")
+first = f.readline().decode().strip()
+open(sys.argv[4] + ".tmp", "w").write(first); os.rename(sys.argv[4] + ".tmp", sys.argv[4])
+while not os.path.exists(sys.argv[5]): time.sleep(0.05)
+f.write(b"again\n"); f.flush()
+print(first, f.readline().decode().strip())
+"#;
+
+struct Lab {
+    dir: TestDir,
+    client: NetNs,
+    director: NetNs,
+    _switch: Switch,
+    _reals: Vec<NetNs>,
+    _servers: Vec<Daemon>,
+}
+
+fn real_addr(i: usize) -> String {
+    format!("10.99.1.1{}", i + 1)
+}
+
+impl Lab {
+    fn new(tag: &str, dr: bool) -> Lab {
+        let dir = TestDir::new(tag);
+        let client = NetNs::new(&format!("{tag}c"));
+        let director = NetNs::new(&format!("{tag}d"));
+        let switch = Switch::new(&format!("{tag}s"));
+        veth(&client, "eth0", &director, "eth0");
+        for s in SOURCES {
+            client.add_addr("eth0", &format!("{s}/24"));
+        }
+        client.add_route(
+            &format!("{VIP}/32"),
+            Some(
+                "10.99.3.1"
+                    .parse()
+                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+            ),
+            None,
+        );
+        director.add_addr("eth0", "10.99.3.1/24");
+        switch.attach(&director, "eth1");
+        director.add_addr("eth1", "10.99.1.1/24");
+        director.add_addr("lo", &format!("{VIP}/32"));
+        director.enable_forwarding();
+        director.sysctl("net.ipv4.conf.all.rp_filter", "0");
+        if dr {
+            // Only in this lab do DR replies (source: the VIP) come back through the director,
+            // which holds the VIP itself: accept them instead of dropping a "martian".
+            for conf in ["all", "eth1"] {
+                director.sysctl(&format!("net.ipv4.conf.{conf}.accept_local"), "1");
+                director.sysctl(&format!("net.ipv4.conf.{conf}.rp_filter"), "0");
+            }
+        }
+        let server_py = dir.write("name_server.py", NAME_SERVER);
+        dir.write("client.py", CLIENT);
+        dir.write("hold.py", HOLD_CLIENT);
+        let mut reals = Vec::new();
+        let mut servers = Vec::new();
+        for i in 0..3 {
+            let ns = NetNs::new(&format!("{tag}b{i}"));
+            switch.attach(&ns, "eth0");
+            ns.add_addr("eth0", &format!("{}/24", real_addr(i)));
+            ns.ip(&["route", "add", "default", "via", "10.99.1.1"]);
+            if dr {
+                // LVS-DR real server: the VIP on lo, never answered for in ARP.
+                ns.add_addr("lo", &format!("{VIP}/32"));
+                ns.sysctl("net.ipv4.conf.all.arp_ignore", "1");
+                ns.sysctl("net.ipv4.conf.all.arp_announce", "2");
+                ns.sysctl("net.ipv4.conf.all.rp_filter", "0");
+            }
+            for port in ["80", "8080"] {
+                let name = format!("b{}", i + 1);
+                servers.push(Daemon::spawn(
+                    &ns,
+                    &format!("{name}-{port}"),
+                    dir.path(),
+                    &["python3", &server_py.to_string_lossy(), port, &name],
+                ));
+            }
+            reals.push(ns);
+        }
+        let lab = Lab {
+            dir,
+            client,
+            director,
+            _switch: switch,
+            _reals: reals,
+            _servers: servers,
+        };
+        for i in 0..3 {
+            let addr = real_addr(i);
+            wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
+                let out = lab.director.exec(&[
+                    "bash",
+                    "-c",
+                    &format!("exec 3<>/dev/tcp/{addr}/80 && head -1 <&3"),
+                ]);
+                let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+                if text == format!("b{}", i + 1) {
+                    Ok(())
+                } else {
+                    Err(format!("{addr}:80 said {text:?}"))
+                }
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        lab
+    }
+
+    /// source → server name, one connection per source.
+    fn map(&self, port: u16) -> BTreeMap<String, String> {
+        let script = self.dir.path().join("client.py");
+        let out = self.client.exec_ok(&[
+            "python3",
+            &script.to_string_lossy(),
+            VIP,
+            &port.to_string(),
+            &SOURCES.join(","),
+        ]);
+        out.lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .collect()
+    }
+
+    fn nft_map(&self, name: &str) -> String {
+        self.director
+            .exec_ok(&["nft", "list", "map", "inet", "director", name])
+    }
+}
+
+fn service(port: u16, forward: Forward, weights: [u32; 3]) -> Service {
+    Service {
+        spec: ServiceSpec {
+            key: ServiceKey::Addr {
+                addr: VIP.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+                port,
+                protocol: Protocol::Tcp,
+            },
+            scheduler: "mh".into(),
+            flags: 0,
+            timeout: 0,
+            netmask: 32,
+        },
+        dests: (0..3)
+            .map(|i| DestSpec {
+                key: DestKey {
+                    addr: real_addr(i).parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+                    port,
+                },
+                forward,
+                weight: weights[i],
+                upper_threshold: 0,
+                lower_threshold: 0,
+            })
+            .collect(),
+        flow_hash: FlowHash::SourceAddr,
+    }
+}
+
+fn tables(services: Vec<Service>) -> DesiredTables {
+    let mut t = DesiredTables {
+        services,
+        maglev_size: SIZE,
+        ..Default::default()
+    };
+    t.canonicalize();
+    t
+}
+
+/// What the Maglev table plus the kernel's jhash say each source must reach.
+fn predicted(svc: &Service) -> BTreeMap<String, String> {
+    let backends: Vec<director::dataplane::maglev::Backend> = svc
+        .dests
+        .iter()
+        .map(|d| director::dataplane::maglev::Backend {
+            name: d.key.to_string(),
+            weight: d.weight,
+        })
+        .collect();
+    let table = director::dataplane::maglev::Table::build(&backends, SIZE)
+        .unwrap_or_else(|e| panic!("{e}"));
+    SOURCES
+        .iter()
+        .map(|s| {
+            let slot = source_slot(&s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])), SIZE);
+            let b = table.slots()[slot as usize].unwrap_or(u32::MAX);
+            (s.to_string(), format!("b{}", b + 1))
+        })
+        .collect()
+}
+
+fn traffic_reaches_predicted_server(tag: &str, forward: Forward) {
+    require_root!();
+    require_programs!("nft", "python3");
+    let lab = Lab::new(tag, forward == Forward::Route);
+    let svc = service(80, forward, [1, 1, 1]);
+    let report = reconcile_in(&lab.director, lab.dir.path(), &tables(vec![svc.clone()]));
+    assert_eq!(report["kernel_ops"], 1, "{report}");
+    let want = predicted(&svc);
+    let got = lab.map(80);
+    assert_eq!(got, want, "traffic vs Maglev+jhash prediction");
+    let distinct: std::collections::BTreeSet<&String> = got.values().collect();
+    assert!(distinct.len() >= 2, "8 sources all on one server: {got:?}");
+    // Idempotent: nothing to do the second time.
+    let again = reconcile_in(&lab.director, lab.dir.path(), &tables(vec![svc]));
+    assert_eq!(again["kernel_ops"], 0, "{again}");
+}
+
+#[test]
+fn nft_nat_traffic_reaches_expected_real_server() {
+    traffic_reaches_predicted_server("nftnat", Forward::Masq);
+}
+
+#[test]
+fn nft_dr_traffic_reaches_expected_real_server() {
+    traffic_reaches_predicted_server("nftdr", Forward::Route);
+}
+
+#[test]
+fn nft_drain_keeps_established_flows() {
+    require_root!();
+    require_programs!("nft", "python3");
+    let lab = Lab::new("nftdrain", false);
+    let svc = service(80, Forward::Masq, [1, 1, 1]);
+    reconcile_in(&lab.director, lab.dir.path(), &tables(vec![svc.clone()]));
+    let before = lab.map(80);
+    let (src, victim) = before
+        .iter()
+        .next()
+        .map(|(a, b)| (a.clone(), b.clone()))
+        .unwrap_or_default();
+    let ready = lab.dir.path().join("ready");
+    let go = lab.dir.path().join("go");
+    let hold = lab.dir.path().join("hold.py");
+    let holder = std::process::Command::new("ip")
+        .args(["netns", "exec", lab.client.name(), "python3"])
+        .arg(&hold)
+        .args([VIP, "80", &src])
+        .arg(&ready)
+        .arg(&go)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+        std::fs::read_to_string(&ready).map_err(|e| e.to_string())
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+    .value;
+    assert_eq!(first, victim);
+    // Drain the server that holds the connection.
+    let idx: usize = victim.trim_start_matches('b').parse::<usize>().unwrap_or(1) - 1;
+    let mut weights = [1, 1, 1];
+    weights[idx] = 0;
+    let report = reconcile_in(
+        &lab.director,
+        lab.dir.path(),
+        &tables(vec![service(80, Forward::Masq, weights)]),
+    );
+    assert_eq!(report["kernel_ops"], 1, "one transaction: {report}");
+    // New connections avoid it…
+    let after = lab.map(80);
+    assert!(after.values().all(|n| *n != victim), "{after:?}");
+    // …sources that were not on it keep their server (Maglev moves only the drained share)…
+    for (s, n) in &before {
+        if *n != victim {
+            assert_eq!(after.get(s), Some(n), "source {s} moved");
+        }
+    }
+    // …and the established connection still talks to it.
+    std::fs::write(&go, b"go").unwrap_or_else(|e| panic!("{e}"));
+    let out = holder.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{victim} {victim}")
+    );
+}
+
+#[test]
+fn nft_reload_changes_no_unrelated_mapping() {
+    require_root!();
+    require_programs!("nft", "python3");
+    let lab = Lab::new("nftreload", false);
+    let web = service(80, Forward::Masq, [1, 1, 1]);
+    let alt = service(8080, Forward::Masq, [1, 1, 1]);
+    reconcile_in(
+        &lab.director,
+        lab.dir.path(),
+        &tables(vec![web.clone(), alt.clone()]),
+    );
+    // Rules with their handles, counters blanked (traffic changes them).
+    let rules = |lab: &Lab| {
+        let text = lab.director.exec_ok(&[
+            "nft",
+            "-a",
+            "list",
+            "chain",
+            "inet",
+            "director",
+            "prerouting",
+        ]);
+        let mut words: Vec<&str> = text.split_whitespace().collect();
+        for i in 1..words.len() {
+            if words[i - 1] == "packets" || words[i - 1] == "bytes" {
+                words[i] = "_";
+            }
+        }
+        words.join(" ")
+    };
+    let maps_before: Vec<String> = lab
+        .director
+        .exec_ok(&["nft", "list", "maps", "inet"])
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("map ")
+                .map(|m| m.trim_end_matches(" {").to_owned())
+        })
+        .collect();
+    assert_eq!(maps_before.len(), 2);
+    let contents_before: Vec<String> = maps_before.iter().map(|m| lab.nft_map(m)).collect();
+    let rules_before = rules(&lab);
+    let web_before = lab.map(80);
+    // Reload: one weight changes in the 8080 service only.
+    let alt2 = service(8080, Forward::Masq, [1, 3, 1]);
+    let report = reconcile_in(&lab.director, lab.dir.path(), &tables(vec![web, alt2]));
+    assert_eq!(report["kernel_ops"], 1, "{report}");
+    let contents_after: Vec<String> = maps_before.iter().map(|m| lab.nft_map(m)).collect();
+    let changed: Vec<bool> = contents_before
+        .iter()
+        .zip(&contents_after)
+        .map(|(a, b)| a != b)
+        .collect();
+    assert_eq!(
+        changed.iter().filter(|c| **c).count(),
+        1,
+        "exactly one map changed"
+    );
+    assert_eq!(
+        rules(&lab),
+        rules_before,
+        "rules (and their handles) untouched"
+    );
+    assert_eq!(lab.map(80), web_before, "port 80 mapping unchanged");
+}

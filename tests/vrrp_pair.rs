@@ -1,0 +1,308 @@
+//! Two of our VRRP nodes on one segment (root only, network namespaces): election,
+//! graceful and kill -9 failover, preemption and nopreempt, restart after kill -9 removing
+//! the leftover VIP, sync groups, track_script, and bad adverts changing nothing.
+//! Synchronisation is by polling addresses and status files, never by fixed sleeps.
+
+mod common;
+mod vrrp_common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::netns::{NetNs, Switch};
+use common::process::Signal;
+use common::wait::{hold_for, wait_stable, wait_until};
+use common::TestDir;
+use vrrp_common::{has_addr, Node, VipMonitor};
+
+const VIP: &str = "10.99.0.200/24";
+const T: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(20);
+
+#[test]
+fn vrrp_node_entry() {
+    vrrp_common::node_entry();
+}
+
+/// Two hosts on a switch: eth0 = 10.99.<net>.21 / .22.
+fn pair(tag: &str, net: u8) -> (Switch, NetNs, NetNs) {
+    let sw = Switch::new(&format!("{tag}sw"));
+    let a = NetNs::new(&format!("{tag}a"));
+    let b = NetNs::new(&format!("{tag}b"));
+    for (i, h) in [&a, &b].into_iter().enumerate() {
+        sw.attach(h, "eth0");
+        h.add_addr("eth0", &format!("10.99.{net}.{}/24", 21 + i));
+    }
+    (sw, a, b)
+}
+
+fn inst(prio: u8, extra: &str) -> String {
+    format!("name=VI_1,if=eth0,vrid=51,prio={prio},vip={VIP},int=1,ver=2{extra}")
+}
+
+fn only_holder(holder: &NetNs, other: &NetNs, cidr: &str) -> Result<(), String> {
+    match (has_addr(holder, cidr), has_addr(other, cidr)) {
+        (true, false) => Ok(()),
+        (h, o) => Err(format!(
+            "{cidr}: {}={h} {}={o}",
+            holder.name(),
+            other.name()
+        )),
+    }
+}
+
+#[test]
+fn election_failover_preemption_and_restart_after_kill() {
+    require_root!();
+    let dir = TestDir::new("vrrp-pair");
+    let (_sw, a, b) = pair("vp", 0);
+    let alive = Arc::new(Mutex::new(vec![true, true]));
+    let monitor = VipMonitor::start(vec![a.name().into(), b.name().into()], VIP, alive.clone());
+    let mut na = Node::start(&a, &dir, "a", &["--instance", &inst(100, "")]);
+    let _nb = Node::start(&b, &dir, "b", &["--instance", &inst(90, "")]);
+
+    // Election: the higher priority holds the VIP, steadily.
+    wait_stable(T, Duration::from_secs(3), || only_holder(&a, &b, VIP))
+        .unwrap_or_else(|e| panic!("election: {e}"));
+
+    // Graceful stop: priority 0, the backup takes over and the old master lets go.
+    na.daemon.signal(Signal::Term);
+    na.daemon
+        .wait_exit(Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("a did not stop: {e}"));
+    wait_until(T, POLL, || only_holder(&b, &a, VIP)).unwrap_or_else(|e| panic!("SIGTERM: {e}"));
+
+    // Preemption: the restarted higher priority node takes the VIP back.
+    let mut na = Node::start(&a, &dir, "a2", &["--instance", &inst(100, "")]);
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, VIP))
+        .unwrap_or_else(|e| panic!("preemption: {e}"));
+
+    // kill -9: no priority 0; the backup waits Master_Down_Interval, then takes over.
+    // The dead node keeps its VIP (nothing runs to remove it): not a second master.
+    alive.lock().unwrap()[0] = false;
+    na.daemon.signal(Signal::Kill);
+    let _ = na.daemon.wait_exit(Duration::from_secs(5));
+    wait_until(T, POLL, || {
+        has_addr(&b, VIP)
+            .then_some(())
+            .ok_or_else(|| "b has no VIP".to_string())
+    })
+    .unwrap_or_else(|e| panic!("kill -9: {e}"));
+    assert!(
+        has_addr(&a, VIP),
+        "the killed master's address stays until it restarts"
+    );
+
+    // Restart as BACKUP (lower priority now): the leftover address goes at once.
+    let _na = Node::start(&a, &dir, "a3", &["--instance", &inst(80, "")]);
+    alive.lock().unwrap()[0] = true;
+    wait_stable(T, Duration::from_secs(2), || only_holder(&b, &a, VIP))
+        .unwrap_or_else(|e| panic!("restart after kill: {e}"));
+
+    let m = monitor.stop();
+    assert!(
+        m.longest_overlap <= Duration::from_secs(1),
+        "two live masters for {:?} (more than one advert interval)",
+        m.longest_overlap
+    );
+}
+
+#[test]
+fn nopreempt_keeps_the_current_master() {
+    require_root!();
+    let dir = TestDir::new("vrrp-nopreempt");
+    let (_sw, a, b) = pair("vn", 1);
+    let vip = "10.99.1.200/24";
+    let spec = |prio: u8| {
+        format!("name=VI_1,if=eth0,vrid=52,prio={prio},vip={vip},int=1,ver=2,nopreempt=1")
+    };
+    let _nb = Node::start(&b, &dir, "b", &["--instance", &spec(90)]);
+    wait_stable(T, Duration::from_secs(1), || only_holder(&b, &a, vip))
+        .unwrap_or_else(|e| panic!("b alone: {e}"));
+    let na = Node::start(&a, &dir, "a", &["--instance", &spec(100)]);
+    na.wait_state("VI_1", "BACKUP", T)
+        .unwrap_or_else(|e| panic!("a: {e}"));
+    // Well past Master_Down_Interval (3.6 s): the higher priority stays backup.
+    hold_for(Duration::from_secs(6), || only_holder(&b, &a, vip))
+        .unwrap_or_else(|e| panic!("nopreempt: {e}"));
+}
+
+#[test]
+fn sync_group_moves_wan_and_lan_together() {
+    require_root!();
+    let dir = TestDir::new("vrrp-sync");
+    let wan = Switch::new("vswan");
+    let lan = Switch::new("vslan");
+    let a = NetNs::new("vsa");
+    let b = NetNs::new("vsb");
+    for (i, h) in [&a, &b].into_iter().enumerate() {
+        wan.attach(h, "eth0");
+        lan.attach(h, "eth1");
+        h.add_addr("eth0", &format!("10.99.2.{}/24", 21 + i));
+        h.add_addr("eth1", &format!("10.99.3.{}/24", 21 + i));
+    }
+    let (wan_vip, lan_vip) = ("10.99.2.200/24", "10.99.3.200/24");
+    let args = |prio: u8| {
+        vec![
+            "--instance".to_string(),
+            format!("name=VI_WAN,if=eth0,vrid=10,prio={prio},vip={wan_vip},int=1,ver=2"),
+            "--instance".to_string(),
+            format!("name=VI_LAN,if=eth1,vrid=20,prio={prio},vip={lan_vip},int=1,ver=2"),
+            "--sync-group".to_string(),
+            "G=VI_WAN,VI_LAN".to_string(),
+        ]
+    };
+    let aa = args(100);
+    let ba = args(90);
+    let na = Node::start(
+        &a,
+        &dir,
+        "a",
+        &aa.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let _nb = Node::start(
+        &b,
+        &dir,
+        "b",
+        &ba.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let both_on = |h: &NetNs, o: &NetNs| {
+        only_holder(h, o, wan_vip)?;
+        only_holder(h, o, lan_vip)
+    };
+    wait_stable(T, Duration::from_secs(2), || both_on(&a, &b))
+        .unwrap_or_else(|e| panic!("initial: {e}"));
+
+    // The LAN link of the master fails: LAN goes FAULT, WAN follows, b takes both.
+    a.ip(&["link", "set", "eth1", "down"]);
+    wait_stable(T, Duration::from_secs(2), || both_on(&b, &a))
+        .unwrap_or_else(|e| panic!("after LAN link loss: {e}"));
+    assert_eq!(na.state("VI_WAN").as_deref(), Ok("FAULT"));
+    assert_eq!(na.state("VI_LAN").as_deref(), Ok("FAULT"));
+
+    // Link back: both come back to a together (preemption).
+    a.ip(&["link", "set", "eth1", "up"]);
+    wait_stable(T, Duration::from_secs(2), || both_on(&a, &b))
+        .unwrap_or_else(|e| panic!("after LAN link back: {e}"));
+}
+
+#[test]
+fn track_script_lowers_priority_and_hands_over() {
+    require_root!();
+    let dir = TestDir::new("vrrp-track");
+    let (_sw, a, b) = pair("vt", 4);
+    let vip = "10.99.4.200/24";
+    let flag = dir.path().join("healthy");
+    std::fs::write(&flag, "").expect("flag");
+    let script = format!(
+        "name=chk,cmd=test -f {},interval=0.2,weight=-20,rise=2,fall=2",
+        flag.display()
+    );
+    let na = Node::start(
+        &a,
+        &dir,
+        "a",
+        &[
+            "--script",
+            &script,
+            "--instance",
+            &format!("name=VI_1,if=eth0,vrid=53,prio=100,vip={vip},int=1,ver=2,track_script=chk"),
+        ],
+    );
+    let _nb = Node::start(
+        &b,
+        &dir,
+        "b",
+        &[
+            "--instance",
+            &format!("name=VI_1,if=eth0,vrid=53,prio=90,vip={vip},int=1,ver=2"),
+        ],
+    );
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip))
+        .unwrap_or_else(|e| panic!("initial: {e}"));
+    std::fs::remove_file(&flag).expect("remove flag");
+    wait_until(T, POLL, || match na.priority("VI_1") {
+        Ok(80) => Ok(()),
+        other => Err(format!("priority {other:?}")),
+    })
+    .unwrap_or_else(|e| panic!("priority not lowered: {e}"));
+    wait_stable(T, Duration::from_secs(2), || only_holder(&b, &a, vip))
+        .unwrap_or_else(|e| panic!("after script failure: {e}"));
+    std::fs::write(&flag, "").expect("flag");
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip))
+        .unwrap_or_else(|e| panic!("after script recovery: {e}"));
+}
+
+/// Sends crafted VRRPv2 adverts (VRID 55, priority 254) from `ns` with python3: one with
+/// a wrong password, one with a bad checksum, one with TTL 1, one truncated.
+fn inject_bad_adverts(ns: &NetNs, src: &str) {
+    let py = format!(
+        r#"
+import socket, struct
+def csum(b):
+    if len(b) % 2: b += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(b)//2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+def advert(pw, good_csum=True):
+    body = bytearray(struct.pack('!BBBBBBH', 0x21, 55, 254, 1, 1, 1, 0) + socket.inet_aton('10.99.5.200') + pw.ljust(8, b'\0')[:8])
+    c = csum(bytes(body)) if good_csum else 0x1234
+    body[6:8] = struct.pack('!H', c)
+    return bytes(body)
+def send(payload, ttl):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+    s.bind(('{src}', 0))
+    s.sendto(payload, ('224.0.0.18', 0))
+for _ in range(10):
+    send(advert(b'wrong'), 255)
+    send(advert(b'secret', False), 255)
+    send(advert(b'secret'), 1)
+    send(advert(b'secret')[:10], 255)
+"#
+    );
+    ns.exec_ok(&["python3", "-c", &py]);
+}
+
+#[test]
+fn bad_adverts_change_nothing() {
+    require_root!();
+    let dir = TestDir::new("vrrp-bad");
+    let (sw, a, b) = pair("vb", 5);
+    let attacker = NetNs::new("vbx");
+    sw.attach(&attacker, "eth0");
+    attacker.add_addr("eth0", "10.99.5.99/24");
+    let vip = "10.99.5.200/24";
+    let spec = |prio: u8| {
+        format!("name=VI_1,if=eth0,vrid=55,prio={prio},vip={vip},int=1,ver=2,pass=secret")
+    };
+    let na = Node::start(&a, &dir, "a", &["--instance", &spec(100)]);
+    let nb = Node::start(&b, &dir, "b", &["--instance", &spec(90)]);
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip))
+        .unwrap_or_else(|e| panic!("initial: {e}"));
+    inject_bad_adverts(&attacker, "10.99.5.99");
+    // Each kind was counted by both nodes, and nothing moved.
+    for node in [&na, &nb] {
+        wait_until(T, POLL, || {
+            let c = |n: &str| node.counter("VI_1", n).unwrap_or(0);
+            let got = (
+                c("auth_errors"),
+                c("checksum_errors"),
+                c("ttl_errors"),
+                c("packet_length_errors"),
+            );
+            (got.0 >= 10 && got.1 >= 10 && got.2 >= 10 && got.3 >= 10)
+                .then_some(())
+                .ok_or(format!("counters {got:?}"))
+        })
+        .unwrap_or_else(|e| panic!("counters: {e}"));
+    }
+    hold_for(Duration::from_secs(4), || {
+        only_holder(&a, &b, vip)?;
+        match (na.state("VI_1")?.as_str(), nb.state("VI_1")?.as_str()) {
+            ("MASTER", "BACKUP") => Ok(()),
+            s => Err(format!("states {s:?}")),
+        }
+    })
+    .unwrap_or_else(|e| panic!("after bad adverts: {e}"));
+}
