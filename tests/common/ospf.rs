@@ -224,6 +224,24 @@ impl Director {
         self.spec.router_id
     }
 
+    /// Panics (the test fails at once, with the logs) if the speaker process has died: a
+    /// daemon that crashed or exited on a config error will not converge, so waiting for
+    /// the timeout would only hide the cause.
+    pub fn assert_alive(&self) {
+        let daemon = match &self.speaker {
+            Speaker::Directord(d) => d,
+            Speaker::Bird(b) => &b.daemon,
+            Speaker::Frr(f) => &f.ospfd,
+        };
+        assert!(
+            daemon.alive(),
+            "{} ({}) exited unexpectedly; log: {}",
+            self.spec.name,
+            self.kind.label(),
+            daemon.log_path().display()
+        );
+    }
+
     /// The process that speaks OSPF (directord, bird, or FRR's ospfd).
     pub fn process(&mut self) -> &mut Daemon {
         match &mut self.speaker {
@@ -377,21 +395,32 @@ pub fn router_full<'a>(
     move || all_full(router.neighbors()?, &ids)
 }
 
-/// Waits until the router sees `ids` Full and the route for `vip` has `nexthops` gateways,
-/// both holding together for `hold`: "Full and staying Full, N nexthops stable".
+/// What a converged lab looks like from the router.
+#[derive(Clone, Copy, Debug)]
+pub struct Converged<'a> {
+    /// Exactly these neighbors, all Full.
+    pub full: &'a [Ipv4Addr],
+    pub vip: Ipv4Addr,
+    /// This many nexthops for the VIP.
+    pub nexthops: usize,
+}
+
+/// Waits until the router is `want` (neighbors Full, N nexthops for the VIP), both holding
+/// together for `hold`: "Full and staying Full, N nexthops stable". Fails at once if one of
+/// `directors` dies.
 pub fn wait_converged(
+    directors: &[&Director],
     router: &Router,
     r1: &NetNs,
-    ids: &[Ipv4Addr],
-    vip: Ipv4Addr,
-    nexthops: usize,
+    want: Converged<'_>,
     timeout: Duration,
     hold: Duration,
 ) -> Result<Waited<Vec<Ipv4Addr>>, WaitError> {
-    let prefix = host(vip);
-    let mut full = router_full(router, ids);
-    let mut hops = nexthop_count(r1, &prefix, nexthops);
+    let prefix = host(want.vip);
+    let mut full = router_full(router, want.full);
+    let mut hops = nexthop_count(r1, &prefix, want.nexthops);
     wait_stable(timeout, hold, || {
+        directors.iter().for_each(|d| d.assert_alive());
         full()?;
         hops()
     })

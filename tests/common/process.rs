@@ -111,6 +111,20 @@ impl Daemon {
         );
     }
 
+    /// Whether the process still runs, without reaping it (usable through `&self`): its
+    /// /proc entry exists and it is not a zombie.
+    pub fn alive(&self) -> bool {
+        if self.exit.is_some() {
+            return false;
+        }
+        match std::fs::read_to_string(format!("/proc/{}/stat", self.pid())) {
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+            Err(_) => false,
+        }
+    }
+
     /// Whether the process still runs (reaps it if it has exited).
     pub fn is_running(&mut self) -> bool {
         self.try_reap().is_none()

@@ -180,8 +180,7 @@ impl VipMonitor {
                     .iter()
                     .enumerate()
                     .map(|(i, ns)| {
-                        alive.get(i).copied().unwrap_or(true)
-                            && addresses(ns).contains(&cidr)
+                        alive.get(i).copied().unwrap_or(true) && addresses(ns).contains(&cidr)
                     })
                     .collect();
                 let count = holders.iter().filter(|h| **h).count();
