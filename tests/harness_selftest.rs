@@ -224,12 +224,8 @@ fn directord_configs_of_the_ospf_suites_load() {
         (OspfIface::broadcast("eth0", 1, 4), vec![]),
     ];
     for (iface, vips) in cases {
-        let spec = DirectorSpec {
-            name: "d1".into(),
-            router_id: D1,
-            iface: iface.clone(),
-            vips: vips.clone(),
-        };
+        let mut spec = DirectorSpec::new("d1", D1, iface.clone(), &vips);
+        spec.control_socket = Some("/tmp/dt-x/d1/directord.sock".into());
         let text = directord_config(&spec);
         let loaded = director::config::parse_str("directord.conf", &text)
             .unwrap_or_else(|e| panic!("generated config does not load: {e:?}\n{text}"));
@@ -259,5 +255,6 @@ fn directord_configs_of_the_ospf_suites_load() {
         };
         assert_eq!(i.authentication, auth);
         assert_eq!(loaded.config.virtual_servers.len(), vips.len());
+        assert_eq!(loaded.config.director.control_socket, spec.control_socket);
     }
 }

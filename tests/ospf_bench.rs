@@ -76,12 +76,7 @@ fn measure(router_kind: RouterKind, kind: DirectorKind, timers: Timers) -> Row {
         return row;
     }
 
-    let spec = |name: &str, id| DirectorSpec {
-        name: name.to_string(),
-        router_id: id,
-        iface: iface.clone(),
-        vips: vec![VIP_A, VIP_B],
-    };
+    let spec = |name: &str, id| DirectorSpec::new(name, id, iface.clone(), &[VIP_A, VIP_B]);
     let t0 = Instant::now();
     let mut dir1 = Director::start(kind, &lab.directors[0], &dir, spec("d1", d1));
     let _dir2 = Director::start(kind, &lab.directors[1], &dir, spec("d2", d2));
@@ -275,12 +270,7 @@ fn measure_many(router_kind: RouterKind, kind: DirectorKind, n: usize) -> ManyRo
         return row;
     }
     let vips = common::ospf::many_vips(n);
-    let spec = |name: &str, id| DirectorSpec {
-        name: name.to_string(),
-        router_id: id,
-        iface: iface.clone(),
-        vips: vips.clone(),
-    };
+    let spec = |name: &str, id| DirectorSpec::new(name, id, iface.clone(), &vips);
     let t0 = Instant::now();
     let mut dir1 = Director::start(kind, &lab.directors[0], &dir, spec("d1", d1));
     let _dir2 = Director::start(kind, &lab.directors[1], &dir, spec("d2", d2));

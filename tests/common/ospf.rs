@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::netns::{veth, NetNs, Switch};
@@ -124,6 +125,26 @@ pub struct DirectorSpec {
     pub router_id: Ipv4Addr,
     pub iface: OspfIface,
     pub vips: Vec<Ipv4Addr>,
+    /// directord's control socket; [`Director::start`] puts it in the test directory, as
+    /// parallel tests must not share the default /run/director/directord.sock.
+    pub control_socket: Option<PathBuf>,
+}
+
+impl DirectorSpec {
+    pub fn new(
+        name: &str,
+        router_id: Ipv4Addr,
+        iface: OspfIface,
+        vips: &[Ipv4Addr],
+    ) -> DirectorSpec {
+        DirectorSpec {
+            name: name.to_string(),
+            router_id,
+            iface,
+            vips: vips.to_vec(),
+            control_socket: None,
+        }
+    }
 }
 
 /// The keepalived-style config `directord` reads: an `ospf` block and one
@@ -131,10 +152,11 @@ pub struct DirectorSpec {
 pub fn directord_config(spec: &DirectorSpec) -> String {
     let mut c = String::new();
     let _ = writeln!(c, "global_defs {{\n    router_id {}\n}}\n", spec.name);
-    let _ = writeln!(
-        c,
-        "director {{\n    mode active-active\n    dataplane none\n}}\n"
-    );
+    let _ = writeln!(c, "director {{\n    mode active-active\n    dataplane none");
+    if let Some(sock) = &spec.control_socket {
+        let _ = writeln!(c, "    control_socket {}", sock.display());
+    }
+    let _ = writeln!(c, "}}\n");
     let i = &spec.iface;
     let _ = writeln!(
         c,
@@ -185,7 +207,14 @@ pub struct Director {
 }
 
 impl Director {
-    pub fn start(kind: DirectorKind, ns: &NetNs, dir: &TestDir, spec: DirectorSpec) -> Director {
+    pub fn start(
+        kind: DirectorKind,
+        ns: &NetNs,
+        dir: &TestDir,
+        mut spec: DirectorSpec,
+    ) -> Director {
+        spec.control_socket
+            .get_or_insert_with(|| dir.subdir(&spec.name).join("directord.sock"));
         let speaker = match kind {
             DirectorKind::Directord => Speaker::Directord(super::directord(
                 ns,

@@ -30,12 +30,7 @@ pub fn director_kind() -> DirectorKind {
 }
 
 fn spec(name: &str, router_id: Ipv4Addr, iface: OspfIface, vips: &[Ipv4Addr]) -> DirectorSpec {
-    DirectorSpec {
-        name: name.to_string(),
-        router_id,
-        iface,
-        vips: vips.to_vec(),
-    }
+    DirectorSpec::new(name, router_id, iface, vips)
 }
 
 /// `Ok` when the route for `vip` has exactly the gateways `want` (sorted).
