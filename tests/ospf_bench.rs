@@ -184,6 +184,7 @@ fn ospf_convergence_table() {
             "bird" => Some(DirectorKind::Bird),
             "frr" => Some(DirectorKind::Frr),
             "directord" => Some(DirectorKind::Directord),
+            "speaker" => Some(DirectorKind::Speaker),
             _ => None,
         })
         .collect();
@@ -342,6 +343,7 @@ fn ospf_many_vips_table() {
             "bird" => Some(DirectorKind::Bird),
             "frr" => Some(DirectorKind::Frr),
             "directord" => Some(DirectorKind::Directord),
+            "speaker" => Some(DirectorKind::Speaker),
             _ => None,
         })
         .collect();

@@ -106,6 +106,9 @@ pub enum DirectorKind {
     Directord,
     Bird,
     Frr,
+    /// The `ospf` crate's example program (`cargo build -p ospf --example speaker`), found
+    /// through `DT_SPEAKER_BIN`: checks the speaker before `directord` wires it up.
+    Speaker,
 }
 
 impl DirectorKind {
@@ -114,6 +117,7 @@ impl DirectorKind {
             DirectorKind::Directord => "directord",
             DirectorKind::Bird => "BIRD",
             DirectorKind::Frr => "FRR",
+            DirectorKind::Speaker => "speaker",
         }
     }
 }
@@ -192,8 +196,45 @@ pub fn directord_config(spec: &DirectorSpec) -> String {
     c
 }
 
+/// The `speaker` example's command line for `spec`.
+fn speaker_argv(spec: &DirectorSpec) -> Vec<String> {
+    let bin = std::env::var("DT_SPEAKER_BIN")
+        .unwrap_or_else(|_| panic!("DT_SPEAKER_BIN must name the ospf speaker example"));
+    let i = &spec.iface;
+    let mut argv = vec![
+        bin,
+        "--iface".into(),
+        i.name.clone(),
+        "--router-id".into(),
+        spec.router_id.to_string(),
+    ];
+    for vip in &spec.vips {
+        argv.extend(["--prefix".into(), host(*vip)]);
+    }
+    argv.extend([
+        "--hello".into(),
+        i.hello.to_string(),
+        "--dead".into(),
+        i.dead.to_string(),
+    ]);
+    argv.extend(["--priority".into(), i.priority.to_string()]);
+    if i.link == LinkType::PointToPoint {
+        argv.push("--p2p".into());
+    }
+    if let Some((id, key)) = &i.md5 {
+        argv.extend([
+            "--md5".into(),
+            key.clone(),
+            "--key-id".into(),
+            id.to_string(),
+        ]);
+    }
+    argv
+}
+
 enum Speaker {
     Directord(Daemon),
+    Example(Daemon),
     Bird(Bird),
     Frr(Frr),
 }
@@ -221,6 +262,12 @@ impl Director {
                 dir,
                 &spec.name,
                 &directord_config(&spec),
+            )),
+            DirectorKind::Speaker => Speaker::Example(Daemon::spawn_with_stdin(
+                ns,
+                &spec.name,
+                &dir.subdir(&spec.name),
+                &speaker_argv(&spec),
             )),
             DirectorKind::Bird | DirectorKind::Frr => {
                 // Reference directors announce the /32s they hold on lo.
@@ -258,7 +305,7 @@ impl Director {
     /// the timeout would only hide the cause.
     pub fn assert_alive(&self) {
         let daemon = match &self.speaker {
-            Speaker::Directord(d) => d,
+            Speaker::Directord(d) | Speaker::Example(d) => d,
             Speaker::Bird(b) => &b.daemon,
             Speaker::Frr(f) => &f.ospfd,
         };
@@ -274,7 +321,7 @@ impl Director {
     /// The process that speaks OSPF (directord, bird, or FRR's ospfd).
     pub fn process(&mut self) -> &mut Daemon {
         match &mut self.speaker {
-            Speaker::Directord(d) => d,
+            Speaker::Directord(d) | Speaker::Example(d) => d,
             Speaker::Bird(b) => &mut b.daemon,
             Speaker::Frr(f) => &mut f.ospfd,
         }
@@ -291,6 +338,15 @@ impl Director {
                     &directord_config(&self.spec),
                 );
                 d.signal(super::process::Signal::Hup);
+            }
+            Speaker::Example(d) => {
+                for vip in old.iter().filter(|v| !vips.contains(v)) {
+                    d.send_line(&format!("withdraw {}", host(*vip)));
+                }
+                for vip in vips.iter().filter(|v| !old.contains(v)) {
+                    d.send_line(&format!("announce {}", host(*vip)));
+                }
+                d.set_argv(&speaker_argv(&self.spec));
             }
             Speaker::Bird(_) | Speaker::Frr(_) => {
                 for vip in old.iter().filter(|v| !vips.contains(v)) {
@@ -320,6 +376,11 @@ impl Director {
                     &format!("{}/directord.conf", self.spec.name),
                     &directord_config(&self.spec),
                 );
+            }
+            DirectorKind::Speaker => {
+                self.spec.vips = vips.to_vec();
+                let argv = speaker_argv(&self.spec);
+                self.process().set_argv(&argv);
             }
             DirectorKind::Bird | DirectorKind::Frr => {
                 // The lo addresses are the announcement for BIRD and FRR.

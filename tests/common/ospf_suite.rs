@@ -1,7 +1,8 @@
 //! The OSPF interop scenarios, shared by `tests/ospf_bird.rs` and `tests/ospf_frr.rs`: the
 //! same assertions against each upstream router. Directors are `directord`; the
 //! `DT_OSPF_DIRECTOR=bird|frr` environment variable swaps in reference directors to check
-//! the scenarios themselves against known-good speakers.
+//! the scenarios themselves against known-good speakers, and `DT_OSPF_DIRECTOR=speaker`
+//! (with `DT_SPEAKER_BIN`) runs the `ospf` crate's example program.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -25,6 +26,7 @@ pub fn director_kind() -> DirectorKind {
     match std::env::var("DT_OSPF_DIRECTOR").as_deref() {
         Ok("bird") => DirectorKind::Bird,
         Ok("frr") => DirectorKind::Frr,
+        Ok("speaker") => DirectorKind::Speaker,
         _ => DirectorKind::Directord,
     }
 }
@@ -137,7 +139,7 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
             "d2 did not exit within 30 s of SIGTERM: {trace:?}"
         );
         let status = dir2.process().wait_exit(Duration::ZERO).expect("d2 exited");
-        if kind == DirectorKind::Directord {
+        if matches!(kind, DirectorKind::Directord | DirectorKind::Speaker) {
             assert!(
                 status.success(),
                 "directord exit status after SIGTERM: {status}"
