@@ -175,6 +175,45 @@ fn reload_applies_the_difference_and_a_broken_file_changes_nothing() {
 }
 
 #[test]
+fn metrics_endpoint_serves_prometheus_text() {
+    use std::io::{Read, Write};
+    let dir = TestDir::new("metrics");
+    // A port unlikely to collide between concurrent test runs.
+    let port = 20_000 + (std::process::id() % 20_000) as u16;
+    let text = tables_only_config(&["10.1.0.11"]).replace(
+        "    dataplane none\n",
+        &format!("    dataplane none\n    metrics_listen 127.0.0.1:{port}\n"),
+    );
+    let config = dir.write("director.conf", &text);
+    let runtime = dir.subdir("run");
+    let mut daemon = LocalDaemon::start(&config, &runtime, dir.path().join("directord.log"));
+    let body = wait_until(WAIT, POLL, || {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))
+            .map_err(|e| format!("connect: {e}"))?;
+        stream
+            .write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+            .map_err(|e| e.to_string())?;
+        let mut body = String::new();
+        stream
+            .read_to_string(&mut body)
+            .map_err(|e| e.to_string())?;
+        Ok(body)
+    })
+    .expect("the metrics endpoint answers")
+    .value;
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    assert!(body.contains("# TYPE director_info gauge"), "{body}");
+    assert!(
+        body.contains(
+            "director_real_server_weight{service=\"TCP 10.99.0.1:80\",real=\"10.1.0.11:80\"} 1"
+        ),
+        "{body}"
+    );
+    daemon.signal("TERM");
+    daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+}
+
+#[test]
 fn config_test_reports_every_error_with_its_position() {
     let dir = TestDir::new("cfgtest");
     let good = dir.write("good.conf", &tables_only_config(&["10.1.0.11"]));
