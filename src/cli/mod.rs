@@ -1,1 +1,143 @@
 //! Command-line definitions of `directord` and `directorctl`, and rendering of their output.
+
+pub mod render;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Where `directord` looks for its configuration when `-f` is not given.
+pub const DEFAULT_CONFIG: &str = "/etc/director/director.conf";
+/// Used when [`DEFAULT_CONFIG`] does not exist, so an unchanged keepalived host just works.
+pub const KEEPALIVED_CONFIG: &str = "/etc/keepalived/keepalived.conf";
+/// Where the daemon keeps its runtime state (control socket, dataplane ownership records).
+pub const DEFAULT_RUNTIME_DIR: &str = "/run/director";
+/// The control socket when the configuration names none.
+pub const DEFAULT_SOCKET: &str = "/run/director/directord.sock";
+
+/// directord: active-active load-balancer daemon (keepalived-compatible configuration,
+/// built-in OSPF announcements, consistent IPVS/nftables tables, VRRP fallback).
+#[derive(Debug, Parser)]
+#[command(name = "directord", version)]
+pub struct DirectordArgs {
+    /// Configuration file. Default: /etc/director/director.conf, or
+    /// /etc/keepalived/keepalived.conf when only that exists.
+    #[arg(
+        short = 'f',
+        long = "use-file",
+        visible_alias = "config",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Check the configuration, print warnings and errors, and exit (0 = valid, 1 = invalid).
+    #[arg(short = 't', long = "config-test")]
+    pub config_test: bool,
+
+    /// Print the typed configuration, with every default filled in, as JSON and exit.
+    #[arg(long = "dump-config")]
+    pub dump_config: bool,
+
+    /// Log level: error, warn, info, debug, trace, or a tracing filter such as
+    /// `info,ospf=debug`. Overridden by the RUST_LOG environment variable.
+    #[arg(
+        short = 'l',
+        long = "log-level",
+        default_value = "info",
+        value_name = "LEVEL"
+    )]
+    pub log_level: String,
+
+    /// Log line format.
+    #[arg(long = "log-format", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Directory for runtime state: the control socket (unless the configuration sets
+    /// `control_socket`) and the records of which kernel objects this daemon created.
+    /// Give each daemon its own when several run on one host (e.g. in namespaces).
+    #[arg(long = "runtime-dir", value_name = "DIR", default_value = DEFAULT_RUNTIME_DIR)]
+    pub runtime_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for log shippers).
+    Json,
+}
+
+/// The configuration file to read: the one given, else the director default, else
+/// keepalived's when only that exists.
+pub fn config_path(explicit: Option<&Path>) -> PathBuf {
+    if let Some(path) = explicit {
+        return path.to_path_buf();
+    }
+    let ours = Path::new(DEFAULT_CONFIG);
+    let keepalived = Path::new(KEEPALIVED_CONFIG);
+    if !ours.exists() && keepalived.exists() {
+        keepalived.to_path_buf()
+    } else {
+        ours.to_path_buf()
+    }
+}
+
+/// directorctl: query and steer a running directord over its control socket.
+#[derive(Debug, Parser)]
+#[command(name = "directorctl", version)]
+pub struct DirectorctlArgs {
+    /// Control socket of the daemon. Default: `control_socket` from the configuration
+    /// file (see --config), else /run/director/directord.sock.
+    #[arg(short = 's', long = "socket", value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+
+    /// Configuration file whose `director { control_socket }` names the socket.
+    #[arg(short = 'f', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print the daemon's answer as JSON instead of a table.
+    #[arg(short = 'j', long = "json", global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: CtlCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CtlCommand {
+    /// Overview: mode, configuration file, uptime, VIPs and whether each is announced.
+    Status,
+    /// Virtual services and real servers, like `ipvsadm -Ln`.
+    Services(ServicesArgs),
+    /// The OSPF speaker: interfaces, neighbors, LSDB.
+    Ospf {
+        #[command(subcommand)]
+        what: OspfWhat,
+    },
+    /// VRRP instances: state, priority, master, counters.
+    Vrrp,
+    /// Re-read the configuration file and apply only what changed (like SIGHUP);
+    /// prints the errors and leaves the running state alone when the file is invalid.
+    Reload,
+    /// The running configuration as JSON, with defaults filled in.
+    Config,
+    /// Counters and gauges in the Prometheus text format.
+    Metrics,
+}
+
+#[derive(Debug, Args)]
+pub struct ServicesArgs {
+    /// Add connection, packet and byte counters (like `ipvsadm -Ln --stats`).
+    #[arg(long)]
+    pub stats: bool,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum OspfWhat {
+    /// Interfaces with their state, DR and BDR.
+    Interfaces,
+    /// Neighbors with their state.
+    Neighbors,
+    /// The link-state database, one line per LSA.
+    Database,
+}

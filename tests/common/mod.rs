@@ -168,15 +168,26 @@ fn set_mode(path: &Path, mode: u32) {
     }
 }
 
-/// Starts `directord -f CONF -l debug` inside `ns`, with `config_text` written to
+/// Starts `directord -f CONF -l debug --runtime-dir DIR` inside `ns`, with `config_text` written to
 /// `{dir}/{name}/directord.conf` and its output in `{dir}/{name}/directord.log`.
 pub fn directord(ns: &NetNs, dir: &TestDir, name: &str, config_text: &str) -> Daemon {
     let conf = dir.write(&format!("{name}/directord.conf"), config_text);
     let conf = conf.to_string_lossy().into_owned();
+    // Each daemon gets its own control socket and dataplane records.
+    let runtime_dir = dir.subdir(&format!("{name}/run"));
+    let runtime_dir = runtime_dir.to_string_lossy().into_owned();
     Daemon::spawn(
         ns,
         name,
         &dir.subdir(name),
-        &[env!("CARGO_BIN_EXE_directord"), "-f", &conf, "-l", "debug"],
+        &[
+            env!("CARGO_BIN_EXE_directord"),
+            "-f",
+            &conf,
+            "-l",
+            "debug",
+            "--runtime-dir",
+            &runtime_dir,
+        ],
     )
 }

@@ -1,15 +1,16 @@
 //! The OSPF interop scenarios, shared by `tests/ospf_bird.rs` and `tests/ospf_frr.rs`: the
 //! same assertions against each upstream router. Directors are `directord`; the
 //! `DT_OSPF_DIRECTOR=bird|frr` environment variable swaps in reference directors to check
-//! the scenarios themselves against known-good speakers.
+//! the scenarios themselves against known-good speakers, and `DT_OSPF_DIRECTOR=speaker`
+//! (with `DT_SPEAKER_BIN`) runs the `ospf` crate's example program.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use super::netns::NetNs;
 use super::ospf::{
-    director_addr, host, trace_shutdown, wait_converged, BroadcastLab, Director, DirectorKind,
-    DirectorSpec, PointToPointLab, Router, RouterKind, FAST, VIP_A, VIP_B,
+    director_addr, host, trace_shutdown, wait_converged, BroadcastLab, Converged, Director,
+    DirectorKind, DirectorSpec, PointToPointLab, Router, RouterKind, FAST, VIP_A, VIP_B,
 };
 use super::peers::{nexthop_count, route_nexthops, OspfIface};
 use super::wait::{hold_for, wait_stable};
@@ -25,17 +26,13 @@ pub fn director_kind() -> DirectorKind {
     match std::env::var("DT_OSPF_DIRECTOR").as_deref() {
         Ok("bird") => DirectorKind::Bird,
         Ok("frr") => DirectorKind::Frr,
+        Ok("speaker") => DirectorKind::Speaker,
         _ => DirectorKind::Directord,
     }
 }
 
 fn spec(name: &str, router_id: Ipv4Addr, iface: OspfIface, vips: &[Ipv4Addr]) -> DirectorSpec {
-    DirectorSpec {
-        name: name.to_string(),
-        router_id,
-        iface,
-        vips: vips.to_vec(),
-    }
+    DirectorSpec::new(name, router_id, iface, vips)
 }
 
 /// `Ok` when the route for `vip` has exactly the gateways `want` (sorted).
@@ -95,8 +92,19 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
         let r1 = &lab.r1;
         let both = [d1, d2];
 
-        let up = wait_converged(&router, r1, &both, VIP_A, 2, CONVERGE, HOLD)
-            .expect("both Full, VIP_A via d1 and d2");
+        let up = wait_converged(
+            &[&dir1, &dir2],
+            &router,
+            r1,
+            Converged {
+                full: &both,
+                vip: VIP_A,
+                nexthops: 2,
+            },
+            CONVERGE,
+            HOLD,
+        )
+        .expect("both Full, VIP_A via d1 and d2");
         eprintln!(
             "{router_kind:?}/{}: Full + 2 nexthops stable from {:.1?}",
             kind.label(),
@@ -131,7 +139,7 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
             "d2 did not exit within 30 s of SIGTERM: {trace:?}"
         );
         let status = dir2.process().wait_exit(Duration::ZERO).expect("d2 exited");
-        if kind == DirectorKind::Directord {
+        if matches!(kind, DirectorKind::Directord | DirectorKind::Speaker) {
             assert!(
                 status.success(),
                 "directord exit status after SIGTERM: {status}"
@@ -150,8 +158,19 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
         .expect("after d2's SIGTERM: both VIPs via d1 only");
 
         dir2.process().restart();
-        wait_converged(&router, r1, &both, VIP_A, 2, CONVERGE, HOLD)
-            .expect("d2 restarted: Full, VIP_A via both");
+        wait_converged(
+            &[&dir1, &dir2],
+            &router,
+            r1,
+            Converged {
+                full: &both,
+                vip: VIP_A,
+                nexthops: 2,
+            },
+            CONVERGE,
+            HOLD,
+        )
+        .expect("d2 restarted: Full, VIP_A via both");
 
         // Crash of d1, restarted at once with VIP_A only: its Router-LSA from before the
         // crash (still listing VIP_B) must be superseded, not left as a stale nexthop.
@@ -192,7 +211,7 @@ pub fn point_to_point(router_kind: RouterKind) {
             &dir,
             spec("d1", d1, iface.clone(), &[VIP_A]),
         );
-        let _dir2 = Director::start(
+        let dir2 = Director::start(
             kind,
             &lab.directors[1],
             &dir,
@@ -200,8 +219,19 @@ pub fn point_to_point(router_kind: RouterKind) {
         );
         let r1 = &lab.r1;
 
-        let up = wait_converged(&router, r1, &[d1, d2], VIP_A, 2, CONVERGE, HOLD)
-            .expect("ptp: both Full, 2 nexthops");
+        let up = wait_converged(
+            &[&dir1, &dir2],
+            &router,
+            r1,
+            Converged {
+                full: &[d1, d2],
+                vip: VIP_A,
+                nexthops: 2,
+            },
+            CONVERGE,
+            HOLD,
+        )
+        .expect("ptp: both Full, 2 nexthops");
         eprintln!(
             "{router_kind:?}/{} ptp: converged from {:.1?}",
             kind.label(),
@@ -231,23 +261,34 @@ pub fn md5(router_kind: RouterKind) {
         let good = OspfIface::broadcast("eth0", FAST.hello, FAST.dead).md5(1, "s3cr3t");
         let bad = OspfIface::broadcast("eth0", FAST.hello, FAST.dead).md5(1, "wrong");
         let router = Router::start(router_kind, &lab.r1, &dir, vec![good.clone()]);
-        let _d1 = Director::start(
+        let dir1 = Director::start(
             kind,
             &lab.directors[0],
             &dir,
             spec("d1", d1, good.clone(), &[VIP_A]),
         );
-        let _d2 = Director::start(
+        let dir2 = Director::start(
             kind,
             &lab.directors[1],
             &dir,
             spec("d2", d2, good, &[VIP_A]),
         );
-        let _d3 = Director::start(kind, &lab.directors[2], &dir, spec("d3", d3, bad, &[VIP_A]));
+        let dir3 = Director::start(kind, &lab.directors[2], &dir, spec("d3", d3, bad, &[VIP_A]));
         let r1 = &lab.r1;
 
-        let up = wait_converged(&router, r1, &[d1, d2], VIP_A, 2, CONVERGE, HOLD)
-            .expect("md5: d1 and d2 Full (and d3 absent), VIP_A via d1 and d2");
+        let up = wait_converged(
+            &[&dir1, &dir2, &dir3],
+            &router,
+            r1,
+            Converged {
+                full: &[d1, d2],
+                vip: VIP_A,
+                nexthops: 2,
+            },
+            CONVERGE,
+            HOLD,
+        )
+        .expect("md5: d1 and d2 Full (and d3 absent), VIP_A via d1 and d2");
         eprintln!(
             "{router_kind:?}/{} md5: converged from {:.1?}",
             kind.label(),

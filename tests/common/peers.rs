@@ -412,6 +412,38 @@ pub fn parse_route_nexthops(json: &str) -> Result<Vec<Ipv4Addr>, String> {
     Ok(gws)
 }
 
+/// Every route of the main table: (destination as `ip` prints it, sorted gateways).
+pub fn routes(ns: &NetNs) -> Result<Vec<(String, Vec<Ipv4Addr>)>, String> {
+    let out = ns.try_ip(&["-j", "-4", "route", "show"]);
+    if !out.status.success() {
+        return Err(format!(
+            "ip route show: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let json = String::from_utf8_lossy(&out.stdout);
+    let all: serde_json::Value =
+        serde_json::from_str(&json).map_err(|e| format!("bad ip -j json ({e})"))?;
+    let mut routes = Vec::new();
+    for route in all.as_array().into_iter().flatten() {
+        let dst = route["dst"].as_str().unwrap_or("?").to_string();
+        let mut gws: Vec<Ipv4Addr> = match route.get("nexthops").and_then(|n| n.as_array()) {
+            Some(hops) => hops
+                .iter()
+                .filter_map(|h| h["gateway"].as_str()?.parse().ok())
+                .collect(),
+            None => route["gateway"]
+                .as_str()
+                .and_then(|g| g.parse().ok())
+                .into_iter()
+                .collect(),
+        };
+        gws.sort();
+        routes.push((dst, gws));
+    }
+    Ok(routes)
+}
+
 /// A check for [`super::wait`]: `Ok` when the route for `prefix` has exactly `n` nexthops.
 pub fn nexthop_count<'a>(
     ns: &'a NetNs,

@@ -1,0 +1,796 @@
+//! The protocol core: one `Instance` owns every area, interface, neighbor and LSDB. It is
+//! pure — no sockets, no clock: the runtime (api.rs/runtime.rs) feeds it [`Input`]s and the
+//! current time, calls [`Instance::poll`] at [`Instance::next_wakeup`], and drains
+//! [`Output`]s (packets to send, events). Tests drive it the same way with a fake clock.
+//!
+//! This file holds the dispatch, the timers, the interface and neighbor state machines
+//! (§9.3, §10.3) and status; packet handlers are in rx.rs, packet building in tx.rs,
+//! flooding and acks in flood.rs, self-originated LSAs in originate.rs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use ipnetwork::Ipv4Network;
+use tracing::{debug, info, warn};
+
+use crate::api::{
+    AreaStatus, Counters, Event, InstanceConfig, InterfaceStatus, LsaSummary, NeighborStatus,
+    Status, VipEncoding,
+};
+use crate::interface::{elect_dr, ism, Interface, LinkInfo};
+use crate::lsdb::Lsdb;
+use crate::neighbor::nsm;
+use crate::packet::dbdesc::{FLAG_I, FLAG_M, FLAG_MS};
+use crate::packet::lsa::{LS_TYPE_EXTERNAL, LS_TYPE_NETWORK};
+use crate::packet::LsaKey;
+
+/// MinLSArrival (RFC 2328 Appendix B).
+pub const MIN_LS_ARRIVAL: Duration = Duration::from_secs(1);
+/// MinLSInterval.
+pub const MIN_LS_INTERVAL: Duration = Duration::from_secs(5);
+/// LSRefreshTime, in seconds of LS age.
+pub const LS_REFRESH_TIME: u16 = 1800;
+/// Delay before sending collected delayed acknowledgments (must be < RxmtInterval).
+pub const DELAYED_ACK: Duration = Duration::from_millis(500);
+
+/// What the runtime feeds into the instance.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// An IP payload received on an interface (the runtime strips the IP header).
+    Packet {
+        iface: usize,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        bytes: Vec<u8>,
+    },
+    /// Kernel state of an interface: `None` = down or no IPv4 address.
+    Link {
+        iface: usize,
+        info: Option<LinkInfo>,
+    },
+    SetAnnounced(BTreeSet<Ipv4Network>),
+    SetMetric(u16),
+    SetVipEncoding(VipEncoding),
+    Shutdown {
+        max_wait: Duration,
+    },
+}
+
+/// What the instance asks the runtime to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Packet {
+        iface: usize,
+        dst: Ipv4Addr,
+        bytes: Vec<u8>,
+    },
+    /// Join (true) or leave AllDRouters on the interface (we became / stopped being DR/BDR).
+    AllDRouters {
+        iface: usize,
+        join: bool,
+    },
+    Event(Event),
+}
+
+/// Flooding scope of an LSA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    Area(usize),
+    As,
+}
+
+#[derive(Debug)]
+pub struct Area {
+    pub id: Ipv4Addr,
+    pub lsdb: Lsdb,
+}
+
+#[derive(Debug)]
+pub(crate) struct ShutdownState {
+    pub deadline: Instant,
+}
+
+#[derive(Debug)]
+pub struct Instance {
+    pub router_id: Ipv4Addr,
+    pub stub_metric: u16,
+    pub vip_encoding: VipEncoding,
+    pub areas: Vec<Area>,
+    pub ifaces: Vec<Interface>,
+    pub as_lsdb: Lsdb,
+    pub announced: BTreeSet<Ipv4Network>,
+    pub counters: Counters,
+    pub(crate) out: Vec<Output>,
+    /// Self-originated LSAs must be re-evaluated (something they depend on changed).
+    pub(crate) dirty: bool,
+    /// Keys to re-originate now regardless of MinLSInterval (§13.4 supersede).
+    pub(crate) force: BTreeSet<(Scope, LsaKey)>,
+    pub(crate) last_origination: BTreeMap<(Scope, LsaKey), Instant>,
+    pub(crate) originate_due: Option<Instant>,
+    pub(crate) flood_queue: Vec<(usize, Ipv4Addr, Scope, LsaKey)>,
+    pub(crate) next_age_check: Instant,
+    pub(crate) shutdown: Option<ShutdownState>,
+    pub(crate) finished: bool,
+    start: Instant,
+    wall_base: u32,
+    dd_seed: u32,
+}
+
+impl Instance {
+    /// `wall_secs` (seconds since the Unix epoch) seeds the MD5 cryptographic sequence number
+    /// so that it never goes backwards across restarts.
+    pub fn new(cfg: &InstanceConfig, now: Instant, wall_secs: u64) -> Self {
+        let mut areas = Vec::new();
+        let mut ifaces = Vec::new();
+        for (ai, a) in cfg.areas.iter().enumerate() {
+            areas.push(Area {
+                id: a.id,
+                lsdb: Lsdb::default(),
+            });
+            for ic in &a.interfaces {
+                ifaces.push(Interface::new(ic.clone(), ai));
+            }
+        }
+        Instance {
+            router_id: cfg.router_id,
+            stub_metric: cfg.stub_metric,
+            vip_encoding: VipEncoding::Auto,
+            areas,
+            ifaces,
+            as_lsdb: Lsdb::default(),
+            announced: BTreeSet::new(),
+            counters: Counters::default(),
+            out: Vec::new(),
+            dirty: true,
+            force: BTreeSet::new(),
+            last_origination: BTreeMap::new(),
+            originate_due: None,
+            flood_queue: Vec::new(),
+            next_age_check: now + Duration::from_secs(1),
+            shutdown: None,
+            finished: false,
+            start: now,
+            wall_base: wall_secs as u32,
+            dd_seed: (wall_secs as u32).wrapping_mul(2_654_435_761) ^ u32::from(cfg.router_id),
+        }
+    }
+
+    pub fn drain_output(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// The graceful shutdown completed (or the instance can stop).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    pub(crate) fn crypto_seq(&self, now: Instant) -> u32 {
+        self.wall_base
+            .wrapping_add(now.saturating_duration_since(self.start).as_secs() as u32)
+    }
+
+    pub(crate) fn event(&mut self, e: Event) {
+        self.out.push(Output::Event(e));
+    }
+
+    pub(crate) fn drop_packet(&mut self, iface: usize, src: Ipv4Addr, reason: &'static str) {
+        *self.counters.drops.entry(reason).or_default() += 1;
+        debug!(interface = %self.ifaces[iface].cfg.name, %src, reason, "OSPF packet dropped");
+    }
+
+    pub(crate) fn lsdb(&self, scope: Scope) -> &Lsdb {
+        match scope {
+            Scope::Area(a) => &self.areas[a].lsdb,
+            Scope::As => &self.as_lsdb,
+        }
+    }
+
+    pub(crate) fn lsdb_mut(&mut self, scope: Scope) -> &mut Lsdb {
+        match scope {
+            Scope::Area(a) => &mut self.areas[a].lsdb,
+            Scope::As => &mut self.as_lsdb,
+        }
+    }
+
+    pub(crate) fn scope_of(&self, iface: usize, ls_type: u8) -> Scope {
+        if ls_type == LS_TYPE_EXTERNAL {
+            Scope::As
+        } else {
+            Scope::Area(self.ifaces[iface].area)
+        }
+    }
+
+    /// Is this LSA ours (§13.4): advertised by our router ID, or a Network-LSA for one of our
+    /// interface addresses.
+    pub(crate) fn is_self_originated(&self, key: &LsaKey) -> bool {
+        key.adv_rtr == self.router_id
+            || (key.ls_type == LS_TYPE_NETWORK
+                && self
+                    .ifaces
+                    .iter()
+                    .any(|i| i.link.is_some() && i.addr() == key.id))
+    }
+
+    // ===== inputs =====
+
+    pub fn handle(&mut self, now: Instant, input: Input) {
+        match input {
+            Input::Packet {
+                iface,
+                src,
+                dst,
+                bytes,
+            } => self.rx_packet(now, iface, src, dst, &bytes),
+            Input::Link { iface, info } => self.link_change(now, iface, info),
+            Input::SetAnnounced(set) => self.set_announced(set),
+            Input::SetMetric(m) => {
+                if m != self.stub_metric {
+                    info!(metric = m, "OSPF stub metric changed");
+                    self.stub_metric = m;
+                    self.dirty = true;
+                }
+            }
+            Input::SetVipEncoding(e) => {
+                if e != self.vip_encoding {
+                    info!(encoding = ?e, "OSPF VIP encoding changed");
+                    self.vip_encoding = e;
+                    self.dirty = true;
+                }
+            }
+            Input::Shutdown { max_wait } => {
+                if self.shutdown.is_none() {
+                    info!(
+                        max_wait_ms = max_wait.as_millis() as u64,
+                        "OSPF graceful shutdown: flushing self-originated LSAs"
+                    );
+                    self.shutdown = Some(ShutdownState {
+                        deadline: now + max_wait,
+                    });
+                    self.dirty = true;
+                }
+            }
+        }
+        self.finish(now);
+    }
+
+    fn set_announced(&mut self, set: BTreeSet<Ipv4Network>) {
+        if set == self.announced {
+            return;
+        }
+        for p in set.difference(&self.announced) {
+            info!(prefix = %p, "OSPF announce");
+        }
+        for p in self.announced.difference(&set) {
+            info!(prefix = %p, "OSPF withdraw");
+        }
+        self.announced = set;
+        self.dirty = true;
+    }
+
+    fn link_change(&mut self, now: Instant, ii: usize, info: Option<LinkInfo>) {
+        let Some(iface) = self.ifaces.get(ii) else {
+            return;
+        };
+        let old = iface.link;
+        if old == info {
+            return;
+        }
+        let addr_changed = match (old, info) {
+            (Some(a), Some(b)) => a.address != b.address || a.ifindex != b.ifindex,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if addr_changed && self.ifaces[ii].state != ism::State::Down {
+            self.ism(now, ii, ism::Event::InterfaceDown);
+        }
+        self.ifaces[ii].link = info;
+        if info.is_some() && self.ifaces[ii].state == ism::State::Down {
+            self.ism(now, ii, ism::Event::InterfaceUp);
+        }
+        self.dirty = true;
+    }
+
+    // ===== timers =====
+
+    pub fn next_wakeup(&self) -> Instant {
+        let mut t = self.next_age_check;
+        let mut take = |x: Option<Instant>| {
+            if let Some(x) = x {
+                t = t.min(x);
+            }
+        };
+        take(self.originate_due);
+        take(self.shutdown.as_ref().map(|s| s.deadline));
+        for i in &self.ifaces {
+            take(i.hello_due);
+            take(i.wait_due);
+            take(i.delayed_ack_due);
+            for n in i.neighbors.values() {
+                take(Some(n.next_due()));
+            }
+        }
+        t
+    }
+
+    pub fn poll(&mut self, now: Instant) {
+        for ii in 0..self.ifaces.len() {
+            if self.ifaces[ii].hello_due.is_some_and(|t| t <= now) {
+                let hi = Duration::from_secs(self.ifaces[ii].cfg.hello_interval.max(1) as u64);
+                self.ifaces[ii].hello_due = Some(now + hi);
+                self.send_hello(now, ii, false);
+            }
+            if self.ifaces[ii].wait_due.is_some_and(|t| t <= now) {
+                self.ifaces[ii].wait_due = None;
+                self.ism(now, ii, ism::Event::WaitTimer);
+            }
+            if self.ifaces[ii].delayed_ack_due.is_some_and(|t| t <= now) {
+                self.send_delayed_acks(now, ii);
+            }
+            let keys: Vec<Ipv4Addr> = self.ifaces[ii].neighbors.keys().copied().collect();
+            for k in keys {
+                self.poll_neighbor(now, ii, k);
+            }
+        }
+        if self.next_age_check <= now {
+            self.next_age_check = now + Duration::from_secs(1);
+            self.age_tick(now);
+        }
+        if self.originate_due.is_some_and(|t| t <= now) {
+            self.originate_due = None;
+            self.dirty = true;
+        }
+        self.finish(now);
+    }
+
+    fn poll_neighbor(&mut self, now: Instant, ii: usize, k: Ipv4Addr) {
+        let rxmt = Duration::from_secs(self.ifaces[ii].cfg.retransmit_interval.max(1) as u64);
+        let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) else {
+            return;
+        };
+        if n.inactivity_due <= now {
+            self.nsm(now, ii, k, nsm::Event::InactivityTimer);
+            return;
+        }
+        if n.dd_rxmt_due.is_some_and(|t| t <= now) {
+            n.dd_rxmt_due = Some(now + rxmt);
+            if let Some(bytes) = n.last_dd_tx.clone() {
+                let dst = self.nbr_dst(ii, k);
+                self.push_packet(ii, dst, bytes, "dbdesc");
+            }
+        }
+        if self.ifaces[ii].neighbors[&k]
+            .ls_request_due
+            .is_some_and(|t| t <= now)
+        {
+            self.send_ls_request(now, ii, k);
+        }
+        if self.ifaces[ii].neighbors[&k]
+            .ls_rxmt_due
+            .is_some_and(|t| t <= now)
+        {
+            self.retransmit(now, ii, k);
+        }
+    }
+
+    /// Once a second: flood LSAs that just reached MaxAge, drop flushed ones nobody still
+    /// needs (§14), and refresh our own LSAs at LSRefreshTime.
+    fn age_tick(&mut self, now: Instant) {
+        let exchanging = self.ifaces.iter().any(|i| {
+            i.neighbors
+                .values()
+                .any(|n| matches!(n.state, nsm::State::Exchange | nsm::State::Loading))
+        });
+        let mut scopes: Vec<Scope> = (0..self.areas.len()).map(Scope::Area).collect();
+        scopes.push(Scope::As);
+        for scope in scopes {
+            let mut newly_max = Vec::new();
+            let mut refresh = false;
+            let mut removable = Vec::new();
+            for (k, e) in self.lsdb(scope).iter() {
+                let age = e.age(now);
+                if age >= crate::packet::lsa::MAX_AGE {
+                    if e.lsa.header.age < crate::packet::lsa::MAX_AGE {
+                        newly_max.push(*k);
+                    } else if !exchanging && !self.on_any_rxmt_list(k) {
+                        removable.push(*k);
+                    }
+                } else if age >= LS_REFRESH_TIME && self.is_self_originated(k) {
+                    refresh = true;
+                }
+            }
+            self.dirty |= refresh;
+            for k in newly_max {
+                if let Some(e) = self.lsdb(scope).get(&k) {
+                    let mut lsa = e.lsa.clone();
+                    lsa.header.age = crate::packet::lsa::MAX_AGE;
+                    self.lsdb_mut(scope).install(lsa, now, false);
+                    self.flood(now, scope, k, None);
+                }
+            }
+            for k in removable {
+                self.lsdb_mut(scope).remove(&k);
+            }
+        }
+    }
+
+    fn on_any_rxmt_list(&self, k: &LsaKey) -> bool {
+        self.ifaces
+            .iter()
+            .any(|i| i.neighbors.values().any(|n| n.ls_rxmt.contains_key(k)))
+    }
+
+    /// Runs after every input and poll: re-originates what changed, sends queued floods and
+    /// advances a graceful shutdown.
+    fn finish(&mut self, now: Instant) {
+        if self.dirty {
+            self.dirty = false;
+            self.sync_self_lsas(now);
+        }
+        self.flush_flood_queue(now);
+        self.advance_shutdown(now);
+    }
+
+    fn advance_shutdown(&mut self, now: Instant) {
+        let Some(s) = &self.shutdown else {
+            return;
+        };
+        if self.finished {
+            return;
+        }
+        let all_flushed = self.self_lsas_all_flushed(now);
+        let all_acked = self
+            .ifaces
+            .iter()
+            .all(|i| i.neighbors.values().all(|n| n.ls_rxmt.is_empty()));
+        let timed_out = now >= s.deadline;
+        if (all_flushed && all_acked) || timed_out {
+            if timed_out && !(all_flushed && all_acked) {
+                warn!(
+                    "OSPF shutdown: not every neighbor acknowledged the flush before the deadline"
+                );
+            }
+            // A Hello listing no neighbor makes every router drop the adjacency at once
+            // (1-WayReceived) instead of waiting for the dead interval.
+            for ii in 0..self.ifaces.len() {
+                if self.ifaces[ii].state != ism::State::Down {
+                    self.send_hello(now, ii, true);
+                }
+            }
+            info!(
+                acknowledged = all_flushed && all_acked,
+                "OSPF shutdown complete"
+            );
+            self.finished = true;
+        }
+    }
+
+    // ===== interface state machine (§9.3) =====
+
+    pub(crate) fn ism(&mut self, now: Instant, ii: usize, ev: ism::Event) {
+        use ism::{Event as E, State as S};
+        let old = self.ifaces[ii].state;
+        let new = match (old, ev) {
+            (S::Down, E::InterfaceUp) => {
+                let iface = &mut self.ifaces[ii];
+                iface.hello_due = Some(now);
+                if iface.is_p2p() {
+                    S::PointToPoint
+                } else if iface.cfg.priority == 0 {
+                    S::DrOther
+                } else {
+                    iface.wait_due =
+                        Some(now + Duration::from_secs(iface.cfg.dead_interval as u64));
+                    S::Waiting
+                }
+            }
+            (S::Waiting, E::BackupSeen | E::WaitTimer) => {
+                self.ifaces[ii].wait_due = None;
+                self.dr_election(now, ii)
+            }
+            (S::DrOther | S::Backup | S::Dr, E::NeighborChange) => self.dr_election(now, ii),
+            (S::Down, E::InterfaceDown) => S::Down,
+            (_, E::InterfaceDown) => {
+                let keys: Vec<Ipv4Addr> = self.ifaces[ii].neighbors.keys().copied().collect();
+                for k in keys {
+                    self.nsm(now, ii, k, nsm::Event::KillNbr);
+                }
+                let iface = &mut self.ifaces[ii];
+                iface.hello_due = None;
+                iface.wait_due = None;
+                iface.delayed_acks.clear();
+                iface.delayed_ack_due = None;
+                iface.dr = Ipv4Addr::UNSPECIFIED;
+                iface.bdr = Ipv4Addr::UNSPECIFIED;
+                S::Down
+            }
+            (s, _) => s,
+        };
+        self.set_iface_state(ii, old, new);
+    }
+
+    fn set_iface_state(&mut self, ii: usize, old: ism::State, new: ism::State) {
+        self.ifaces[ii].state = new;
+        if old == new {
+            return;
+        }
+        let was_drb = matches!(old, ism::State::Dr | ism::State::Backup);
+        let is_drb = matches!(new, ism::State::Dr | ism::State::Backup);
+        if was_drb != is_drb {
+            self.out.push(Output::AllDRouters {
+                iface: ii,
+                join: is_drb,
+            });
+        }
+        let iface = &self.ifaces[ii];
+        info!(interface = %iface.cfg.name, from = ?old, to = ?new, dr = %iface.dr, bdr = %iface.bdr, "OSPF interface state change");
+        let name = iface.cfg.name.clone();
+        self.event(Event::InterfaceStateChange {
+            interface: name,
+            from: old,
+            to: new,
+        });
+        self.dirty = true;
+    }
+
+    /// §9.4: elects DR/BDR, sets the interface state, and sends AdjOk? to neighbors when the
+    /// result changed. Returns the new state.
+    fn dr_election(&mut self, now: Instant, ii: usize) -> ism::State {
+        let cands = self.ifaces[ii].election_candidates(self.router_id);
+        let (dr, bdr) = elect_dr(&cands);
+        let iface = &mut self.ifaces[ii];
+        let changed = (iface.dr, iface.bdr) != (dr, bdr);
+        iface.dr = dr;
+        iface.bdr = bdr;
+        let me = iface.addr();
+        let new = if dr == me {
+            ism::State::Dr
+        } else if bdr == me {
+            ism::State::Backup
+        } else {
+            ism::State::DrOther
+        };
+        let old = iface.state;
+        self.set_iface_state(ii, old, new);
+        if changed {
+            let keys: Vec<Ipv4Addr> = self.ifaces[ii]
+                .neighbors
+                .iter()
+                .filter(|(_, n)| n.state >= nsm::State::TwoWay)
+                .map(|(k, _)| *k)
+                .collect();
+            for k in keys {
+                self.nsm(now, ii, k, nsm::Event::AdjOk);
+            }
+            self.dirty = true;
+        }
+        new
+    }
+
+    // ===== neighbor state machine (§10.3) =====
+
+    pub(crate) fn nsm(&mut self, now: Instant, ii: usize, k: Ipv4Addr, ev: nsm::Event) {
+        use nsm::{Event as E, State as S};
+        let dead = Duration::from_secs(self.ifaces[ii].cfg.dead_interval as u64);
+        let Some(n) = self.ifaces[ii].neighbors.get(&k) else {
+            return;
+        };
+        let old = n.state;
+        let wanted = self.ifaces[ii].adjacency_wanted(n);
+        let new = match (old, ev) {
+            (s, E::HelloReceived) => {
+                if let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) {
+                    n.inactivity_due = now + dead;
+                }
+                if s == S::Down {
+                    S::Init
+                } else {
+                    s
+                }
+            }
+            (S::Init, E::TwoWayReceived) => {
+                if wanted {
+                    S::ExStart
+                } else {
+                    S::TwoWay
+                }
+            }
+            (s, E::OneWayReceived) if s >= S::TwoWay => S::Init,
+            (S::ExStart, E::NegotiationDone) => S::Exchange,
+            (S::Exchange, E::ExchangeDone) => {
+                if self.ifaces[ii].neighbors[&k].ls_request.is_empty() {
+                    S::Full
+                } else {
+                    S::Loading
+                }
+            }
+            (S::Loading, E::LoadingDone) => S::Full,
+            (S::TwoWay, E::AdjOk) if wanted => S::ExStart,
+            (s, E::AdjOk) if s >= S::ExStart && !wanted => S::TwoWay,
+            (s, E::SeqNumberMismatch | E::BadLsReq) if s >= S::Exchange => S::ExStart,
+            (_, E::KillNbr | E::InactivityTimer | E::LlDown) => S::Down,
+            (s, _) => s,
+        };
+        let restart_exstart = new == S::ExStart
+            && (old != S::ExStart || matches!(ev, E::SeqNumberMismatch | E::BadLsReq));
+        if new == old && !restart_exstart {
+            return;
+        }
+        // Actions of the transition.
+        if new <= S::TwoWay || restart_exstart {
+            if let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) {
+                n.reset_adjacency();
+            }
+        }
+        if restart_exstart {
+            self.start_exstart(now, ii, k);
+        }
+        match new {
+            S::Exchange => self.build_summary(now, ii, k),
+            S::Loading => self.send_ls_request(now, ii, k),
+            S::Full => {
+                if let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) {
+                    n.ls_request_due = None;
+                    if n.master {
+                        n.dd_rxmt_due = None;
+                    }
+                }
+            }
+            _ => {}
+        }
+        let n = &self.ifaces[ii].neighbors[&k];
+        let (router_id, address) = (n.router_id, n.addr);
+        let name = self.ifaces[ii].cfg.name.clone();
+        if new != old {
+            info!(interface = %name, neighbor = %router_id, %address, from = ?old, to = ?new, event = ev.name(), "OSPF neighbor state change");
+            self.event(Event::NeighborStateChange {
+                interface: name.clone(),
+                router_id,
+                address,
+                from: old,
+                to: new,
+                event: ev.name().to_string(),
+            });
+            if new == S::Full {
+                self.event(Event::AdjacencyFull {
+                    interface: name.clone(),
+                    router_id,
+                    address,
+                });
+            }
+            if old == S::Full {
+                self.event(Event::AdjacencyLost {
+                    interface: name.clone(),
+                    router_id,
+                    address,
+                    reason: ev.name().to_string(),
+                });
+            }
+            if new == S::Full || old == S::Full {
+                self.dirty = true;
+            }
+        }
+        if new == S::Down {
+            self.ifaces[ii].neighbors.remove(&k);
+        } else if let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) {
+            n.state = new;
+        }
+        // Crossing 2-Way changes the election input (§9.2 NeighborChange).
+        let crossed = (old >= S::TwoWay) != (new >= S::TwoWay);
+        if crossed && !self.ifaces[ii].is_p2p() && self.ifaces[ii].state != ism::State::Down {
+            self.ism(now, ii, ism::Event::NeighborChange);
+        }
+    }
+
+    /// Entering ExStart (§10.3): claim mastership with a fresh DD sequence number and send
+    /// the empty initial Database Description.
+    fn start_exstart(&mut self, now: Instant, ii: usize, k: Ipv4Addr) {
+        let rxmt = Duration::from_secs(self.ifaces[ii].cfg.retransmit_interval.max(1) as u64);
+        self.dd_seed = self
+            .dd_seed
+            .wrapping_mul(1_103_515_245)
+            .wrapping_add(12_345);
+        let seed = self.dd_seed;
+        let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) else {
+            return;
+        };
+        n.master = true;
+        n.dd_seq = if n.dd_seq == 0 {
+            seed | 1
+        } else {
+            n.dd_seq.wrapping_add(seed | 1)
+        };
+        n.state = nsm::State::ExStart;
+        n.dd_rxmt_due = Some(now + rxmt);
+        self.send_dbdesc(now, ii, k, FLAG_I | FLAG_M | FLAG_MS);
+    }
+
+    /// Entering Exchange: snapshot the LSDB headers into the summary list (§10.3).
+    fn build_summary(&mut self, now: Instant, ii: usize, k: Ipv4Addr) {
+        let area = self.ifaces[ii].area;
+        let mut headers = self.areas[area].lsdb.headers(now);
+        headers.extend(self.as_lsdb.headers(now));
+        if let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) {
+            n.db_summary = headers.into();
+        }
+    }
+
+    pub(crate) fn neighbor_key(&self, ii: usize, src: Ipv4Addr, router_id: Ipv4Addr) -> Ipv4Addr {
+        if self.ifaces[ii].is_p2p() {
+            router_id
+        } else {
+            src
+        }
+    }
+
+    // ===== status =====
+
+    pub fn status(&self, now: Instant) -> Status {
+        let interfaces = self
+            .ifaces
+            .iter()
+            .map(|i| InterfaceStatus {
+                name: i.cfg.name.clone(),
+                area: self.areas[i.area].id,
+                network_type: i.cfg.network_type,
+                state: i.state,
+                address: i.link.map(|l| l.address),
+                mtu: i.mtu(),
+                dr: i.dr,
+                bdr: i.bdr,
+                neighbors: i
+                    .neighbors
+                    .values()
+                    .map(|n| NeighborStatus {
+                        router_id: n.router_id,
+                        address: n.addr,
+                        state: n.state,
+                        priority: n.priority,
+                        dr: n.dr,
+                        bdr: n.bdr,
+                        ls_request: n.ls_request.len(),
+                        ls_retransmit: n.ls_rxmt.len(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let summarize = |db: &Lsdb| -> (BTreeMap<u8, usize>, Vec<LsaSummary>) {
+            let mut count = BTreeMap::new();
+            let mut lsas = Vec::new();
+            for (k, e) in db.iter() {
+                *count.entry(k.ls_type).or_insert(0) += 1;
+                lsas.push(LsaSummary {
+                    key: *k,
+                    seq: e.lsa.header.seq,
+                    age: e.age(now),
+                    checksum: e.lsa.header.checksum,
+                    self_originated: self.is_self_originated(k),
+                });
+            }
+            (count, lsas)
+        };
+        let areas = self
+            .areas
+            .iter()
+            .map(|a| {
+                let (lsa_count, lsas) = summarize(&a.lsdb);
+                AreaStatus {
+                    id: a.id,
+                    lsa_count,
+                    lsas,
+                }
+            })
+            .collect();
+        Status {
+            router_id: self.router_id,
+            stub_metric: self.stub_metric,
+            vip_encoding: self.vip_encoding,
+            announced: self.announced.clone(),
+            interfaces,
+            areas,
+            as_external_lsas: self.as_lsdb.len(),
+            counters: self.counters.clone(),
+            shutting_down: self.shutdown.is_some(),
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Renders control-socket views as the tables `directorctl` prints.
+
+use std::fmt::Write;
+
+use crate::control::views::{ServicesView, StatusView};
+
+/// `ipvsadm -Ln`-like listing; `--stats` adds the counters like `ipvsadm -Ln --stats`.
+pub fn services(view: &ServicesView, with_stats: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Director dataplane: {}", view.backend);
+    if with_stats {
+        let _ = writeln!(
+            out,
+            "Prot LocalAddress:Port                 Conns    InPkts   OutPkts   InBytes  OutBytes"
+        );
+        let _ = writeln!(out, "  -> RemoteAddress:Port");
+    } else {
+        let _ = writeln!(out, "Prot LocalAddress:Port Scheduler Flags");
+        let _ = writeln!(
+            out,
+            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn"
+        );
+    }
+    for service in &view.services {
+        if with_stats {
+            let counters = service.stats.clone().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{:<4} {:<28} {}",
+                service.protocol,
+                service.address,
+                stats_columns(&counters)
+            );
+            for real in &service.reals {
+                let counters = real.stats.clone().unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  -> {:<28} {}",
+                    real.address,
+                    stats_columns(&counters)
+                );
+            }
+            continue;
+        }
+        let mut line = format!(
+            "{:<4} {} {}",
+            service.protocol, service.address, service.scheduler
+        );
+        if !service.flags.is_empty() {
+            let _ = write!(line, " ({})", service.flags.join(","));
+        }
+        if let Some(timeout) = service.persistent {
+            let _ = write!(line, " persistent {timeout}");
+            if let Some(mask) = &service.persistence_netmask {
+                let _ = write!(line, " mask {mask}");
+            }
+        }
+        let _ = writeln!(out, "{line}");
+        for real in &service.reals {
+            let _ = writeln!(
+                out,
+                "  -> {:<28} {:<7} {:<6} {:<10} {:<9}{}",
+                real.address,
+                real.forward,
+                real.weight,
+                real.active_conns,
+                real.inactive_conns,
+                if real.up { "" } else { " (down)" }
+            );
+        }
+    }
+    out
+}
+
+fn stats_columns(counters: &crate::control::views::Counters) -> String {
+    format!(
+        "{:>9} {:>9} {:>9} {:>9} {:>9}",
+        human(counters.connections),
+        human(counters.packets_in),
+        human(counters.packets_out),
+        human(counters.bytes_in),
+        human(counters.bytes_out)
+    )
+}
+
+/// ipvsadm's abbreviation of large counters (its `print_largenum`): exact below 10^8,
+/// then K, M, G, T so a column never grows past nine characters.
+fn human(value: u64) -> String {
+    match value {
+        0..100_000_000 => value.to_string(),
+        100_000_000..1_000_000_000 => format!("{}K", value / 1_000),
+        1_000_000_000..100_000_000_000 => format!("{}M", value / 1_000_000),
+        100_000_000_000..100_000_000_000_000 => format!("{}G", value / 1_000_000_000),
+        _ => format!("{}T", value / 1_000_000_000_000),
+    }
+}
+
+/// `directorctl status`.
+pub fn status(view: &StatusView) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "directord {} — mode {}", view.version, view.mode);
+    let _ = writeln!(out, "config:     {}", view.config_file);
+    let _ = writeln!(out, "uptime:     {}", duration(view.uptime_seconds));
+    let _ = writeln!(
+        out,
+        "dataplane:  {} ({} operations in the last reconcile, {} failing)",
+        view.dataplane.backend,
+        view.dataplane.last_operations,
+        view.dataplane.failures.len()
+    );
+    for failure in &view.dataplane.failures {
+        let _ = writeln!(out, "            failing: {failure}");
+    }
+    if let Some(ospf) = &view.ospf {
+        let _ = writeln!(
+            out,
+            "ospf:       router-id {}, {}/{} neighbors full",
+            ospf.router_id, ospf.neighbors_full, ospf.neighbors_total
+        );
+    }
+    let _ = writeln!(
+        out,
+        "reloads:    {} ok, {} failed",
+        view.reloads.succeeded, view.reloads.failed
+    );
+    for error in &view.reloads.last_errors {
+        let _ = writeln!(out, "            {error}");
+    }
+    if !view.vips.is_empty() {
+        let _ = writeln!(out, "\nVIP                                      State");
+        for vip in &view.vips {
+            let _ = writeln!(out, "{:<40} {}", vip.address, vip.state);
+        }
+    }
+    out
+}
+
+fn duration(seconds: u64) -> String {
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    let (hours, rest) = (rest / 3600, rest % 3600);
+    let (minutes, seconds) = (rest / 60, rest % 60);
+    if days > 0 {
+        format!("{days}d {hours:02}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("{hours:02}:{minutes:02}:{seconds:02}")
+    }
+}
+
+/// Renders any JSON view as indented `key: value` lines, for views without a dedicated table.
+pub fn generic(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    generic_into(&mut out, value, 0);
+    out
+}
+
+fn generic_into(out: &mut String, value: &serde_json::Value, depth: usize) {
+    let indent = "  ".repeat(depth);
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                if value.is_object() || value.is_array() {
+                    let _ = writeln!(out, "{indent}{key}:");
+                    generic_into(out, value, depth + 1);
+                } else {
+                    let _ = writeln!(out, "{indent}{key}: {}", scalar(value));
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                if item.is_object() || item.is_array() {
+                    let _ = writeln!(out, "{indent}-");
+                    generic_into(out, item, depth + 1);
+                } else {
+                    let _ = writeln!(out, "{indent}- {}", scalar(item));
+                }
+            }
+        }
+        other => {
+            let _ = writeln!(out, "{indent}{}", scalar(other));
+        }
+    }
+}
+
+fn scalar(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::views::{RealView, ServiceView};
+
+    #[test]
+    fn services_table_looks_like_ipvsadm() {
+        let view = ServicesView {
+            backend: "ipvs".into(),
+            services: vec![ServiceView {
+                protocol: "TCP".into(),
+                address: "10.0.0.1:80".into(),
+                scheduler: "mh".into(),
+                flags: vec!["mh-port".into()],
+                persistent: None,
+                persistence_netmask: None,
+                reals: vec![RealView {
+                    address: "192.168.1.10:80".into(),
+                    forward: "Route".into(),
+                    weight: 1,
+                    up: true,
+                    active_conns: 3,
+                    inactive_conns: 0,
+                    stats: None,
+                }],
+                stats: None,
+            }],
+        };
+        let text = services(&view, false);
+        assert!(text.contains("TCP  10.0.0.1:80 mh (mh-port)\n"), "{text}");
+        assert!(
+            text.contains("  -> 192.168.1.10:80              Route   1      3          0"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn counters_abbreviate_like_ipvsadm() {
+        assert_eq!(human(99_999_999), "99999999");
+        assert_eq!(human(123_456_789), "123456K");
+        assert_eq!(human(2_500_000_000), "2500M");
+        assert_eq!(human(250_000_000_000), "250G");
+    }
+}

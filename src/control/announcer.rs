@@ -1,0 +1,211 @@
+//! Active-active announcements: turns the `ospf { }` block into an OSPF speaker instance
+//! and keeps the speaker's announced set equal to the VIPs the control loop wants.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use ipnetwork::Ipv4Network;
+use tokio::sync::mpsc;
+
+use crate::config::model::{Config, OspfAuth, OspfConfig, OspfNetworkType};
+use crate::net::Netlink;
+
+/// Upper bound of a graceful withdraw: long enough for the neighbors' acknowledgements
+/// (and a retransmission), short enough that a stuck neighbor cannot hold a restart.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+
+/// The running speaker and what it was started with.
+pub struct Announcer {
+    handle: ospf::Handle,
+    instance: ospf::InstanceConfig,
+    announced: BTreeSet<Ipv4Network>,
+}
+
+impl Announcer {
+    /// Starts the speaker; its events arrive on the returned receiver.
+    pub fn start(
+        instance: ospf::InstanceConfig,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<ospf::Event>), ospf::Error> {
+        let (handle, events) = ospf::spawn(instance.clone())?;
+        tracing::info!(
+            router_id = %instance.router_id,
+            interfaces = instance.areas.iter().map(|a| a.interfaces.len()).sum::<usize>(),
+            "OSPF speaker started"
+        );
+        Ok((
+            Announcer {
+                handle,
+                instance,
+                announced: BTreeSet::new(),
+            },
+            events,
+        ))
+    }
+
+    pub fn instance(&self) -> &ospf::InstanceConfig {
+        &self.instance
+    }
+
+    /// Announces exactly `prefixes` (the speaker logs one INFO line per prefix that changes).
+    pub fn set_announced(&mut self, prefixes: BTreeSet<Ipv4Network>) {
+        if prefixes == self.announced {
+            return;
+        }
+        self.announced = prefixes.clone();
+        self.handle.set_announced(prefixes);
+    }
+
+    pub fn announced(&self) -> &BTreeSet<Ipv4Network> {
+        &self.announced
+    }
+
+    /// Applies a new metric without restarting (the only instance setting that allows it).
+    pub fn set_metric(&mut self, metric: u16) {
+        if metric != self.instance.stub_metric {
+            self.instance.stub_metric = metric;
+            self.handle.set_metric(metric);
+        }
+    }
+
+    pub async fn status(&self) -> Result<ospf::Status, ospf::Error> {
+        self.handle.status().await
+    }
+
+    /// Withdraws everything and stops once the routers acknowledged (or after the bound).
+    pub async fn shutdown(self) {
+        let started = std::time::Instant::now();
+        match self.handle.shutdown(SHUTDOWN_WAIT).await {
+            Ok(()) => tracing::info!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "OSPF speaker withdrew every VIP and stopped"
+            ),
+            Err(err) => tracing::warn!(error = %err, "OSPF speaker stopped uncleanly"),
+        }
+    }
+}
+
+/// The IPv4 VIPs as the /32 prefixes the speaker originates. IPv6 VIPs cannot travel in
+/// OSPFv2; the caller warns about them.
+pub fn prefixes(vips: &BTreeSet<IpAddr>) -> BTreeSet<Ipv4Network> {
+    vips.iter()
+        .filter_map(|vip| match vip {
+            IpAddr::V4(v4) => Ipv4Network::new(*v4, 32).ok(),
+            IpAddr::V6(_) => None,
+        })
+        .collect()
+}
+
+/// The speaker's instance configuration for `ospf`, with the router ID resolved.
+pub fn instance_config(ospf: &OspfConfig, router_id: Ipv4Addr) -> ospf::InstanceConfig {
+    ospf::InstanceConfig {
+        router_id,
+        stub_metric: ospf.vip_metric,
+        areas: ospf
+            .areas
+            .iter()
+            .map(|area| ospf::AreaConfig {
+                id: area.id,
+                interfaces: area
+                    .interfaces
+                    .iter()
+                    .map(|iface| ospf::InterfaceConfig {
+                        name: iface.name.clone(),
+                        network_type: match iface.network_type {
+                            OspfNetworkType::Broadcast => ospf::NetworkType::Broadcast,
+                            OspfNetworkType::PointToPoint => ospf::NetworkType::PointToPoint,
+                        },
+                        hello_interval: iface.hello_interval,
+                        dead_interval: iface.dead_interval,
+                        retransmit_interval: iface.retransmit_interval,
+                        transmit_delay: iface.transmit_delay,
+                        priority: iface.priority,
+                        cost: iface.cost,
+                        auth: auth(&iface.authentication),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Keys are NUL-padded to their wire width (8 bytes simple, 16 bytes MD5), as BIRD and
+/// FRR do; validation already refused longer ones.
+fn auth(auth: &OspfAuth) -> ospf::AuthConfig {
+    fn padded<const N: usize>(key: &str) -> [u8; N] {
+        let mut out = [0u8; N];
+        for (slot, byte) in out.iter_mut().zip(key.bytes()) {
+            *slot = byte;
+        }
+        out
+    }
+    match auth {
+        OspfAuth::None => ospf::AuthConfig::None,
+        OspfAuth::Simple { key } => ospf::AuthConfig::Simple(padded::<8>(key)),
+        OspfAuth::Md5 { key_id, key } => ospf::AuthConfig::Md5 {
+            key_id: *key_id,
+            key: padded::<16>(key),
+        },
+    }
+}
+
+/// The router ID: `ospf { router_id }`, else `global_defs { router_id }` when it is an
+/// IPv4 address, else the highest IPv4 address of the host that is neither loopback nor
+/// one of our VIPs (the rule BIRD and FRR follow, minus addresses that move).
+pub async fn router_id(
+    config: &Config,
+    netlink: &Netlink,
+    vips: &BTreeSet<IpAddr>,
+) -> Option<Ipv4Addr> {
+    if let Some(id) = config.ospf.as_ref().and_then(|ospf| ospf.router_id) {
+        return Some(id);
+    }
+    if let Some(Ok(id)) = config
+        .global_defs
+        .router_id
+        .as_deref()
+        .map(str::parse::<Ipv4Addr>)
+    {
+        return Some(id);
+    }
+    let addresses = netlink.addresses(None).await.ok()?;
+    addresses
+        .into_iter()
+        .filter_map(|address| match address.addr {
+            IpAddr::V4(v4) if !v4.is_loopback() && !vips.contains(&address.addr) => Some(v4),
+            _ => None,
+        })
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_nul_padded_to_wire_width() {
+        let md5 = auth(&OspfAuth::Md5 {
+            key_id: 7,
+            key: "secret".into(),
+        });
+        let mut expected = [0u8; 16];
+        expected[..6].copy_from_slice(b"secret");
+        assert_eq!(
+            md5,
+            ospf::AuthConfig::Md5 {
+                key_id: 7,
+                key: expected
+            }
+        );
+    }
+
+    #[test]
+    fn only_ipv4_vips_become_prefixes() {
+        let vips: BTreeSet<IpAddr> = ["10.0.0.1".parse().unwrap(), "2001:db8::1".parse().unwrap()]
+            .into_iter()
+            .collect();
+        let prefixes = prefixes(&vips);
+        assert_eq!(prefixes.len(), 1);
+        assert_eq!(prefixes.iter().next().unwrap().to_string(), "10.0.0.1/32");
+    }
+}

@@ -1,0 +1,20 @@
+//! What the components tell the control loop. Every component's reports arrive on one
+//! channel as a [`ComponentEvent`], so the loop has a single inbox to wait on.
+
+use crate::dataplane::ReconcileReport;
+
+#[derive(Debug)]
+pub enum ComponentEvent {
+    /// The dataplane thread finished a reconcile.
+    Dataplane(ReconcileReport),
+    /// The OSPF speaker reports a state change.
+    Ospf(ospf::Event),
+    /// A VRRP instance changed state or priority, or hit an error.
+    Vrrp(crate::vrrp::VrrpEvent),
+}
+
+impl From<ReconcileReport> for ComponentEvent {
+    fn from(report: ReconcileReport) -> Self {
+        ComponentEvent::Dataplane(report)
+    }
+}

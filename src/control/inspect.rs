@@ -1,0 +1,201 @@
+//! Builds the control-socket views from the control loop's internal state.
+
+use crate::dataplane::tables::{svc_flags, Forward, ServiceKey, TableStats};
+use crate::dataplane::{DesiredTables, HealthState};
+
+use super::views::{
+    Counters, OspfInterfaceView, OspfLsaView, OspfNeighborView, RealView, ServiceView, ServicesView,
+};
+
+/// The tables as programmed, with live counters when the backend could give them.
+pub fn services(
+    backend: &str,
+    desired: &DesiredTables,
+    health: &HealthState,
+    stats: Option<&TableStats>,
+) -> ServicesView {
+    let services = desired
+        .services
+        .iter()
+        .map(|service| {
+            let key = service.spec.key;
+            let service_stats =
+                stats.and_then(|stats| stats.services.iter().find(|s| s.key == key));
+            let reals = service
+                .dests
+                .iter()
+                .map(|dest| {
+                    let dest_stats = service_stats
+                        .and_then(|stats| stats.dests.iter().find(|d| d.key == dest.key));
+                    RealView {
+                        address: dest.key.to_string(),
+                        forward: forward_name(&dest.forward).to_string(),
+                        weight: dest.weight,
+                        up: !health.is_down(&key, &dest.key),
+                        active_conns: dest_stats.map_or(0, |d| u64::from(d.active_connections)),
+                        inactive_conns: dest_stats.map_or(0, |d| u64::from(d.inactive_connections)),
+                        stats: dest_stats.map(|d| counters(&d.counters)),
+                    }
+                })
+                .collect();
+            let (protocol, address) = match key {
+                ServiceKey::Addr {
+                    addr,
+                    port,
+                    protocol,
+                } => (
+                    protocol.as_str().to_uppercase(),
+                    crate::dataplane::tables::DestKey { addr, port }.to_string(),
+                ),
+                ServiceKey::Fwmark { mark, .. } => ("FWM".to_string(), mark.to_string()),
+            };
+            ServiceView {
+                protocol,
+                address,
+                scheduler: service.spec.scheduler.clone(),
+                flags: flag_names(&service.spec.scheduler, service.spec.flags),
+                persistent: (service.spec.timeout > 0).then_some(service.spec.timeout),
+                persistence_netmask: (service.spec.timeout > 0
+                    && service.spec.netmask < key.family().max_prefix())
+                .then(|| format!("/{}", service.spec.netmask)),
+                reals,
+                stats: service_stats.map(|s| counters(&s.counters)),
+            }
+        })
+        .collect();
+    ServicesView {
+        backend: backend.to_string(),
+        services,
+    }
+}
+
+fn counters(c: &crate::dataplane::tables::Counters) -> Counters {
+    Counters {
+        connections: c.connections,
+        packets_in: c.packets_in,
+        packets_out: c.packets_out,
+        bytes_in: c.bytes_in,
+        bytes_out: c.bytes_out,
+    }
+}
+
+/// ipvsadm's names for the forwarding methods.
+fn forward_name(forward: &Forward) -> &'static str {
+    match forward {
+        Forward::Masq => "Masq",
+        Forward::Local => "Local",
+        Forward::Tunnel { .. } => "Tunnel",
+        Forward::Route => "Route",
+        Forward::Bypass => "Bypass",
+    }
+}
+
+/// The scheduler flags as ipvsadm prints them (`mh-fallback,mh-port`, `flag-1`…).
+fn flag_names(scheduler: &str, flags: u32) -> Vec<String> {
+    let prefix = match scheduler {
+        "sh" | "mh" => Some(scheduler),
+        _ => None,
+    };
+    let mut names = Vec::new();
+    if flags & svc_flags::ONEPACKET != 0 {
+        names.push("ops".to_string());
+    }
+    for (bit, suffix, generic) in [
+        (svc_flags::SCHED1, "fallback", "flag-1"),
+        (svc_flags::SCHED2, "port", "flag-2"),
+        (svc_flags::SCHED3, "", "flag-3"),
+    ] {
+        if flags & bit != 0 {
+            names.push(match prefix {
+                Some(prefix) if !suffix.is_empty() => format!("{prefix}-{suffix}"),
+                _ => generic.to_string(),
+            });
+        }
+    }
+    names
+}
+
+/// `directorctl ospf interfaces`.
+pub fn ospf_interfaces(status: &ospf::Status) -> Vec<OspfInterfaceView> {
+    status
+        .interfaces
+        .iter()
+        .map(|iface| OspfInterfaceView {
+            name: iface.name.clone(),
+            area: iface.area.to_string(),
+            network_type: format!("{:?}", iface.network_type),
+            state: format!("{:?}", iface.state),
+            address: iface
+                .address
+                .map_or_else(|| "-".to_string(), |a| a.to_string()),
+            dr: iface.dr.to_string(),
+            bdr: iface.bdr.to_string(),
+            neighbors: iface.neighbors.len(),
+        })
+        .collect()
+}
+
+/// `directorctl ospf neighbors`.
+pub fn ospf_neighbors(status: &ospf::Status) -> Vec<OspfNeighborView> {
+    status
+        .interfaces
+        .iter()
+        .flat_map(|iface| {
+            iface.neighbors.iter().map(|nbr| OspfNeighborView {
+                router_id: nbr.router_id.to_string(),
+                priority: nbr.priority,
+                state: format!("{:?}", nbr.state),
+                address: nbr.address.to_string(),
+                interface: iface.name.clone(),
+                dr: nbr.dr.to_string(),
+                bdr: nbr.bdr.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `directorctl ospf database`.
+pub fn ospf_database(status: &ospf::Status) -> Vec<OspfLsaView> {
+    status
+        .areas
+        .iter()
+        .flat_map(|area| {
+            area.lsas.iter().map(|lsa| OspfLsaView {
+                area: area.id.to_string(),
+                lsa_type: lsa_type_name(lsa.key.ls_type),
+                link_state_id: lsa.key.id.to_string(),
+                advertising_router: lsa.key.adv_rtr.to_string(),
+                age: lsa.age,
+                sequence: format!("{:#010x}", lsa.seq as u32),
+                checksum: format!("{:#06x}", lsa.checksum),
+                self_originated: lsa.self_originated,
+            })
+        })
+        .collect()
+}
+
+fn lsa_type_name(ls_type: u8) -> String {
+    match ls_type {
+        1 => "router".into(),
+        2 => "network".into(),
+        3 => "summary-net".into(),
+        4 => "summary-asbr".into(),
+        5 => "external".into(),
+        other => format!("type-{other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduler_flags_are_named_like_ipvsadm() {
+        assert_eq!(
+            flag_names("mh", svc_flags::SCHED1 | svc_flags::SCHED2),
+            ["mh-fallback", "mh-port"]
+        );
+        assert_eq!(flag_names("wrr", svc_flags::SCHED3), ["flag-3"]);
+        assert!(flag_names("rr", svc_flags::PERSISTENT).is_empty());
+    }
+}
