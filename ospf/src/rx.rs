@@ -428,6 +428,19 @@ impl Instance {
             let dst = self.nbr_dst(ii, k);
             self.send_acks(now, ii, dst, direct_acks);
         }
+        // §10.9: the last request was answered in full: ask for the next batch now rather
+        // than at the retransmission timer.
+        let next_batch = self.ifaces[ii].neighbors.get(&k).is_some_and(|n| {
+            matches!(n.state, nsm::State::Exchange | nsm::State::Loading)
+                && !n.ls_request.is_empty()
+                && !n.ls_request_sent.is_empty()
+                && n.ls_request_sent
+                    .iter()
+                    .all(|key| !n.ls_request.contains_key(key))
+        });
+        if next_batch {
+            self.send_ls_request(now, ii, k);
+        }
         let loading_done = self.ifaces[ii]
             .neighbors
             .get(&k)
