@@ -807,3 +807,61 @@ proptest! {
         prop_assert!(lab.sent().is_empty());
     }
 }
+
+#[test]
+fn ls_requests_go_out_batch_after_batch() {
+    let mut lab = to_exstart(R9);
+    let lsas: Vec<Lsa> = (0..300u32)
+        .map(|i| router_lsa(Ipv4Addr::from(0x0a01_0000 + i), 0x8000_0001, vec![]))
+        .collect();
+    lab.rx_from(
+        R9,
+        R9,
+        ME,
+        Body::DbDesc(DbDesc {
+            mtu: 1500,
+            options: OPTION_E,
+            flags: FLAG_I | FLAG_M | FLAG_MS,
+            seq: 9,
+            lsa_headers: vec![],
+        }),
+    );
+    lab.rx_from(
+        R9,
+        R9,
+        ME,
+        Body::DbDesc(DbDesc {
+            mtu: 1500,
+            options: OPTION_E,
+            flags: FLAG_MS,
+            seq: 10,
+            lsa_headers: lsas.iter().map(|l| l.header).collect(),
+        }),
+    );
+    assert_eq!(lab.nbr_state(R9), Some(nsm::State::Loading));
+    let mut served = 0;
+    for _round in 0..10 {
+        let reqs: Vec<LsRequest> = lab
+            .sent()
+            .into_iter()
+            .filter_map(|(_, p)| match p.body {
+                Body::LsRequest(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        let Some(req) = reqs.last() else { break };
+        let answer: Vec<Lsa> = lsas
+            .iter()
+            .filter(|l| req.entries.contains(&l.header.key()))
+            .cloned()
+            .collect();
+        served += answer.len();
+        lab.rx_from(R9, R9, ME, Body::LsUpdate(LsUpdate { lsas: answer }));
+    }
+    assert_eq!(served, 300);
+    assert_eq!(
+        lab.nbr_state(R9),
+        Some(nsm::State::Full),
+        "loaded without waiting for RxmtInterval"
+    );
+}
