@@ -159,6 +159,16 @@ fn sync_group_moves_wan_and_lan_together() {
         .unwrap_or_else(|e| panic!("after LAN link loss: {e}"));
     assert_eq!(na.state("VI_WAN").as_deref(), Ok("FAULT"));
     assert_eq!(na.state("VI_LAN").as_deref(), Ok("FAULT"));
+    // In FAULT nothing is sent (the link is down; WAN resigned once with priority 0).
+    let sent = |i: &str| na.counter(i, "adverts_tx");
+    let (lan_tx, wan_tx) = (sent("VI_LAN"), sent("VI_WAN"));
+    hold_for(Duration::from_secs(3), || {
+        (sent("VI_LAN") == lan_tx && sent("VI_WAN") == wan_tx)
+            .then_some(())
+            .ok_or_else(|| "adverts sent in FAULT".to_string())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(na.counter("VI_WAN", "priority_zero_tx"), Ok(1));
 
     // Link back: both come back to a together (preemption).
     a.ip(&["link", "set", "eth1", "up"]);
