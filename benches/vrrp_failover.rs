@@ -7,8 +7,8 @@
 //! the wire (tcpdump on the bridge). Prints one table row per case: median (min–max) of
 //! `RUNS` runs (default 3).
 //!
-//! `cargo bench --bench vrrp_failover` (as root). The binary re-executes itself as our
-//! node (see tests/vrrp_common).
+//! `cargo bench --bench vrrp_failover` (as root): runs the real `directord` (release
+//! build) and keepalived from the same keepalived.conf text.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -25,7 +25,7 @@ use common::peers::keepalived;
 use common::process::{Daemon, Signal};
 use common::wait::wait_stable;
 use common::TestDir;
-use vrrp_common::{has_addr, Node};
+use vrrp_common::{directord_conf, has_addr, Node};
 
 const VIP: &str = "10.99.20.200/24";
 const VIP_ADDR: &str = "10.99.20.200";
@@ -51,23 +51,16 @@ impl Running {
         ver: u8,
         int: f64,
     ) -> Running {
+        // One keepalived.conf text for both; directord only adds `dataplane none`.
+        let conf = format!(
+            "global_defs {{\n  router_id {name}\n  vrrp_version {ver}\n}}\n\
+             vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  \
+             virtual_router_id 70\n  priority {prio}\n  advert_int {int}\n  \
+             virtual_ipaddress {{\n    {VIP}\n  }}\n}}\n"
+        );
         match imp {
-            Impl::Ours => Running::Ours(Node::start(
-                ns,
-                dir,
-                name,
-                &[
-                    "--instance",
-                    &format!("name=VI_1,if=eth0,vrid=70,prio={prio},vip={VIP},int={int},ver={ver}"),
-                ],
-            )),
+            Impl::Ours => Running::Ours(Node::start(ns, dir, name, &directord_conf(&[&conf]))),
             Impl::Keepalived => {
-                let conf = format!(
-                    "global_defs {{\n  router_id {name}\n  vrrp_version {ver}\n}}\n\
-                     vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  \
-                     virtual_router_id 70\n  priority {prio}\n  advert_int {int}\n  \
-                     virtual_ipaddress {{\n    {VIP}\n  }}\n}}\n"
-                );
                 let kdir = dir.subdir(name);
                 Running::Ka(keepalived(ns, &kdir, name, &conf), kdir)
             }
@@ -196,7 +189,6 @@ fn summary(v: &mut [f64]) -> String {
 }
 
 fn main() {
-    vrrp_common::node_entry();
     if !common::is_root() {
         println!("SKIPPED: vrrp_failover needs root (network namespaces)");
         return;
@@ -231,7 +223,7 @@ fn main() {
                 println!(
                     "| {} | v{ver} | {int} s | {} | {} | {}{} |",
                     match imp {
-                        Impl::Ours => "director",
+                        Impl::Ours => "directord",
                         Impl::Keepalived => "keepalived 2.2.7",
                     },
                     if sig == Signal::Term {

@@ -1,4 +1,4 @@
-//! Our VRRP against keepalived 2.2.7 on one segment (root only, network namespaces, needs
+//! directord's VRRP against keepalived 2.2.7 on one segment (root only, network namespaces, needs
 //! `keepalived`): both roles, both versions, IPv4 and IPv6, vmac; each one's death (SIGTERM
 //! and kill -9) hands over to the other; never two live masters for more than one advert
 //! interval; no flapping during 60 s of steady state.
@@ -15,15 +15,10 @@ use common::peers::keepalived;
 use common::process::{Daemon, Signal};
 use common::wait::{hold_for, wait_stable, wait_until};
 use common::TestDir;
-use vrrp_common::{has_addr, Node, VipMonitor};
+use vrrp_common::{directord_conf, has_addr, Node, VipMonitor};
 
 const T: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(20);
-
-#[test]
-fn vrrp_node_entry() {
-    vrrp_common::node_entry();
-}
 
 /// `ka` and `ours` on a switch: eth0 = 10.99.<net>.21 (keepalived) / .22 (ours), plus
 /// fd00:99:<net>::21/22.
@@ -45,6 +40,11 @@ fn pair(tag: &str, net: u8) -> (Switch, NetNs, NetNs) {
         ]);
     }
     (sw, ka, ours)
+}
+
+/// The same text for directord, behind `director { dataplane none }`.
+fn ours_conf(version: u8, prio: u8, vrid: u8, vip: &str, extra: &str) -> String {
+    directord_conf(&[&ka_conf(version, prio, vrid, vip, extra)])
 }
 
 fn ka_conf(version: u8, prio: u8, vrid: u8, vip: &str, extra: &str) -> String {
@@ -98,8 +98,7 @@ fn keepalived_master_ours_backup_v2_with_password() {
         alive.clone(),
     );
     let mut k = keepalived(&ka, &kdir, "ka", &conf);
-    let spec = format!("name=VI_1,if=eth0,vrid=61,prio=90,vip={vip},int=1,ver=2,pass=s3cret");
-    let node = Node::start(&ours, &dir, "ours", &["--instance", &spec]);
+    let node = Node::start(&ours, &dir, "ours", &ours_conf(2, 90, 61, vip, auth));
     wait_stable(T, Duration::from_secs(3), || only_holder(&ka, &ours, vip))
         .unwrap_or_else(|e| panic!("keepalived master: {e}"));
     node.wait_state("VI_1", "BACKUP", T)
@@ -161,10 +160,8 @@ fn ours_master_keepalived_backup_v3_vmac_steady_then_kill() {
         vip,
         alive.clone(),
     );
-    let spec = |prio: u8| {
-        format!("name=VI_1,if=eth0,vrid=62,prio={prio},vip={vip},int=1,ver=3,vmac=vrrp62")
-    };
-    let mut node = Node::start(&ours, &dir, "ours", &["--instance", &spec(100)]);
+    let vmac = "  use_vmac vrrp62";
+    let mut node = Node::start(&ours, &dir, "ours", &ours_conf(3, 100, 62, vip, vmac));
     let k = keepalived(&ka, &kdir, "ka", &conf);
     wait_stable(T, Duration::from_secs(3), || only_holder(&ours, &ka, vip))
         .unwrap_or_else(|e| panic!("ours master: {e}"));
@@ -196,7 +193,7 @@ fn ours_master_keepalived_backup_v3_vmac_steady_then_kill() {
     .unwrap_or_else(|e| panic!("after our kill -9: {e}"));
 
     // We restart with a lower priority: the leftover VIP goes, keepalived stays master.
-    let _node = Node::start(&ours, &dir, "ours2", &["--instance", &spec(80)]);
+    let _node = Node::start(&ours, &dir, "ours2", &ours_conf(3, 80, 62, vip, vmac));
     alive.lock().unwrap()[1] = true;
     wait_stable(T, Duration::from_secs(3), || only_holder(&ka, &ours, vip))
         .unwrap_or_else(|e| panic!("after our restart: {e}"));
@@ -217,8 +214,7 @@ fn ipv6_v3_both_directions() {
     let vip = "fd00:99:12::200/64";
     let kdir = dir.subdir("ka");
     let conf = ka_conf(3, 90, 63, vip, "");
-    let spec = |prio: u8| format!("name=VI_6,if=eth0,vrid=63,prio={prio},vip={vip},int=1,ver=3");
-    let mut node = Node::start(&ours, &dir, "ours", &["--instance", &spec(100)]);
+    let mut node = Node::start(&ours, &dir, "ours", &ours_conf(3, 100, 63, vip, ""));
     let _k = keepalived(&ka, &kdir, "ka", &conf);
     wait_stable(T, Duration::from_secs(3), || only_holder(&ours, &ka, vip))
         .unwrap_or_else(|e| panic!("ours master: {e}"));
@@ -226,16 +222,16 @@ fn ipv6_v3_both_directions() {
     let _ = node.daemon.wait_exit(Duration::from_secs(10));
     wait_until(T, POLL, || only_holder(&ka, &ours, vip))
         .unwrap_or_else(|e| panic!("after our SIGTERM: {e}"));
-    let node = Node::start(&ours, &dir, "ours2", &["--instance", &spec(80)]);
-    node.wait_state("VI_6", "BACKUP", T)
+    let node = Node::start(&ours, &dir, "ours2", &ours_conf(3, 80, 63, vip, ""));
+    node.wait_state("VI_1", "BACKUP", T)
         .unwrap_or_else(|e| panic!("{e}"));
-    wait_until(T, POLL, || match node.counter("VI_6", "adverts_rx") {
+    wait_until(T, POLL, || match node.counter("VI_1", "adverts_rx") {
         Ok(n) if n > 0 => Ok(()),
         other => Err(format!("adverts_rx {other:?}")),
     })
     .unwrap_or_else(|e| panic!("keepalived IPv6 adverts: {e}"));
     for c in ["checksum_errors", "address_list_errors", "ttl_errors"] {
-        assert_eq!(node.counter("VI_6", c), Ok(0), "{c}");
+        assert_eq!(node.counter("VI_1", c), Ok(0), "{c}");
     }
     hold_for(Duration::from_secs(3), || only_holder(&ka, &ours, vip))
         .unwrap_or_else(|e| panic!("ours as IPv6 backup: {e}"));
@@ -252,10 +248,13 @@ fn unicast_peers_v3_with_keepalived() {
     let unicast = "  unicast_src_ip 10.99.13.21\n  unicast_peer {\n    10.99.13.22\n  }";
     let conf = ka_conf(3, 100, 64, vip, unicast);
     let mut k = keepalived(&ka, &kdir, "ka", &conf);
-    let spec = format!(
-        "name=VI_1,if=eth0,vrid=64,prio=90,vip={vip},int=1,ver=3,src=10.99.13.22,peer=10.99.13.21"
+    let ours_unicast = "  unicast_src_ip 10.99.13.22\n  unicast_peer {\n    10.99.13.21\n  }";
+    let node = Node::start(
+        &ours,
+        &dir,
+        "ours",
+        &ours_conf(3, 90, 64, vip, ours_unicast),
     );
-    let node = Node::start(&ours, &dir, "ours", &["--instance", &spec]);
     wait_stable(T, Duration::from_secs(3), || only_holder(&ka, &ours, vip))
         .unwrap_or_else(|e| panic!("keepalived master over unicast: {e}"));
     node.wait_state("VI_1", "BACKUP", T)
@@ -271,7 +270,8 @@ fn unicast_peers_v3_with_keepalived() {
         .unwrap_or_else(|e| panic!("keepalived preemption over unicast: {e}"));
 }
 
-/// The very file keepalived runs, with only the priority changed, runs our node too.
+/// The very text keepalived runs (priority changed) runs directord too, which only adds
+/// `director { dataplane none }` because this kernel has no IPVS.
 #[test]
 fn same_keepalived_conf_runs_both() {
     require_root!();
@@ -283,8 +283,7 @@ fn same_keepalived_conf_runs_both() {
                  garp_master_delay 1\n  track_interface {\n    eth0\n  }";
     let kdir = dir.subdir("ka");
     let _k = keepalived(&ka, &kdir, "ka", &ka_conf(2, 90, 65, vip, extra));
-    let conf = dir.write("ours.conf", &ka_conf(2, 100, 65, vip, extra));
-    let node = Node::start(&ours, &dir, "ours", &["-f", &conf.to_string_lossy()]);
+    let node = Node::start(&ours, &dir, "ours", &ours_conf(2, 100, 65, vip, extra));
     wait_stable(T, Duration::from_secs(3), || only_holder(&ours, &ka, vip))
         .unwrap_or_else(|e| panic!("ours (priority 100) master: {e}"));
     assert_eq!(node.counter("VI_1", "auth_errors"), Ok(0));

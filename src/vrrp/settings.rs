@@ -600,4 +600,40 @@ vrrp_instance VI_6 {
         assert_eq!(s.smtp.router_id, "LB1");
         assert!(s.warnings.iter().any(|w| w.contains("clear text")));
     }
+
+    #[test]
+    fn strict_mode_drops_auth_and_unicast_with_warnings() {
+        let conf = r#"
+global_defs {
+    vrrp_strict
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 9
+    authentication {
+        auth_type PASS
+        auth_pass x
+    }
+    unicast_peer {
+        10.0.0.2
+    }
+    virtual_ipaddress {
+        10.0.0.10/24
+    }
+}
+"#;
+        let loaded = match crate::config::parse_str("strict.conf", conf) {
+            Ok(l) => l,
+            Err(e) => panic!("config: {e}"),
+        };
+        let s = Settings::from_config(&loaded.config).expect("settings");
+        let i = s.instance("VI_1").expect("VI_1");
+        assert!(i.strict);
+        assert_eq!(i.auth, Auth::None);
+        assert!(i.unicast_peers.is_empty());
+        assert!(s
+            .warnings
+            .iter()
+            .any(|w| w.contains("strict mode forbids unicast")));
+    }
 }
