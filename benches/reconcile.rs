@@ -27,6 +27,10 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+fn full_sched() -> String {
+    std::env::var("DIRECTOR_BENCH_SCHED").unwrap_or_else(|_| "mh".into())
+}
+
 fn desired(services: usize, reals: usize, forward: Forward, size: u32) -> DesiredTables {
     let mut t = DesiredTables {
         services: (0..services)
@@ -103,7 +107,11 @@ fn scenario(
     forward: Forward,
     size: u32,
 ) {
-    let shape = format!("{services}x{reals} M={size}");
+    let shape = if backend == "nftables" {
+        format!("{services}x{reals} M={size}")
+    } else {
+        format!("{services}x{reals} {}", full_sched())
+    };
     let full = desired(services, reals, forward, size);
     let mut one = full.clone();
     if let Some(d) = one

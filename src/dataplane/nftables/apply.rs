@@ -490,3 +490,116 @@ pub fn read_names() -> Result<Current, NftError> {
     }
     Ok(cur)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataplane::tables::{DestKey, ServiceKey};
+
+    fn svc(elements: &[(u32, &str)]) -> ServiceObjects {
+        ServiceObjects {
+            key: ServiceKey::Addr {
+                addr: std::net::IpAddr::from([10, 0, 0, 1]),
+                port: 80,
+                protocol: crate::dataplane::tables::Protocol::Tcp,
+            },
+            family: NftFamily::Inet,
+            map: "m1".into(),
+            map_type: "typeof numgen inc mod 2 : ip daddr . tcp dport".into(),
+            elements: elements.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+            rule: "ip daddr 10.0.0.1 tcp dport 80 counter dnat ip addr . port to jhash ip saddr mod 3 seed 0x6d676c76 map @m1 comment \"director tcp 10.0.0.1:80 #1\"".into(),
+            comment: "director tcp 10.0.0.1:80 #1".into(),
+            backends: vec![("10.1.0.1 . 80".into(), DestKey { addr: std::net::IpAddr::from([10, 1, 0, 1]), port: 80 }, 1)],
+        }
+    }
+
+    const LISTING: &str = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}},
+      {"table": {"family": "inet", "name": "director", "handle": 1}},
+      {"map": {"family": "inet", "name": "m1", "table": "director", "type": "integer", "handle": 2,
+               "map": "ipv4_addr . inet_service",
+               "elem": [[0, {"concat": ["10.1.0.1", 80]}], [1, {"concat": ["10.1.0.2", 80]}], [2, {"concat": ["10.1.0.1", 80]}]]}},
+      {"map": {"family": "inet", "name": "stale", "table": "director", "type": "integer", "handle": 5, "map": "ipv4_addr"}},
+      {"chain": {"family": "inet", "table": "director", "name": "prerouting", "handle": 3, "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}},
+      {"rule": {"family": "inet", "table": "director", "chain": "prerouting", "handle": 4, "comment": "director tcp 10.0.0.1:80 #1",
+                "expr": [{"counter": {"packets": 7, "bytes": 420}}]}},
+      {"rule": {"family": "inet", "table": "director", "chain": "prerouting", "handle": 6, "comment": "director tcp 10.0.0.9:80 #2", "expr": []}}
+    ]}"#;
+
+    fn current() -> Current {
+        let mut cur = Current::default();
+        parse_listing(LISTING, NftFamily::Inet, &mut cur).unwrap_or_else(|e| panic!("{e}"));
+        cur
+    }
+
+    #[test]
+    fn parses_maps_rules_and_counters() {
+        let cur = current();
+        assert_eq!(
+            cur.maps[&(NftFamily::Inet, "m1".to_owned())][&1],
+            "10.1.0.2 . 80"
+        );
+        assert_eq!(cur.rules.len(), 2);
+        assert_eq!(
+            (
+                cur.rules[0].handle,
+                cur.rules[0].packets,
+                cur.rules[0].bytes
+            ),
+            (4, 7, 420)
+        );
+        assert!(cur
+            .chains
+            .contains(&(NftFamily::Inet, "prerouting".to_owned())));
+    }
+
+    #[test]
+    fn one_changed_slot_is_a_delete_and_an_add_in_one_script() {
+        let want_svc = svc(&[
+            (0, "10.1.0.1 . 80"),
+            (1, "10.1.0.1 . 80"),
+            (2, "10.1.0.1 . 80"),
+        ]);
+        let want = Rendered {
+            services: vec![want_svc.clone()],
+            ..Default::default()
+        };
+        let cur = current();
+        let s = service_script(&want_svc, &want, &cur);
+        assert_eq!(
+            s.text,
+            "delete element inet director m1 { 1 }\nadd element inet director m1 { 1 : 10.1.0.1 . 80 }\n"
+        );
+        assert_eq!(s.objects, 1);
+        // The unwanted service's rule goes, then the unwanted map; the wanted ones stay.
+        let c = cleanup_script(&want, &cur);
+        assert_eq!(
+            c.text,
+            "delete rule inet director prerouting handle 6\ndelete map inet director stale\n"
+        );
+        assert!(skeleton(&want, &cur).is_empty());
+    }
+
+    #[test]
+    fn expected_after_keeps_known_handles_only() {
+        let want_svc = svc(&[(0, "10.1.0.1 . 80")]);
+        let want = Rendered {
+            services: vec![want_svc.clone()],
+            ..Default::default()
+        };
+        let after = expected_after(&want, &current());
+        assert_eq!(after.rules.len(), 1);
+        assert_eq!(after.rules[0].handle, 4);
+        let mut changed = want_svc;
+        changed.comment = "director tcp 10.0.0.1:80 #9".into();
+        let want = Rendered {
+            services: vec![changed.clone()],
+            ..Default::default()
+        };
+        let after = expected_after(&want, &current());
+        assert_eq!(after.rules[0].handle, UNKNOWN_HANDLE);
+        // Replacing that rule again later needs a fresh read.
+        let mut again = changed;
+        again.comment = "director tcp 10.0.0.1:80 #10".into();
+        assert!(service_script(&again, &want, &after).unknown_handle);
+    }
+}
