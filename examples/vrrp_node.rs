@@ -14,7 +14,7 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(e) = spec::run_node(&args).await {
+    if let Err(e) = spec::run_node(&args, None).await {
         eprintln!("vrrp_node: {e}");
         std::process::exit(1);
     }

@@ -306,3 +306,181 @@ fn bad_adverts_change_nothing() {
     })
     .unwrap_or_else(|e| panic!("after bad adverts: {e}"));
 }
+
+/// A tiny SMTP server: accepts sessions on 127.0.0.1:2525 and appends what it receives
+/// to the file named by its first argument.
+const SMTP_LISTENER: &str = r#"
+import socket, sys
+out = sys.argv[1]
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(('127.0.0.1', 2525))
+srv.listen(5)
+while True:
+    c, _ = srv.accept()
+    f = c.makefile('rwb')
+    f.write(b'220 test ESMTP\r\n'); f.flush()
+    data = False
+    for line in f:
+        with open(out, 'ab') as o:
+            o.write(line)
+        if data:
+            if line.rstrip(b'\r\n') == b'.':
+                data = False
+                f.write(b'250 queued\r\n')
+        elif line.upper().startswith(b'DATA'):
+            data = True
+            f.write(b'354 go ahead\r\n')
+        elif line.upper().startswith(b'QUIT'):
+            f.write(b'221 bye\r\n'); f.flush()
+            break
+        else:
+            f.write(b'250 ok\r\n')
+        f.flush()
+    c.close()
+"#;
+
+#[test]
+fn notify_scripts_smtp_alert_and_virtual_routes() {
+    require_root!();
+    let dir = TestDir::new("vrrp-notify");
+    let (_sw, a, b) = pair("vm", 6);
+    let vip = "10.99.6.200/24";
+    let listener = dir.write("smtp.py", SMTP_LISTENER);
+    let mail = dir.path().join("mail.txt");
+    let mut smtp = common::process::Daemon::spawn(
+        &a,
+        "smtp",
+        dir.path(),
+        &[
+            "python3",
+            &listener.to_string_lossy(),
+            &mail.to_string_lossy(),
+        ],
+    );
+    let notify_a = dir.path().join("notify-a.txt");
+    let notify_b = dir.path().join("notify-b.txt");
+    let spec = |prio: u8, out: &std::path::Path| {
+        format!(
+            "name=VI_1,if=eth0,vrid=56,prio={prio},vip={vip},int=1,ver=2,smtp=1,\
+             route=198.51.100.0/24>10.99.6.1,notify=echo >>{}",
+            out.display()
+        )
+    };
+    let spec_a = spec(100, &notify_a);
+    let mut na = Node::start(
+        &a,
+        &dir,
+        "a",
+        &["--smtp", "127.0.0.1:2525", "--instance", &spec_a],
+    );
+    let spec_b = spec(90, &notify_b);
+    let _nb = Node::start(&b, &dir, "b", &["--instance", &spec_b]);
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip))
+        .unwrap_or_else(|e| panic!("initial: {e}"));
+    let has_route = |ns: &NetNs| {
+        ns.ip(&["route", "show", "198.51.100.0/24"])
+            .contains("via 10.99.6.1")
+    };
+    wait_until(T, POLL, || {
+        (has_route(&a) && !has_route(&b))
+            .then_some(())
+            .ok_or_else(|| "virtual route only on the master".to_string())
+    })
+    .unwrap_or_else(|e| panic!("routes: {e}"));
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+    wait_until(T, POLL, || {
+        let text = read(&notify_a);
+        text.contains("INSTANCE VI_1 MASTER 100")
+            .then_some(())
+            .ok_or(format!("notify a: {text:?}"))
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        read(&notify_b).contains("INSTANCE VI_1 BACKUP 90"),
+        "{}",
+        read(&notify_b)
+    );
+    wait_until(T, POLL, || {
+        let text = read(&mail);
+        (text.contains("Subject: [test-node] VRRP Instance VI_1 - Entering MASTER state")
+            && text.contains("RCPT TO:<ops@example.org>"))
+        .then_some(())
+        .ok_or(format!("mail: {text:?}"))
+    })
+    .unwrap_or_else(|e| panic!("smtp alert: {e}"));
+
+    // Graceful stop: STOP notify on a, MASTER on b, the route moves.
+    na.daemon.signal(Signal::Term);
+    na.daemon
+        .wait_exit(Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("a did not stop: {e}"));
+    assert!(
+        read(&notify_a).contains("INSTANCE VI_1 STOP 100"),
+        "{}",
+        read(&notify_a)
+    );
+    wait_until(T, POLL, || {
+        (has_route(&b) && !has_route(&a) && read(&notify_b).contains("INSTANCE VI_1 MASTER 90"))
+            .then_some(())
+            .ok_or_else(|| "b did not take the route and notify".to_string())
+    })
+    .unwrap_or_else(|e| panic!("after SIGTERM: {e}"));
+    smtp.stop();
+}
+
+#[test]
+fn reload_keeps_unchanged_instances_and_updates_in_place() {
+    require_root!();
+    let dir = TestDir::new("vrrp-reload");
+    let (_sw, a, b) = pair("vr", 7);
+    let (vip1, vip2, vip3) = ("10.99.7.201/24", "10.99.7.202/24", "10.99.7.203/24");
+    let i1 = |prio: u8| format!("name=VI_1,if=eth0,vrid=71,prio={prio},vip={vip1},int=1,ver=2");
+    let i2 = |vip: &str| format!("name=VI_2,if=eth0,vrid=72,prio=100,vip={vip},int=1,ver=2");
+    let mut na = Node::start(&a, &dir, "a", &["--instance", &i1(100)]);
+    let _nb = Node::start(
+        &b,
+        &dir,
+        "b",
+        &["--instance", &i1(90), "--instance", &i2(vip2)],
+    );
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip1))
+        .unwrap_or_else(|e| panic!("initial: {e}"));
+    // Add VI_2 (higher priority than b's): VI_1 must not move or restart.
+    na.reload(&[
+        "--instance",
+        &i1(100),
+        "--instance",
+        &i2(vip2).replace("prio=100", "prio=150"),
+    ]);
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip2))
+        .unwrap_or_else(|e| panic!("VI_2 added: {e}"));
+    assert_eq!(na.state("VI_1").as_deref(), Ok("MASTER"));
+    assert!(
+        na.seconds_in_state("VI_1").unwrap_or(0.0) > 3.0,
+        "VI_1 kept its state across the reload"
+    );
+    // Change VI_2's address while master: the old address goes, the new one comes.
+    na.reload(&[
+        "--instance",
+        &i1(100),
+        "--instance",
+        &i2(vip3).replace("prio=100", "prio=150"),
+    ]);
+    wait_until(T, POLL, || {
+        (has_addr(&a, vip3) && !has_addr(&a, vip2))
+            .then_some(())
+            .ok_or_else(|| "VI_2 address not moved".to_string())
+    })
+    .unwrap_or_else(|e| panic!("VI_2 address change: {e}"));
+    // Lower VI_1's priority below b's: b preempts; a's VI_2 stays.
+    na.reload(&[
+        "--instance",
+        &i1(50),
+        "--instance",
+        &i2(vip3).replace("prio=100", "prio=150"),
+    ]);
+    wait_stable(T, Duration::from_secs(2), || only_holder(&b, &a, vip1))
+        .unwrap_or_else(|e| panic!("VI_1 priority lowered: {e}"));
+    assert!(has_addr(&a, vip3), "VI_2 untouched");
+}

@@ -69,6 +69,8 @@ const PLACED: &[(&str, &str)] = &[
     ("global_defs", "at the top level"),
 ];
 
+const TOP_LEVEL: &str = "top level";
+
 /// Apply `table` to the statements of a block.
 pub fn apply<T>(
     block: &str,
@@ -78,6 +80,11 @@ pub fn apply<T>(
     children: &[Node],
     diag: &mut Diagnostics,
 ) {
+    let within = if block == TOP_LEVEL {
+        "at the top level".to_string()
+    } else {
+        format!("in {block}")
+    };
     let mut seen: Vec<(&'static str, u32)> = Vec::new();
     for node in children {
         let keyword = &*node.keyword;
@@ -87,7 +94,7 @@ pub fn apply<T>(
                     diag.warn(
                         node.span.clone(),
                         format!(
-                            "'{keyword}' given twice in {block} (first at line {line}), the last one wins"
+                            "'{keyword}' given twice {within} (first at line {line}), the last one wins"
                         ),
                     );
                 } else {
@@ -103,12 +110,12 @@ pub fn apply<T>(
         } else if let Some((_, place)) = PLACED.iter().find(|(k, _)| *k == keyword) {
             diag.error(
                 node.span.clone(),
-                format!("'{keyword}' is not valid in {block}, expected it {place}"),
+                format!("'{keyword}' is not valid {within}, expected it {place}"),
             );
         } else {
             diag.warn(
                 node.span.clone(),
-                format!("unknown keyword '{keyword}' in {block}, ignored"),
+                format!("unknown keyword '{keyword}' {within}, ignored"),
             );
         }
     }
@@ -183,7 +190,7 @@ impl Builder {
 
     pub fn top(&mut self, node: &Node, diag: &mut Diagnostics) {
         apply(
-            "the top level",
+            TOP_LEVEL,
             TOP,
             TOP_IGNORED,
             self,
@@ -1230,9 +1237,14 @@ pub fn route_spec(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
                 step = 1
             }
             "default" if destination.is_none() => {
-                destination = Some(IpNetwork::V4(ipnetwork::Ipv4Network::from(
-                    Ipv4Addr::UNSPECIFIED,
-                )));
+                let ipv6 = route.via.or(route.src).is_some_and(|a| a.is_ipv6())
+                    || words[k + 1..].iter().any(|(w, _)| w.contains(':'));
+                let any = if ipv6 {
+                    IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                } else {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                };
+                destination = IpNetwork::new(any, 0).ok();
                 step = 1
             }
             _ => {
@@ -1640,7 +1652,15 @@ fn vrrp_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
             diag,
         );
     }
+    let vrid_written = node
+        .children()
+        .iter()
+        .any(|c| c.keyword == "virtual_router_id");
     if draft.spans.virtual_router_id.is_none() {
+        if vrid_written {
+            // Its value was wrong and is reported already.
+            return;
+        }
         diag.error(
             node.span.clone(),
             format!(

@@ -424,7 +424,9 @@ impl<'a> Parser<'a> {
                             self.open(node, diag);
                         }
                         Some(_) => self.attach(node),
-                        None if lex_error.is_some() => self.attach(node),
+                        // The statement was cut short by a lexical error: already
+                        // reported, and judging its arguments would only add noise.
+                        None if lex_error.is_some() => {}
                         None => self.pending = Some(node),
                     }
                 }
@@ -648,7 +650,7 @@ mod tests {
             errors,
             ["t:1:3: unterminated quoted string, expected a closing quote"]
         );
-        assert_eq!(nodes, ["a", "d"]);
+        assert_eq!(nodes, ["d"]);
     }
 
     #[test]

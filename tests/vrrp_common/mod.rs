@@ -36,7 +36,7 @@ pub fn node_entry() {
         .enable_all()
         .build()
         .expect("runtime");
-    let code = match rt.block_on(spec::run_node(&args)) {
+    let code = match rt.block_on(spec::run_node(&args, Some(std::path::Path::new(&path)))) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("node: {e}");
@@ -50,6 +50,7 @@ pub fn node_entry() {
 pub struct Node {
     pub daemon: Daemon,
     pub status_path: PathBuf,
+    args_file: PathBuf,
 }
 
 impl Node {
@@ -83,7 +84,25 @@ impl Node {
         Node {
             daemon,
             status_path,
+            args_file,
         }
+    }
+
+    /// Rewrites the node's arguments and sends SIGHUP (a configuration reload).
+    pub fn reload(&mut self, args: &[&str]) {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.push("--status".into());
+        all.push(self.status_path.to_string_lossy().into_owned());
+        std::fs::write(&self.args_file, serde_json::to_string(&all).expect("json"))
+            .expect("write args");
+        self.daemon.signal(crate::common::process::Signal::Hup);
+    }
+
+    /// Seconds `instance` has been in its current state, from the status file.
+    pub fn seconds_in_state(&self, instance: &str) -> Result<f64, String> {
+        self.instance(instance)?["seconds_in_state"]
+            .as_f64()
+            .ok_or_else(|| "no seconds_in_state".into())
     }
 
     pub fn status(&self) -> Result<serde_json::Value, String> {

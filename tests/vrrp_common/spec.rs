@@ -7,18 +7,19 @@
 //! ```text
 //! --instance 'name=VI_1,if=eth0,vrid=51,prio=100,vip=10.99.0.200/24,int=1,ver=2' [--instance …]
 //! [--sync-group 'G=VI_1,VI_2'] [--script 'name=chk,cmd=test -f /tmp/ok,interval=0.2,weight=-50']
-//! [--status FILE]
+//! [--status FILE] [-f keepalived.conf]
 //! ```
 //! Instance keys: name if vrid prio vip (repeatable) int (seconds) ver nopreempt
 //! preempt_delay pass (auth PASS) src peer (repeatable) vmac track_script (repeatable)
-//! track_if (repeatable, `ifname:weight`) notify (script) garp_delay garp_repeat.
+//! track_if (repeatable, `ifname:weight`) notify (script) smtp (alert) route (repeatable,
+//! `DST/LEN>GATEWAY`) garp_delay garp_repeat. `--smtp HOST:PORT` sets the mail server.
 #![allow(dead_code)]
 
 use std::time::Duration;
 
 use director::config::model::{
-    Config, IpAddressSpec, Script, TrackInterface, TrackScript, UnicastPeer, UseVmac, VrrpAuth,
-    VrrpInstance, VrrpScript, VrrpState, VrrpSyncGroup,
+    Config, IpAddressSpec, RouteKind, RouteSpec, Script, SmtpServer, TrackInterface, TrackScript,
+    UnicastPeer, UseVmac, VrrpAuth, VrrpInstance, VrrpScript, VrrpState, VrrpSyncGroup,
 };
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -143,6 +144,22 @@ fn instance(spec: &str, cfg: &Config) -> Result<VrrpInstance, String> {
                 });
             }
             "notify" => i.notify = Some(script(&v)),
+            "smtp" => i.smtp_alert = v != "0",
+            "route" => {
+                let (dst, via) = v.split_once('>').ok_or("route=DST/LEN>GATEWAY")?;
+                i.virtual_routes.push(RouteSpec {
+                    destination: dst.parse().map_err(|e| bad(format!("{e}")))?,
+                    kind: RouteKind::Unicast,
+                    src: None,
+                    via: Some(via.parse().map_err(|e| bad(format!("{e}")))?),
+                    dev: None,
+                    scope: None,
+                    table: None,
+                    metric: None,
+                    no_track: false,
+                    options: Vec::new(),
+                });
+            }
             "garp_delay" => i.garp_master_delay = secs(&v)?,
             "garp_repeat" => i.garp_master_repeat = v.parse().map_err(|e| bad(format!("{e}")))?,
             _ => return Err(format!("unknown instance key {k}")),
@@ -209,6 +226,23 @@ fn build(args: &[String]) -> Result<(Config, Option<String>), String> {
                 });
             }
             "--status" => status = Some(val()?),
+            "-f" => {
+                let path = val()?;
+                let loaded = director::config::load(std::path::Path::new(&path))
+                    .map_err(|e| format!("{path}: {e}"))?;
+                cfg = loaded.config;
+            }
+            "--smtp" => {
+                let v = val()?;
+                let (host, port) = v.rsplit_once(':').ok_or("--smtp HOST:PORT")?;
+                cfg.global_defs.smtp_server = Some(SmtpServer {
+                    host: host.to_string(),
+                    port: port.parse().map_err(|e| format!("--smtp port: {e}"))?,
+                });
+                cfg.global_defs.router_id = Some("test-node".into());
+                cfg.global_defs.notification_email = vec!["ops@example.org".into()];
+                cfg.global_defs.notification_email_from = Some("node@example.org".into());
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -217,11 +251,17 @@ fn build(args: &[String]) -> Result<(Config, Option<String>), String> {
 
 /// Runs a node from command-line style `args` until SIGTERM/SIGINT, then shuts down
 /// gracefully. Events go to stdout as JSON lines, the status to the `--status` file.
-pub async fn run_node(args: &[String]) -> Result<(), String> {
+/// With `reload_from`, SIGHUP re-reads the arguments (a JSON array) from that file and
+/// applies them with `VrrpHandle::reload`.
+pub async fn run_node(
+    args: &[String],
+    reload_from: Option<&std::path::Path>,
+) -> Result<(), String> {
     let (cfg, status_file) = build(args)?;
     let (handle, mut events) = director::vrrp::spawn(&cfg).map_err(|e| e.to_string())?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     loop {
         tokio::select! {
@@ -238,6 +278,20 @@ pub async fn run_node(args: &[String]) -> Result<(), String> {
                             let _ = std::fs::rename(&tmp, path);
                         }
                     }
+                }
+            }
+            _ = hup.recv(), if reload_from.is_some() => {
+                let text = reload_from.map(std::fs::read_to_string);
+                match text.map(|t| t.map_err(|e| e.to_string()).and_then(|t| {
+                    let args: Vec<String> = serde_json::from_str(&t).map_err(|e| e.to_string())?;
+                    build(&args)
+                })) {
+                    Some(Ok((cfg, _))) => match handle.reload(&cfg).await {
+                        Ok(()) => eprintln!("node: reloaded"),
+                        Err(e) => eprintln!("node: reload failed: {e}"),
+                    },
+                    Some(Err(e)) => eprintln!("node: reload failed: {e}"),
+                    None => {}
                 }
             }
             _ = term.recv() => break,
