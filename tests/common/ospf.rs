@@ -59,9 +59,21 @@ impl Router {
     /// Starts the upstream router (router id [`ROUTER_ID`], priority 10 so it wins DR on a
     /// shared segment, routes exported to its kernel) on `ifaces`.
     pub fn start(kind: RouterKind, ns: &NetNs, dir: &TestDir, ifaces: Vec<OspfIface>) -> Router {
+        Router::start_with_priority(kind, ns, dir, ifaces, 10)
+    }
+
+    /// [`Router::start`] with another priority (0: the router never becomes DR, so one of
+    /// the directors must).
+    pub fn start_with_priority(
+        kind: RouterKind,
+        ns: &NetNs,
+        dir: &TestDir,
+        ifaces: Vec<OspfIface>,
+        priority: u8,
+    ) -> Router {
         let cfg = OspfRouter {
             router_id: ROUTER_ID,
-            ifaces: ifaces.into_iter().map(|i| i.priority(10)).collect(),
+            ifaces: ifaces.into_iter().map(|i| i.priority(priority)).collect(),
             stubs: vec![],
             kernel_export: true,
         };
@@ -524,9 +536,23 @@ pub struct ShutdownTrace {
     pub exited: Option<Duration>,
     /// The route read just before the exit was noticed.
     pub route_at_exit: Vec<Ipv4Addr>,
+    /// Every change of the route's nexthops seen while tracing (time since the signal).
+    pub route_changes: Vec<(Duration, Vec<Ipv4Addr>)>,
 }
 
 impl ShutdownTrace {
+    /// How long the route had no nexthop at all while tracing (a blackhole for the VIP).
+    pub fn blackholed(&self) -> Duration {
+        let mut total = Duration::ZERO;
+        for (i, (at, hops)) in self.route_changes.iter().enumerate() {
+            if hops.is_empty() {
+                let until = self.route_changes.get(i + 1).map_or(*at, |(next, _)| *next);
+                total += until - *at;
+            }
+        }
+        total
+    }
+
     /// The router dropped the nexthop before the process was seen gone.
     pub fn dropped_before_exit(&self) -> bool {
         match (self.nexthop_dropped, self.exited) {
@@ -553,12 +579,23 @@ pub fn trace_shutdown(
         nexthop_dropped: None,
         exited: None,
         route_at_exit: vec![],
+        route_changes: vec![],
     };
     // Route first, process second: a nexthop seen gone before a poll that still finds the
     // process alive was provably dropped while the process ran.
-    while t0.elapsed() < timeout && (trace.nexthop_dropped.is_none() || trace.exited.is_none()) {
+    let settled = |trace: &ShutdownTrace| {
+        trace.route_changes.last().is_some_and(|(at, hops)| {
+            !hops.is_empty() && t0.elapsed() - *at > Duration::from_secs(2)
+        })
+    };
+    while t0.elapsed() < timeout
+        && (trace.nexthop_dropped.is_none() || trace.exited.is_none() || !settled(&trace))
+    {
         let hops = super::peers::route_nexthops(r1, &prefix).unwrap_or_default();
         let read_at = t0.elapsed();
+        if trace.route_changes.last().map(|(_, last)| last) != Some(&hops) {
+            trace.route_changes.push((read_at, hops.clone()));
+        }
         if trace.nexthop_dropped.is_none() && !hops.contains(&gateway) {
             trace.nexthop_dropped = Some(read_at);
         }

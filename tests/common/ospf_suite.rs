@@ -13,7 +13,7 @@ use super::ospf::{
     DirectorKind, DirectorSpec, PointToPointLab, Router, RouterKind, FAST, VIP_A, VIP_B,
 };
 use super::peers::{nexthop_count, route_nexthops, OspfIface};
-use super::wait::{hold_for, wait_stable};
+use super::wait::{hold_for, wait_stable, wait_until};
 use super::TestDir;
 
 /// Convergence bound: Wait timer (dead = 4 s) + exchange + SPF, with room for a loaded CI
@@ -77,6 +77,11 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
         let (d1, d2) = (director_addr(0), director_addr(1));
         let iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead);
         let router = Router::start(router_kind, &lab.r1, &dir, vec![iface.clone()]);
+        // Routers run before directors join: the router is DR, d2 (highest id) BDR.
+        wait_until(CONVERGE, Duration::from_millis(100), || {
+            router.is_dr("eth0")
+        })
+        .expect("router DR");
         let mut dir1 = Director::start(
             kind,
             &lab.directors[0],
@@ -131,6 +136,10 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
         wait_stable(CONVERGE, HOLD, route_is(r1, VIP_B, &both))
             .expect("VIP_B back via both after reload");
 
+        eprintln!(
+            "router's neighbors before SIGTERM of d2: {:?}",
+            router.neighbors()
+        );
         // Graceful shutdown of d2: the router drops d2's nexthop before the process exits.
         let trace = trace_shutdown(&mut dir2, r1, VIP_A, d2, Duration::from_secs(30));
         eprintln!("SIGTERM d2: {trace:?}");
@@ -147,6 +156,11 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
             assert!(
                 trace.dropped_before_exit(),
                 "the router still had d2's nexthop when d2 exited: {trace:?}"
+            );
+            assert_eq!(
+                trace.blackholed(),
+                Duration::ZERO,
+                "VIP_A had no route at all while d2 shut down: {trace:?}"
             );
         }
         let mut vip_a = route_is(r1, VIP_A, &[d1]);
@@ -317,4 +331,68 @@ fn router_log_mentions(router: &Router, who: Ipv4Addr) -> usize {
     text.lines()
         .filter(|l| l.contains(&who.to_string()))
         .count()
+}
+
+/// The router has priority 0, so a director is DR (d2, the highest router id) and d1 BDR.
+/// SIGTERM of the DR director: the router drops its nexthop before it exits and converges
+/// on d1. The VIP has no route at all for a moment (d2's Network-LSA goes before d1's
+/// replaces it): BIRD and FRR directors do the same (0.8 s and 3.0 s against an FRR router,
+/// directord 0.9 s), so the gap is printed, not asserted; directors that must never
+/// blackhole run with priority 0 or hand the DR role over before flushing.
+pub fn dr_director_shutdown(router_kind: RouterKind) {
+    let kind = director_kind();
+    let names;
+    {
+        let dir = TestDir::new("odr");
+        let lab = BroadcastLab::new(2);
+        names = lab.names();
+        let (d1, d2) = (director_addr(0), director_addr(1));
+        let both = [d1, d2];
+        let iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead);
+        let router =
+            Router::start_with_priority(router_kind, &lab.r1, &dir, vec![iface.clone()], 0);
+        let dir1 = Director::start(
+            kind,
+            &lab.directors[0],
+            &dir,
+            spec("d1", d1, iface.clone(), &[VIP_A]),
+        );
+        let mut dir2 = Director::start(
+            kind,
+            &lab.directors[1],
+            &dir,
+            spec("d2", d2, iface, &[VIP_A]),
+        );
+        let r1 = &lab.r1;
+        let want = Converged {
+            full: &both,
+            vip: VIP_A,
+            nexthops: 2,
+        };
+        wait_converged(&[&dir1, &dir2], &router, r1, want, CONVERGE, HOLD)
+            .expect("both Full, 2 nexthops");
+        let roles = router.neighbors().expect("router neighbors");
+        eprintln!("{router_kind:?}/{}: roles {roles:?}", kind.label());
+        assert!(
+            roles.iter().any(|n| n.router_id == d2 && n.role == "DR"),
+            "d2 should be DR when the router has priority 0: {roles:?}"
+        );
+
+        let trace = trace_shutdown(&mut dir2, r1, VIP_A, d2, Duration::from_secs(30));
+        eprintln!(
+            "SIGTERM of DR d2: {trace:?}, blackholed {:?}",
+            trace.blackholed()
+        );
+        assert!(
+            trace.exited.is_some(),
+            "d2 did not exit within 30 s: {trace:?}"
+        );
+        assert!(
+            trace.dropped_before_exit(),
+            "the router still had d2's nexthop when d2 exited: {trace:?}"
+        );
+        wait_stable(CONVERGE, HOLD, route_is(r1, VIP_A, &[d1]))
+            .expect("VIP_A via d1 after d2 left");
+    }
+    assert_namespaces_gone(&names);
 }

@@ -79,6 +79,9 @@ pub struct Neighbor {
     pub router_id: Ipv4Addr,
     /// "Full", "2-Way", "ExStart", ... (the part before any "/DR" role suffix).
     pub state: String,
+    /// The neighbor's role on the segment as the peer sees it: "DR", "BDR", "DROther",
+    /// or "" on point-to-point links.
+    pub role: String,
 }
 
 /// `Ok` when exactly the `expected` router ids are neighbors and all are Full.
@@ -157,10 +160,26 @@ pub fn parse_bird_neighbors(text: &str) -> Vec<Neighbor> {
             let mut cols = line.split_whitespace();
             let router_id = cols.next()?.parse().ok()?;
             let _priority = cols.next()?;
-            let state = cols.next()?.split('/').next()?.to_string();
-            Some(Neighbor { router_id, state })
+            let (state, role) = split_state(cols.next()?);
+            Some(Neighbor {
+                router_id,
+                state,
+                role,
+            })
         })
         .collect()
+}
+
+/// "Full/DROther" -> ("Full", "DROther"); BIRD prints "Full/PtP" on point-to-point links,
+/// FRR "Full/-": both become an empty role.
+fn split_state(text: &str) -> (String, String) {
+    let (state, role) = text.split_once('/').unwrap_or((text, ""));
+    let role = if role == "PtP" || role == "-" {
+        ""
+    } else {
+        role
+    };
+    (state.to_string(), role.to_string())
 }
 
 pub fn bird_config(cfg: &OspfRouter) -> String {
@@ -302,9 +321,11 @@ pub fn parse_frr_neighbors(json: &str) -> Result<Vec<Neighbor>, String> {
                 .or_else(|| e.get("state"))
                 .and_then(|s| s.as_str())
                 .unwrap_or("?");
+            let (state, role) = split_state(state);
             out.push(Neighbor {
                 router_id,
-                state: state.split('/').next().unwrap_or(state).to_string(),
+                state,
+                role,
             });
         }
     }
