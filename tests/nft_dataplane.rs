@@ -507,3 +507,138 @@ fn nft_reload_changes_no_unrelated_mapping() {
     assert_eq!(strip(&foreign_after), strip(&foreign_before));
     assert!(foreign_after.contains("tcp dport 22"));
 }
+
+/// The point of it all: two directors with the same tables, a client flow that ECMP (here:
+/// a route change) moves from one to the other mid-connection keeps its real server. DR is
+/// stateless, so the second director forwards the established flow on its own.
+#[test]
+fn nft_dr_flow_survives_moving_to_another_director() {
+    require_root!();
+    require_programs!("nft", "python3");
+    let dir = TestDir::new("nftmove");
+    let client = NetNs::new("nftmovec");
+    let front = Switch::new("nftmovef");
+    let back = Switch::new("nftmoveb");
+    let directors = [NetNs::new("nftmovea"), NetNs::new("nftmoveb")];
+    front.attach(&client, "eth0");
+    for s in SOURCES {
+        client.add_addr("eth0", &format!("{s}/24"));
+    }
+    for (i, d) in directors.iter().enumerate() {
+        front.attach(d, "eth0");
+        back.attach(d, "eth1");
+        d.add_addr("eth0", &format!("10.99.3.{}/24", 250 + i));
+        d.add_addr("eth1", &format!("10.99.1.{}/24", 1 + i));
+        d.add_addr("lo", &format!("{VIP}/32"));
+        d.enable_forwarding();
+        for conf in ["all", "eth1"] {
+            d.sysctl(&format!("net.ipv4.conf.{conf}.accept_local"), "1");
+            d.sysctl(&format!("net.ipv4.conf.{conf}.rp_filter"), "0");
+        }
+    }
+    let via = |i: usize| format!("10.99.3.{}", 250 + i);
+    client.ip(&["route", "add", &format!("{VIP}/32"), "via", &via(0)]);
+    let server_py = dir.write("name_server.py", NAME_SERVER);
+    let hold = dir.write("hold.py", HOLD_CLIENT);
+    let mut reals = Vec::new();
+    let mut servers = Vec::new();
+    for i in 0..3 {
+        let ns = NetNs::new(&format!("nftmover{i}"));
+        back.attach(&ns, "eth0");
+        ns.add_addr("eth0", &format!("{}/24", real_addr(i)));
+        ns.ip(&["route", "add", "default", "via", "10.99.1.1"]);
+        ns.add_addr("lo", &format!("{VIP}/32"));
+        ns.sysctl("net.ipv4.conf.all.arp_ignore", "1");
+        ns.sysctl("net.ipv4.conf.all.arp_announce", "2");
+        let name = format!("b{}", i + 1);
+        servers.push(Daemon::spawn(
+            &ns,
+            &name,
+            dir.path(),
+            &["python3", &server_py.to_string_lossy(), "80", &name],
+        ));
+        reals.push(ns);
+    }
+    for i in 0..3 {
+        let addr = real_addr(i);
+        wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
+            let out = directors[0].exec(&[
+                "bash",
+                "-c",
+                &format!("exec 3<>/dev/tcp/{addr}/80 && head -1 <&3"),
+            ]);
+            let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            if text.starts_with('b') {
+                Ok(())
+            } else {
+                Err(format!("{addr}:80 said {text:?}"))
+            }
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // Same desired state on both directors, computed and applied independently.
+    let svc = service(80, Forward::Route, [1, 1, 1]);
+    for d in &directors {
+        let sub = dir.subdir(d.name());
+        reconcile_in(d, &sub, &tables(vec![svc.clone()]));
+    }
+    let listing = |d: &NetNs| {
+        let text = d.exec_ok(&["nft", "list", "table", "netdev", "director"]);
+        let mut words: Vec<&str> = text.split_whitespace().collect();
+        for i in 1..words.len() {
+            if words[i - 1] == "packets" || words[i - 1] == "bytes" {
+                words[i] = "_";
+            }
+        }
+        words.join(" ")
+    };
+    assert_eq!(
+        listing(&directors[0]),
+        listing(&directors[1]),
+        "identical tables"
+    );
+    // A connection through director A…
+    let src = SOURCES[3];
+    let ready = dir.path().join("ready");
+    let go = dir.path().join("go");
+    let holder = std::process::Command::new("ip")
+        .args(["netns", "exec", client.name(), "python3"])
+        .arg(&hold)
+        .args([VIP, "80", src])
+        .arg(&ready)
+        .arg(&go)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let first = wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+        std::fs::read_to_string(&ready).map_err(|e| e.to_string())
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+    .value;
+    assert_eq!(Some(&first), predicted(&svc).get(src));
+    // …moves to director B (as when ECMP rehashes after a director change)…
+    client.ip(&["route", "replace", &format!("{VIP}/32"), "via", &via(1)]);
+    let packets_b = |d: &NetNs| -> u64 {
+        let text = d.exec_ok(&["nft", "list", "table", "netdev", "director"]);
+        text.split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(2)
+            .filter(|w| w[0] == "packets")
+            .filter_map(|w| w[1].parse::<u64>().ok())
+            .sum()
+    };
+    let before_b = packets_b(&directors[1]);
+    std::fs::write(&go, b"go").unwrap_or_else(|e| panic!("{e}"));
+    let out = holder.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    // …and carries on with the same real server.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{first} {first}")
+    );
+    assert!(
+        packets_b(&directors[1]) > before_b,
+        "the flow really went through director B"
+    );
+    drop(servers);
+    drop(reals);
+}
