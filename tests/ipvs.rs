@@ -548,3 +548,192 @@ fn keepalived_config_programs_what_ipvsadm_would() {
         ))
     );
 }
+
+/// Runs in a director's namespace when `ipvs_dr_flow_survives_moving_to_another_director`
+/// re-executes this binary there (IPVS tables are per network namespace).
+#[test]
+#[ignore = "helper: run inside a namespace by the other tests"]
+fn helper_ipvs_reconcile() {
+    let (Ok(input), Ok(state)) = (
+        std::env::var("DIRECTOR_IPVS_HELPER_IN"),
+        std::env::var("DIRECTOR_IPVS_HELPER_STATE"),
+    ) else {
+        return;
+    };
+    let text = std::fs::read_to_string(&input).unwrap_or_else(|e| panic!("{input}: {e}"));
+    let desired: DesiredTables = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let report = open(std::path::Path::new(&state)).reconcile(&desired);
+    assert!(report.is_clean(), "{report:#?}");
+}
+
+/// Two directors (namespaces) with the same tables, DR with `mh` and sloppy TCP: a client
+/// connection established through director A that moves to director B mid-flow (as when ECMP
+/// rehashes) is scheduled by B to the same real server and carries on.
+#[test]
+fn ipvs_dr_flow_survives_moving_to_another_director() {
+    let Some((_g, dir)) = setup("move") else {
+        return;
+    };
+    let pid = std::process::id();
+    let ns = |n: &str| format!("dpm{n}-{pid}");
+    let all = ["c", "a", "b", "sw", "r1", "r2", "r3"].map(ns);
+    struct Cleanup(Vec<String>);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            for n in &self.0 {
+                let _ = sh(&format!(
+                    "ip netns pids {n} | xargs -r kill -9; ip netns del {n}"
+                ));
+            }
+        }
+    }
+    let _cleanup = Cleanup(all.to_vec());
+    let [c, a, b, sw, r1, r2, r3] = &all;
+    let vip = "10.99.100.1";
+    let mut script = String::new();
+    for n in &all {
+        script += &format!("ip netns add {n}; ip -n {n} link set lo up\n");
+    }
+    script += &format!(
+        "ip -n {sw} link add fr type bridge; ip -n {sw} link set fr up\n\
+         ip -n {sw} link add bk type bridge; ip -n {sw} link set bk up\n"
+    );
+    let mut port = 0;
+    let mut plug = |host: &str, ifname: &str, bridge: &str, cidr: &str| {
+        port += 1;
+        format!(
+            "ip link add {ifname} netns {host} type veth peer name p{port} netns {sw}\n\
+             ip -n {sw} link set p{port} master {bridge} up; ip -n {host} link set {ifname} up\n\
+             ip -n {host} addr add {cidr} dev {ifname}\n"
+        )
+    };
+    script += &plug(c, "eth0", "fr", "10.99.3.2/24");
+    for (i, d) in [a, b].iter().enumerate() {
+        script += &plug(d, "eth0", "fr", &format!("10.99.3.{}/24", 250 + i));
+        script += &plug(d, "eth1", "bk", &format!("10.99.1.{}/24", 1 + i));
+        script += &format!(
+            "ip -n {d} addr add {vip}/32 dev lo\n\
+             ip netns exec {d} sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.accept_local=1 \
+             net.ipv4.conf.eth1.accept_local=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth1.rp_filter=0\n"
+        );
+    }
+    for (i, r) in [r1, r2, r3].iter().enumerate() {
+        script += &plug(r, "eth0", "bk", &format!("10.99.1.1{}/24", i + 1));
+        script += &format!(
+            "ip -n {r} route add default via 10.99.1.1; ip -n {r} addr add {vip}/32 dev lo\n\
+             ip netns exec {r} sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2\n"
+        );
+    }
+    script += &format!("ip -n {c} route add {vip}/32 via 10.99.3.250\n");
+    run(&script);
+    // Real servers: answer their name on connect and on every line.
+    let server = dir.join("srv.py");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &server,
+        "import socketserver, sys\nname = sys.argv[1].encode() + b'\\n'\nclass H(socketserver.StreamRequestHandler):\n    def handle(self):\n        self.wfile.write(name)\n        for _ in self.rfile:\n            self.wfile.write(name)\nsocketserver.ThreadingTCPServer.allow_reuse_address = True\nsocketserver.ThreadingTCPServer(('0.0.0.0', 80), H).serve_forever()\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for (i, r) in [r1, r2, r3].iter().enumerate() {
+        run(&format!(
+            "ip netns exec {r} python3 {} b{} >/dev/null 2>&1 &",
+            server.display(),
+            i + 1
+        ));
+    }
+    for i in 1..=3 {
+        let probe =
+            format!("ip netns exec {a} bash -c 'exec 3<>/dev/tcp/10.99.1.1{i}/80 && head -1 <&3'");
+        let mut up = false;
+        for _ in 0..300 {
+            if sh(&probe).1.trim() == format!("b{i}") {
+                up = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(up, "real server {i} did not come up");
+    }
+    // The same desired tables on both directors, each applied by its own backend.
+    let mut desired = DesiredTables {
+        services: vec![service(
+            tcp(vip, 80),
+            "mh",
+            0,
+            0,
+            32,
+            (1..=3)
+                .map(|i| dest(&format!("10.99.1.1{i}"), 80, Forward::Route, 1))
+                .collect(),
+        )],
+        sysctls: IpvsSysctls {
+            sloppy_tcp: Some(true),
+            sloppy_sctp: Some(true),
+            conntrack: None,
+            expire_nodest_conn: None,
+        },
+        maglev_size: 65537,
+        ..Default::default()
+    };
+    desired.canonicalize();
+    let input = dir.join("desired.json");
+    std::fs::write(&input, serde_json::to_vec(&desired).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    for d in [a, b] {
+        run(&format!(
+            "ip netns exec {d} env DIRECTOR_IPVS_HELPER_IN={} DIRECTOR_IPVS_HELPER_STATE={}/{d} {} --exact helper_ipvs_reconcile --ignored --nocapture",
+            input.display(),
+            dir.display(),
+            exe.display()
+        ));
+    }
+    assert_eq!(
+        run(&format!("ip netns exec {a} ipvsadm -Sn")),
+        run(&format!("ip netns exec {b} ipvsadm -Sn"))
+    );
+    // Hold a connection through A, move the route to B, talk again.
+    let client = dir.join("hold.py");
+    std::fs::write(
+        &client,
+        "import socket, sys, os, time\ns = socket.create_connection((sys.argv[1], 80), timeout=20)\nf = s.makefile('rwb')\nfirst = f.readline().decode().strip()\nopen(sys.argv[2] + '.tmp', 'w').write(first); os.rename(sys.argv[2] + '.tmp', sys.argv[2])\nwhile not os.path.exists(sys.argv[3]): time.sleep(0.05)\nf.write(b'again\\n'); f.flush()\nprint(first, f.readline().decode().strip())\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ready = dir.join("ready");
+    let go = dir.join("go");
+    let out_file = dir.join("hold.out");
+    run(&format!(
+        "ip netns exec {c} python3 {} {vip} {} {} > {} 2>&1 &",
+        client.display(),
+        ready.display(),
+        go.display(),
+        out_file.display()
+    ));
+    let mut first = String::new();
+    for _ in 0..300 {
+        if let Ok(t) = std::fs::read_to_string(&ready) {
+            first = t;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        first.starts_with('b'),
+        "no first answer: {}",
+        std::fs::read_to_string(&out_file).unwrap_or_default()
+    );
+    run(&format!("ip -n {c} route replace {vip}/32 via 10.99.3.251"));
+    std::fs::write(&go, b"go").unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = String::new();
+    for _ in 0..300 {
+        answer = std::fs::read_to_string(&out_file).unwrap_or_default();
+        if answer.trim().contains(' ') {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(answer.trim(), format!("{first} {first}"));
+    // Director B really carried it: it has a connection entry for the client.
+    let conns = run(&format!("ip netns exec {b} ipvsadm -Lnc"));
+    assert!(conns.contains("10.99.3.2"), "{conns}");
+}
