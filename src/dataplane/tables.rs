@@ -281,7 +281,7 @@ pub struct IpvsSysctls {
 }
 
 /// Everything a backend programs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredTables {
     /// Sorted by key.
     pub services: Vec<Service>,
@@ -291,6 +291,19 @@ pub struct DesiredTables {
     pub sysctls: IpvsSysctls,
     /// Maglev table size used by the nftables backend (a prime).
     pub maglev_size: u32,
+}
+
+impl Default for DesiredTables {
+    /// Nothing to program, with the default Maglev table size.
+    fn default() -> Self {
+        DesiredTables {
+            services: Vec::new(),
+            timeouts: None,
+            sync_daemons: Vec::new(),
+            sysctls: IpvsSysctls::default(),
+            maglev_size: super::maglev::DEFAULT_TABLE_SIZE,
+        }
+    }
 }
 
 impl DesiredTables {

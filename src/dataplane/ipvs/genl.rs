@@ -6,6 +6,7 @@
 
 use neli::consts::nl::NlmF;
 use neli::consts::socket::NlFamily;
+use neli::err::SocketError;
 use neli::nl::{NlPayload, NlmsghdrBuilder};
 use neli::socket::synchronous::NlSocketHandle;
 use neli::types::Buffer;
@@ -218,10 +219,10 @@ impl GenlSocket {
     }
 }
 
-fn io_errno(e: &impl std::fmt::Display) -> Option<i32> {
-    // neli folds io::Error into its own types; recover the errno from the text when present
-    // ("... (os error N)").
-    let s = e.to_string();
-    let start = s.rfind("os error ")? + "os error ".len();
-    s[start..].trim_end_matches(')').parse().ok()
+/// The errno behind a socket-level failure (None for encoding/decoding errors).
+fn io_errno(e: &SocketError) -> Option<i32> {
+    match e {
+        SocketError::Io(io) => io.raw_os_error(),
+        _ => None,
+    }
 }
