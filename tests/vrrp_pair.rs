@@ -1,4 +1,4 @@
-//! Two of our VRRP nodes on one segment (root only, network namespaces): election,
+//! Two directord nodes running VRRP on one segment (root only, network namespaces): election,
 //! graceful and kill -9 failover, preemption and nopreempt, restart after kill -9 removing
 //! the leftover VIP, sync groups, track_script, and bad adverts changing nothing.
 //! Synchronisation is by polling addresses and status files, never by fixed sleeps.
@@ -13,16 +13,11 @@ use common::netns::{NetNs, Switch};
 use common::process::Signal;
 use common::wait::{hold_for, wait_stable, wait_until};
 use common::TestDir;
-use vrrp_common::{has_addr, Node, VipMonitor};
+use vrrp_common::{directord_conf, has_addr, instance, Node, VipMonitor};
 
 const VIP: &str = "10.99.0.200/24";
 const T: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(20);
-
-#[test]
-fn vrrp_node_entry() {
-    vrrp_common::node_entry();
-}
 
 /// Two hosts on a switch: eth0 = 10.99.<net>.21 / .22.
 fn pair(tag: &str, net: u8) -> (Switch, NetNs, NetNs) {
@@ -36,8 +31,9 @@ fn pair(tag: &str, net: u8) -> (Switch, NetNs, NetNs) {
     (sw, a, b)
 }
 
-fn inst(prio: u8, extra: &str) -> String {
-    format!("name=VI_1,if=eth0,vrid=51,prio={prio},vip={VIP},int=1,ver=2{extra}")
+/// VI_1 on eth0, VRID 51, VRRPv2, the VIP.
+fn conf(prio: u8) -> String {
+    directord_conf(&[&instance("VI_1", "eth0", 51, prio, &[VIP], "")])
 }
 
 fn only_holder(holder: &NetNs, other: &NetNs, cidr: &str) -> Result<(), String> {
@@ -58,8 +54,8 @@ fn election_failover_preemption_and_restart_after_kill() {
     let (_sw, a, b) = pair("vp", 0);
     let alive = Arc::new(Mutex::new(vec![true, true]));
     let monitor = VipMonitor::start(vec![a.name().into(), b.name().into()], VIP, alive.clone());
-    let mut na = Node::start(&a, &dir, "a", &["--instance", &inst(100, "")]);
-    let _nb = Node::start(&b, &dir, "b", &["--instance", &inst(90, "")]);
+    let mut na = Node::start(&a, &dir, "a", &conf(100));
+    let _nb = Node::start(&b, &dir, "b", &conf(90));
 
     // Election: the higher priority holds the VIP, steadily.
     wait_stable(T, Duration::from_secs(3), || only_holder(&a, &b, VIP))
@@ -73,7 +69,7 @@ fn election_failover_preemption_and_restart_after_kill() {
     wait_until(T, POLL, || only_holder(&b, &a, VIP)).unwrap_or_else(|e| panic!("SIGTERM: {e}"));
 
     // Preemption: the restarted higher priority node takes the VIP back.
-    let mut na = Node::start(&a, &dir, "a2", &["--instance", &inst(100, "")]);
+    let mut na = Node::start(&a, &dir, "a2", &conf(100));
     wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, VIP))
         .unwrap_or_else(|e| panic!("preemption: {e}"));
 
@@ -94,7 +90,7 @@ fn election_failover_preemption_and_restart_after_kill() {
     );
 
     // Restart as BACKUP (lower priority now): the leftover address goes at once.
-    let _na = Node::start(&a, &dir, "a3", &["--instance", &inst(80, "")]);
+    let _na = Node::start(&a, &dir, "a3", &conf(80));
     alive.lock().unwrap()[0] = true;
     wait_stable(T, Duration::from_secs(2), || only_holder(&b, &a, VIP))
         .unwrap_or_else(|e| panic!("restart after kill: {e}"));
@@ -113,13 +109,12 @@ fn nopreempt_keeps_the_current_master() {
     let dir = TestDir::new("vrrp-nopreempt");
     let (_sw, a, b) = pair("vn", 1);
     let vip = "10.99.1.200/24";
-    let spec = |prio: u8| {
-        format!("name=VI_1,if=eth0,vrid=52,prio={prio},vip={vip},int=1,ver=2,nopreempt=1")
-    };
-    let _nb = Node::start(&b, &dir, "b", &["--instance", &spec(90)]);
+    let conf =
+        |prio: u8| directord_conf(&[&instance("VI_1", "eth0", 52, prio, &[vip], "    nopreempt")]);
+    let _nb = Node::start(&b, &dir, "b", &conf(90));
     wait_stable(T, Duration::from_secs(1), || only_holder(&b, &a, vip))
         .unwrap_or_else(|e| panic!("b alone: {e}"));
-    let na = Node::start(&a, &dir, "a", &["--instance", &spec(100)]);
+    let na = Node::start(&a, &dir, "a", &conf(100));
     na.wait_state("VI_1", "BACKUP", T)
         .unwrap_or_else(|e| panic!("a: {e}"));
     // Well past Master_Down_Interval (3.6 s): the higher priority stays backup.
@@ -142,30 +137,15 @@ fn sync_group_moves_wan_and_lan_together() {
         h.add_addr("eth1", &format!("10.99.3.{}/24", 21 + i));
     }
     let (wan_vip, lan_vip) = ("10.99.2.200/24", "10.99.3.200/24");
-    let args = |prio: u8| {
-        vec![
-            "--instance".to_string(),
-            format!("name=VI_WAN,if=eth0,vrid=10,prio={prio},vip={wan_vip},int=1,ver=2"),
-            "--instance".to_string(),
-            format!("name=VI_LAN,if=eth1,vrid=20,prio={prio},vip={lan_vip},int=1,ver=2"),
-            "--sync-group".to_string(),
-            "G=VI_WAN,VI_LAN".to_string(),
-        ]
+    let conf = |prio: u8| {
+        directord_conf(&[
+            &instance("VI_WAN", "eth0", 10, prio, &[wan_vip], ""),
+            &instance("VI_LAN", "eth1", 20, prio, &[lan_vip], ""),
+            "vrrp_sync_group G {\n    group {\n        VI_WAN\n        VI_LAN\n    }\n}",
+        ])
     };
-    let aa = args(100);
-    let ba = args(90);
-    let na = Node::start(
-        &a,
-        &dir,
-        "a",
-        &aa.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
-    let _nb = Node::start(
-        &b,
-        &dir,
-        "b",
-        &ba.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
+    let na = Node::start(&a, &dir, "a", &conf(100));
+    let _nb = Node::start(&b, &dir, "b", &conf(90));
     let both_on = |h: &NetNs, o: &NetNs| {
         only_holder(h, o, wan_vip)?;
         only_holder(h, o, lan_vip)
@@ -179,6 +159,16 @@ fn sync_group_moves_wan_and_lan_together() {
         .unwrap_or_else(|e| panic!("after LAN link loss: {e}"));
     assert_eq!(na.state("VI_WAN").as_deref(), Ok("FAULT"));
     assert_eq!(na.state("VI_LAN").as_deref(), Ok("FAULT"));
+    // In FAULT nothing is sent (the link is down; WAN resigned once with priority 0).
+    let sent = |i: &str| na.counter(i, "adverts_tx");
+    let (lan_tx, wan_tx) = (sent("VI_LAN"), sent("VI_WAN"));
+    hold_for(Duration::from_secs(3), || {
+        (sent("VI_LAN") == lan_tx && sent("VI_WAN") == wan_tx)
+            .then_some(())
+            .ok_or_else(|| "adverts sent in FAULT".to_string())
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(na.counter("VI_WAN", "priority_zero_tx"), Ok(1));
 
     // Link back: both come back to a together (preemption).
     a.ip(&["link", "set", "eth1", "up"]);
@@ -195,28 +185,27 @@ fn track_script_lowers_priority_and_hands_over() {
     let flag = dir.path().join("healthy");
     std::fs::write(&flag, "").expect("flag");
     let script = format!(
-        "name=chk,cmd=test -f {},interval=0.2,weight=-20,rise=2,fall=2",
+        "vrrp_script chk {{\n    script \"/usr/bin/test -f {}\"\n    interval 0.2\n    \
+         weight -20\n    rise 2\n    fall 2\n}}",
         flag.display()
     );
-    let na = Node::start(
-        &a,
-        &dir,
-        "a",
-        &[
-            "--script",
-            &script,
-            "--instance",
-            &format!("name=VI_1,if=eth0,vrid=53,prio=100,vip={vip},int=1,ver=2,track_script=chk"),
-        ],
-    );
+    let conf_a = directord_conf(&[
+        &script,
+        &instance(
+            "VI_1",
+            "eth0",
+            53,
+            100,
+            &[vip],
+            "    track_script {\n        chk\n    }",
+        ),
+    ]);
+    let na = Node::start(&a, &dir, "a", &conf_a);
     let _nb = Node::start(
         &b,
         &dir,
         "b",
-        &[
-            "--instance",
-            &format!("name=VI_1,if=eth0,vrid=53,prio=90,vip={vip},int=1,ver=2"),
-        ],
+        &directord_conf(&[&instance("VI_1", "eth0", 53, 90, &[vip], "")]),
     );
     wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip))
         .unwrap_or_else(|e| panic!("initial: {e}"));
@@ -273,11 +262,10 @@ fn bad_adverts_change_nothing() {
     sw.attach(&attacker, "eth0");
     attacker.add_addr("eth0", "10.99.5.99/24");
     let vip = "10.99.5.200/24";
-    let spec = |prio: u8| {
-        format!("name=VI_1,if=eth0,vrid=55,prio={prio},vip={vip},int=1,ver=2,pass=secret")
-    };
-    let na = Node::start(&a, &dir, "a", &["--instance", &spec(100)]);
-    let nb = Node::start(&b, &dir, "b", &["--instance", &spec(90)]);
+    let auth = "    authentication {\n        auth_type PASS\n        auth_pass secret\n    }";
+    let conf = |prio: u8| directord_conf(&[&instance("VI_1", "eth0", 55, prio, &[vip], auth)]);
+    let na = Node::start(&a, &dir, "a", &conf(100));
+    let nb = Node::start(&b, &dir, "b", &conf(90));
     wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip))
         .unwrap_or_else(|e| panic!("initial: {e}"));
     inject_bad_adverts(&attacker, "10.99.5.99");
@@ -305,4 +293,165 @@ fn bad_adverts_change_nothing() {
         }
     })
     .unwrap_or_else(|e| panic!("after bad adverts: {e}"));
+}
+
+/// A tiny SMTP server: accepts sessions on 127.0.0.1:2525 and appends what it receives
+/// to the file named by its first argument.
+const SMTP_LISTENER: &str = r#"
+import socket, sys
+out = sys.argv[1]
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(('127.0.0.1', 2525))
+srv.listen(5)
+while True:
+    c, _ = srv.accept()
+    f = c.makefile('rwb')
+    f.write(b'220 test ESMTP\r\n'); f.flush()
+    data = False
+    for line in f:
+        with open(out, 'ab') as o:
+            o.write(line)
+        if data:
+            if line.rstrip(b'\r\n') == b'.':
+                data = False
+                f.write(b'250 queued\r\n')
+        elif line.upper().startswith(b'DATA'):
+            data = True
+            f.write(b'354 go ahead\r\n')
+        elif line.upper().startswith(b'QUIT'):
+            f.write(b'221 bye\r\n'); f.flush()
+            break
+        else:
+            f.write(b'250 ok\r\n')
+        f.flush()
+    c.close()
+"#;
+
+#[test]
+fn notify_scripts_smtp_alert_and_virtual_routes() {
+    require_root!();
+    let dir = TestDir::new("vrrp-notify");
+    let (_sw, a, b) = pair("vm", 6);
+    let vip = "10.99.6.200/24";
+    let listener = dir.write("smtp.py", SMTP_LISTENER);
+    let mail = dir.path().join("mail.txt");
+    let mut smtp = common::process::Daemon::spawn(
+        &a,
+        "smtp",
+        dir.path(),
+        &[
+            "python3",
+            &listener.to_string_lossy(),
+            &mail.to_string_lossy(),
+        ],
+    );
+    let notify_a = dir.path().join("notify-a.txt");
+    let notify_b = dir.path().join("notify-b.txt");
+    // The notify script appends its arguments to the file given as its first argument.
+    let notify = dir.write(
+        "notify.sh",
+        "#!/bin/sh\nout=$1\nshift\necho \"$@\" >>\"$out\"\n",
+    );
+    let globals = "global_defs {\n    router_id test-node\n    notification_email {\n        \
+                   ops@example.org\n    }\n    notification_email_from node@example.org\n    \
+                   smtp_server 127.0.0.1 2525\n}";
+    let conf = |prio: u8, out: &std::path::Path| {
+        let extra = format!(
+            "    smtp_alert\n    notify \"/bin/sh {} {}\"\n    virtual_routes {{\n        \
+             198.51.100.0/24 via 10.99.6.1\n    }}",
+            notify.display(),
+            out.display()
+        );
+        directord_conf(&[globals, &instance("VI_1", "eth0", 56, prio, &[vip], &extra)])
+    };
+    let mut na = Node::start(&a, &dir, "a", &conf(100, &notify_a));
+    let _nb = Node::start(&b, &dir, "b", &conf(90, &notify_b));
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip))
+        .unwrap_or_else(|e| panic!("initial: {e}"));
+    let has_route = |ns: &NetNs| {
+        ns.ip(&["route", "show", "198.51.100.0/24"])
+            .contains("via 10.99.6.1")
+    };
+    wait_until(T, POLL, || {
+        (has_route(&a) && !has_route(&b))
+            .then_some(())
+            .ok_or_else(|| "virtual route only on the master".to_string())
+    })
+    .unwrap_or_else(|e| panic!("routes: {e}"));
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+    wait_until(T, POLL, || {
+        let text = read(&notify_a);
+        text.contains("INSTANCE VI_1 MASTER 100")
+            .then_some(())
+            .ok_or(format!("notify a: {text:?}"))
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        read(&notify_b).contains("INSTANCE VI_1 BACKUP 90"),
+        "{}",
+        read(&notify_b)
+    );
+    wait_until(T, POLL, || {
+        let text = read(&mail);
+        (text.contains("Subject: [test-node] VRRP Instance VI_1 - Entering MASTER state")
+            && text.contains("RCPT TO:<ops@example.org>"))
+        .then_some(())
+        .ok_or(format!("mail: {text:?}"))
+    })
+    .unwrap_or_else(|e| panic!("smtp alert: {e}"));
+
+    // Graceful stop: STOP notify on a, MASTER on b, the route moves.
+    na.daemon.signal(Signal::Term);
+    na.daemon
+        .wait_exit(Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("a did not stop: {e}"));
+    assert!(
+        read(&notify_a).contains("INSTANCE VI_1 STOP 100"),
+        "{}",
+        read(&notify_a)
+    );
+    wait_until(T, POLL, || {
+        (has_route(&b) && !has_route(&a) && read(&notify_b).contains("INSTANCE VI_1 MASTER 90"))
+            .then_some(())
+            .ok_or_else(|| "b did not take the route and notify".to_string())
+    })
+    .unwrap_or_else(|e| panic!("after SIGTERM: {e}"));
+    smtp.stop();
+}
+
+#[test]
+fn reload_keeps_unchanged_instances_and_updates_in_place() {
+    require_root!();
+    let dir = TestDir::new("vrrp-reload");
+    let (_sw, a, b) = pair("vr", 7);
+    let (vip1, vip2, vip3) = ("10.99.7.201/24", "10.99.7.202/24", "10.99.7.203/24");
+    let i1 = |prio: u8| instance("VI_1", "eth0", 71, prio, &[vip1], "");
+    let i2 = |prio: u8, vip: &str| instance("VI_2", "eth0", 72, prio, &[vip], "");
+    let mut na = Node::start(&a, &dir, "a", &directord_conf(&[&i1(100)]));
+    let _nb = Node::start(&b, &dir, "b", &directord_conf(&[&i1(90), &i2(100, vip2)]));
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip1))
+        .unwrap_or_else(|e| panic!("initial: {e}"));
+    // Add VI_2 (higher priority than b's): VI_1 must not move or restart.
+    na.reload(&directord_conf(&[&i1(100), &i2(150, vip2)]));
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip2))
+        .unwrap_or_else(|e| panic!("VI_2 added: {e}"));
+    assert_eq!(na.state("VI_1").as_deref(), Ok("MASTER"));
+    assert!(
+        na.seconds_in_state("VI_1").unwrap_or(0.0) > 3.0,
+        "VI_1 kept its state across the reload"
+    );
+    // Change VI_2's address while master: the old address goes, the new one comes.
+    na.reload(&directord_conf(&[&i1(100), &i2(150, vip3)]));
+    wait_until(T, POLL, || {
+        (has_addr(&a, vip3) && !has_addr(&a, vip2))
+            .then_some(())
+            .ok_or_else(|| "VI_2 address not moved".to_string())
+    })
+    .unwrap_or_else(|e| panic!("VI_2 address change: {e}"));
+    // Lower VI_1's priority below b's: b preempts; a's VI_2 stays.
+    na.reload(&directord_conf(&[&i1(50), &i2(150, vip3)]));
+    wait_stable(T, Duration::from_secs(2), || only_holder(&b, &a, vip1))
+        .unwrap_or_else(|e| panic!("VI_1 priority lowered: {e}"));
+    assert!(has_addr(&a, vip3), "VI_2 untouched");
 }

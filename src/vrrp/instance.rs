@@ -80,6 +80,8 @@ pub struct Instance {
     pub attachment: Option<Attachment>,
     tx: Option<TxSocket>,
     garp: Option<JoinHandle<()>>,
+    /// Gratuitous ARP / NA frames of the current mastership.
+    garp_frames: Vec<(u32, Vec<u8>)>,
     pub last_change: Option<(Reason, Instant)>,
     /// Effective priority without the owner special case, for status.
     pub base_priority: u8,
@@ -109,6 +111,7 @@ impl Instance {
             attachment: None,
             tx: None,
             garp: None,
+            garp_frames: Vec::new(),
             last_change: None,
         }
     }
@@ -229,7 +232,15 @@ impl Instance {
             return Err(Drop::Version(packet.version()));
         }
         let repr = Repr::parse(&packet, s.family).map_err(Drop::Decode)?;
-        if !packet.verify_checksum(dgram.src, dgram.dst, s.v3_checksum_as_v2) {
+        // keepalived requires the exact length (header, addresses, v2 auth data).
+        let need = packet.required_len(s.family);
+        if dgram.payload.len() != need {
+            return Err(Drop::Decode(DecodeError::Truncated {
+                need,
+                have: dgram.payload.len(),
+            }));
+        }
+        if !self.checksum_ok(&packet, dgram) {
             return Err(Drop::Checksum);
         }
         if self.attachment.as_ref().is_some_and(|a| a.src == dgram.src) {
@@ -273,6 +284,23 @@ impl Instance {
             src: dgram.src,
             adver_int: repr.adver_int,
         })
+    }
+
+    /// The configured checksum rule, or for VRRPv3 over IPv4 either of the variants
+    /// deployed keepalived versions send: with or without the pseudo-header
+    /// (`v3_checksum_as_v2`), and for unicast the pre-1.3.6 sum over the multicast group
+    /// as destination (`old_unicast_checksum`). Sending always follows the configuration.
+    fn checksum_ok(&self, packet: &Packet<&[u8]>, dgram: &RxDatagram) -> bool {
+        let s = &self.settings;
+        if packet.verify_checksum(dgram.src, dgram.dst, s.v3_checksum_as_v2) {
+            return true;
+        }
+        if s.version != Version::V3 || s.family != Family::V4 {
+            return false;
+        }
+        packet.verify_checksum(dgram.src, dgram.dst, !s.v3_checksum_as_v2)
+            || (!s.unicast_peers.is_empty()
+                && packet.verify_checksum(dgram.src, s.mcast_group, false))
     }
 
     /// Sends one advert with `priority` to the group or every unicast peer.
@@ -353,13 +381,19 @@ impl Instance {
                 warn!(instance = %self.name(), %route, error = %e, "cannot add virtual route");
             }
         }
+        self.garp_frames = frames;
+        self.start_garp(self.settings.garp.clone());
+    }
+
+    /// (Re)starts the gratuitous ARP / NA schedule with the current frames.
+    fn start_garp(&mut self, garp: GarpSettings) {
         if let Some(old) = self.garp.take() {
             old.abort();
         }
         self.garp = Some(tokio::spawn(garp_schedule(
             self.settings.name.clone(),
-            self.settings.garp.clone(),
-            frames,
+            garp,
+            self.garp_frames.clone(),
         )));
     }
 
@@ -369,6 +403,7 @@ impl Instance {
         if let Some(g) = self.garp.take() {
             g.abort();
         }
+        self.garp_frames.clear();
         for route in self.routes(nl).await {
             if let Err(e) = nl.del_route(&route).await {
                 debug!(instance = %self.name(), %route, error = %e, "cannot delete virtual route");
@@ -444,6 +479,17 @@ impl Instance {
                 }
                 Action::MasterRxLowerPriority { src, priority } => {
                     debug!(instance = %self.name(), %src, priority, "master received lower priority advert");
+                    // keepalived re-announces the addresses: the other router may have
+                    // pulled traffic to itself while it believed it was master.
+                    let g = &self.settings.garp;
+                    if g.lower_prio_repeat > 0 {
+                        let lower = GarpSettings {
+                            master_delay: g.lower_prio_delay,
+                            master_repeat: g.lower_prio_repeat,
+                            ..g.clone()
+                        };
+                        self.start_garp(lower);
+                    }
                     if let Some(script) = self.settings.notify_master_rx_lower_pri.clone() {
                         tokio::spawn(async move {
                             super::notify::run_script(&script, &[], None).await;

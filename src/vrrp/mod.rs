@@ -283,13 +283,19 @@ impl Manager {
     // ===== configuration =====
 
     async fn apply_settings(&mut self, new: Settings) {
-        // Stop instances that are gone or changed.
-        let stale: Vec<String> = self
-            .instances
-            .keys()
-            .filter(|name| new.instance(name) != self.settings.instance(name))
-            .cloned()
-            .collect();
+        // Instances that are gone, or whose identity (interface, VRID, version, family,
+        // vmac, addressing) changed, stop gracefully and, if still configured, start
+        // again; other changes apply in place, keeping the state.
+        let mut stale = Vec::new();
+        let mut updated = Vec::new();
+        for (name, inst) in &self.instances {
+            match new.instance(name) {
+                None => stale.push(name.clone()),
+                Some(s) if !s.same_identity(&inst.settings) => stale.push(name.clone()),
+                Some(s) if *s != inst.settings => updated.push(s.clone()),
+                Some(_) => {}
+            }
+        }
         for name in &stale {
             self.stop_instance(name, false).await;
         }
@@ -311,7 +317,41 @@ impl Manager {
         for s in to_start {
             self.start_instance(s).await;
         }
+        for s in updated {
+            self.update_instance(s).await;
+        }
         self.sync_rx_tasks();
+    }
+
+    /// Applies settings that keep the instance's identity: a master moves to the new
+    /// address and route set; priority and tracking changes go through the state machine.
+    async fn update_instance(&mut self, new: InstanceSettings) {
+        let name = new.name.clone();
+        let Some(inst) = self.instances.get_mut(&name) else {
+            return;
+        };
+        info!(instance = %name, "VRRP instance settings changed; applied in place");
+        let was_master = inst.machine.state == State::Master;
+        if was_master {
+            // Drop what the new settings no longer have, then install the new set.
+            let mut leaving = inst.settings.clone();
+            leaving.vips.retain(|v| !new.all_vips().any(|n| n == v));
+            leaving
+                .excluded_vips
+                .retain(|v| !new.all_vips().any(|n| n == v));
+            leaving.routes.retain(|r| !new.routes.contains(r));
+            let current = std::mem::replace(&mut inst.settings, leaving);
+            inst.release(&self.nl).await;
+            drop(current);
+        }
+        let primary = inst.machine.params.primary_addr;
+        inst.machine.params = instance::params(&new, primary);
+        inst.settings = new;
+        if was_master {
+            inst.take_over(&self.nl).await;
+            inst.send_advert(inst.machine.priority);
+        }
+        self.retrack(&name, true).await;
     }
 
     fn sync_script_tasks(&mut self) {
@@ -423,13 +463,15 @@ impl Manager {
                 }
             }
             if notify_stop {
-                notify::notify(
+                notify::notify_and_wait(
                     &inst.settings.notify,
                     notify::Scope::Instance,
                     name,
                     "STOP",
                     inst.machine.priority,
-                );
+                    Duration::from_secs(5),
+                )
+                .await;
             }
         }
     }
@@ -594,21 +636,18 @@ impl Manager {
         }
         let mut delta: i32 = 0;
         for t in &s.track_interfaces {
-            let up = link_up(&t.name) != t.reverse;
-            match t.weight {
-                0 if !up => fault = fault.or(Some(FaultCause::Tracking)),
-                w if w > 0 && up => delta += w,
-                w if w < 0 && !up => delta += w,
-                _ => {}
+            let (d, f) = track_adjustment(link_up(&t.name), t.weight, t.reverse);
+            delta += d;
+            if f {
+                fault = fault.or(Some(FaultCause::Tracking));
             }
         }
         for t in &s.track_scripts {
-            let ok = self.scripts.get(&t.name).is_none_or(|st| st.ok) != t.reverse;
-            match t.weight {
-                0 if !ok => fault = fault.or(Some(FaultCause::Tracking)),
-                w if w > 0 && ok => delta += w,
-                w if w < 0 && !ok => delta += w,
-                _ => {}
+            let ok = self.scripts.get(&t.name).is_none_or(|st| st.ok);
+            let (d, f) = track_adjustment(ok, t.weight, t.reverse);
+            delta += d;
+            if f {
+                fault = fault.or(Some(FaultCause::Tracking));
             }
         }
         let base = s.priority;
@@ -876,6 +915,19 @@ impl Manager {
     }
 }
 
+/// What one tracked object contributes: (priority adjustment, fault). keepalived.conf(5):
+/// a positive weight is added while the object is up, a negative one while it is down;
+/// `reverse` flips the direction of the adjustment; weight 0 means FAULT when down (when
+/// up, with `reverse`).
+fn track_adjustment(up: bool, weight: i32, reverse: bool) -> (i32, bool) {
+    let sign = if reverse { -1 } else { 1 };
+    match weight {
+        0 => (0, up == reverse),
+        w if (w > 0 && up) || (w < 0 && !up) => (sign * w, false),
+        _ => (0, false),
+    }
+}
+
 /// Reads datagrams from one interface and forwards them to the manager.
 async fn rx_loop(sock: RxSocket, ifindex: u32, family: Family, tx: mpsc::Sender<RxDatagram>) {
     let mut buf = vec![0u8; 65536];
@@ -915,5 +967,23 @@ async fn rx_loop(sock: RxSocket, ifindex: u32, family: Family, tx: mpsc::Sender<
             }
             None => debug!(ifindex, len = n, "undecodable IP header on VRRP socket"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::track_adjustment;
+
+    #[test]
+    fn tracking_weights_follow_keepalived() {
+        assert_eq!(track_adjustment(true, 0, false), (0, false));
+        assert_eq!(track_adjustment(false, 0, false), (0, true));
+        assert_eq!(track_adjustment(true, 10, false), (10, false));
+        assert_eq!(track_adjustment(false, 10, false), (0, false));
+        assert_eq!(track_adjustment(false, -20, false), (-20, false));
+        assert_eq!(track_adjustment(true, -20, false), (0, false));
+        // reverse: "increase priority if an interface is down" with a negative weight.
+        assert_eq!(track_adjustment(false, -20, true), (20, false));
+        assert_eq!(track_adjustment(true, 10, true), (-10, false));
     }
 }

@@ -69,7 +69,39 @@ pub async fn run_script(script: &Script, args: &[String], timeout: Option<Durati
 
 /// Runs the notify scripts for a transition of `name` to `state`, as keepalived does:
 /// the state's own script as written, then `notify` with `INSTANCE|GROUP name STATE prio`.
+/// In the background: the protocol never waits for a script.
 pub fn notify(scripts: &NotifyScripts, scope: Scope, name: &str, state: &str, priority: u8) {
+    if let Some(job) = notify_job(scripts, scope, name, state, priority) {
+        tokio::spawn(job);
+    }
+}
+
+/// The same, awaited (bounded by `timeout`): for STOP, which runs while shutting down.
+pub async fn notify_and_wait(
+    scripts: &NotifyScripts,
+    scope: Scope,
+    name: &str,
+    state: &str,
+    priority: u8,
+    timeout: Duration,
+) {
+    if let Some(job) = notify_job(scripts, scope, name, state, priority) {
+        if tokio::time::timeout(timeout, job).await.is_err() {
+            warn!(
+                instance = name,
+                state, "notify scripts still running at shutdown"
+            );
+        }
+    }
+}
+
+fn notify_job(
+    scripts: &NotifyScripts,
+    scope: Scope,
+    name: &str,
+    state: &str,
+    priority: u8,
+) -> Option<impl std::future::Future<Output = ()> + Send + 'static> {
     let specific = match state {
         "MASTER" => scripts.master.clone(),
         "BACKUP" => scripts.backup.clone(),
@@ -79,7 +111,7 @@ pub fn notify(scripts: &NotifyScripts, scope: Scope, name: &str, state: &str, pr
     };
     let generic = scripts.generic.clone();
     if specific.is_none() && generic.is_none() {
-        return;
+        return None;
     }
     let args = vec![
         scope.word().to_string(),
@@ -87,14 +119,14 @@ pub fn notify(scripts: &NotifyScripts, scope: Scope, name: &str, state: &str, pr
         state.to_string(),
         priority.to_string(),
     ];
-    tokio::spawn(async move {
+    Some(async move {
         if let Some(s) = specific {
             run_script(&s, &[], None).await;
         }
         if let Some(s) = generic {
             run_script(&s, &args, None).await;
         }
-    });
+    })
 }
 
 /// keepalived's alert text for a state.

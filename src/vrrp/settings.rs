@@ -38,6 +38,9 @@ pub struct GarpSettings {
     pub master_refresh_repeat: u32,
     /// Gap between messages of a burst (`vrrp_garp_interval` / `vrrp_gna_interval`).
     pub interval: Duration,
+    /// The schedule after a master hears a lower priority advert (`garp_lower_prio_*`).
+    pub lower_prio_delay: Duration,
+    pub lower_prio_repeat: u32,
 }
 
 /// A tracked script as an instance uses it.
@@ -455,6 +458,8 @@ fn instance(
             master_refresh: inst.garp_master_refresh,
             master_refresh_repeat: inst.garp_master_refresh_repeat.max(1),
             interval,
+            lower_prio_delay: inst.garp_lower_prio_delay,
+            lower_prio_repeat: inst.garp_lower_prio_repeat,
         },
         track_interfaces: inst.track_interface.clone(),
         track_scripts,
@@ -476,4 +481,159 @@ fn instance(
         higher_prio_send_advert: inst.higher_prio_send_advert,
         down_timer_adverts: inst.down_timer_adverts.max(1),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONF: &str = r#"
+global_defs {
+    router_id LB1
+    notification_email {
+        ops@example.org
+    }
+    notification_email_from lb1@example.org
+    smtp_server 127.0.0.1 2525
+    vrrp_garp_master_delay 2
+}
+vrrp_script chk_haproxy {
+    script "/usr/bin/pgrep haproxy"
+    interval 2
+    weight -20
+    fall 3
+    rise 2
+}
+vrrp_sync_group VG_1 {
+    group {
+        VI_WAN
+        VI_LAN
+    }
+    notify "/usr/local/bin/notify.sh"
+}
+vrrp_instance VI_WAN {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass verysecretpassword
+    }
+    virtual_ipaddress {
+        192.0.2.10/24 dev eth0 label eth0:vip
+        2001:db8::10/64
+    }
+    track_script {
+        chk_haproxy
+    }
+    smtp_alert
+}
+vrrp_instance VI_LAN {
+    interface eth1
+    virtual_router_id 52
+    priority 150
+    advert_int 0.5
+    version 3
+    nopreempt
+    use_vmac
+    unicast_src_ip 10.0.0.1
+    unicast_peer {
+        10.0.0.2
+    }
+    virtual_ipaddress {
+        10.0.0.10/24
+    }
+}
+vrrp_instance VI_6 {
+    interface eth1
+    virtual_router_id 53
+    virtual_ipaddress {
+        fd00::10/64
+    }
+}
+"#;
+
+    #[test]
+    fn keepalived_conf_resolves() {
+        let loaded = match crate::config::parse_str("test.conf", CONF) {
+            Ok(l) => l,
+            Err(e) => panic!("config: {e}"),
+        };
+        let s = Settings::from_config(&loaded.config).expect("settings");
+        let wan = s.instance("VI_WAN").expect("VI_WAN");
+        assert_eq!(wan.version, Version::V2);
+        assert_eq!(wan.family, Family::V4);
+        assert_eq!(wan.adver_int, 1);
+        assert_eq!(wan.auth, Auth::Password(*b"verysecr"));
+        assert_eq!(wan.vips.len(), 1);
+        assert_eq!(wan.vips[0].label.as_deref(), Some("eth0:vip"));
+        assert_eq!(
+            wan.excluded_vips.len(),
+            1,
+            "the IPv6 address is not advertised by v2"
+        );
+        assert_eq!(wan.track_scripts[0].weight, -20);
+        assert_eq!(wan.garp.master_delay, Duration::from_secs(2));
+        assert!(wan.smtp_alert);
+        assert!(wan.preempt);
+        let lan = s.instance("VI_LAN").expect("VI_LAN");
+        assert_eq!(lan.version, Version::V3);
+        assert_eq!(lan.adver_int, 50, "0.5 s in centiseconds");
+        assert!(!lan.preempt);
+        assert_eq!(lan.vmac, Some(("vrrp.52".into(), [0, 0, 0x5e, 0, 1, 52])));
+        assert_eq!(
+            lan.unicast_peers,
+            vec!["10.0.0.2".parse::<IpAddr>().unwrap()]
+        );
+        assert_eq!(lan.src_ip, Some("10.0.0.1".parse().unwrap()));
+        let v6 = s.instance("VI_6").expect("VI_6");
+        assert_eq!(v6.version, Version::V3, "IPv6 forces VRRPv3");
+        assert_eq!(v6.family, Family::V6);
+        assert_eq!(v6.mcast_group, IpAddr::V6(super::super::packet::MCAST_V6));
+        assert_eq!(v6.priority, 100);
+        let g = s.group_of("VI_LAN").expect("group");
+        assert_eq!(g.name, "VG_1");
+        assert!(g.notify.generic.is_some());
+        assert_eq!(s.smtp.server, Some(("127.0.0.1".into(), 2525)));
+        assert_eq!(s.smtp.router_id, "LB1");
+        assert!(s.warnings.iter().any(|w| w.contains("clear text")));
+    }
+
+    #[test]
+    fn strict_mode_drops_auth_and_unicast_with_warnings() {
+        let conf = r#"
+global_defs {
+    vrrp_strict
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 9
+    authentication {
+        auth_type PASS
+        auth_pass x
+    }
+    unicast_peer {
+        10.0.0.2
+    }
+    virtual_ipaddress {
+        10.0.0.10/24
+    }
+}
+"#;
+        let loaded = match crate::config::parse_str("strict.conf", conf) {
+            Ok(l) => l,
+            Err(e) => panic!("config: {e}"),
+        };
+        let s = Settings::from_config(&loaded.config).expect("settings");
+        let i = s.instance("VI_1").expect("VI_1");
+        assert!(i.strict);
+        assert_eq!(i.auth, Auth::None);
+        assert!(i.unicast_peers.is_empty());
+        assert!(s
+            .warnings
+            .iter()
+            .any(|w| w.contains("strict mode forbids unicast")));
+    }
 }

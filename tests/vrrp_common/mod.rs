@@ -1,95 +1,79 @@
-//! VRRP test nodes on top of the netns harness (`tests/common`): each node is this test
-//! binary re-executed under `ip netns exec` with `DIRECTOR_VRRP_TEST_NODE` naming its
-//! arguments, running `director::vrrp::spawn` (see `spec.rs`). It is a separate process
-//! with real sockets, so SIGTERM and SIGKILL behave as for a daemon.
+//! VRRP test nodes on top of the netns harness (`tests/common`): each node is the real
+//! `directord` running a keepalived.conf (plus `director { dataplane none }`: this kernel
+//! has no IPVS) under `ip netns exec`; its VRRP status comes from `directorctl -j vrrp`
+//! over its control socket. Also: keepalived.conf builders and a VIP monitor.
 #![allow(dead_code)]
 
-pub mod spec;
-
 use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::common::netns::NetNs;
-use crate::common::process::Daemon;
+use crate::common::process::{Daemon, Signal};
 use crate::common::TestDir;
 
-pub const NODE_ENV: &str = "DIRECTOR_VRRP_TEST_NODE";
-
-/// Body of each binary's `vrrp_node_entry` test: when started as a node, run it and exit.
-pub fn node_entry() {
-    let Some(path) = std::env::var_os(NODE_ENV) else {
-        return;
-    };
-    let text = std::fs::read_to_string(&path).expect("node arguments file");
-    let args: Vec<String> = serde_json::from_str(&text).expect("node arguments JSON");
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            "debug,netlink_proto=info",
-        ))
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let code = match rt.block_on(spec::run_node(&args)) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("node: {e}");
-            1
-        }
-    };
-    std::process::exit(code);
+/// A `vrrp_instance` block; `extra` lines go in as written.
+pub fn instance(name: &str, iface: &str, vrid: u8, prio: u8, vips: &[&str], extra: &str) -> String {
+    format!(
+        "vrrp_instance {name} {{\n    state BACKUP\n    interface {iface}\n    \
+         virtual_router_id {vrid}\n    priority {prio}\n    advert_int 1\n{extra}\n    \
+         virtual_ipaddress {{\n        {}\n    }}\n}}\n",
+        vips.join("\n        ")
+    )
 }
 
-/// A running node.
+/// A whole directord configuration: no dataplane, then `blocks` as written.
+pub fn directord_conf(blocks: &[&str]) -> String {
+    let mut c = String::from("director {\n    dataplane none\n}\n");
+    for b in blocks {
+        c.push_str(b);
+        c.push('\n');
+    }
+    c
+}
+
+/// A running directord.
 pub struct Node {
     pub daemon: Daemon,
-    pub status_path: PathBuf,
+    conf: PathBuf,
+    socket: PathBuf,
 }
 
 impl Node {
-    /// Starts a node in `ns` with `args` (`--instance …` etc.; `--status` is added).
-    pub fn start(ns: &NetNs, dir: &TestDir, name: &str, args: &[&str]) -> Node {
-        let sub = dir.subdir(name);
-        let status_path = sub.join("status.json");
-        let _ = std::fs::remove_file(&status_path);
-        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        all.push("--status".into());
-        all.push(status_path.to_string_lossy().into_owned());
-        let args_file = sub.join("args.json");
-        std::fs::write(&args_file, serde_json::to_string(&all).expect("json")).expect("write args");
-        let exe = std::env::current_exe().expect("test binary");
-        let env = format!("{NODE_ENV}={}", args_file.display());
-        let exe = exe.to_string_lossy().into_owned();
-        let daemon = Daemon::spawn(
-            ns,
-            name,
-            &sub,
-            &[
-                "env",
-                &env,
-                &exe,
-                "vrrp_node_entry",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-            ],
-        );
+    /// Starts `directord -f CONF` in `ns` (files under `{dir}/{name}/`).
+    pub fn start(ns: &NetNs, dir: &TestDir, name: &str, conf_text: &str) -> Node {
+        let daemon = crate::common::directord(ns, dir, name, conf_text);
         Node {
             daemon,
-            status_path,
+            conf: dir.path().join(name).join("directord.conf"),
+            socket: dir.path().join(name).join("run").join("directord.sock"),
         }
     }
 
+    /// `directorctl -j vrrp`: the daemon's `VrrpStatus` as JSON.
     pub fn status(&self) -> Result<serde_json::Value, String> {
-        let text = std::fs::read_to_string(&self.status_path)
-            .map_err(|e| format!("no status yet: {e}"))?;
-        serde_json::from_str(&text).map_err(|e| e.to_string())
+        let out = Command::new(env!("CARGO_BIN_EXE_directorctl"))
+            .arg("-s")
+            .arg(&self.socket)
+            .args(["-j", "vrrp"])
+            .output()
+            .map_err(|e| format!("directorctl: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "directorctl vrrp: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("directorctl JSON: {e}"))
+    }
+
+    /// Rewrites the configuration file and sends SIGHUP.
+    pub fn reload(&mut self, conf_text: &str) {
+        std::fs::write(&self.conf, conf_text).expect("write configuration");
+        self.daemon.signal(Signal::Hup);
     }
 
     fn instance(&self, name: &str) -> Result<serde_json::Value, String> {
@@ -119,9 +103,16 @@ impl Node {
             .ok_or_else(|| format!("no counter {counter}"))
     }
 
-    /// Waits until the node's status says `instance` is in `state`.
+    /// Seconds `instance` has been in its current state.
+    pub fn seconds_in_state(&self, instance: &str) -> Result<f64, String> {
+        self.instance(instance)?["seconds_in_state"]
+            .as_f64()
+            .ok_or_else(|| "no seconds_in_state".into())
+    }
+
+    /// Waits until the daemon says `instance` is in `state`.
     pub fn wait_state(&self, instance: &str, state: &str, timeout: Duration) -> Result<(), String> {
-        crate::common::wait::wait_until(timeout, Duration::from_millis(20), || {
+        crate::common::wait::wait_until(timeout, Duration::from_millis(50), || {
             match self.state(instance) {
                 Ok(s) if s == state => Ok(()),
                 Ok(s) => Err(format!("{instance} is {s}")),
@@ -180,8 +171,7 @@ impl VipMonitor {
                     .iter()
                     .enumerate()
                     .map(|(i, ns)| {
-                        alive.get(i).copied().unwrap_or(true)
-                            && addresses(ns).contains(&cidr)
+                        alive.get(i).copied().unwrap_or(true) && addresses(ns).contains(&cidr)
                     })
                     .collect();
                 let count = holders.iter().filter(|h| **h).count();
