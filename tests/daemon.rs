@@ -284,6 +284,32 @@ fn example_configurations_pass_the_config_test() {
 }
 
 #[test]
+fn config_id_selects_conditional_lines() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/configs/13-conditional-params.conf"
+    );
+    let dump = |id: &str| -> serde_json::Value {
+        let out = Command::new(DIRECTORD)
+            .args(["--dump-config", "-i", id, "-f", fixture])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let a = dump("lb-a");
+    let b = dump("lb-b");
+    assert_ne!(
+        a["vrrp_instances"], b["vrrp_instances"],
+        "@lb-a and @lb-b lines differ"
+    );
+}
+
+#[test]
 fn directorctl_without_a_daemon_says_so() {
     let out = Command::new(DIRECTORCTL)
         .args(["-s", "/nonexistent/directord.sock", "status"])

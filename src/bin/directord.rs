@@ -12,15 +12,18 @@ fn main() -> ExitCode {
     let args = DirectordArgs::parse();
     let path = director::cli::config_path(args.config.as_deref());
 
+    let options = config::LoadOptions {
+        config_id: args.config_id.clone(),
+    };
     if args.config_test || args.dump_config {
-        return check_config(&path, args.dump_config);
+        return check_config(&path, &options, args.dump_config);
     }
 
     if let Err(message) = init_logging(&args) {
         eprintln!("directord: {message}");
         return ExitCode::FAILURE;
     }
-    let loaded = match config::load(&path) {
+    let loaded = match config::load_with(&path, &options) {
         Ok(loaded) => loaded,
         Err(failed) => {
             print_errors(&path, &failed);
@@ -44,11 +47,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(director::control::run(
-        path,
-        args.runtime_dir.clone(),
-        loaded,
-    )) {
+    let settings = director::control::Settings {
+        config_path: path,
+        load_options: options,
+        runtime_dir: args.runtime_dir,
+    };
+    match runtime.block_on(director::control::run(settings, loaded)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err}");
@@ -59,14 +63,16 @@ fn main() -> ExitCode {
 }
 
 /// `-t` and `--dump-config`: warnings and errors on stderr, the model on stdout.
-fn check_config(path: &std::path::Path, dump: bool) -> ExitCode {
-    match config::load(path) {
+fn check_config(path: &std::path::Path, options: &config::LoadOptions, dump: bool) -> ExitCode {
+    match config::load_with(path, options) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
                 eprintln!("{warning}");
             }
             if dump {
-                match serde_json::to_string_pretty(&loaded.config) {
+                let dumped = config::redact::redacted_json(&loaded.config)
+                    .and_then(|value| serde_json::to_string_pretty(&value));
+                match dumped {
                     Ok(json) => println!("{json}"),
                     Err(err) => {
                         eprintln!("directord: cannot encode the configuration: {err}");

@@ -30,6 +30,11 @@ pub struct DirectordArgs {
     )]
     pub config: Option<PathBuf>,
 
+    /// keepalived's config-id: lines prefixed `@ID` are read only when ID matches, lines
+    /// prefixed `@^ID` only when it does not. Without it every `@ID` line is skipped.
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    pub config_id: Option<String>,
+
     /// Check the configuration, print warnings and errors, and exit (0 = valid, 1 = invalid).
     #[arg(short = 't', long = "config-test")]
     pub config_test: bool,

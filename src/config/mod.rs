@@ -22,6 +22,7 @@ pub mod error;
 pub mod keywords;
 pub mod model;
 pub mod parser;
+pub mod redact;
 pub mod source;
 pub mod validate;
 pub mod values;

@@ -67,13 +67,17 @@ pub enum ControlError {
     },
 }
 
-/// Runs the daemon until SIGTERM/SIGINT, then shuts down gracefully. `runtime_dir` holds
-/// the control socket (unless the configuration names one) and the dataplane's records.
-pub async fn run(
-    config_path: PathBuf,
-    runtime_dir: PathBuf,
-    loaded: Loaded,
-) -> Result<(), ControlError> {
+/// How the daemon was started: what a reload reads again, and where runtime state lives.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_path: PathBuf,
+    pub load_options: config::LoadOptions,
+    /// The control socket (unless the configuration names one) and the dataplane's records.
+    pub runtime_dir: PathBuf,
+}
+
+/// Runs the daemon until SIGTERM/SIGINT, then shuts down gracefully.
+pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError> {
     let mut hangup = signal(SignalKind::hangup()).map_err(ControlError::Signals)?;
     let mut terminate = signal(SignalKind::terminate()).map_err(ControlError::Signals)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(ControlError::Signals)?;
@@ -83,7 +87,7 @@ pub async fn run(
         .director
         .control_socket
         .clone()
-        .unwrap_or_else(|| runtime_dir.join("directord.sock"));
+        .unwrap_or_else(|| settings.runtime_dir.join("directord.sock"));
     let listener = socket::bind(&socket_path).await?;
     let (to_control, mut requests) = mpsc::channel::<ControlRequest>(64);
     let mut servers = vec![tokio::spawn(socket::serve(listener, to_control.clone()))];
@@ -95,11 +99,10 @@ pub async fn run(
     }
 
     let (events_tx, mut events) = mpsc::unbounded_channel::<ComponentEvent>();
-    let mut controller =
-        Controller::start(config_path, &runtime_dir, loaded.config, events_tx).await?;
+    let mut controller = Controller::start(settings, loaded.config, events_tx).await?;
     tracing::info!(
         mode = ?controller.mode(),
-        config = %controller.config_path.display(),
+        config = %controller.settings.config_path.display(),
         socket = %socket_path.display(),
         "directord started"
     );
@@ -141,7 +144,7 @@ pub async fn run(
 
 /// The state the control loop owns.
 struct Controller {
-    config_path: PathBuf,
+    settings: Settings,
     config: Config,
     started: Instant,
     /// Service VIPs held on `lo` (active-active mode only).
@@ -168,14 +171,13 @@ struct Controller {
 
 impl Controller {
     async fn start(
-        config_path: PathBuf,
-        runtime_dir: &std::path::Path,
+        settings: Settings,
         config: Config,
         events: mpsc::UnboundedSender<ComponentEvent>,
     ) -> Result<Self, ControlError> {
         let backend_kind = config.director.dataplane;
         let options = dataplane::OpenOptions {
-            state_dir: runtime_dir.to_path_buf(),
+            state_dir: settings.runtime_dir.clone(),
         };
         let backend =
             dataplane::open(backend_kind, &options).map_err(|source| ControlError::Dataplane {
@@ -191,7 +193,7 @@ impl Controller {
             None
         };
         let mut controller = Controller {
-            config_path,
+            settings,
             config,
             started: Instant::now(),
             loopback,
@@ -421,8 +423,9 @@ impl Controller {
 
     /// SIGHUP: a file with errors changes nothing; a valid one is applied as a difference.
     async fn reload(&mut self) -> Result<(), Vec<String>> {
-        tracing::info!(config = %self.config_path.display(), "reloading configuration");
-        let loaded = match config::load(&self.config_path) {
+        let path = &self.settings.config_path;
+        tracing::info!(config = %path.display(), "reloading configuration");
+        let loaded = match config::load_with(path, &self.settings.load_options) {
             Ok(loaded) => loaded,
             Err(failed) => {
                 let messages: Vec<String> = failed.errors.iter().map(ToString::to_string).collect();
@@ -487,7 +490,7 @@ impl Controller {
     async fn answer(&mut self, request: Request) -> Reply {
         let value = match request {
             Request::Status => serde_json::to_value(self.status().await),
-            Request::Config => serde_json::to_value(&self.config),
+            Request::Config => config::redact::redacted_json(&self.config),
             Request::Reload => match self.reload().await {
                 Ok(()) => Ok(serde_json::json!({ "reloaded": true })),
                 Err(errors) => return Reply::Error(errors.join("\n")),
@@ -688,7 +691,7 @@ impl Controller {
         StatusView {
             version: env!("CARGO_PKG_VERSION").to_string(),
             mode: format!("{:?}", self.mode()),
-            config_file: self.config_path.display().to_string(),
+            config_file: self.settings.config_path.display().to_string(),
             uptime_seconds: self.started.elapsed().as_secs(),
             dataplane: DataplaneView {
                 backend: self.backend_name(),
