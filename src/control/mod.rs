@@ -108,6 +108,7 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
     );
 
     let mut retry = Backoff::new();
+    let mut fatal = None;
     loop {
         tokio::select! {
             _ = hangup.recv() => {
@@ -121,7 +122,12 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
                 let answer = controller.answer(request).await;
                 let _ = reply.send(answer);
             }
-            Some(event) = events.recv() => controller.component_event(event).await,
+            Some(event) = events.recv() => {
+                if let Err(err) = controller.component_event(event).await {
+                    fatal = Some(err);
+                    break;
+                }
+            }
             _ = tokio::time::sleep(retry.delay()), if controller.has_failures() => {
                 controller.retry_failed().await;
                 retry.grow();
@@ -138,8 +144,13 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
         server.abort();
     }
     let _ = std::fs::remove_file(&socket_path);
-    tracing::info!("directord stopped");
-    Ok(())
+    match fatal {
+        Some(err) => Err(err),
+        None => {
+            tracing::info!("directord stopped");
+            Ok(())
+        }
+    }
 }
 
 /// The state the control loop owns.
@@ -210,7 +221,18 @@ impl Controller {
             reloads: ReloadCounters::default(),
         };
         controller.apply().await;
-        controller.start_announcer().await?;
+        // The speaker itself starts after the first reconcile (see `component_event`), so
+        // its very first Router-LSA already carries the VIPs; a missing router ID is a
+        // configuration problem to report now, not then.
+        if controller.mode() == Mode::ActiveActive && controller.config.ospf.is_some() {
+            let vips = controller.wanted_vips();
+            if announcer::router_id(&controller.config, &controller.netlink, &vips)
+                .await
+                .is_none()
+            {
+                return Err(ControlError::NoRouterId);
+            }
+        }
         controller.start_vrrp()?;
         Ok(controller)
     }
@@ -324,13 +346,14 @@ impl Controller {
         }
     }
 
-    async fn component_event(&mut self, event: ComponentEvent) {
+    /// Handles a component's report; an error here is fatal to the daemon.
+    async fn component_event(&mut self, event: ComponentEvent) -> Result<(), ControlError> {
         match event {
             ComponentEvent::Dataplane(report) => {
                 self.dataplane_report(report);
                 if !self.tables_ready {
                     self.tables_ready = true;
-                    self.apply_announcements();
+                    self.start_announcer().await?;
                 }
             }
             ComponentEvent::Ospf(event) => {
@@ -340,6 +363,7 @@ impl Controller {
                 tracing::debug!(?event, "VRRP event");
             }
         }
+        Ok(())
     }
 
     fn mode(&self) -> Mode {
