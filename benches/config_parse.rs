@@ -1,1 +1,145 @@
-fn main() {}
+//! Parse + validate a generated keepalived.conf with 10,000 virtual servers × 10 real
+//! servers (each with a checker), as `directord -t` would: read the file, preprocess,
+//! parse, build the typed model, validate. Prints the median time of a few runs and the
+//! process's peak RSS (VmHWM). Targets: < 1 s and < 300 MB.
+//!
+//! Run: `cargo bench --bench config_parse`
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+const VIRTUAL_SERVERS: usize = 10_000;
+const REAL_SERVERS: usize = 10;
+const RUNS: usize = 5;
+
+fn generate() -> String {
+    let mut text = String::with_capacity(VIRTUAL_SERVERS * REAL_SERVERS * 160);
+    text.push_str("global_defs {\n    router_id bench\n}\n\n");
+    for v in 0..VIRTUAL_SERVERS {
+        let vip = format!("10.{}.{}.{}", 100 + v / 65536, (v / 256) % 256, v % 256);
+        let port = if v % 2 == 0 { 80 } else { 443 };
+        let _ = write!(
+            text,
+            "virtual_server {vip} {port} {{\n    delay_loop 5\n    lb_algo mh\n    mh-port\n    lb_kind DR\n    protocol TCP\n    quorum 2\n"
+        );
+        for r in 0..REAL_SERVERS {
+            let rip = format!(
+                "172.{}.{}.{}",
+                16 + (v / 6554) % 16,
+                (v / 25) % 256,
+                (v % 25) * 10 + r
+            );
+            if v % 2 == 0 {
+                let _ = write!(
+                    text,
+                    "    real_server {rip} {port} {{\n        weight 1\n        HTTP_GET {{\n            url {{\n                path /health\n                status_code 200\n            }}\n            connect_timeout 3\n            retry 2\n        }}\n    }}\n"
+                );
+            } else {
+                let _ = write!(
+                    text,
+                    "    real_server {rip} {port} {{\n        weight 1\n        TCP_CHECK {{\n            connect_timeout 3\n        }}\n    }}\n"
+                );
+            }
+        }
+        text.push_str("}\n");
+    }
+    text
+}
+
+/// A field of /proc/self/status in kB.
+fn status_kb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn main() {
+    let text = generate();
+    let path = std::env::temp_dir().join(format!("director-bench-{}.conf", std::process::id()));
+    if let Err(e) = std::fs::write(&path, &text) {
+        eprintln!("cannot write {}: {e}", path.display());
+        std::process::exit(1);
+    }
+    let lines = text.lines().count();
+    let bytes = text.len();
+    drop(text);
+    let rss_before = status_kb("VmRSS:").unwrap_or(0);
+
+    let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
+    let mut summary = String::new();
+    let mut peak_after_first_kb = 0;
+    for run in 0..RUNS {
+        let start = Instant::now();
+        let loaded = director::config::load(&path);
+        let elapsed = start.elapsed();
+        match &loaded {
+            Ok(l) => {
+                let reals: usize = l
+                    .config
+                    .virtual_servers
+                    .iter()
+                    .map(|v| v.real_servers.len())
+                    .sum();
+                summary = format!(
+                    "{} virtual servers, {reals} real servers, {} warnings",
+                    l.config.virtual_servers.len(),
+                    l.warnings.len()
+                );
+            }
+            Err(e) => {
+                eprintln!("generated config failed to load:\n{e}");
+                let _ = std::fs::remove_file(&path);
+                std::process::exit(1);
+            }
+        }
+        drop(loaded);
+        times.push(elapsed);
+        if run == 0 {
+            peak_after_first_kb = status_kb("VmHWM:").unwrap_or(0);
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+    times.sort();
+    let median = times[RUNS / 2];
+    let peak_mb = status_kb("VmHWM:").unwrap_or(0) as f64 / 1024.0;
+
+    println!("config_parse: load + validate a generated keepalived.conf");
+    println!(
+        "  input: {VIRTUAL_SERVERS} virtual servers x {REAL_SERVERS} real servers (HTTP_GET/TCP_CHECK), {lines} lines, {:.1} MB",
+        bytes as f64 / 1e6
+    );
+    println!("  result: {summary}");
+    println!();
+    println!("  {:<28} {:>12} {:>10}", "metric", "value", "target");
+    println!(
+        "  {:<28} {:>10.3} s {:>10}",
+        "time, median of 5",
+        median.as_secs_f64(),
+        "< 1 s"
+    );
+    println!(
+        "  {:<28} {:>10.3} s {:>10}",
+        "time, min / max",
+        times[0].as_secs_f64(),
+        format!("{:.3} s", times[RUNS - 1].as_secs_f64())
+    );
+    println!(
+        "  {:<28} {:>9.1} MB {:>10}",
+        "peak RSS (VmHWM), 5 runs", peak_mb, "< 300 MB"
+    );
+    println!(
+        "  {:<28} {:>9.1} MB",
+        "RSS before parsing",
+        rss_before as f64 / 1024.0
+    );
+    println!(
+        "  {:<28} {:>9.1} MB",
+        "peak RSS after the 1st run",
+        peak_after_first_kb as f64 / 1024.0
+    );
+}

@@ -461,3 +461,90 @@ fn mh_tables_match_after_out_of_order_history() {
         .collect();
     assert_eq!(order, ["10.1.0.1:80", "10.1.0.3:80", "10.1.0.5:80"]);
 }
+
+/// A keepalived.conf, loaded by our parser, programs what the equivalent ipvsadm commands
+/// program (keepalived adds real servers in file order; `-Sn` is compared sorted).
+const KEEPALIVED_CONF: &str = r#"
+global_defs {
+    lvs_timeouts tcp 900 tcpfin 60 udp 120
+}
+virtual_server 10.0.0.1 80 {
+    lb_algo mh
+    mh-fallback
+    mh-port
+    lb_kind DR
+    protocol TCP
+    real_server 10.1.0.2 80 {
+        weight 2
+    }
+    real_server 10.1.0.1 80 {
+        weight 1
+    }
+}
+virtual_server 10.0.0.1 0 {
+    lb_algo wlc
+    lb_kind DR
+    persistence_timeout 600
+    persistence_granularity 255.255.255.0
+    protocol TCP
+    real_server 10.1.0.1 0 {
+        weight 1
+    }
+}
+virtual_server fwmark 5 {
+    lb_algo sh
+    sh-port
+    lb_kind TUN
+    real_server 10.1.0.8 0 {
+        weight 1
+    }
+}
+virtual_server 10.0.0.2 53 {
+    lb_algo wrr
+    lb_kind NAT
+    protocol UDP
+    ops
+    real_server 10.1.0.5 53 {
+        weight 5
+    }
+    real_server 10.1.0.6 5353 {
+        weight 0
+    }
+}
+"#;
+
+const KEEPALIVED_EQUIVALENT: &str = "\
+ipvsadm -A -t 10.0.0.1:80 -s mh -b mh-fallback,mh-port
+ipvsadm -a -t 10.0.0.1:80 -r 10.1.0.2:80 -g -w 2
+ipvsadm -a -t 10.0.0.1:80 -r 10.1.0.1:80 -g -w 1
+ipvsadm -A -t 10.0.0.1:0 -s wlc -p 600 -M 255.255.255.0
+ipvsadm -a -t 10.0.0.1:0 -r 10.1.0.1:0 -g -w 1
+ipvsadm -A -f 5 -s sh -b sh-port
+ipvsadm -a -f 5 -r 10.1.0.8:0 -i -w 1
+ipvsadm -A -u 10.0.0.2:53 -s wrr -o
+ipvsadm -a -u 10.0.0.2:53 -r 10.1.0.5:53 -m -w 5
+ipvsadm -a -u 10.0.0.2:53 -r 10.1.0.6:5353 -m -w 0
+ipvsadm --set 900 60 120
+";
+
+#[test]
+fn keepalived_config_programs_what_ipvsadm_would() {
+    let Some((_g, dir)) = setup("keepalived") else {
+        return;
+    };
+    let loaded = director::config::parse_str("keepalived.conf", KEEPALIVED_CONF)
+        .unwrap_or_else(|e| panic!("config: {e:?}"));
+    let desired = director::dataplane::desired_tables(&loaded.config, &Default::default());
+    let reference = RefNs::new(KEEPALIVED_EQUIVALENT);
+    let mut b = open(&dir);
+    let report = b.reconcile(&desired);
+    assert!(report.is_clean(), "failures: {:#?}", report.failures);
+    assert_eq!(saved(None), saved(Some(&reference.0)));
+    assert_eq!(
+        run("ipvsadm -Ln --timeout"),
+        run(&format!(
+            "ip netns exec {} ipvsadm -Ln --timeout",
+            reference.0
+        ))
+    );
+}

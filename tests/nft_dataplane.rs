@@ -54,20 +54,27 @@ fn helper_reconcile() {
         return;
     };
     let text = std::fs::read_to_string(&input).unwrap_or_else(|e| panic!("{input}: {e}"));
-    let desired: DesiredTables = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    // Several tables in a row go through one backend, as in a running daemon (its cache).
+    let steps: Vec<DesiredTables> = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     let mut backend = director::dataplane::nftables::NftBackend::open(&OpenOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));
-    let report = backend.reconcile(&desired);
-    let json = serde_json::to_string(&report).unwrap_or_else(|e| panic!("{e}"));
+    let reports: Vec<_> = steps.iter().map(|d| backend.reconcile(d)).collect();
+    let json = serde_json::to_string(&reports).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(&output, json).unwrap_or_else(|e| panic!("{output}: {e}"));
 }
 
-/// Reconciles `desired` inside `ns`; returns the report as JSON.
+/// Reconciles `desired` inside `ns` with a fresh backend (a daemon start); returns the report.
 fn reconcile_in(ns: &NetNs, dir: &Path, desired: &DesiredTables) -> serde_json::Value {
+    let mut reports = reconcile_steps_in(ns, dir, std::slice::from_ref(desired));
+    reports.pop().unwrap_or_default()
+}
+
+/// Reconciles each of `steps` in turn with one backend (a running daemon's reloads).
+fn reconcile_steps_in(ns: &NetNs, dir: &Path, steps: &[DesiredTables]) -> Vec<serde_json::Value> {
     let input = dir.join("desired.json");
     let output = dir.join("report.json");
     let _ = std::fs::remove_file(&output);
-    std::fs::write(&input, serde_json::to_vec(desired).unwrap_or_default())
+    std::fs::write(&input, serde_json::to_vec(steps).unwrap_or_default())
         .unwrap_or_else(|e| panic!("{e}"));
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
     let out = ns.exec(&[
@@ -87,9 +94,12 @@ fn reconcile_in(ns: &NetNs, dir: &Path, desired: &DesiredTables) -> serde_json::
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&output).unwrap_or_else(|e| panic!("report: {e}"));
-    let report: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(report["failures"], serde_json::json!([]), "{report}");
-    report
+    let reports: Vec<serde_json::Value> =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    for r in &reports {
+        assert_eq!(r["failures"], serde_json::json!([]), "{r}");
+    }
+    reports
 }
 
 const NAME_SERVER: &str = r#"
@@ -407,6 +417,12 @@ fn nft_reload_changes_no_unrelated_mapping() {
     let lab = Lab::new("nftreload", false);
     let web = service(80, Forward::Masq, [1, 1, 1]);
     let alt = service(8080, Forward::Masq, [1, 1, 1]);
+    // Someone else's table, with a rule: never touched.
+    let foreign = "add table ip operator; add chain ip operator input { type filter hook input priority 0; policy accept; }; add rule ip operator input tcp dport 22 counter accept";
+    lab.director.exec_ok(&["nft", foreign]);
+    let foreign_before = lab
+        .director
+        .exec_ok(&["nft", "list", "table", "ip", "operator"]);
     reconcile_in(
         &lab.director,
         lab.dir.path(),
@@ -445,10 +461,23 @@ fn nft_reload_changes_no_unrelated_mapping() {
     let contents_before: Vec<String> = maps_before.iter().map(|m| lab.nft_map(m)).collect();
     let rules_before = rules(&lab);
     let web_before = lab.map(80);
-    // Reload: one weight changes in the 8080 service only.
+    // Restart over our own tables, then a reload where one weight changes in the 8080
+    // service only (one running backend: the second step uses its cache).
     let alt2 = service(8080, Forward::Masq, [1, 3, 1]);
-    let report = reconcile_in(&lab.director, lab.dir.path(), &tables(vec![web, alt2]));
-    assert_eq!(report["kernel_ops"], 1, "{report}");
+    let reports = reconcile_steps_in(
+        &lab.director,
+        lab.dir.path(),
+        &[
+            tables(vec![web.clone(), alt.clone()]),
+            tables(vec![web.clone(), alt2]),
+        ],
+    );
+    assert_eq!(
+        reports[0]["kernel_ops"], 0,
+        "restart adopts, changes nothing: {}",
+        reports[0]
+    );
+    assert_eq!(reports[1]["kernel_ops"], 1, "{}", reports[1]);
     let contents_after: Vec<String> = maps_before.iter().map(|m| lab.nft_map(m)).collect();
     let changed: Vec<bool> = contents_before
         .iter()
@@ -466,4 +495,15 @@ fn nft_reload_changes_no_unrelated_mapping() {
         "rules (and their handles) untouched"
     );
     assert_eq!(lab.map(80), web_before, "port 80 mapping unchanged");
+    // Removing every service removes our tables, and only ours.
+    let report = reconcile_in(&lab.director, lab.dir.path(), &tables(vec![]));
+    assert_eq!(report["kernel_ops"], 1, "{report}");
+    let tables_left = lab.director.exec_ok(&["nft", "list", "tables"]);
+    assert!(!tables_left.contains("director"), "{tables_left}");
+    let foreign_after = lab
+        .director
+        .exec_ok(&["nft", "list", "table", "ip", "operator"]);
+    let strip = |t: &str| t.split("counter").next().unwrap_or_default().to_owned();
+    assert_eq!(strip(&foreign_after), strip(&foreign_before));
+    assert!(foreign_after.contains("tcp dport 22"));
 }

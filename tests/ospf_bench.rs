@@ -76,12 +76,7 @@ fn measure(router_kind: RouterKind, kind: DirectorKind, timers: Timers) -> Row {
         return row;
     }
 
-    let spec = |name: &str, id| DirectorSpec {
-        name: name.to_string(),
-        router_id: id,
-        iface: iface.clone(),
-        vips: vec![VIP_A, VIP_B],
-    };
+    let spec = |name: &str, id| DirectorSpec::new(name, id, iface.clone(), &[VIP_A, VIP_B]);
     let t0 = Instant::now();
     let mut dir1 = Director::start(kind, &lab.directors[0], &dir, spec("d1", d1));
     let _dir2 = Director::start(kind, &lab.directors[1], &dir, spec("d2", d2));
@@ -189,6 +184,7 @@ fn ospf_convergence_table() {
             "bird" => Some(DirectorKind::Bird),
             "frr" => Some(DirectorKind::Frr),
             "directord" => Some(DirectorKind::Directord),
+            "speaker" => Some(DirectorKind::Speaker),
             _ => None,
         })
         .collect();
@@ -227,6 +223,154 @@ fn ospf_convergence_table() {
             secs(r.sigterm_exit),
             secs(r.restart),
             secs(r.sigkill),
+            r.note.replace('\n', " ")
+        );
+    }
+}
+
+/// Resident set size (kB) and cumulative CPU ticks (utime + stime) of `pid`.
+fn rss_and_cpu(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15.
+    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?;
+    Some((rss, ticks))
+}
+
+struct ManyRow {
+    all_routes: Option<Duration>,
+    rss_kb: Option<u64>,
+    cpu_pct: Option<f64>,
+    note: String,
+}
+
+fn measure_many(router_kind: RouterKind, kind: DirectorKind, n: usize) -> ManyRow {
+    let mut row = ManyRow {
+        all_routes: None,
+        rss_kb: None,
+        cpu_pct: None,
+        note: String::new(),
+    };
+    let dir = TestDir::new("benchn");
+    let lab = BroadcastLab::new(2);
+    let (d1, d2) = (director_addr(0), director_addr(1));
+    let r1 = &lab.r1;
+    let iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead);
+    let router = Router::start(router_kind, r1, &dir, vec![iface.clone()]);
+    let bound = Duration::from_secs(120);
+    if let Err(e) = time_until(bound, || router.is_dr("eth0")) {
+        row.note = format!("router never DR: {e}");
+        return row;
+    }
+    let vips = common::ospf::many_vips(n);
+    let spec = |name: &str, id| DirectorSpec::new(name, id, iface.clone(), &vips);
+    let t0 = Instant::now();
+    let mut dir1 = Director::start(kind, &lab.directors[0], &dir, spec("d1", d1));
+    let _dir2 = Director::start(kind, &lab.directors[1], &dir, spec("d2", d2));
+    let want: std::collections::HashSet<String> = vips.iter().map(|v| v.to_string()).collect();
+    let r = time_until(bound, || {
+        let routes = route_table(r1)?;
+        let ecmp = routes
+            .iter()
+            .filter(|(dst, gws)| want.contains(dst) && gws.len() == 2)
+            .count();
+        if ecmp == n {
+            Ok(())
+        } else {
+            Err(format!("{ecmp} of {n} VIP routes with 2 nexthops"))
+        }
+    });
+    match r {
+        Ok(_) => row.all_routes = Some(t0.elapsed()),
+        Err(e) => {
+            row.note = format!("{e}");
+            return row;
+        }
+    }
+    // Idle: 2 neighbors, every VIP announced; sample the speaker over 10 s.
+    let pid = dir1.process().pid();
+    let idle = Duration::from_secs(10);
+    let Some((_, before)) = rss_and_cpu(pid) else {
+        row.note = "speaker gone".into();
+        return row;
+    };
+    let t = Instant::now();
+    std::thread::sleep(idle); // a measurement window, not synchronisation
+    if let Some((rss, after)) = rss_and_cpu(pid) {
+        let ticks_per_sec = 100.0; // USER_HZ on Linux
+        row.rss_kb = Some(rss);
+        row.cpu_pct =
+            Some((after - before) as f64 / ticks_per_sec / t.elapsed().as_secs_f64() * 100.0);
+    }
+    row
+}
+
+fn route_table(r1: &common::netns::NetNs) -> Result<Vec<(String, Vec<Ipv4Addr>)>, String> {
+    common::peers::routes(r1)
+}
+
+#[test]
+#[ignore = "benchmark: run scripts/lab/bench-ospf many"]
+fn ospf_many_vips_table() {
+    require_root!();
+    require_programs!(
+        "bird",
+        "birdc",
+        "vtysh",
+        "/usr/lib/frr/zebra",
+        "/usr/lib/frr/ospfd"
+    );
+    let router_kind = match std::env::var("DT_BENCH_ROUTER").as_deref() {
+        Ok("frr") => RouterKind::Frr,
+        _ => RouterKind::Bird,
+    };
+    let n: usize = std::env::var("DT_BENCH_VIPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let kinds: Vec<DirectorKind> = std::env::var("DT_BENCH_KINDS")
+        .unwrap_or_else(|_| "bird,frr,directord".into())
+        .split(',')
+        .filter_map(|k| match k.trim() {
+            "bird" => Some(DirectorKind::Bird),
+            "frr" => Some(DirectorKind::Frr),
+            "directord" => Some(DirectorKind::Directord),
+            "speaker" => Some(DirectorKind::Speaker),
+            _ => None,
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for kind in kinds {
+        eprintln!(
+            "bench: {router_kind:?} router, {} directors, {n} VIPs ...",
+            kind.label()
+        );
+        let row = measure_many(router_kind, kind, n);
+        if !row.note.is_empty() {
+            eprintln!("bench: {}: {}", kind.label(), row.note);
+        }
+        rows.push((kind, row));
+    }
+    println!();
+    println!("{n} VIPs from each of 2 directors, router {router_kind:?}, hello/dead 1/4");
+    println!("| director | start->all {n} routes with 2 nexthops (s) | speaker RSS idle (MB) | speaker CPU idle (%, 10 s) | note |");
+    println!("|---|---|---|---|---|");
+    for (kind, r) in rows {
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            kind.label(),
+            secs(r.all_routes),
+            r.rss_kb
+                .map_or("-".into(), |kb| format!("{:.1}", kb as f64 / 1024.0)),
+            r.cpu_pct.map_or("-".into(), |p| format!("{p:.2}")),
             r.note.replace('\n', " ")
         );
     }

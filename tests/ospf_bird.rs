@@ -27,3 +27,10 @@ fn bird_router_md5() {
     require_programs!("bird", "birdc");
     ospf_suite::md5(RouterKind::Bird);
 }
+
+#[test]
+fn bird_router_dr_director_shutdown() {
+    require_root!();
+    require_programs!("bird", "birdc");
+    ospf_suite::dr_director_shutdown(RouterKind::Bird);
+}

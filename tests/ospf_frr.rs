@@ -27,3 +27,10 @@ fn frr_router_md5() {
     require_programs!("vtysh", "/usr/lib/frr/zebra", "/usr/lib/frr/ospfd");
     ospf_suite::md5(RouterKind::Frr);
 }
+
+#[test]
+fn frr_router_dr_director_shutdown() {
+    require_root!();
+    require_programs!("vtysh", "/usr/lib/frr/zebra", "/usr/lib/frr/ospfd");
+    ospf_suite::dr_director_shutdown(RouterKind::Frr);
+}

@@ -92,6 +92,8 @@ pub struct Neighbor {
     pub more_sent: bool,
     pub ls_request: BTreeMap<LsaKey, LsaHeader>,
     pub ls_request_due: Option<Instant>,
+    /// Keys asked for in the last LS Request: once all arrived, the next one goes out at once.
+    pub ls_request_sent: Vec<LsaKey>,
     /// Instances flooded to this neighbor and not yet acknowledged.
     pub ls_rxmt: BTreeMap<LsaKey, LsaHeader>,
     pub ls_rxmt_due: Option<Instant>,
@@ -119,6 +121,7 @@ impl Neighbor {
             more_sent: false,
             ls_request: BTreeMap::new(),
             ls_request_due: None,
+            ls_request_sent: Vec::new(),
             ls_rxmt: BTreeMap::new(),
             ls_rxmt_due: None,
             crypto_seq: None,
@@ -134,6 +137,7 @@ impl Neighbor {
         self.more_sent = false;
         self.ls_request.clear();
         self.ls_request_due = None;
+        self.ls_request_sent.clear();
         self.ls_rxmt.clear();
         self.ls_rxmt_due = None;
     }

@@ -27,6 +27,8 @@ use crate::{ALL_D_ROUTERS, ALL_SPF_ROUTERS};
 pub const IPPROTO_OSPF: i32 = 89;
 /// IPTOS_PREC_INTERNETCONTROL, as BIRD and FRR mark OSPF.
 const TOS_INTERNETCONTROL: u32 = 0xc0;
+/// Socket buffers (the kernel caps them at net.core.{w,r}mem_max).
+const SOCKET_BUFFER: usize = 4 << 20;
 
 /// Messages from the I/O tasks to the instance task.
 #[derive(Debug)]
@@ -85,6 +87,11 @@ impl IfaceSocket {
             &InterfaceIndexOrAddress::Index(info.ifindex),
         )
         .map_err(err("IP_ADD_MEMBERSHIP 224.0.0.5"))?;
+        // Room for a full flood of many AS-external LSAs (hundreds of LS Updates at once).
+        s.set_send_buffer_size(SOCKET_BUFFER)
+            .map_err(err("SO_SNDBUF"))?;
+        s.set_recv_buffer_size(SOCKET_BUFFER)
+            .map_err(err("SO_RCVBUF"))?;
         s.set_nonblocking(true).map_err(err("O_NONBLOCK"))?;
         // `AsyncFd::new` is deprecated for fds it does not own; here it takes ownership of
         // the socket, so the fd cannot be closed behind its back (the safe alternative,

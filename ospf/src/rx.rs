@@ -74,7 +74,7 @@ impl Instance {
             Body::DbDesc(dd) => self.rx_dbdesc(now, ii, key, dd),
             Body::LsRequest(r) => self.rx_lsreq(now, ii, key, r),
             Body::LsUpdate(u) => self.rx_lsupd(now, ii, key, u),
-            Body::LsAck(a) => self.rx_lsack(now, ii, key, a),
+            Body::LsAck(a) => self.rx_lsack(ii, key, a),
             Body::Hello(_) => {}
         }
     }
@@ -121,7 +121,7 @@ impl Instance {
         if crypto_seq.is_some() {
             n.crypto_seq = crypto_seq;
         }
-        let (old_prio, old_dr, old_bdr) = (n.priority, n.dr, n.bdr);
+        let old_prio = n.priority;
         let was_dr = n.is_dr();
         let was_bdr = n.is_bdr();
         n.router_id = router_id;
@@ -159,7 +159,6 @@ impl Instance {
         if first && (is_dr || is_bdr) && !waiting {
             neighbor_change = true;
         }
-        let _ = (old_dr, old_bdr);
         if neighbor_change {
             self.ism(now, ii, ism::Event::NeighborChange);
         }
@@ -429,6 +428,19 @@ impl Instance {
             let dst = self.nbr_dst(ii, k);
             self.send_acks(now, ii, dst, direct_acks);
         }
+        // §10.9: the last request was answered in full: ask for the next batch now rather
+        // than at the retransmission timer.
+        let next_batch = self.ifaces[ii].neighbors.get(&k).is_some_and(|n| {
+            matches!(n.state, nsm::State::Exchange | nsm::State::Loading)
+                && !n.ls_request.is_empty()
+                && !n.ls_request_sent.is_empty()
+                && n.ls_request_sent
+                    .iter()
+                    .all(|key| !n.ls_request.contains_key(key))
+        });
+        if next_batch {
+            self.send_ls_request(now, ii, k);
+        }
         let loading_done = self.ifaces[ii]
             .neighbors
             .get(&k)
@@ -438,7 +450,7 @@ impl Instance {
         }
     }
 
-    fn rx_lsack(&mut self, now: Instant, ii: usize, k: Ipv4Addr, a: LsAck) {
+    fn rx_lsack(&mut self, ii: usize, k: Ipv4Addr, a: LsAck) {
         let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) else {
             return;
         };
@@ -458,7 +470,6 @@ impl Instance {
         if n.ls_rxmt.is_empty() {
             n.ls_rxmt_due = None;
         }
-        let _ = now;
     }
 
     pub(crate) fn anyone_exchanging(&self) -> bool {

@@ -158,7 +158,8 @@ impl Instance {
             n.ls_request_due = None;
             return;
         }
-        let entries = n.ls_request.keys().take(max).copied().collect();
+        let entries: Vec<_> = n.ls_request.keys().take(max).copied().collect();
+        n.ls_request_sent = entries.clone();
         n.ls_request_due = Some(now + rxmt);
         let dst = self.nbr_dst(ii, k);
         self.send_body(now, ii, dst, Body::LsRequest(LsRequest { entries }));

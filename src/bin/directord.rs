@@ -23,17 +23,8 @@ fn main() -> ExitCode {
     let loaded = match config::load(&path) {
         Ok(loaded) => loaded,
         Err(failed) => {
-            for warning in &failed.warnings {
-                eprintln!("{warning}");
-            }
-            for error in &failed.errors {
-                eprintln!("{error}");
-            }
-            eprintln!(
-                "directord: {}: configuration has {} error(s); not starting",
-                path.display(),
-                failed.errors.len()
-            );
+            print_errors(&path, &failed);
+            eprintln!("directord: not starting");
             return ExitCode::FAILURE;
         }
     };
@@ -92,20 +83,25 @@ fn check_config(path: &std::path::Path, dump: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(failed) => {
-            for warning in &failed.warnings {
-                eprintln!("{warning}");
-            }
-            for error in &failed.errors {
-                eprintln!("{error}");
-            }
-            eprintln!(
-                "directord: {}: configuration has {} error(s)",
-                path.display(),
-                failed.errors.len()
-            );
+            print_errors(path, &failed);
             ExitCode::FAILURE
         }
     }
+}
+
+/// Every warning and error of a failed load, each `file:line:col: …`, then a summary.
+fn print_errors(path: &std::path::Path, failed: &config::error::ConfigErrors) {
+    for warning in &failed.warnings {
+        eprintln!("{warning}");
+    }
+    for error in &failed.errors {
+        eprintln!("{error}");
+    }
+    eprintln!(
+        "directord: {}: configuration has {} error(s)",
+        path.display(),
+        failed.errors.len()
+    );
 }
 
 fn init_logging(args: &DirectordArgs) -> Result<(), String> {

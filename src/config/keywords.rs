@@ -69,6 +69,8 @@ const PLACED: &[(&str, &str)] = &[
     ("global_defs", "at the top level"),
 ];
 
+const TOP_LEVEL: &str = "top level";
+
 /// Apply `table` to the statements of a block.
 pub fn apply<T>(
     block: &str,
@@ -78,6 +80,13 @@ pub fn apply<T>(
     children: &[Node],
     diag: &mut Diagnostics,
 ) {
+    let within = || {
+        if block == TOP_LEVEL {
+            "at the top level".to_string()
+        } else {
+            format!("in {block}")
+        }
+    };
     let mut seen: Vec<(&'static str, u32)> = Vec::new();
     for node in children {
         let keyword = &*node.keyword;
@@ -87,7 +96,8 @@ pub fn apply<T>(
                     diag.warn(
                         node.span.clone(),
                         format!(
-                            "'{keyword}' given twice in {block} (first at line {line}), the last one wins"
+                            "'{keyword}' given twice {} (first at line {line}), the last one wins",
+                            within()
                         ),
                     );
                 } else {
@@ -103,12 +113,12 @@ pub fn apply<T>(
         } else if let Some((_, place)) = PLACED.iter().find(|(k, _)| *k == keyword) {
             diag.error(
                 node.span.clone(),
-                format!("'{keyword}' is not valid in {block}, expected it {place}"),
+                format!("'{keyword}' is not valid {}, expected it {place}", within()),
             );
         } else {
             diag.warn(
                 node.span.clone(),
-                format!("unknown keyword '{keyword}' in {block}, ignored"),
+                format!("unknown keyword '{keyword}' {}, ignored", within()),
             );
         }
     }
@@ -183,7 +193,7 @@ impl Builder {
 
     pub fn top(&mut self, node: &Node, diag: &mut Diagnostics) {
         apply(
-            "the top level",
+            TOP_LEVEL,
             TOP,
             TOP_IGNORED,
             self,
@@ -1230,9 +1240,14 @@ pub fn route_spec(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
                 step = 1
             }
             "default" if destination.is_none() => {
-                destination = Some(IpNetwork::V4(ipnetwork::Ipv4Network::from(
-                    Ipv4Addr::UNSPECIFIED,
-                )));
+                let ipv6 = route.via.or(route.src).is_some_and(|a| a.is_ipv6())
+                    || words[k + 1..].iter().any(|(w, _)| w.contains(':'));
+                let any = if ipv6 {
+                    IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                } else {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                };
+                destination = IpNetwork::new(any, 0).ok();
                 step = 1
             }
             _ => {
@@ -1640,7 +1655,15 @@ fn vrrp_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
             diag,
         );
     }
+    let vrid_written = node
+        .children()
+        .iter()
+        .any(|c| c.keyword == "virtual_router_id");
     if draft.spans.virtual_router_id.is_none() {
+        if vrid_written {
+            // Its value was wrong and is reported already.
+            return;
+        }
         diag.error(
             node.span.clone(),
             format!(
@@ -2435,15 +2458,21 @@ fn resolve_virtual_server(
             inhibit: draft.sorry_server_inhibit,
         });
     }
+    draft
+        .vs
+        .real_servers
+        .reserve_exact(draft.real_servers.len());
     for rs in draft.real_servers {
         draft.spans.real_servers.push(rs.span.clone());
         let opts = rs.opts.or(&vs_opts);
         let port = rs.port.unwrap_or(vs_port);
-        let checkers = rs
+        let mut checkers: Vec<Checker> = rs
             .checkers
             .into_iter()
             .filter_map(|c| resolve_checker(c, &opts, rs.ip, port, draft.log_all_failures, d))
             .collect();
+        // Exact sizes: with 100,000 real servers, growth slack is most of the memory.
+        checkers.shrink_to_fit();
         draft.vs.real_servers.push(RealServer {
             ip: rs.ip,
             port,
@@ -2534,6 +2563,7 @@ fn resolve_checker(
                 return None;
             }
             let mut http = c.http;
+            http.urls.shrink_to_fit();
             http.virtualhost = http.virtualhost.or(opts.virtualhost);
             Some(if c.kind == CheckerKind::Ssl {
                 Checker::Ssl { common, http }

@@ -70,6 +70,25 @@ pub fn parse_str_with(
     build(&set, diag)
 }
 
+/// Report in file order (top file, then includes as read), then line and column, as a
+/// compiler does; validation finds its problems after parsing but they belong in place.
+fn sort_by_position(set: &SourceSet, diag: &mut Diagnostics) {
+    let files: Vec<&str> = set.file_names().collect();
+    let rank = |span: Option<&Span>| match span {
+        None => (0, 0, 0),
+        Some(s) => (
+            files
+                .iter()
+                .position(|f| **f == *s.file)
+                .map_or(usize::MAX, |i| i + 1),
+            s.line,
+            s.col,
+        ),
+    };
+    diag.errors.sort_by_key(|e| rank(e.span()));
+    diag.warnings.sort_by_key(|w| rank(Some(&w.span)));
+}
+
 fn build(set: &SourceSet, mut diag: Diagnostics) -> Result<Loaded, ConfigErrors> {
     let mut parser = parser::Parser::new(set);
     let mut builder = keywords::Builder::new();
@@ -78,6 +97,7 @@ fn build(set: &SourceSet, mut diag: Diagnostics) -> Result<Loaded, ConfigErrors>
     }
     let (config, map) = builder.finish();
     validate::validate(&config, &map, &mut diag);
+    sort_by_position(set, &mut diag);
     if diag.has_errors() {
         Err(ConfigErrors {
             errors: diag.errors,

@@ -274,16 +274,16 @@ fn token(input: &str) -> LexResult<'_, TokenKind<'_>> {
     .parse(input)
 }
 
-/// Tokens of one line; on a lexical error, the tokens before it and the error.
-fn tokenize(line: &str) -> (Vec<Token<'_>>, Option<(usize, &'static str)>) {
-    let mut tokens = Vec::new();
+/// Tokens of one line into `tokens`; on a lexical error, the tokens before it and the
+/// error.
+fn tokenize<'t>(line: &'t str, tokens: &mut Vec<Token<'t>>) -> Option<(usize, &'static str)> {
     let mut rest = line;
     loop {
         if let Ok((r, _)) = whitespace(rest) {
             rest = r;
         }
         if rest.is_empty() {
-            return (tokens, None);
+            return None;
         }
         let offset = line.len() - rest.len();
         match token(rest) {
@@ -292,11 +292,9 @@ fn tokenize(line: &str) -> (Vec<Token<'_>>, Option<(usize, &'static str)>) {
                 rest = r;
             }
             Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
-                return (tokens, Some((line.len() - e.at.len(), e.message)))
+                return Some((line.len() - e.at.len(), e.message));
             }
-            Err(nom::Err::Incomplete(_)) => {
-                return (tokens, Some((offset, "incomplete token")));
-            }
+            Err(nom::Err::Incomplete(_)) => return Some((offset, "incomplete token")),
         }
     }
 }
@@ -321,6 +319,8 @@ pub struct Parser<'a> {
     pending: Option<Node<'a>>,
     ready: VecDeque<Node<'a>>,
     finished: bool,
+    /// Reused for every line: one allocation instead of one per line.
+    token_buffer: Vec<Token<'a>>,
 }
 
 impl<'a> Parser<'a> {
@@ -332,6 +332,7 @@ impl<'a> Parser<'a> {
             pending: None,
             ready: VecDeque::new(),
             finished: false,
+            token_buffer: Vec::new(),
         }
     }
 
@@ -368,8 +369,9 @@ impl<'a> Parser<'a> {
     fn line(&mut self, line: &'a Line, diag: &mut Diagnostics) {
         let set = self.set;
         let text = set.text(line);
-        let (tokens, lex_error) = tokenize(text);
-        let mut tokens = tokens.into_iter().peekable();
+        let mut buffer = std::mem::take(&mut self.token_buffer);
+        let lex_error = tokenize(text, &mut buffer);
+        let mut tokens = buffer.drain(..).peekable();
 
         match tokens.peek() {
             Some(Token {
@@ -424,13 +426,17 @@ impl<'a> Parser<'a> {
                             self.open(node, diag);
                         }
                         Some(_) => self.attach(node),
-                        None if lex_error.is_some() => self.attach(node),
+                        // The statement was cut short by a lexical error: already
+                        // reported, and judging its arguments would only add noise.
+                        None if lex_error.is_some() => {}
                         None => self.pending = Some(node),
                     }
                 }
             }
         }
 
+        drop(tokens);
+        self.token_buffer = buffer;
         if let Some((offset, message)) = lex_error {
             diag.error(set.span(line, offset), message);
         }
@@ -648,7 +654,7 @@ mod tests {
             errors,
             ["t:1:3: unterminated quoted string, expected a closing quote"]
         );
-        assert_eq!(nodes, ["a", "d"]);
+        assert_eq!(nodes, ["d"]);
     }
 
     #[test]

@@ -32,6 +32,10 @@ const MAX_LINE_BYTES: usize = 1 << 20;
 const MAX_LINES: usize = 50_000_000;
 /// Recursion bound for lines that expand into lines.
 const MAX_EXPANSION_DEPTH: u32 = 64;
+/// Lines produced by multi-line parameters and `~SEQ`/`~LST` in one load. Generous for
+/// generated configurations (keepalived.conf(5)'s biggest example makes 65,024
+/// instances), small enough that a self-multiplying definition stops quickly.
+const MAX_EXPANSIONS: usize = 5_000_000;
 
 /// One logical line.
 #[derive(Debug, Clone)]
@@ -57,7 +61,9 @@ struct SourceFile {
     name: Arc<str>,
     /// Directory `include`s and `${_PWD}` are relative to.
     dir: PathBuf,
-    text: Arc<str>,
+    /// `Arc<String>`, not `Arc<str>`: wrapping the `String` read from disk keeps its
+    /// buffer instead of copying it.
+    text: Arc<String>,
 }
 
 /// The logical lines of a configuration file set.
@@ -85,7 +91,12 @@ impl SourceSet {
         diag: &mut Diagnostics,
     ) -> SourceSet {
         let mut pre = Preprocessor::new(options, diag);
-        pre.add_text(Arc::from(origin), PathBuf::from("."), Arc::from(text), 0);
+        pre.add_text(
+            Arc::from(origin),
+            PathBuf::from("."),
+            Arc::new(text.to_string()),
+            0,
+        );
         pre.finish()
     }
 
@@ -153,6 +164,8 @@ struct Preprocessor<'a> {
     /// A multi-line `$NAME= \` definition being collected.
     pending_definition: Option<(String, Vec<String>)>,
     too_many_lines: bool,
+    expansions: usize,
+    expansion_aborted: bool,
     random_state: u64,
 }
 
@@ -170,6 +183,8 @@ impl<'a> Preprocessor<'a> {
             params: HashMap::new(),
             pending_definition: None,
             too_many_lines: false,
+            expansions: 0,
+            expansion_aborted: false,
             random_state: seed | 1,
         }
     }
@@ -204,7 +219,7 @@ impl<'a> Preprocessor<'a> {
                     _ => PathBuf::from("."),
                 };
                 let name: Arc<str> = Arc::from(path.display().to_string());
-                self.add_text(name, dir, Arc::from(text), depth);
+                self.add_text(name, dir, Arc::new(text), depth);
             }
             Err(source) => self.diag.errors.push(ConfigError::Read {
                 path: path.to_path_buf(),
@@ -214,7 +229,7 @@ impl<'a> Preprocessor<'a> {
         }
     }
 
-    fn add_text(&mut self, name: Arc<str>, dir: PathBuf, text: Arc<str>, depth: usize) {
+    fn add_text(&mut self, name: Arc<str>, dir: PathBuf, text: Arc<String>, depth: usize) {
         if text.len() >= u32::MAX as usize {
             self.diag.error(
                 Span::new(name, 1, 1),
@@ -228,6 +243,9 @@ impl<'a> Preprocessor<'a> {
             dir,
             text: text.clone(),
         });
+        // Most lines become logical lines: size the list once instead of doubling it.
+        self.lines
+            .reserve(text.bytes().filter(|&b| b == b'\n').count() + 1);
         let mut line_start = 0usize;
         for (index, raw) in text.split('\n').enumerate() {
             let origin = Origin {
@@ -298,12 +316,22 @@ impl<'a> Preprocessor<'a> {
         if text.is_empty() {
             return;
         }
+        if level > 0 {
+            if self.expansion_aborted {
+                return;
+            }
+            self.expansions += 1;
+            if self.expansions > MAX_EXPANSIONS {
+                let message =
+                    format!("parameter expansion produces more than {MAX_EXPANSIONS} lines");
+                self.abort_expansion(origin, base, message);
+                return;
+            }
+        }
         if level > MAX_EXPANSION_DEPTH {
-            let span = self.span(origin, Self::col_of(origin, base));
-            self.diag.error(
-                span,
-                "parameter expansion nests too deeply (a definition that expands to itself?)",
-            );
+            let message =
+                "parameter expansion nests too deeply (a definition that expands to itself?)";
+            self.abort_expansion(origin, base, message.to_string());
             return;
         }
         if let Some(cond) = text.strip_prefix('@') {
@@ -345,6 +373,9 @@ impl<'a> Preprocessor<'a> {
                 Ok(Some(expanded)) => {
                     for piece in expanded.split('\n') {
                         self.process(origin, piece, Base::Owned, depth, level + 1);
+                        if self.expansion_aborted {
+                            return;
+                        }
                     }
                     return;
                 }
@@ -365,13 +396,16 @@ impl<'a> Preprocessor<'a> {
         self.push_line(origin, text, base);
     }
 
+    /// Stop all further expansion after a runaway one; reported once.
+    fn abort_expansion(&mut self, origin: Origin, base: Base, message: String) {
+        self.expansion_aborted = true;
+        let span = self.span(origin, Self::col_of(origin, base));
+        self.diag.error(span, message);
+    }
+
     fn include(&mut self, origin: Origin, patterns: &str, col: usize, depth: usize) {
         let span = self.span(origin, col);
-        let patterns: Vec<&str> = patterns
-            .split_whitespace()
-            .map(|p| p.trim_matches(|c| c == '"' || c == '\''))
-            .filter(|p| !p.is_empty())
-            .collect();
+        let patterns = split_words(patterns);
         if patterns.is_empty() {
             self.diag
                 .error(span, "include needs a file name or glob pattern");
@@ -385,7 +419,8 @@ impl<'a> Preprocessor<'a> {
             return;
         }
         let dir = self.files[origin.file as usize].dir.clone();
-        for pattern in patterns {
+        for pattern in &patterns {
+            let pattern = pattern.as_str();
             let full = if Path::new(pattern).is_absolute() {
                 PathBuf::from(pattern)
             } else {
@@ -523,7 +558,7 @@ impl<'a> Preprocessor<'a> {
                         self.params.insert(name, vec![value]);
                     }
                     self.process(origin, rest, rest_base, depth, level + 1);
-                    if self.too_many_lines {
+                    if self.too_many_lines || self.expansion_aborted {
                         return;
                     }
                 }
@@ -531,6 +566,38 @@ impl<'a> Preprocessor<'a> {
             Err(message) => self.diag.error(span, message),
         }
     }
+}
+
+/// Whitespace-separated words, `"…"`/`'…'` quoting spaces (for `include` names).
+fn split_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => word.push(c),
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                in_word = true;
+            }
+            None if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            None => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }
 
 /// The part of a physical line before a `#` or `!` comment (outside quotes).
@@ -806,6 +873,17 @@ mod tests {
         assert_eq!(
             diag.errors[0].to_string(),
             "t.conf:2:1: parameter substitution does not terminate (a recursive definition?)"
+        );
+    }
+
+    #[test]
+    fn self_multiplying_definitions_stop() {
+        let (_, diag) = lines("$X= \\\n$X \\\n$X\n$X\n", None);
+        let messages: Vec<String> = diag.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert_eq!(
+            messages[0],
+            "t.conf:4:1: parameter expansion nests too deeply (a definition that expands to itself?)"
         );
     }
 

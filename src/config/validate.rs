@@ -136,7 +136,12 @@ fn vrrp(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
                 member_of.insert(member, (&group.name, span));
             }
         }
-        if let (1, Some(block)) = (group.group.len(), &spans.block) {
+        let existing = group
+            .group
+            .iter()
+            .filter(|m| config.vrrp_instance(m).is_some())
+            .count();
+        if let (1, Some(block)) = (existing, &spans.block) {
             diag.warn(
                 block.clone(),
                 format!(

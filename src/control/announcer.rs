@@ -47,16 +47,10 @@ impl Announcer {
         &self.instance
     }
 
-    /// Announces exactly `prefixes` (one INFO line per VIP that changes).
+    /// Announces exactly `prefixes` (the speaker logs one INFO line per prefix that changes).
     pub fn set_announced(&mut self, prefixes: BTreeSet<Ipv4Network>) {
         if prefixes == self.announced {
             return;
-        }
-        for prefix in prefixes.difference(&self.announced) {
-            tracing::info!(vip = %prefix, "VIP announced");
-        }
-        for prefix in self.announced.difference(&prefixes) {
-            tracing::info!(vip = %prefix, "VIP withdrawn");
         }
         self.announced = prefixes.clone();
         self.handle.set_announced(prefixes);
@@ -69,11 +63,6 @@ impl Announcer {
     /// Applies a new metric without restarting (the only instance setting that allows it).
     pub fn set_metric(&mut self, metric: u16) {
         if metric != self.instance.stub_metric {
-            tracing::info!(
-                from = self.instance.stub_metric,
-                to = metric,
-                "VIP metric changed"
-            );
             self.instance.stub_metric = metric;
             self.handle.set_metric(metric);
         }

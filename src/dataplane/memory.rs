@@ -145,6 +145,8 @@ impl Dataplane for MemoryBackend {
             .extend(desired.services.iter().map(|s| s.spec.key));
         let ops = plan::plan(&self.tables, desired, &self.owned);
         plan::execute(&ops, self, &mut report);
+        report.objects_changed =
+            report.kernel_ops - report.failures.iter().filter(|f| f.errno.is_some()).count();
         report
     }
 

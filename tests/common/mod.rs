@@ -169,7 +169,8 @@ fn set_mode(path: &Path, mode: u32) {
 }
 
 /// Starts `directord -f CONF -l debug --runtime-dir DIR` inside `ns`, with `config_text` written to
-/// `{dir}/{name}/directord.conf` and its output in `{dir}/{name}/directord.log`.
+/// `{dir}/{name}/directord.conf`, its runtime state in `{dir}/{name}/run` and its output in
+/// `{dir}/{name}/{name}.log`.
 pub fn directord(ns: &NetNs, dir: &TestDir, name: &str, config_text: &str) -> Daemon {
     let conf = dir.write(&format!("{name}/directord.conf"), config_text);
     let conf = conf.to_string_lossy().into_owned();

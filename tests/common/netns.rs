@@ -75,6 +75,41 @@ impl NetNs {
         self.ip(&["addr", "add", cidr, "dev", dev]);
     }
 
+    /// Adds many addresses in one `ip -batch` run (1,000 VIPs on lo in milliseconds).
+    pub fn add_addrs(&self, dev: &str, cidrs: &[String]) {
+        self.ip_batch(
+            &cidrs
+                .iter()
+                .map(|c| format!("addr add {c} dev {dev}"))
+                .collect::<Vec<_>>(),
+        );
+    }
+
+    /// `ip -n NS -batch -` with one command per line, which must all succeed.
+    pub fn ip_batch(&self, lines: &[String]) {
+        use std::io::Write as _;
+        let mut child = Command::new("ip")
+            .args(["-n", &self.name, "-batch", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("ip -batch in {}: {e}", self.name));
+        if let Some(mut stdin) = child.stdin.take() {
+            for line in lines {
+                writeln!(stdin, "{line}").unwrap_or_else(|e| panic!("ip -batch stdin: {e}"));
+            }
+        }
+        let out = child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("ip -batch: {e}"));
+        assert!(
+            out.status.success(),
+            "ip -n {} -batch failed: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+
     pub fn del_addr(&self, dev: &str, cidr: &str) {
         self.ip(&["addr", "del", cidr, "dev", dev]);
     }

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::netns::{veth, NetNs, Switch};
@@ -29,6 +30,13 @@ pub struct Timers {
     pub dead: u16,
 }
 
+/// `n` distinct VIPs from 10.99.100.1 upwards (VIP_A, VIP_B, ...).
+pub fn many_vips(n: usize) -> Vec<Ipv4Addr> {
+    (0..n as u32)
+        .map(|i| Ipv4Addr::from(u32::from(VIP_A) + i))
+        .collect()
+}
+
 /// "10.99.100.1/32"
 pub fn host(addr: Ipv4Addr) -> String {
     format!("{addr}/32")
@@ -51,9 +59,21 @@ impl Router {
     /// Starts the upstream router (router id [`ROUTER_ID`], priority 10 so it wins DR on a
     /// shared segment, routes exported to its kernel) on `ifaces`.
     pub fn start(kind: RouterKind, ns: &NetNs, dir: &TestDir, ifaces: Vec<OspfIface>) -> Router {
+        Router::start_with_priority(kind, ns, dir, ifaces, 10)
+    }
+
+    /// [`Router::start`] with another priority (0: the router never becomes DR, so one of
+    /// the directors must).
+    pub fn start_with_priority(
+        kind: RouterKind,
+        ns: &NetNs,
+        dir: &TestDir,
+        ifaces: Vec<OspfIface>,
+        priority: u8,
+    ) -> Router {
         let cfg = OspfRouter {
             router_id: ROUTER_ID,
-            ifaces: ifaces.into_iter().map(|i| i.priority(10)).collect(),
+            ifaces: ifaces.into_iter().map(|i| i.priority(priority)).collect(),
             stubs: vec![],
             kernel_export: true,
         };
@@ -98,6 +118,9 @@ pub enum DirectorKind {
     Directord,
     Bird,
     Frr,
+    /// The `ospf` crate's example program (`cargo build -p ospf --example speaker`), found
+    /// through `DT_SPEAKER_BIN`: checks the speaker before `directord` wires it up.
+    Speaker,
 }
 
 impl DirectorKind {
@@ -106,6 +129,7 @@ impl DirectorKind {
             DirectorKind::Directord => "directord",
             DirectorKind::Bird => "BIRD",
             DirectorKind::Frr => "FRR",
+            DirectorKind::Speaker => "speaker",
         }
     }
 }
@@ -117,6 +141,26 @@ pub struct DirectorSpec {
     pub router_id: Ipv4Addr,
     pub iface: OspfIface,
     pub vips: Vec<Ipv4Addr>,
+    /// directord's control socket; [`Director::start`] puts it in the test directory, as
+    /// parallel tests must not share the default /run/director/directord.sock.
+    pub control_socket: Option<PathBuf>,
+}
+
+impl DirectorSpec {
+    pub fn new(
+        name: &str,
+        router_id: Ipv4Addr,
+        iface: OspfIface,
+        vips: &[Ipv4Addr],
+    ) -> DirectorSpec {
+        DirectorSpec {
+            name: name.to_string(),
+            router_id,
+            iface,
+            vips: vips.to_vec(),
+            control_socket: None,
+        }
+    }
 }
 
 /// The keepalived-style config `directord` reads: an `ospf` block and one
@@ -124,10 +168,11 @@ pub struct DirectorSpec {
 pub fn directord_config(spec: &DirectorSpec) -> String {
     let mut c = String::new();
     let _ = writeln!(c, "global_defs {{\n    router_id {}\n}}\n", spec.name);
-    let _ = writeln!(
-        c,
-        "director {{\n    mode active-active\n    dataplane none\n}}\n"
-    );
+    let _ = writeln!(c, "director {{\n    mode active-active\n    dataplane none");
+    if let Some(sock) = &spec.control_socket {
+        let _ = writeln!(c, "    control_socket {}", sock.display());
+    }
+    let _ = writeln!(c, "}}\n");
     let i = &spec.iface;
     let _ = writeln!(
         c,
@@ -163,8 +208,45 @@ pub fn directord_config(spec: &DirectorSpec) -> String {
     c
 }
 
+/// The `speaker` example's command line for `spec`.
+fn speaker_argv(spec: &DirectorSpec) -> Vec<String> {
+    let bin = std::env::var("DT_SPEAKER_BIN")
+        .unwrap_or_else(|_| panic!("DT_SPEAKER_BIN must name the ospf speaker example"));
+    let i = &spec.iface;
+    let mut argv = vec![
+        bin,
+        "--iface".into(),
+        i.name.clone(),
+        "--router-id".into(),
+        spec.router_id.to_string(),
+    ];
+    for vip in &spec.vips {
+        argv.extend(["--prefix".into(), host(*vip)]);
+    }
+    argv.extend([
+        "--hello".into(),
+        i.hello.to_string(),
+        "--dead".into(),
+        i.dead.to_string(),
+    ]);
+    argv.extend(["--priority".into(), i.priority.to_string()]);
+    if i.link == LinkType::PointToPoint {
+        argv.push("--p2p".into());
+    }
+    if let Some((id, key)) = &i.md5 {
+        argv.extend([
+            "--md5".into(),
+            key.clone(),
+            "--key-id".into(),
+            id.to_string(),
+        ]);
+    }
+    argv
+}
+
 enum Speaker {
     Directord(Daemon),
+    Example(Daemon),
     Bird(Bird),
     Frr(Frr),
 }
@@ -178,7 +260,14 @@ pub struct Director {
 }
 
 impl Director {
-    pub fn start(kind: DirectorKind, ns: &NetNs, dir: &TestDir, spec: DirectorSpec) -> Director {
+    pub fn start(
+        kind: DirectorKind,
+        ns: &NetNs,
+        dir: &TestDir,
+        mut spec: DirectorSpec,
+    ) -> Director {
+        spec.control_socket
+            .get_or_insert_with(|| dir.subdir(&spec.name).join("directord.sock"));
         let speaker = match kind {
             DirectorKind::Directord => Speaker::Directord(super::directord(
                 ns,
@@ -186,11 +275,18 @@ impl Director {
                 &spec.name,
                 &directord_config(&spec),
             )),
+            DirectorKind::Speaker => Speaker::Example(Daemon::spawn_with_stdin(
+                ns,
+                &spec.name,
+                &dir.subdir(&spec.name),
+                &speaker_argv(&spec),
+            )),
             DirectorKind::Bird | DirectorKind::Frr => {
                 // Reference directors announce the /32s they hold on lo.
-                for vip in &spec.vips {
-                    ns.add_addr("lo", &host(*vip));
-                }
+                ns.add_addrs(
+                    "lo",
+                    &spec.vips.iter().map(|v| host(*v)).collect::<Vec<_>>(),
+                );
                 let cfg = OspfRouter {
                     router_id: spec.router_id,
                     ifaces: vec![spec.iface.clone()],
@@ -216,10 +312,28 @@ impl Director {
         self.spec.router_id
     }
 
+    /// Panics (the test fails at once, with the logs) if the speaker process has died: a
+    /// daemon that crashed or exited on a config error will not converge, so waiting for
+    /// the timeout would only hide the cause.
+    pub fn assert_alive(&self) {
+        let daemon = match &self.speaker {
+            Speaker::Directord(d) | Speaker::Example(d) => d,
+            Speaker::Bird(b) => &b.daemon,
+            Speaker::Frr(f) => &f.ospfd,
+        };
+        assert!(
+            daemon.alive(),
+            "{} ({}) exited unexpectedly; log: {}",
+            self.spec.name,
+            self.kind.label(),
+            daemon.log_path().display()
+        );
+    }
+
     /// The process that speaks OSPF (directord, bird, or FRR's ospfd).
     pub fn process(&mut self) -> &mut Daemon {
         match &mut self.speaker {
-            Speaker::Directord(d) => d,
+            Speaker::Directord(d) | Speaker::Example(d) => d,
             Speaker::Bird(b) => &mut b.daemon,
             Speaker::Frr(f) => &mut f.ospfd,
         }
@@ -236,6 +350,15 @@ impl Director {
                     &directord_config(&self.spec),
                 );
                 d.signal(super::process::Signal::Hup);
+            }
+            Speaker::Example(d) => {
+                for vip in old.iter().filter(|v| !vips.contains(v)) {
+                    d.send_line(&format!("withdraw {}", host(*vip)));
+                }
+                for vip in vips.iter().filter(|v| !old.contains(v)) {
+                    d.send_line(&format!("announce {}", host(*vip)));
+                }
+                d.set_argv(&speaker_argv(&self.spec));
             }
             Speaker::Bird(_) | Speaker::Frr(_) => {
                 for vip in old.iter().filter(|v| !vips.contains(v)) {
@@ -265,6 +388,11 @@ impl Director {
                     &format!("{}/directord.conf", self.spec.name),
                     &directord_config(&self.spec),
                 );
+            }
+            DirectorKind::Speaker => {
+                self.spec.vips = vips.to_vec();
+                let argv = speaker_argv(&self.spec);
+                self.process().set_argv(&argv);
             }
             DirectorKind::Bird | DirectorKind::Frr => {
                 // The lo addresses are the announcement for BIRD and FRR.
@@ -369,21 +497,32 @@ pub fn router_full<'a>(
     move || all_full(router.neighbors()?, &ids)
 }
 
-/// Waits until the router sees `ids` Full and the route for `vip` has `nexthops` gateways,
-/// both holding together for `hold`: "Full and staying Full, N nexthops stable".
+/// What a converged lab looks like from the router.
+#[derive(Clone, Copy, Debug)]
+pub struct Converged<'a> {
+    /// Exactly these neighbors, all Full.
+    pub full: &'a [Ipv4Addr],
+    pub vip: Ipv4Addr,
+    /// This many nexthops for the VIP.
+    pub nexthops: usize,
+}
+
+/// Waits until the router is `want` (neighbors Full, N nexthops for the VIP), both holding
+/// together for `hold`: "Full and staying Full, N nexthops stable". Fails at once if one of
+/// `directors` dies.
 pub fn wait_converged(
+    directors: &[&Director],
     router: &Router,
     r1: &NetNs,
-    ids: &[Ipv4Addr],
-    vip: Ipv4Addr,
-    nexthops: usize,
+    want: Converged<'_>,
     timeout: Duration,
     hold: Duration,
 ) -> Result<Waited<Vec<Ipv4Addr>>, WaitError> {
-    let prefix = host(vip);
-    let mut full = router_full(router, ids);
-    let mut hops = nexthop_count(r1, &prefix, nexthops);
+    let prefix = host(want.vip);
+    let mut full = router_full(router, want.full);
+    let mut hops = nexthop_count(r1, &prefix, want.nexthops);
     wait_stable(timeout, hold, || {
+        directors.iter().for_each(|d| d.assert_alive());
         full()?;
         hops()
     })
@@ -397,9 +536,23 @@ pub struct ShutdownTrace {
     pub exited: Option<Duration>,
     /// The route read just before the exit was noticed.
     pub route_at_exit: Vec<Ipv4Addr>,
+    /// Every change of the route's nexthops seen while tracing (time since the signal).
+    pub route_changes: Vec<(Duration, Vec<Ipv4Addr>)>,
 }
 
 impl ShutdownTrace {
+    /// How long the route had no nexthop at all while tracing (a blackhole for the VIP).
+    pub fn blackholed(&self) -> Duration {
+        let mut total = Duration::ZERO;
+        for (i, (at, hops)) in self.route_changes.iter().enumerate() {
+            if hops.is_empty() {
+                let until = self.route_changes.get(i + 1).map_or(*at, |(next, _)| *next);
+                total += until - *at;
+            }
+        }
+        total
+    }
+
     /// The router dropped the nexthop before the process was seen gone.
     pub fn dropped_before_exit(&self) -> bool {
         match (self.nexthop_dropped, self.exited) {
@@ -426,12 +579,23 @@ pub fn trace_shutdown(
         nexthop_dropped: None,
         exited: None,
         route_at_exit: vec![],
+        route_changes: vec![],
     };
     // Route first, process second: a nexthop seen gone before a poll that still finds the
     // process alive was provably dropped while the process ran.
-    while t0.elapsed() < timeout && (trace.nexthop_dropped.is_none() || trace.exited.is_none()) {
+    let settled = |trace: &ShutdownTrace| {
+        trace.route_changes.last().is_some_and(|(at, hops)| {
+            !hops.is_empty() && t0.elapsed() - *at > Duration::from_secs(2)
+        })
+    };
+    while t0.elapsed() < timeout
+        && (trace.nexthop_dropped.is_none() || trace.exited.is_none() || !settled(&trace))
+    {
         let hops = super::peers::route_nexthops(r1, &prefix).unwrap_or_default();
         let read_at = t0.elapsed();
+        if trace.route_changes.last().map(|(_, last)| last) != Some(&hops) {
+            trace.route_changes.push((read_at, hops.clone()));
+        }
         if trace.nexthop_dropped.is_none() && !hops.contains(&gateway) {
             trace.nexthop_dropped = Some(read_at);
         }

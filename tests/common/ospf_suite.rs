@@ -1,18 +1,19 @@
 //! The OSPF interop scenarios, shared by `tests/ospf_bird.rs` and `tests/ospf_frr.rs`: the
 //! same assertions against each upstream router. Directors are `directord`; the
 //! `DT_OSPF_DIRECTOR=bird|frr` environment variable swaps in reference directors to check
-//! the scenarios themselves against known-good speakers.
+//! the scenarios themselves against known-good speakers, and `DT_OSPF_DIRECTOR=speaker`
+//! (with `DT_SPEAKER_BIN`) runs the `ospf` crate's example program.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use super::netns::NetNs;
 use super::ospf::{
-    director_addr, host, trace_shutdown, wait_converged, BroadcastLab, Director, DirectorKind,
-    DirectorSpec, PointToPointLab, Router, RouterKind, FAST, VIP_A, VIP_B,
+    director_addr, host, trace_shutdown, wait_converged, BroadcastLab, Converged, Director,
+    DirectorKind, DirectorSpec, PointToPointLab, Router, RouterKind, FAST, VIP_A, VIP_B,
 };
 use super::peers::{nexthop_count, route_nexthops, OspfIface};
-use super::wait::{hold_for, wait_stable};
+use super::wait::{hold_for, wait_stable, wait_until};
 use super::TestDir;
 
 /// Convergence bound: Wait timer (dead = 4 s) + exchange + SPF, with room for a loaded CI
@@ -25,17 +26,13 @@ pub fn director_kind() -> DirectorKind {
     match std::env::var("DT_OSPF_DIRECTOR").as_deref() {
         Ok("bird") => DirectorKind::Bird,
         Ok("frr") => DirectorKind::Frr,
+        Ok("speaker") => DirectorKind::Speaker,
         _ => DirectorKind::Directord,
     }
 }
 
 fn spec(name: &str, router_id: Ipv4Addr, iface: OspfIface, vips: &[Ipv4Addr]) -> DirectorSpec {
-    DirectorSpec {
-        name: name.to_string(),
-        router_id,
-        iface,
-        vips: vips.to_vec(),
-    }
+    DirectorSpec::new(name, router_id, iface, vips)
 }
 
 /// `Ok` when the route for `vip` has exactly the gateways `want` (sorted).
@@ -80,6 +77,11 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
         let (d1, d2) = (director_addr(0), director_addr(1));
         let iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead);
         let router = Router::start(router_kind, &lab.r1, &dir, vec![iface.clone()]);
+        // Routers run before directors join: the router is DR, d2 (highest id) BDR.
+        wait_until(CONVERGE, Duration::from_millis(100), || {
+            router.is_dr("eth0")
+        })
+        .expect("router DR");
         let mut dir1 = Director::start(
             kind,
             &lab.directors[0],
@@ -95,8 +97,19 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
         let r1 = &lab.r1;
         let both = [d1, d2];
 
-        let up = wait_converged(&router, r1, &both, VIP_A, 2, CONVERGE, HOLD)
-            .expect("both Full, VIP_A via d1 and d2");
+        let up = wait_converged(
+            &[&dir1, &dir2],
+            &router,
+            r1,
+            Converged {
+                full: &both,
+                vip: VIP_A,
+                nexthops: 2,
+            },
+            CONVERGE,
+            HOLD,
+        )
+        .expect("both Full, VIP_A via d1 and d2");
         eprintln!(
             "{router_kind:?}/{}: Full + 2 nexthops stable from {:.1?}",
             kind.label(),
@@ -123,6 +136,10 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
         wait_stable(CONVERGE, HOLD, route_is(r1, VIP_B, &both))
             .expect("VIP_B back via both after reload");
 
+        eprintln!(
+            "router's neighbors before SIGTERM of d2: {:?}",
+            router.neighbors()
+        );
         // Graceful shutdown of d2: the router drops d2's nexthop before the process exits.
         let trace = trace_shutdown(&mut dir2, r1, VIP_A, d2, Duration::from_secs(30));
         eprintln!("SIGTERM d2: {trace:?}");
@@ -131,7 +148,7 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
             "d2 did not exit within 30 s of SIGTERM: {trace:?}"
         );
         let status = dir2.process().wait_exit(Duration::ZERO).expect("d2 exited");
-        if kind == DirectorKind::Directord {
+        if matches!(kind, DirectorKind::Directord | DirectorKind::Speaker) {
             assert!(
                 status.success(),
                 "directord exit status after SIGTERM: {status}"
@@ -139,6 +156,11 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
             assert!(
                 trace.dropped_before_exit(),
                 "the router still had d2's nexthop when d2 exited: {trace:?}"
+            );
+            assert_eq!(
+                trace.blackholed(),
+                Duration::ZERO,
+                "VIP_A had no route at all while d2 shut down: {trace:?}"
             );
         }
         let mut vip_a = route_is(r1, VIP_A, &[d1]);
@@ -150,8 +172,19 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
         .expect("after d2's SIGTERM: both VIPs via d1 only");
 
         dir2.process().restart();
-        wait_converged(&router, r1, &both, VIP_A, 2, CONVERGE, HOLD)
-            .expect("d2 restarted: Full, VIP_A via both");
+        wait_converged(
+            &[&dir1, &dir2],
+            &router,
+            r1,
+            Converged {
+                full: &both,
+                vip: VIP_A,
+                nexthops: 2,
+            },
+            CONVERGE,
+            HOLD,
+        )
+        .expect("d2 restarted: Full, VIP_A via both");
 
         // Crash of d1, restarted at once with VIP_A only: its Router-LSA from before the
         // crash (still listing VIP_B) must be superseded, not left as a stale nexthop.
@@ -192,7 +225,7 @@ pub fn point_to_point(router_kind: RouterKind) {
             &dir,
             spec("d1", d1, iface.clone(), &[VIP_A]),
         );
-        let _dir2 = Director::start(
+        let dir2 = Director::start(
             kind,
             &lab.directors[1],
             &dir,
@@ -200,8 +233,19 @@ pub fn point_to_point(router_kind: RouterKind) {
         );
         let r1 = &lab.r1;
 
-        let up = wait_converged(&router, r1, &[d1, d2], VIP_A, 2, CONVERGE, HOLD)
-            .expect("ptp: both Full, 2 nexthops");
+        let up = wait_converged(
+            &[&dir1, &dir2],
+            &router,
+            r1,
+            Converged {
+                full: &[d1, d2],
+                vip: VIP_A,
+                nexthops: 2,
+            },
+            CONVERGE,
+            HOLD,
+        )
+        .expect("ptp: both Full, 2 nexthops");
         eprintln!(
             "{router_kind:?}/{} ptp: converged from {:.1?}",
             kind.label(),
@@ -231,23 +275,34 @@ pub fn md5(router_kind: RouterKind) {
         let good = OspfIface::broadcast("eth0", FAST.hello, FAST.dead).md5(1, "s3cr3t");
         let bad = OspfIface::broadcast("eth0", FAST.hello, FAST.dead).md5(1, "wrong");
         let router = Router::start(router_kind, &lab.r1, &dir, vec![good.clone()]);
-        let _d1 = Director::start(
+        let dir1 = Director::start(
             kind,
             &lab.directors[0],
             &dir,
             spec("d1", d1, good.clone(), &[VIP_A]),
         );
-        let _d2 = Director::start(
+        let dir2 = Director::start(
             kind,
             &lab.directors[1],
             &dir,
             spec("d2", d2, good, &[VIP_A]),
         );
-        let _d3 = Director::start(kind, &lab.directors[2], &dir, spec("d3", d3, bad, &[VIP_A]));
+        let dir3 = Director::start(kind, &lab.directors[2], &dir, spec("d3", d3, bad, &[VIP_A]));
         let r1 = &lab.r1;
 
-        let up = wait_converged(&router, r1, &[d1, d2], VIP_A, 2, CONVERGE, HOLD)
-            .expect("md5: d1 and d2 Full (and d3 absent), VIP_A via d1 and d2");
+        let up = wait_converged(
+            &[&dir1, &dir2, &dir3],
+            &router,
+            r1,
+            Converged {
+                full: &[d1, d2],
+                vip: VIP_A,
+                nexthops: 2,
+            },
+            CONVERGE,
+            HOLD,
+        )
+        .expect("md5: d1 and d2 Full (and d3 absent), VIP_A via d1 and d2");
         eprintln!(
             "{router_kind:?}/{} md5: converged from {:.1?}",
             kind.label(),
@@ -276,4 +331,68 @@ fn router_log_mentions(router: &Router, who: Ipv4Addr) -> usize {
     text.lines()
         .filter(|l| l.contains(&who.to_string()))
         .count()
+}
+
+/// The router has priority 0, so a director is DR (d2, the highest router id) and d1 BDR.
+/// SIGTERM of the DR director: the router drops its nexthop before it exits and converges
+/// on d1. The VIP has no route at all for a moment (d2's Network-LSA goes before d1's
+/// replaces it): BIRD and FRR directors do the same (0.8 s and 3.0 s against an FRR router,
+/// directord 0.9 s), so the gap is printed, not asserted; directors that must never
+/// blackhole run with priority 0 or hand the DR role over before flushing.
+pub fn dr_director_shutdown(router_kind: RouterKind) {
+    let kind = director_kind();
+    let names;
+    {
+        let dir = TestDir::new("odr");
+        let lab = BroadcastLab::new(2);
+        names = lab.names();
+        let (d1, d2) = (director_addr(0), director_addr(1));
+        let both = [d1, d2];
+        let iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead);
+        let router =
+            Router::start_with_priority(router_kind, &lab.r1, &dir, vec![iface.clone()], 0);
+        let dir1 = Director::start(
+            kind,
+            &lab.directors[0],
+            &dir,
+            spec("d1", d1, iface.clone(), &[VIP_A]),
+        );
+        let mut dir2 = Director::start(
+            kind,
+            &lab.directors[1],
+            &dir,
+            spec("d2", d2, iface, &[VIP_A]),
+        );
+        let r1 = &lab.r1;
+        let want = Converged {
+            full: &both,
+            vip: VIP_A,
+            nexthops: 2,
+        };
+        wait_converged(&[&dir1, &dir2], &router, r1, want, CONVERGE, HOLD)
+            .expect("both Full, 2 nexthops");
+        let roles = router.neighbors().expect("router neighbors");
+        eprintln!("{router_kind:?}/{}: roles {roles:?}", kind.label());
+        assert!(
+            roles.iter().any(|n| n.router_id == d2 && n.role == "DR"),
+            "d2 should be DR when the router has priority 0: {roles:?}"
+        );
+
+        let trace = trace_shutdown(&mut dir2, r1, VIP_A, d2, Duration::from_secs(30));
+        eprintln!(
+            "SIGTERM of DR d2: {trace:?}, blackholed {:?}",
+            trace.blackholed()
+        );
+        assert!(
+            trace.exited.is_some(),
+            "d2 did not exit within 30 s: {trace:?}"
+        );
+        assert!(
+            trace.dropped_before_exit(),
+            "the router still had d2's nexthop when d2 exited: {trace:?}"
+        );
+        wait_stable(CONVERGE, HOLD, route_is(r1, VIP_A, &[d1]))
+            .expect("VIP_A via d1 after d2 left");
+    }
+    assert_namespaces_gone(&names);
 }

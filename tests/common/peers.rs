@@ -79,6 +79,9 @@ pub struct Neighbor {
     pub router_id: Ipv4Addr,
     /// "Full", "2-Way", "ExStart", ... (the part before any "/DR" role suffix).
     pub state: String,
+    /// The neighbor's role on the segment as the peer sees it: "DR", "BDR", "DROther",
+    /// or "" on point-to-point links.
+    pub role: String,
 }
 
 /// `Ok` when exactly the `expected` router ids are neighbors and all are Full.
@@ -157,10 +160,26 @@ pub fn parse_bird_neighbors(text: &str) -> Vec<Neighbor> {
             let mut cols = line.split_whitespace();
             let router_id = cols.next()?.parse().ok()?;
             let _priority = cols.next()?;
-            let state = cols.next()?.split('/').next()?.to_string();
-            Some(Neighbor { router_id, state })
+            let (state, role) = split_state(cols.next()?);
+            Some(Neighbor {
+                router_id,
+                state,
+                role,
+            })
         })
         .collect()
+}
+
+/// "Full/DROther" -> ("Full", "DROther"); BIRD prints "Full/PtP" on point-to-point links,
+/// FRR "Full/-": both become an empty role.
+fn split_state(text: &str) -> (String, String) {
+    let (state, role) = text.split_once('/').unwrap_or((text, ""));
+    let role = if role == "PtP" || role == "-" {
+        ""
+    } else {
+        role
+    };
+    (state.to_string(), role.to_string())
 }
 
 pub fn bird_config(cfg: &OspfRouter) -> String {
@@ -302,9 +321,11 @@ pub fn parse_frr_neighbors(json: &str) -> Result<Vec<Neighbor>, String> {
                 .or_else(|| e.get("state"))
                 .and_then(|s| s.as_str())
                 .unwrap_or("?");
+            let (state, role) = split_state(state);
             out.push(Neighbor {
                 router_id,
-                state: state.split('/').next().unwrap_or(state).to_string(),
+                state,
+                role,
             });
         }
     }
@@ -410,6 +431,38 @@ pub fn parse_route_nexthops(json: &str) -> Result<Vec<Ipv4Addr>, String> {
     }
     gws.sort();
     Ok(gws)
+}
+
+/// Every route of the main table: (destination as `ip` prints it, sorted gateways).
+pub fn routes(ns: &NetNs) -> Result<Vec<(String, Vec<Ipv4Addr>)>, String> {
+    let out = ns.try_ip(&["-j", "-4", "route", "show"]);
+    if !out.status.success() {
+        return Err(format!(
+            "ip route show: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let json = String::from_utf8_lossy(&out.stdout);
+    let all: serde_json::Value =
+        serde_json::from_str(&json).map_err(|e| format!("bad ip -j json ({e})"))?;
+    let mut routes = Vec::new();
+    for route in all.as_array().into_iter().flatten() {
+        let dst = route["dst"].as_str().unwrap_or("?").to_string();
+        let mut gws: Vec<Ipv4Addr> = match route.get("nexthops").and_then(|n| n.as_array()) {
+            Some(hops) => hops
+                .iter()
+                .filter_map(|h| h["gateway"].as_str()?.parse().ok())
+                .collect(),
+            None => route["gateway"]
+                .as_str()
+                .and_then(|g| g.parse().ok())
+                .into_iter()
+                .collect(),
+        };
+        gws.sort();
+        routes.push((dst, gws));
+    }
+    Ok(routes)
 }
 
 /// A check for [`super::wait`]: `Ok` when the route for `prefix` has exactly `n` nexthops.

@@ -44,6 +44,8 @@ pub struct Daemon {
     argv: Vec<String>,
     log: PathBuf,
     child: Child,
+    /// Keep a pipe to the child's stdin (for programs driven by commands on stdin).
+    piped_stdin: bool,
     exit: Option<ExitStatus>,
     started: Instant,
 }
@@ -52,18 +54,57 @@ impl Daemon {
     /// Spawns `argv` inside `ns` (in its own process group, so a terminal's Ctrl-C reaches
     /// only the test runner); stdout and stderr are appended to `{log_dir}/{name}.log`.
     pub fn spawn<S: AsRef<str>>(ns: &NetNs, name: &str, log_dir: &Path, argv: &[S]) -> Daemon {
+        Daemon::launch(ns, name, log_dir, argv, false)
+    }
+
+    /// Like [`Daemon::spawn`], with a pipe to the process's stdin for [`Daemon::send_line`].
+    pub fn spawn_with_stdin<S: AsRef<str>>(
+        ns: &NetNs,
+        name: &str,
+        log_dir: &Path,
+        argv: &[S],
+    ) -> Daemon {
+        Daemon::launch(ns, name, log_dir, argv, true)
+    }
+
+    fn launch<S: AsRef<str>>(
+        ns: &NetNs,
+        name: &str,
+        log_dir: &Path,
+        argv: &[S],
+        piped_stdin: bool,
+    ) -> Daemon {
         let log = log_dir.join(format!("{name}.log"));
         let argv: Vec<String> = argv.iter().map(|s| s.as_ref().to_string()).collect();
-        let (child, started) = start(ns.name(), &argv, &log);
+        let (child, started) = start(ns.name(), &argv, &log, piped_stdin);
         Daemon {
             name: name.to_string(),
             ns: ns.name().to_string(),
             argv,
             log,
             child,
+            piped_stdin,
             exit: None,
             started,
         }
+    }
+
+    /// Writes one line to the process's stdin (spawned with [`Daemon::spawn_with_stdin`]).
+    pub fn send_line(&mut self, line: &str) {
+        let name = self.name.clone();
+        let stdin = self
+            .child
+            .stdin
+            .as_mut()
+            .unwrap_or_else(|| panic!("{name}: no stdin pipe"));
+        writeln!(stdin, "{line}")
+            .and_then(|_| stdin.flush())
+            .unwrap_or_else(|e| panic!("{name}: write to stdin: {e}"));
+    }
+
+    /// Replaces the command line used by the next [`Daemon::restart`].
+    pub fn set_argv<S: AsRef<str>>(&mut self, argv: &[S]) {
+        self.argv = argv.iter().map(|s| s.as_ref().to_string()).collect();
     }
 
     pub fn name(&self) -> &str {
@@ -109,6 +150,20 @@ impl Daemon {
             self.name,
             String::from_utf8_lossy(&out.stderr).trim()
         );
+    }
+
+    /// Whether the process still runs, without reaping it (usable through `&self`): its
+    /// /proc entry exists and it is not a zombie.
+    pub fn alive(&self) -> bool {
+        if self.exit.is_some() {
+            return false;
+        }
+        match std::fs::read_to_string(format!("/proc/{}/stat", self.pid())) {
+            Ok(stat) => stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+            Err(_) => false,
+        }
     }
 
     /// Whether the process still runs (reaps it if it has exited).
@@ -182,7 +237,7 @@ impl Daemon {
         if self.is_running() {
             self.stop();
         }
-        let (child, started) = start(&self.ns, &self.argv, &self.log);
+        let (child, started) = start(&self.ns, &self.argv, &self.log, self.piped_stdin);
         self.child = child;
         self.exit = None;
         self.started = started;
@@ -229,7 +284,7 @@ impl Drop for Daemon {
     }
 }
 
-fn start(ns: &str, argv: &[String], log: &Path) -> (Child, Instant) {
+fn start(ns: &str, argv: &[String], log: &Path, piped_stdin: bool) -> (Child, Instant) {
     let mut file = open_log(log);
     let _ = writeln!(
         file,
@@ -243,7 +298,11 @@ fn start(ns: &str, argv: &[String], log: &Path) -> (Child, Instant) {
     let child = Command::new("ip")
         .args(["netns", "exec", ns])
         .args(argv)
-        .stdin(Stdio::null())
+        .stdin(if piped_stdin {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(file)
         .stderr(stderr)
         .process_group(0)

@@ -550,7 +550,9 @@ pub fn parse_service(p: &[u8]) -> Result<ServiceRepr, AttrError> {
         spec: ServiceSpec {
             key,
             scheduler: sched.ok_or(AttrError::Missing("SVC_SCHED_NAME"))?,
-            flags: flags & !svc_flags::HASHED,
+            // Only the flags a user can set; the kernel's HASHED bit (and anything unknown)
+            // is not part of what we program or compare.
+            flags: flags & svc_flags::USER_MASK,
             timeout,
             netmask,
         },

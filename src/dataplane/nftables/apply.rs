@@ -21,6 +21,9 @@ use serde_json::Value;
 use super::render::{self, NftFamily, Rendered, ServiceObjects, COMMENT_PREFIX, NAT_CHAIN, TABLE};
 use super::NftError;
 
+/// Handle of a rule we added ourselves and have not read back yet.
+pub const UNKNOWN_HANDLE: u64 = 0;
+
 /// One of our rules as read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CurrentRule {
@@ -71,11 +74,18 @@ pub fn nft(args: &[&str], stdin: Option<&str>) -> Result<String, NftError> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Reads both of our tables (absent tables read as empty).
-pub fn read_current() -> Result<Current, NftError> {
+/// Reads both of our tables (absent tables read as empty). `terse` leaves out map elements
+/// (`nft -t`): listing a million elements takes nft seconds, so the backend reads them only
+/// for maps it has not seen yet and otherwise trusts what it wrote itself.
+pub fn read_current(terse: bool) -> Result<Current, NftError> {
     let mut cur = Current::default();
     for family in [NftFamily::Inet, NftFamily::Netdev] {
-        let text = match nft(&["-j", "list", "table", family.as_str(), TABLE], None) {
+        let args: &[&str] = if terse {
+            &["-t", "-j", "list", "table", family.as_str(), TABLE]
+        } else {
+            &["-j", "list", "table", family.as_str(), TABLE]
+        };
+        let text = match nft(args, None) {
             Ok(t) => t,
             Err(NftError::Failed { stderr, .. })
                 if stderr.contains("No such file or directory") =>
@@ -177,6 +187,9 @@ pub fn parse_listing(text: &str, family: NftFamily, cur: &mut Current) -> Result
 pub struct Script {
     pub text: String,
     pub objects: usize,
+    /// A statement needed the handle of a rule we added without learning its handle
+    /// (see [`expected_after`]): read the rules back and plan again.
+    pub unknown_handle: bool,
 }
 
 impl Script {
@@ -193,6 +206,12 @@ impl Script {
     fn append(&mut self, other: Script) {
         self.text.push_str(&other.text);
         self.objects += other.objects;
+        self.unknown_handle |= other.unknown_handle;
+    }
+
+    fn handle(&mut self, handle: u64) -> u64 {
+        self.unknown_handle |= handle == UNKNOWN_HANDLE;
+        handle
     }
 }
 
@@ -307,18 +326,20 @@ pub fn service_script(svc: &ServiceObjects, want: &Rendered, cur: &Current) -> S
             ),
             Some((first, extra)) => {
                 if first.comment != svc.comment {
+                    let handle = s.handle(first.handle);
                     s.line(
                         1,
                         format_args!(
                             "replace rule {fam} {TABLE} {chain} handle {} {}",
-                            first.handle, svc.rule
+                            handle, svc.rule
                         ),
                     );
                 }
                 for r in extra {
+                    let handle = s.handle(r.handle);
                     s.line(
                         1,
-                        format_args!("delete rule {fam} {TABLE} {chain} handle {}", r.handle),
+                        format_args!("delete rule {fam} {TABLE} {chain} handle {handle}"),
                     );
                 }
             }
@@ -360,13 +381,13 @@ fn cleanup_family(want: &Rendered, cur: &Current, family: NftFamily) -> Script {
         let wanted =
             r.comment.starts_with(COMMENT_PREFIX) && wanted_tags.contains(&r.comment[..tag_end]);
         if !wanted || chain_removed(&r.chain) {
+            let handle = s.handle(r.handle);
             s.line(
                 1,
                 format_args!(
-                    "delete rule {} {TABLE} {} handle {}",
+                    "delete rule {} {TABLE} {} handle {handle}",
                     family.as_str(),
-                    r.chain,
-                    r.handle
+                    r.chain
                 ),
             );
         }
@@ -391,4 +412,194 @@ fn cleanup_family(want: &Rendered, cur: &Current, family: NftFamily) -> Script {
         }
     }
     s
+}
+
+/// Our tables right after a transaction that brought `before` to `want` succeeded: exactly
+/// the rendered objects. Rules keep their handle when they were left untouched; rules we
+/// added or replaced get [`UNKNOWN_HANDLE`] (nft cannot echo handles for a transaction of
+/// this size) and are read back only if a later change needs them.
+pub fn expected_after(want: &Rendered, before: &Current) -> Current {
+    let mut cur = Current::default();
+    for family in [NftFamily::Inet, NftFamily::Netdev] {
+        if want.needs(family) {
+            cur.tables.insert(family);
+        }
+    }
+    if want.needs(NftFamily::Inet) {
+        cur.chains.insert((NftFamily::Inet, NAT_CHAIN.to_owned()));
+    }
+    if want.needs(NftFamily::Netdev) {
+        for d in &want.ingress_devices {
+            cur.chains
+                .insert((NftFamily::Netdev, render::ingress_chain(d)));
+        }
+    }
+    for svc in &want.services {
+        cur.maps
+            .insert((svc.family, svc.map.clone()), svc.elements.clone());
+        for chain in chains_for(svc, want) {
+            let kept = before
+                .rules
+                .iter()
+                .find(|r| r.family == svc.family && r.chain == chain && r.comment == svc.comment);
+            cur.rules.push(CurrentRule {
+                family: svc.family,
+                chain,
+                handle: kept.map_or(UNKNOWN_HANDLE, |r| r.handle),
+                comment: svc.comment.clone(),
+                packets: 0,
+                bytes: 0,
+            });
+        }
+    }
+    cur
+}
+
+/// Cheap listings (no elements, no rules: milliseconds however large the maps) of the table,
+/// chain and map names of our tables.
+pub fn read_names() -> Result<Current, NftError> {
+    let mut cur = Current::default();
+    for family in [NftFamily::Inet, NftFamily::Netdev] {
+        for what in ["chains", "maps"] {
+            let text = nft(&["-t", "-j", "list", what, family.as_str()], None)?;
+            let doc: Value =
+                serde_json::from_str(&text).map_err(|e| NftError::Parse(e.to_string()))?;
+            for item in doc
+                .get("nftables")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(obj) = item.get("chain").or_else(|| item.get("map")) else {
+                    continue;
+                };
+                if obj.get("table").and_then(Value::as_str) != Some(TABLE) {
+                    continue;
+                }
+                let Some(name) = obj.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
+                cur.tables.insert(family);
+                if item.get("chain").is_some() {
+                    cur.chains.insert((family, name.to_owned()));
+                } else {
+                    cur.maps.insert((family, name.to_owned()), BTreeMap::new());
+                }
+            }
+        }
+    }
+    Ok(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataplane::tables::{DestKey, ServiceKey};
+
+    fn svc(elements: &[(u32, &str)]) -> ServiceObjects {
+        ServiceObjects {
+            key: ServiceKey::Addr {
+                addr: std::net::IpAddr::from([10, 0, 0, 1]),
+                port: 80,
+                protocol: crate::dataplane::tables::Protocol::Tcp,
+            },
+            family: NftFamily::Inet,
+            map: "m1".into(),
+            map_type: "typeof numgen inc mod 2 : ip daddr . tcp dport".into(),
+            elements: elements.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+            rule: "ip daddr 10.0.0.1 tcp dport 80 counter dnat ip addr . port to jhash ip saddr mod 3 seed 0x6d676c76 map @m1 comment \"director tcp 10.0.0.1:80 #1\"".into(),
+            comment: "director tcp 10.0.0.1:80 #1".into(),
+            backends: vec![("10.1.0.1 . 80".into(), DestKey { addr: std::net::IpAddr::from([10, 1, 0, 1]), port: 80 }, 1)],
+        }
+    }
+
+    const LISTING: &str = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}},
+      {"table": {"family": "inet", "name": "director", "handle": 1}},
+      {"map": {"family": "inet", "name": "m1", "table": "director", "type": "integer", "handle": 2,
+               "map": "ipv4_addr . inet_service",
+               "elem": [[0, {"concat": ["10.1.0.1", 80]}], [1, {"concat": ["10.1.0.2", 80]}], [2, {"concat": ["10.1.0.1", 80]}]]}},
+      {"map": {"family": "inet", "name": "stale", "table": "director", "type": "integer", "handle": 5, "map": "ipv4_addr"}},
+      {"chain": {"family": "inet", "table": "director", "name": "prerouting", "handle": 3, "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}},
+      {"rule": {"family": "inet", "table": "director", "chain": "prerouting", "handle": 4, "comment": "director tcp 10.0.0.1:80 #1",
+                "expr": [{"counter": {"packets": 7, "bytes": 420}}]}},
+      {"rule": {"family": "inet", "table": "director", "chain": "prerouting", "handle": 6, "comment": "director tcp 10.0.0.9:80 #2", "expr": []}}
+    ]}"#;
+
+    fn current() -> Current {
+        let mut cur = Current::default();
+        parse_listing(LISTING, NftFamily::Inet, &mut cur).unwrap_or_else(|e| panic!("{e}"));
+        cur
+    }
+
+    #[test]
+    fn parses_maps_rules_and_counters() {
+        let cur = current();
+        assert_eq!(
+            cur.maps[&(NftFamily::Inet, "m1".to_owned())][&1],
+            "10.1.0.2 . 80"
+        );
+        assert_eq!(cur.rules.len(), 2);
+        assert_eq!(
+            (
+                cur.rules[0].handle,
+                cur.rules[0].packets,
+                cur.rules[0].bytes
+            ),
+            (4, 7, 420)
+        );
+        assert!(cur
+            .chains
+            .contains(&(NftFamily::Inet, "prerouting".to_owned())));
+    }
+
+    #[test]
+    fn one_changed_slot_is_a_delete_and_an_add_in_one_script() {
+        let want_svc = svc(&[
+            (0, "10.1.0.1 . 80"),
+            (1, "10.1.0.1 . 80"),
+            (2, "10.1.0.1 . 80"),
+        ]);
+        let want = Rendered {
+            services: vec![want_svc.clone()],
+            ..Default::default()
+        };
+        let cur = current();
+        let s = service_script(&want_svc, &want, &cur);
+        assert_eq!(
+            s.text,
+            "delete element inet director m1 { 1 }\nadd element inet director m1 { 1 : 10.1.0.1 . 80 }\n"
+        );
+        assert_eq!(s.objects, 1);
+        // The unwanted service's rule goes, then the unwanted map; the wanted ones stay.
+        let c = cleanup_script(&want, &cur);
+        assert_eq!(
+            c.text,
+            "delete rule inet director prerouting handle 6\ndelete map inet director stale\n"
+        );
+        assert!(skeleton(&want, &cur).is_empty());
+    }
+
+    #[test]
+    fn expected_after_keeps_known_handles_only() {
+        let want_svc = svc(&[(0, "10.1.0.1 . 80")]);
+        let want = Rendered {
+            services: vec![want_svc.clone()],
+            ..Default::default()
+        };
+        let after = expected_after(&want, &current());
+        assert_eq!(after.rules.len(), 1);
+        assert_eq!(after.rules[0].handle, 4);
+        let mut changed = want_svc;
+        changed.comment = "director tcp 10.0.0.1:80 #9".into();
+        let want = Rendered {
+            services: vec![changed.clone()],
+            ..Default::default()
+        };
+        let after = expected_after(&want, &current());
+        assert_eq!(after.rules[0].handle, UNKNOWN_HANDLE);
+        // Replacing that rule again later needs a fresh read.
+        let mut again = changed;
+        again.comment = "director tcp 10.0.0.1:80 #10".into();
+        assert!(service_script(&again, &want, &after).unknown_handle);
+    }
 }

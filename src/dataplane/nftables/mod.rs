@@ -35,12 +35,21 @@ pub enum NftError {
 pub struct NftBackend {
     /// What the last reconcile rendered (stats map element values back to real servers).
     last: Option<Rendered>,
+    /// Our tables as we last read or wrote them. They are ours alone, so between reconciles
+    /// they hold what we wrote: each reconcile checks the names of tables, chains and maps
+    /// (cheap) and reads everything back (seconds for millions of map elements) only at the
+    /// first reconcile, after a failed transaction, when the names differ, or when a rule
+    /// must be replaced whose handle we never read.
+    cache: Option<apply::Current>,
 }
 
 impl NftBackend {
     pub fn open(_options: &OpenOptions) -> Result<NftBackend, DataplaneError> {
         apply::nft(&["--version"], None)?;
-        Ok(NftBackend { last: None })
+        Ok(NftBackend {
+            last: None,
+            cache: None,
+        })
     }
 
     /// Interfaces and routes the DR rules need (only looked up when there are DR services).
@@ -76,6 +85,22 @@ impl NftBackend {
         facts
     }
 
+    /// Our tables: the cache if the kernel's names still match it, else read in full.
+    /// The bool says whether the value came from the cache.
+    fn read_current(&mut self) -> Result<(apply::Current, bool), NftError> {
+        if let Some(cache) = self.cache.take() {
+            let names = apply::read_names()?;
+            let same = names.tables == cache.tables
+                && names.chains == cache.chains
+                && names.maps.keys().eq(cache.maps.keys());
+            if same {
+                return Ok((cache, true));
+            }
+            tracing::info!("nftables tables changed behind our back; reading them in full");
+        }
+        Ok((apply::read_current(false)?, false))
+    }
+
     fn run_script(text: &str) -> Result<(), NftError> {
         apply::nft(&["-f", "-"], Some(text)).map(|_| ())
     }
@@ -108,7 +133,7 @@ impl Dataplane for NftBackend {
                 message: u.reason.clone(),
             });
         }
-        let current = match apply::read_current() {
+        let current = match self.read_current() {
             Ok(c) => c,
             Err(e) => {
                 report.failures.push(Failure {
@@ -121,18 +146,40 @@ impl Dataplane for NftBackend {
                 return report;
             }
         };
-        let skeleton = apply::skeleton(&want, &current);
-        let services: Vec<(String, apply::Script)> = want
-            .services
-            .iter()
-            .map(|s| (s.key.to_string(), apply::service_script(s, &want, &current)))
-            .filter(|(_, script)| !script.is_empty())
-            .collect();
-        let cleanup = apply::cleanup_script(&want, &current);
+        let (mut current, mut from_cache) = current;
+        let (skeleton, services, cleanup) = loop {
+            let skeleton = apply::skeleton(&want, &current);
+            let services: Vec<(String, apply::Script)> = want
+                .services
+                .iter()
+                .map(|s| (s.key.to_string(), apply::service_script(s, &want, &current)))
+                .filter(|(_, script)| !script.is_empty())
+                .collect();
+            let cleanup = apply::cleanup_script(&want, &current);
+            let unknown = cleanup.unknown_handle || services.iter().any(|(_, s)| s.unknown_handle);
+            if !unknown || !from_cache {
+                break (skeleton, services, cleanup);
+            }
+            match apply::read_current(false) {
+                Ok(c) => current = c,
+                Err(e) => {
+                    report.failures.push(Failure {
+                        op: OpKind::ReadKernel,
+                        object: format!("nft table {}", render::TABLE),
+                        errno: None,
+                        message: e.to_string(),
+                    });
+                    report.elapsed = started.elapsed();
+                    return report;
+                }
+            }
+            from_cache = false;
+        };
         report.ops_planned = skeleton.objects
             + services.iter().map(|(_, s)| s.objects).sum::<usize>()
             + cleanup.objects;
         if report.ops_planned == 0 {
+            self.cache = Some(current);
             self.last = Some(want);
             report.elapsed = started.elapsed();
             return report;
@@ -144,8 +191,13 @@ impl Dataplane for NftBackend {
         all.push_str(&cleanup.text);
         report.kernel_ops += 1;
         match Self::run_script(&all) {
-            Ok(()) => report.objects_changed = report.ops_planned,
+            Ok(()) => {
+                report.objects_changed = report.ops_planned;
+                self.cache = Some(apply::expected_after(&want, &current));
+            }
             Err(whole) => {
+                // Unknown outcome per map: read them all back next time.
+                self.cache = None;
                 tracing::warn!(error = %whole, "nft transaction rejected; retrying per service");
                 // One transaction per service, each with the (idempotent) skeleton in front.
                 for (object, s) in services.iter().map(|(o, s)| (o.clone(), s)).chain(
@@ -171,7 +223,7 @@ impl Dataplane for NftBackend {
     }
 
     fn stats(&mut self) -> Result<TableStats, DataplaneError> {
-        let current = apply::read_current()?;
+        let current = apply::read_current(true)?;
         let Some(want) = &self.last else {
             return Ok(TableStats::default());
         };

@@ -1,0 +1,94 @@
+//! Maglev table figures: build time for M = 65537 and 10/100/1000 backends, and the share
+//! of slots that move when one of 10 / one of 100 backends leaves (ideal: 1/N), with the
+//! "collateral" share (slots that did not belong to the leaving backend but moved anyway).
+//!
+//! `cargo bench --bench maglev` (a plain program that prints a table; no criterion).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use director::dataplane::maglev::{Backend, Table, DEFAULT_TABLE_SIZE};
+
+fn backends(n: usize) -> Vec<Backend> {
+    (0..n)
+        .map(|i| Backend {
+            name: format!("10.{}.{}.{}:80", i / 65_536, (i / 256) % 256, i % 256),
+            weight: 1,
+        })
+        .collect()
+}
+
+fn build(b: &[Backend], size: u32) -> Table {
+    match Table::build(b, size) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("maglev: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    println!("Maglev table build, M = {DEFAULT_TABLE_SIZE} (median of runs)");
+    println!(
+        "{:>9} {:>6} {:>12} {:>12}",
+        "backends", "runs", "median", "min"
+    );
+    for n in [10usize, 100, 1000] {
+        let b = backends(n);
+        let runs = 21;
+        let times: Vec<Duration> = (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(build(black_box(&b), DEFAULT_TABLE_SIZE));
+                t.elapsed()
+            })
+            .collect();
+        let min = times.iter().min().copied().unwrap_or_default();
+        println!("{n:>9} {runs:>6} {:>12.3?} {min:>12.3?}", median(times));
+    }
+    println!();
+    println!("Slots moved when one backend leaves, M = {DEFAULT_TABLE_SIZE} (mean over every choice of leaver)");
+    println!(
+        "{:>9} {:>10} {:>10} {:>12} {:>14}",
+        "backends", "ideal 1/N", "moved", "|moved-1/N|", "collateral"
+    );
+    for n in [10usize, 100] {
+        let all = backends(n);
+        let before = build(&all, DEFAULT_TABLE_SIZE);
+        let (mut moved_sum, mut coll_sum) = (0.0f64, 0.0f64);
+        for leaver in 0..n {
+            let mut fewer = all.clone();
+            fewer.remove(leaver);
+            let after = build(&fewer, DEFAULT_TABLE_SIZE);
+            let (mut moved, mut collateral) = (0usize, 0usize);
+            for (b, a) in before.slots().iter().zip(after.slots()) {
+                let b = b.map(|k| &all[k as usize].name);
+                let a = a.map(|k| &fewer[k as usize].name);
+                if a != b {
+                    moved += 1;
+                    if b != Some(&all[leaver].name) {
+                        collateral += 1;
+                    }
+                }
+            }
+            moved_sum += moved as f64 / before.len() as f64;
+            coll_sum += collateral as f64 / before.len() as f64;
+        }
+        let moved = moved_sum / n as f64;
+        let coll = coll_sum / n as f64;
+        let ideal = 1.0 / n as f64;
+        println!(
+            "{n:>9} {:>9.3}% {:>9.3}% {:>10.3} pp {:>13.3}%",
+            ideal * 100.0,
+            moved * 100.0,
+            (moved - ideal).abs() * 100.0,
+            coll * 100.0
+        );
+    }
+}

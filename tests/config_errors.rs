@@ -1,0 +1,401 @@
+//! Malformed configurations: one test per error class, asserting the exact
+//! `file:line:col: message`, that every error of a file is reported in one run, and the
+//! semantic warnings.
+
+use director::config::{parse_str, Loaded};
+
+fn errors(text: &str) -> Vec<String> {
+    match parse_str("t.conf", text) {
+        Ok(loaded) => panic!(
+            "expected errors, loaded with warnings {:?}",
+            loaded
+                .warnings
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+        ),
+        Err(e) => e.errors.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+fn warnings(text: &str) -> Vec<String> {
+    match parse_str("t.conf", text) {
+        Ok(Loaded { warnings, .. }) => warnings.iter().map(|w| w.to_string()).collect(),
+        Err(e) => panic!("expected a load, got\n{e}"),
+    }
+}
+
+const VS_HEAD: &str = "virtual_server 10.0.0.1 80 {\n";
+
+#[test]
+fn unbalanced_closing_brace() {
+    let text = "global_defs {\n    router_id a\n}\n}\n";
+    assert_eq!(
+        errors(text),
+        ["t.conf:4:1: unbalanced '}': no block is open here"]
+    );
+}
+
+#[test]
+fn block_never_closed() {
+    let text = "global_defs {\n    router_id a\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n    virtual_ipaddress {\n        10.0.0.1\n    }\n";
+    assert_eq!(
+        errors(text),
+        ["t.conf:4:1: 'vrrp_instance' block is never closed, expected '}' before the end of the file"]
+    );
+}
+
+#[test]
+fn block_not_closed_before_the_next_one() {
+    let text = format!("{VS_HEAD}    real_server 10.1.0.1 80 {{\n        weight 1\n\nvirtual_server 10.0.0.2 80 {{\n}}\n");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:1:1: 'virtual_server' block is not closed before 'virtual_server' at line 5, expected '}'"]
+    );
+}
+
+#[test]
+fn brace_without_keyword() {
+    assert_eq!(
+        errors("{\n}\n"),
+        ["t.conf:1:1: '{' without a keyword before it, expected 'keyword {'"]
+    );
+}
+
+#[test]
+fn value_of_the_wrong_type() {
+    let text =
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n    priority high\n}\n";
+    assert_eq!(
+        errors(text),
+        ["t.conf:4:14: priority: expected an integer from 1 to 255, found 'high'"]
+    );
+    let text = format!("{VS_HEAD}    delay_loop soon\n}}\n");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:2:16: delay_loop: expected a time in seconds from 0 to 86400, found 'soon'"]
+    );
+    let text = "global_defs {\n    vrrp_strict maybe\n}\n";
+    assert_eq!(
+        errors(text),
+        ["t.conf:2:17: vrrp_strict: expected on|off|true|false|yes|no or nothing, found 'maybe'"]
+    );
+    let text = format!("{VS_HEAD}    lb_kind FAST\n}}\n");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:2:13: lb_kind: expected NAT|DR|TUN, found 'FAST'"]
+    );
+}
+
+#[test]
+fn value_out_of_range() {
+    let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 256\n}\n";
+    assert_eq!(
+        errors(text),
+        ["t.conf:3:23: virtual_router_id: expected an integer from 1 to 255, found '256'"]
+    );
+}
+
+#[test]
+fn missing_value() {
+    let text = "global_defs {\n    router_id\n}\n";
+    assert_eq!(
+        errors(text),
+        ["t.conf:2:5: router_id: missing value, expected a router name"]
+    );
+}
+
+#[test]
+fn bad_ip_address() {
+    assert_eq!(
+        errors("virtual_server 10.0.0.300 80 {\n}\n"),
+        ["t.conf:1:16: virtual_server: expected an IP address, found '10.0.0.300'"]
+    );
+    let text = format!("{VS_HEAD}    real_server 10.1.0 80 {{\n    }}\n}}\n");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:2:17: real_server: expected an IP address, found '10.1.0'"]
+    );
+    let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n    virtual_ipaddress {\n        192.168.1.256/24 dev eth0\n    }\n}\n";
+    assert_eq!(
+        errors(text),
+        ["t.conf:5:9: expected an IP address with an optional /prefix-length, found '192.168.1.256/24'"]
+    );
+}
+
+#[test]
+fn port_out_of_range() {
+    let text = format!("{VS_HEAD}    real_server 10.1.0.1 70000 {{\n    }}\n}}\n");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:2:26: real_server: expected a port number from 0 to 65535, found '70000'"]
+    );
+    assert_eq!(
+        errors("virtual_server 10.0.0.1 -1 {\n}\n"),
+        ["t.conf:1:25: virtual_server: expected a port number from 0 to 65535, found '-1'"]
+    );
+}
+
+#[test]
+fn real_server_outside_virtual_server() {
+    assert_eq!(
+        errors("real_server 10.1.0.1 80 {\n    weight 1\n}\n"),
+        ["t.conf:1:1: 'real_server' is not valid at the top level, expected it inside a virtual_server block"]
+    );
+    let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n    real_server 10.1.0.1 80 {\n    }\n}\n";
+    assert_eq!(
+        errors(text),
+        ["t.conf:4:5: 'real_server' is not valid in vrrp_instance, expected it inside a virtual_server block"]
+    );
+    let text = format!("{VS_HEAD}    TCP_CHECK {{\n    }}\n}}\n");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:2:5: 'TCP_CHECK' is not valid in virtual_server, expected it inside a real_server block"]
+    );
+}
+
+#[test]
+fn duplicate_virtual_servers() {
+    let text = "virtual_server 10.0.0.1 80 {\n}\nvirtual_server 10.0.0.1 80 {\n    protocol TCP\n}\nvirtual_server 10.0.0.1 80 {\n    protocol UDP\n}\n";
+    assert_eq!(
+        errors(text),
+        ["t.conf:3:1: duplicate virtual_server Tcp 10.0.0.1:80 (first at t.conf:1:1), expected each service once"]
+    );
+}
+
+#[test]
+fn duplicate_real_servers() {
+    let text = format!("{VS_HEAD}    real_server 10.1.0.1 80\n    real_server 10.1.0.2 80\n    real_server 10.1.0.1 80\n}}\n");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:4:5: duplicate real_server 10.1.0.1 port 80 in virtual_server Tcp 10.0.0.1:80 (first at t.conf:2:5), expected each real server once"]
+    );
+}
+
+#[test]
+fn duplicate_vrrp_instances_and_vrids() {
+    let instance = |name: &str, vrid: u8, iface: &str| {
+        format!("vrrp_instance {name} {{\n    interface {iface}\n    virtual_router_id {vrid}\n    virtual_ipaddress {{\n        10.0.0.{vrid}\n    }}\n}}\n")
+    };
+    let text = instance("A", 1, "eth0") + &instance("A", 2, "eth0");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:8:1: duplicate vrrp_instance 'A' (first at t.conf:1:1), expected unique names"]
+    );
+    let text = instance("A", 7, "eth0") + &instance("B", 7, "eth1") + &instance("C", 7, "eth0");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:17:23: virtual_router_id 7 on eth0 is already used by vrrp_instance 'A' (first at t.conf:1:1), expected a VRID unique per interface"]
+    );
+}
+
+#[test]
+fn instance_in_two_sync_groups() {
+    let text = "vrrp_sync_group G1 {\n    group {\n        A\n        B\n    }\n}\nvrrp_sync_group G2 {\n    group {\n        A\n        B\n    }\n}\nvrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n    virtual_ipaddress {\n        10.0.0.1\n    }\n}\nvrrp_instance B {\n    interface eth0\n    virtual_router_id 2\n    virtual_ipaddress {\n        10.0.0.2\n    }\n}\n";
+    assert_eq!(
+        errors(text),
+        [
+            "t.conf:9:9: vrrp_instance 'A' is already in vrrp_sync_group 'G1' (first at t.conf:3:9), expected one group per instance",
+            "t.conf:10:9: vrrp_instance 'B' is already in vrrp_sync_group 'G1' (first at t.conf:4:9), expected one group per instance",
+        ]
+    );
+}
+
+#[test]
+fn unknown_virtual_server_group() {
+    assert_eq!(
+        errors("virtual_server group NOPE {\n}\n"),
+        ["t.conf:1:1: virtual_server group 'NOPE': no virtual_server_group of that name, expected one to be defined"]
+    );
+}
+
+#[test]
+fn portless_virtual_server_must_be_persistent() {
+    assert_eq!(
+        errors("virtual_server 10.0.0.1 {\n    lb_kind DR\n}\n"),
+        ["t.conf:1:1: virtual_server without a port must be persistent, expected a port or persistence_timeout"]
+    );
+}
+
+#[test]
+fn unterminated_quoted_string() {
+    let text = "vrrp_script chk {\n    script \"/bin/check --fast\n}\n";
+    assert_eq!(
+        errors(text),
+        [
+            "t.conf:1:1: vrrp_script 'chk' has no 'script', expected one",
+            "t.conf:2:12: unterminated quoted string, expected a closing quote",
+        ]
+    );
+}
+
+#[test]
+fn statement_given_a_block_and_block_given_no_block() {
+    let text =
+        "global_defs {\n    router_id {\n    }\n    notification_email admin@example.com\n}\n";
+    assert_eq!(
+        errors(text),
+        [
+            "t.conf:2:5: router_id: unexpected block, expected a plain statement",
+            "t.conf:2:5: router_id: missing value, expected a router name",
+            "t.conf:4:5: notification_email: expected a block '{ … }'",
+        ]
+    );
+}
+
+#[test]
+fn checker_problems() {
+    let text = format!("{VS_HEAD}    real_server 10.1.0.1 80 {{\n        MISC_CHECK {{\n            misc_timeout 3\n        }}\n        HTTP_GET {{\n            url {{\n                digest abc\n            }}\n        }}\n    }}\n}}\n");
+    assert_eq!(
+        errors(&text),
+        [
+            "t.conf:3:9: MISC_CHECK has no misc_path, expected the script to run",
+            "t.conf:7:13: url block without 'path', expected e.g. 'path /'",
+            "t.conf:8:24: digest: expected an MD5 digest (32 hex digits), found 'abc'",
+        ]
+    );
+}
+
+#[test]
+fn director_and_ospf_problems() {
+    assert_eq!(
+        errors("director {\n    mode active-active\n}\n"),
+        ["t.conf:2:5: mode active-active announces VIPs with OSPF, expected an ospf block"]
+    );
+    assert_eq!(
+        errors("director {\n    metrics_listen localhost\n}\n"),
+        ["t.conf:2:20: metrics_listen: expected ADDR:PORT (IPv6 as [ADDR]:PORT), found 'localhost'"]
+    );
+    let text = "ospf {\n    router_id 0.0.0.0\n    area 0 {\n        interface eth0 {\n            hello_interval 10\n            dead_interval 10\n        }\n    }\n    area backbone {\n    }\n}\n";
+    assert_eq!(
+        errors(text),
+        [
+            "t.conf:2:15: router_id: expected a router ID other than 0.0.0.0, found '0.0.0.0'",
+            "t.conf:4:9: interface eth0: dead_interval 10 must be longer than hello_interval 10",
+            "t.conf:9:10: area: expected an area ID (A.B.C.D or a decimal number), found 'backbone'",
+        ]
+    );
+}
+
+#[test]
+fn vrrp_timing_problems() {
+    let text = "vrrp_instance A {\n    interface eth0\n    virtual_router_id 1\n    advert_int 0.5\n    virtual_ipaddress {\n        10.0.0.1\n    }\n}\n";
+    assert_eq!(
+        errors(text),
+        ["t.conf:4:16: advert_int 0.5 s: VRRPv2 advertises whole seconds, expected 1 to 255 (or version 3)"]
+    );
+    let with_v3 = text.replace("advert_int 0.5", "advert_int 41\n    version 3");
+    assert_eq!(
+        errors(&with_v3),
+        ["t.conf:4:16: advert_int 41 s: VRRPv3 expected 0.01 to 40.95 s"]
+    );
+}
+
+#[test]
+fn missing_include_is_an_error() {
+    assert_eq!(
+        errors("include /nonexistent/director/keepalived.conf\n"),
+        ["t.conf:1:1: cannot read included file /nonexistent/director/keepalived.conf: No such file or directory (os error 2)"]
+    );
+}
+
+#[test]
+fn every_error_of_a_file_is_reported() {
+    let text = "\
+global_defs {
+    smtp_connect_timeout never
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    priority 0
+    virtual_ipaddress {
+        10.0.0.1/33
+    }
+}
+virtual_server 10.0.0.1 80 {
+    lb_algo magic
+    real_server 10.1.0.1 99999
+}
+real_server 10.1.0.2 80
+}
+";
+    assert_eq!(
+        errors(text),
+        [
+            "t.conf:2:26: smtp_connect_timeout: expected a time in seconds from 0 to 3600, found 'never'",
+            "t.conf:7:14: priority: expected an integer from 1 to 255, found '0'",
+            "t.conf:9:9: expected an IP address with an optional /prefix-length, found '10.0.0.1/33'",
+            "t.conf:13:13: lb_algo: expected rr|wrr|lc|wlc|lblc|lblcr|dh|sh|mh|sed|nq|fo|ovf|twos, found 'magic'",
+            "t.conf:14:26: real_server: expected a port number from 0 to 65535, found '99999'",
+            "t.conf:16:1: 'real_server' is not valid at the top level, expected it inside a virtual_server block",
+            "t.conf:17:1: unbalanced '}': no block is open here",
+        ]
+    );
+}
+
+#[test]
+fn errors_display_together() {
+    let e = parse_str("t.conf", "}\n}\n").expect_err("two errors");
+    assert_eq!(
+        e.to_string(),
+        "t.conf:1:1: unbalanced '}': no block is open here\nt.conf:2:1: unbalanced '}': no block is open here"
+    );
+}
+
+// ───────────────────────────── warnings ─────────────────────────────
+
+#[test]
+fn semantic_warnings() {
+    let text = "\
+vrrp_sync_group G {
+    group {
+        VI_1
+        VI_GONE
+    }
+}
+vrrp_instance VI_1 {
+    state MASTER
+    nopreempt
+    interface eth0
+    virtual_router_id 1
+    priority 100
+    priority 101
+    virtual_ipaddress {
+        10.0.0.1
+        2001:db8::1
+    }
+    track_script {
+        chk_missing weight 10
+    }
+}
+virtual_server 10.0.0.1 80 {
+    lb_algo mh
+    sh-port
+    quorum 5
+    real_server 10.1.0.1 80
+}
+";
+    assert_eq!(
+        warnings(text),
+        [
+            "t.conf:1:1: warning: vrrp_sync_group 'G' has a single member; a sync group synchronises several instances",
+            "t.conf:4:9: warning: vrrp_sync_group 'G' names no vrrp_instance 'VI_GONE', ignored",
+            "t.conf:9:5: warning: vrrp_instance 'VI_1': nopreempt has no effect with state MASTER, expected state BACKUP",
+            "t.conf:13:5: warning: 'priority' given twice in vrrp_instance (first at line 12), the last one wins",
+            "t.conf:16:9: warning: vrrp_instance 'VI_1': 2001:db8::1/128 is not of the family of the first address; keepalived ignores it, use virtual_ipaddress_excluded",
+            "t.conf:19:9: warning: track_script 'chk_missing' names no vrrp_script, ignored (as keepalived does)",
+            "t.conf:23:13: warning: sh-port/sh-fallback only apply to the sh scheduler, not mh",
+            "t.conf:25:12: warning: quorum 5 can never be reached: the real servers' weights add up to 1",
+        ]
+    );
+}
+
+#[test]
+fn extra_arguments_warn() {
+    let text = "vrrp_instance VI_1 {\n    interface eth0 eth1\n    virtual_router_id 1\n    virtual_ipaddress {\n        10.0.0.1\n    }\n}\n";
+    assert_eq!(
+        warnings(text),
+        ["t.conf:2:20: warning: interface: ignoring unexpected extra argument 'eth1'"]
+    );
+}

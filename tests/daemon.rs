@@ -1,0 +1,359 @@
+//! The daemon as an operator drives it: `-t`, `--dump-config`, SIGHUP reloads (a file with
+//! errors changes nothing), `directorctl`, SIGTERM; and, as root in a namespace, the VIPs
+//! that active-active mode holds on `lo`.
+
+mod common;
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use common::netns::NetNs;
+use common::process::Signal;
+use common::wait::wait_until;
+use common::TestDir;
+
+const DIRECTORD: &str = env!("CARGO_BIN_EXE_directord");
+const DIRECTORCTL: &str = env!("CARGO_BIN_EXE_directorctl");
+const WAIT: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(50);
+
+fn tables_only_config(reals: &[&str]) -> String {
+    let mut text = String::from("director {\n    dataplane none\n}\n\nvirtual_server 10.99.0.1 80 {\n    lb_algo mh\n    lb_kind DR\n    protocol TCP\n");
+    for real in reals {
+        text.push_str(&format!(
+            "    real_server {real} 80 {{\n        weight 1\n    }}\n"
+        ));
+    }
+    text.push_str("}\n");
+    text
+}
+
+/// `directorctl -s SOCK --json ARGS…` → the parsed answer, or the error text.
+fn ctl(socket: &Path, args: &[&str]) -> Result<serde_json::Value, String> {
+    let out = Command::new(DIRECTORCTL)
+        .arg("-s")
+        .arg(socket)
+        .arg("--json")
+        .args(args)
+        .output()
+        .map_err(|e| format!("directorctl: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("directorctl output: {e}"))
+}
+
+fn real_count(socket: &Path) -> Result<usize, String> {
+    let services = ctl(socket, &["services"])?;
+    services["services"][0]["reals"]
+        .as_array()
+        .map(Vec::len)
+        .ok_or_else(|| format!("no service in {services}"))
+}
+
+/// A directord outside any namespace: tables-only mode with `dataplane none` touches no
+/// kernel state, so this needs no root.
+struct LocalDaemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl LocalDaemon {
+    fn start(config: &Path, runtime_dir: &Path, log: PathBuf) -> LocalDaemon {
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(DIRECTORD)
+            .arg("-f")
+            .arg(config)
+            .arg("--runtime-dir")
+            .arg(runtime_dir)
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("start directord");
+        LocalDaemon { child, log }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args(["-s", name, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -s {name}");
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus, String> {
+        wait_until(timeout, POLL, || {
+            self.child
+                .try_wait()
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "still running".to_string())
+        })
+        .map(|waited| waited.value)
+        .map_err(|e| {
+            format!(
+                "{e}\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            )
+        })
+    }
+}
+
+impl Drop for LocalDaemon {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn reload_applies_the_difference_and_a_broken_file_changes_nothing() {
+    let dir = TestDir::new("reload");
+    let config = dir.write("director.conf", &tables_only_config(&["10.1.0.11"]));
+    let runtime = dir.subdir("run");
+    let socket = runtime.join("directord.sock");
+    let mut daemon = LocalDaemon::start(&config, &runtime, dir.path().join("directord.log"));
+
+    wait_until(WAIT, POLL, || match real_count(&socket)? {
+        1 => Ok(()),
+        n => Err(format!("{n} real servers")),
+    })
+    .expect("the daemon serves its tables");
+
+    std::fs::write(&config, tables_only_config(&["10.1.0.11", "10.1.0.12"])).unwrap();
+    daemon.signal("HUP");
+    wait_until(WAIT, POLL, || match real_count(&socket)? {
+        2 => Ok(()),
+        n => Err(format!("{n} real servers")),
+    })
+    .expect("SIGHUP applies the new real server");
+
+    std::fs::write(
+        &config,
+        "virtual_server 10.99.0.1 80 {\n    real_server 10.1.0.13 99999 {\n",
+    )
+    .unwrap();
+    daemon.signal("HUP");
+    let status = wait_until(WAIT, POLL, || {
+        let status = ctl(&socket, &["status"])?;
+        match status["reloads"]["failed"].as_u64() {
+            Some(1) => Ok(status),
+            other => Err(format!("failed reloads: {other:?}")),
+        }
+    })
+    .expect("the broken reload is counted")
+    .value;
+    let errors = status["reloads"]["last_errors"].to_string();
+    assert!(
+        errors.contains("director.conf:2:"),
+        "reload errors name file:line:col: {errors}"
+    );
+    assert_eq!(
+        real_count(&socket),
+        Ok(2),
+        "a broken file changed the tables"
+    );
+
+    // directorctl reload reports the errors and fails.
+    let reload = ctl(&socket, &["reload"]);
+    assert!(
+        reload.as_ref().is_err_and(|e| e.contains("director.conf:")),
+        "directorctl reload of a broken file: {reload:?}"
+    );
+
+    std::fs::write(&config, tables_only_config(&["10.1.0.12"])).unwrap();
+    ctl(&socket, &["reload"]).expect("directorctl reload of a valid file");
+    assert_eq!(real_count(&socket), Ok(1));
+
+    daemon.signal("TERM");
+    let exit = daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+    assert!(exit.success(), "exit status {exit:?}");
+    assert!(!socket.exists(), "the control socket is removed on exit");
+}
+
+#[test]
+fn metrics_endpoint_serves_prometheus_text() {
+    use std::io::{Read, Write};
+    let dir = TestDir::new("metrics");
+    // A port unlikely to collide between concurrent test runs.
+    let port = 20_000 + (std::process::id() % 20_000) as u16;
+    let text = tables_only_config(&["10.1.0.11"]).replace(
+        "    dataplane none\n",
+        &format!("    dataplane none\n    metrics_listen 127.0.0.1:{port}\n"),
+    );
+    let config = dir.write("director.conf", &text);
+    let runtime = dir.subdir("run");
+    let mut daemon = LocalDaemon::start(&config, &runtime, dir.path().join("directord.log"));
+    let body = wait_until(WAIT, POLL, || {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))
+            .map_err(|e| format!("connect: {e}"))?;
+        stream
+            .write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+            .map_err(|e| e.to_string())?;
+        let mut body = String::new();
+        stream
+            .read_to_string(&mut body)
+            .map_err(|e| e.to_string())?;
+        Ok(body)
+    })
+    .expect("the metrics endpoint answers")
+    .value;
+    assert!(body.starts_with("HTTP/1.1 200 OK"), "{body}");
+    assert!(body.contains("# TYPE director_info gauge"), "{body}");
+    assert!(
+        body.contains(
+            "director_real_server_weight{service=\"TCP 10.99.0.1:80\",real=\"10.1.0.11:80\"} 1"
+        ),
+        "{body}"
+    );
+    daemon.signal("TERM");
+    daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+}
+
+#[test]
+fn config_test_reports_every_error_with_its_position() {
+    let dir = TestDir::new("cfgtest");
+    let good = dir.write("good.conf", &tables_only_config(&["10.1.0.11"]));
+    let out = Command::new(DIRECTORD)
+        .arg("-t")
+        .arg("-f")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let bad = dir.write(
+        "bad.conf",
+        "virtual_server 10.99.0.1 80 {\n    delay_loop abc\n    real_server 10.1.0.300 80 {\n    }\n}\n",
+    );
+    let out = Command::new(DIRECTORD)
+        .arg("-t")
+        .arg("-f")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let bad_name = bad.display().to_string();
+    assert!(stderr.contains(&format!("{bad_name}:2:")), "{stderr}");
+    assert!(stderr.contains(&format!("{bad_name}:3:")), "{stderr}");
+
+    let out = Command::new(DIRECTORD)
+        .arg("--dump-config")
+        .arg("-f")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let dumped: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(dumped["virtual_servers"][0]["real_servers"][0]["weight"], 1);
+}
+
+#[test]
+fn example_configurations_pass_the_config_test() {
+    let examples: Vec<PathBuf> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/config"))
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|path| path.extension().is_some_and(|ext| ext == "conf"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!examples.is_empty(), "config/ has example configurations");
+    for example in examples {
+        let out = Command::new(DIRECTORD)
+            .arg("-t")
+            .arg("-f")
+            .arg(&example)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            example.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn directorctl_without_a_daemon_says_so() {
+    let out = Command::new(DIRECTORCTL)
+        .args(["-s", "/nonexistent/directord.sock", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is directord running?"), "{stderr}");
+}
+
+/// VIPs on `lo` in active-active mode: added with our label, removed when the configuration
+/// drops them and at shutdown; an operator's own address on `lo` is never touched.
+#[test]
+fn active_active_holds_vips_on_loopback() {
+    require_root!();
+    let dir = TestDir::new("vips");
+    let ns = NetNs::new("vip");
+    // No dummy driver on every kernel: a veth pair inside the namespace does as well.
+    ns.ip(&[
+        "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p",
+    ]);
+    ns.link_up("eth0");
+    ns.link_up("eth0p");
+    ns.add_addr("eth0", "10.0.0.11/24");
+    ns.add_addr("lo", "10.98.0.1/32");
+    let config_text = |vips: &[&str]| {
+        let mut text = String::from(
+            "director {\n    dataplane none\n}\nospf {\n    router_id 10.0.0.11\n    area 0 {\n        interface eth0 {\n            hello_interval 1\n            dead_interval 4\n        }\n    }\n}\n",
+        );
+        for vip in vips {
+            text.push_str(&format!(
+                "virtual_server {vip} 80 {{\n    lb_algo mh\n    real_server 10.1.0.11 80 {{\n    }}\n}}\n"
+            ));
+        }
+        text
+    };
+    let mut daemon = common::directord(&ns, &dir, "d1", &config_text(&["10.99.0.1", "10.99.0.2"]));
+    let vip1: Ipv4Addr = "10.99.0.1".parse().unwrap();
+    let vip2: Ipv4Addr = "10.99.0.2".parse().unwrap();
+    let operator: Ipv4Addr = "10.98.0.1".parse().unwrap();
+
+    wait_until(WAIT, POLL, || {
+        (ns.has_addr(vip1) && ns.has_addr(vip2))
+            .then_some(())
+            .ok_or_else(|| ns.ip(&["-br", "addr", "show", "dev", "lo"]))
+    })
+    .expect("both VIPs on lo");
+    let lo = ns.ip(&["addr", "show", "dev", "lo"]);
+    assert!(lo.contains("lo:director"), "VIPs carry our label: {lo}");
+
+    dir.write("d1/directord.conf", &config_text(&["10.99.0.1"]));
+    daemon.signal(Signal::Hup);
+    wait_until(WAIT, POLL, || {
+        (!ns.has_addr(vip2))
+            .then_some(())
+            .ok_or_else(|| "10.99.0.2 still on lo".to_string())
+    })
+    .expect("a VIP dropped by the reload leaves lo");
+    assert!(ns.has_addr(vip1));
+
+    daemon.signal(Signal::Term);
+    let exit = daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+    assert!(
+        exit.success(),
+        "exit status {exit:?}\n{}",
+        daemon.log_text()
+    );
+    assert!(!ns.has_addr(vip1), "VIPs are removed at shutdown");
+    assert!(
+        ns.has_addr(operator),
+        "an operator's address on lo survives"
+    );
+}
