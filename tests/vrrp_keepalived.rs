@@ -86,7 +86,7 @@ fn keepalived_master_ours_backup_v2_with_password() {
     require_root!();
     require_programs!("keepalived");
     let dir = TestDir::new("vrrp-ka2");
-    let (_sw, ka, ours) = pair("vk2", 10);
+    let (sw, ka, ours) = pair("vk2", 10);
     let vip = "10.99.10.200/24";
     let auth = "  authentication {\n    auth_type PASS\n    auth_pass s3cret\n  }";
     let conf = ka_conf(2, 100, 61, vip, auth);
@@ -116,6 +116,34 @@ fn keepalived_master_ours_backup_v2_with_password() {
         );
     }
     assert!(node.counter("VI_1", "adverts_rx").unwrap_or(0) > 0);
+
+    // Crafted adverts (priority 254: wrong password, bad checksum, TTL 1, truncated)
+    // move neither keepalived nor us; we count each kind.
+    let attacker = NetNs::new("vk2x");
+    sw.attach(&attacker, "eth0");
+    attacker.add_addr("eth0", "10.99.10.99/24");
+    vrrp_common::inject_bad_adverts(&attacker, "10.99.10.99", 61, "10.99.10.200", "s3cret");
+    wait_until(T, POLL, || {
+        let c = |n: &str| node.counter("VI_1", n).unwrap_or(0);
+        let got = (
+            c("auth_errors"),
+            c("checksum_errors"),
+            c("ttl_errors"),
+            c("packet_length_errors"),
+        );
+        (got.0 >= 10 && got.1 >= 10 && got.2 >= 10 && got.3 >= 10)
+            .then_some(())
+            .ok_or(format!("counters {got:?}"))
+    })
+    .unwrap_or_else(|e| panic!("bad advert counters: {e}"));
+    hold_for(Duration::from_secs(4), || {
+        only_holder(&ka, &ours, vip)?;
+        match node.state("VI_1")?.as_str() {
+            "BACKUP" => Ok(()),
+            s => Err(format!("ours is {s}")),
+        }
+    })
+    .unwrap_or_else(|e| panic!("after bad adverts: {e}"));
 
     // keepalived stops gracefully (priority 0): we take over.
     k.signal(Signal::Term);
@@ -283,8 +311,13 @@ fn same_keepalived_conf_runs_both() {
                  garp_master_delay 1\n  track_interface {\n    eth0\n  }";
     let kdir = dir.subdir("ka");
     let _k = keepalived(&ka, &kdir, "ka", &ka_conf(2, 90, 65, vip, extra));
-    let node = Node::start(&ours, &dir, "ours", &ours_conf(2, 100, 65, vip, extra));
+    let mut node = Node::start(&ours, &dir, "ours", &ours_conf(2, 100, 65, vip, extra));
     wait_stable(T, Duration::from_secs(3), || only_holder(&ours, &ka, vip))
         .unwrap_or_else(|e| panic!("ours (priority 100) master: {e}"));
     assert_eq!(node.counter("VI_1", "auth_errors"), Ok(0));
+    // We stop gracefully (priority 0): keepalived takes over, we leave nothing behind.
+    node.daemon.signal(Signal::Term);
+    let _ = node.daemon.wait_exit(Duration::from_secs(10));
+    wait_until(T, POLL, || only_holder(&ka, &ours, vip))
+        .unwrap_or_else(|e| panic!("after our SIGTERM: {e}"));
 }

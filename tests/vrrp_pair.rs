@@ -222,37 +222,6 @@ fn track_script_lowers_priority_and_hands_over() {
         .unwrap_or_else(|e| panic!("after script recovery: {e}"));
 }
 
-/// Sends crafted VRRPv2 adverts (VRID 55, priority 254) from `ns` with python3: one with
-/// a wrong password, one with a bad checksum, one with TTL 1, one truncated.
-fn inject_bad_adverts(ns: &NetNs, src: &str) {
-    let py = format!(
-        r#"
-import socket, struct
-def csum(b):
-    if len(b) % 2: b += b'\0'
-    s = sum(struct.unpack('!%dH' % (len(b)//2), b))
-    while s >> 16: s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
-def advert(pw, good_csum=True):
-    body = bytearray(struct.pack('!BBBBBBH', 0x21, 55, 254, 1, 1, 1, 0) + socket.inet_aton('10.99.5.200') + pw.ljust(8, b'\0')[:8])
-    c = csum(bytes(body)) if good_csum else 0x1234
-    body[6:8] = struct.pack('!H', c)
-    return bytes(body)
-def send(payload, ttl):
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
-    s.bind(('{src}', 0))
-    s.sendto(payload, ('224.0.0.18', 0))
-for _ in range(10):
-    send(advert(b'wrong'), 255)
-    send(advert(b'secret', False), 255)
-    send(advert(b'secret'), 1)
-    send(advert(b'secret')[:10], 255)
-"#
-    );
-    ns.exec_ok(&["python3", "-c", &py]);
-}
-
 #[test]
 fn bad_adverts_change_nothing() {
     require_root!();
@@ -268,7 +237,7 @@ fn bad_adverts_change_nothing() {
     let nb = Node::start(&b, &dir, "b", &conf(90));
     wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip))
         .unwrap_or_else(|e| panic!("initial: {e}"));
-    inject_bad_adverts(&attacker, "10.99.5.99");
+    vrrp_common::inject_bad_adverts(&attacker, "10.99.5.99", 55, "10.99.5.200", "secret");
     // Each kind was counted by both nodes, and nothing moved.
     for node in [&na, &nb] {
         wait_until(T, POLL, || {

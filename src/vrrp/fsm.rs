@@ -198,6 +198,8 @@ pub struct Machine {
     /// When the instance started, for `preempt_delay`.
     pub started: Option<Instant>,
     pub fault: Option<FaultCause>,
+    /// The Master_Down_Timer was shortened by a priority-0 advert (for the reason).
+    master_stopped: bool,
 }
 
 impl Machine {
@@ -211,6 +213,7 @@ impl Machine {
             master_addr: None,
             started: None,
             fault: None,
+            master_stopped: false,
         }
     }
 
@@ -239,6 +242,7 @@ impl Machine {
     }
 
     fn arm_master_down(&mut self, now: Instant) {
+        self.master_stopped = false;
         self.timer = Timer::MasterDown(now + self.master_down_interval());
     }
 
@@ -352,7 +356,12 @@ impl Machine {
             (State::Backup, Event::TimerExpired) => {
                 // "If the Master_Down_Timer fires": become Master.
                 if matches!(self.timer, Timer::MasterDown(t) if t <= now) {
-                    self.become_master(now, Reason::MasterDown, &mut out);
+                    let reason = if self.master_stopped {
+                        Reason::MasterStopped
+                    } else {
+                        Reason::MasterDown
+                    };
+                    self.become_master(now, reason, &mut out);
                 }
             }
             (State::Backup, Event::Advert(adv)) => {
@@ -360,6 +369,7 @@ impl Machine {
                     // "If the Priority in the ADVERTISEMENT is zero, then set the
                     // Master_Down_Timer to Skew_Time."
                     self.timer = Timer::MasterDown(now + self.skew_time());
+                    self.master_stopped = true;
                     self.master_addr = None;
                 } else if !self.params.preempt
                     || adv.priority >= self.priority
@@ -553,6 +563,12 @@ mod tests {
         m.fsm(t0, Event::Startup);
         m.fsm(t0, adv(0, "10.0.0.9"));
         assert_eq!(m.timer, Timer::MasterDown(t0 + m.skew_time()));
+        let a = m.fsm(t0 + m.skew_time(), Event::TimerExpired);
+        assert!(a.contains(&Action::StateChanged {
+            from: State::Backup,
+            to: State::Master,
+            reason: Reason::MasterStopped
+        }));
     }
 
     #[test]

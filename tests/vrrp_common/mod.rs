@@ -124,6 +124,38 @@ impl Node {
     }
 }
 
+/// Sends 10 rounds of crafted VRRPv2 adverts (priority 254, for `vrid` with the single
+/// address `vip`) from `ns` with python3: a wrong password, a bad checksum (right
+/// password), TTL 1, and a truncated one.
+pub fn inject_bad_adverts(ns: &NetNs, src: &str, vrid: u8, vip: &str, password: &str) {
+    let py = format!(
+        r#"
+import socket, struct
+def csum(b):
+    if len(b) % 2: b += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(b)//2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+def advert(pw, good_csum=True):
+    body = bytearray(struct.pack('!BBBBBBH', 0x21, {vrid}, 254, 1, 1, 1, 0) + socket.inet_aton('{vip}') + pw.ljust(8, b'\0')[:8])
+    c = csum(bytes(body)) if good_csum else 0x1234
+    body[6:8] = struct.pack('!H', c)
+    return bytes(body)
+def send(payload, ttl):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+    s.bind(('{src}', 0))
+    s.sendto(payload, ('224.0.0.18', 0))
+for _ in range(10):
+    send(advert(b'wrong'), 255)
+    send(advert(b'{password}', False), 255)
+    send(advert(b'{password}'), 1)
+    send(advert(b'{password}')[:10], 255)
+"#
+    );
+    ns.exec_ok(&["python3", "-c", &py]);
+}
+
 /// The `addr/prefix` entries of a namespace (`ip -o addr`).
 pub fn addresses(ns: &str) -> Vec<String> {
     let out = std::process::Command::new("ip")
