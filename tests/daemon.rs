@@ -174,6 +174,37 @@ fn reload_applies_the_difference_and_a_broken_file_changes_nothing() {
     assert!(!socket.exists(), "the control socket is removed on exit");
 }
 
+/// An unchanged keepalived.conf (dataplane IPVS by default) on a host without IPVS: the
+/// daemon keeps running, reports the backend as failing and retries, as keepalived does.
+#[test]
+fn missing_ipvs_is_a_retried_failure_not_a_crash() {
+    if Path::new("/proc/net/ip_vs").exists() {
+        eprintln!("SKIPPED: this host has IPVS; the test must not program the host's tables");
+        return;
+    }
+    let dir = TestDir::new("noipvs");
+    let text = tables_only_config(&["10.1.0.11"]).replace("    dataplane none\n", "");
+    let config = dir.write("keepalived.conf", &text);
+    let runtime = dir.subdir("run");
+    let socket = runtime.join("directord.sock");
+    let mut daemon = LocalDaemon::start(&config, &runtime, dir.path().join("directord.log"));
+    let status = wait_until(WAIT, POLL, || {
+        let status = ctl(&socket, &["status"])?;
+        let failures = status["dataplane"]["failures"].to_string();
+        if failures.contains("dataplane ipvs") {
+            Ok(status)
+        } else {
+            Err(format!("failures: {failures}"))
+        }
+    })
+    .expect("the IPVS failure shows in the status")
+    .value;
+    assert_eq!(status["dataplane"]["backend"], "ipvs");
+    daemon.signal("TERM");
+    let exit = daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+    assert!(exit.success());
+}
+
 #[test]
 fn metrics_endpoint_serves_prometheus_text() {
     use std::io::{Read, Write};

@@ -91,12 +91,16 @@ impl Announcer {
         let deadline = tokio::time::Instant::now() + WITHDRAW_WAIT;
         loop {
             if let Ok(status) = self.handle.status().await {
+                let mut neighbors = status.interfaces.iter().flat_map(|iface| &iface.neighbors);
+                if !neighbors
+                    .clone()
+                    .any(|nbr| nbr.state == ospf::neighbor::nsm::State::Full)
+                {
+                    // No router holds our routes: nobody to wait for.
+                    return;
+                }
                 let originated = router_lsa_seq(&status) > before;
-                let acknowledged = status
-                    .interfaces
-                    .iter()
-                    .flat_map(|iface| &iface.neighbors)
-                    .all(|nbr| nbr.ls_retransmit == 0);
+                let acknowledged = neighbors.all(|nbr| nbr.ls_retransmit == 0);
                 if originated && acknowledged {
                     tokio::time::sleep(ROUTER_CONVERGENCE).await;
                     return;

@@ -4,13 +4,21 @@
 //! blocking the loop. The loop sends it the newest desired tables; when several arrive
 //! while a reconcile runs, only the last one is applied (each is complete, so the earlier
 //! ones are obsolete). Reports go back to the loop, which retries failed objects.
+//!
+//! The backend is opened when there is first something to program, as keepalived does:
+//! a configuration with only `vrrp_instance`s runs on a host without IPVS, and a backend
+//! that cannot be opened is reported like any other failed object and retried.
 
 use std::sync::mpsc as std_mpsc;
 use std::thread;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::dataplane::{Dataplane, DataplaneError, DesiredTables, ReconcileReport, TableStats};
+use crate::config::model::DataplaneKind;
+use crate::dataplane::{
+    self, Dataplane, DataplaneError, DesiredTables, Failure, OpKind, OpenOptions, ReconcileReport,
+    TableStats,
+};
 
 enum Command {
     Reconcile(Box<DesiredTables>),
@@ -23,15 +31,22 @@ pub struct DataplaneWorker {
 }
 
 impl DataplaneWorker {
-    /// Starts the thread; each reconcile report is sent through `reports`.
+    /// Starts the thread for a backend of `kind`; each reconcile report is sent through
+    /// `reports`.
     pub fn spawn<E: From<ReconcileReport> + Send + 'static>(
-        backend: Box<dyn Dataplane>,
+        kind: DataplaneKind,
+        options: OpenOptions,
         reports: mpsc::UnboundedSender<E>,
     ) -> std::io::Result<Self> {
         let (commands, inbox) = std_mpsc::channel();
+        let slot = BackendSlot {
+            kind,
+            options,
+            backend: None,
+        };
         thread::Builder::new()
             .name("dataplane".into())
-            .spawn(move || work(backend, inbox, reports))?;
+            .spawn(move || work(slot, inbox, reports))?;
         Ok(DataplaneWorker { commands })
     }
 
@@ -54,8 +69,61 @@ impl DataplaneWorker {
     }
 }
 
+/// The backend, opened on first need.
+struct BackendSlot {
+    kind: DataplaneKind,
+    options: OpenOptions,
+    backend: Option<Box<dyn Dataplane>>,
+}
+
+impl BackendSlot {
+    fn reconcile(&mut self, desired: &DesiredTables) -> ReconcileReport {
+        if self.backend.is_none() && nothing_to_program(desired) {
+            return ReconcileReport::default();
+        }
+        if self.backend.is_none() {
+            match dataplane::open(self.kind, &self.options) {
+                Ok(backend) => self.backend = Some(backend),
+                Err(err) => return self.open_failed(&err),
+            }
+        }
+        match self.backend.as_mut() {
+            Some(backend) => backend.reconcile(desired),
+            None => ReconcileReport::default(),
+        }
+    }
+
+    fn open_failed(&self, err: &DataplaneError) -> ReconcileReport {
+        ReconcileReport {
+            failures: vec![Failure {
+                op: OpKind::ReadKernel,
+                object: format!("dataplane {}", format!("{:?}", self.kind).to_lowercase()),
+                errno: None,
+                message: format!(
+                    "{err} (on a host without IPVS, set `director {{ dataplane nftables }}`)"
+                ),
+            }],
+            ..ReconcileReport::default()
+        }
+    }
+
+    fn stats(&mut self) -> Result<TableStats, String> {
+        match self.backend.as_mut() {
+            Some(backend) => backend
+                .stats()
+                .map_err(|err: DataplaneError| err.to_string()),
+            None => Ok(TableStats::default()),
+        }
+    }
+}
+
+/// No service, no timeouts, no sync daemon: nothing that needs the kernel.
+fn nothing_to_program(desired: &DesiredTables) -> bool {
+    desired.services.is_empty() && desired.timeouts.is_none() && desired.sync_daemons.is_empty()
+}
+
 fn work<E: From<ReconcileReport>>(
-    mut backend: Box<dyn Dataplane>,
+    mut slot: BackendSlot,
     inbox: std_mpsc::Receiver<Command>,
     reports: mpsc::UnboundedSender<E>,
 ) {
@@ -63,7 +131,7 @@ fn work<E: From<ReconcileReport>>(
         let mut newest = match command {
             Command::Reconcile(desired) => desired,
             Command::Stats(reply) => {
-                answer_stats(backend.as_mut(), reply);
+                let _ = reply.send(slot.stats());
                 continue;
             }
         };
@@ -71,33 +139,28 @@ fn work<E: From<ReconcileReport>>(
         while let Ok(command) = inbox.try_recv() {
             match command {
                 Command::Reconcile(desired) => newest = desired,
-                Command::Stats(reply) => answer_stats(backend.as_mut(), reply),
+                Command::Stats(reply) => {
+                    let _ = reply.send(slot.stats());
+                }
             }
         }
-        let report = backend.reconcile(&newest);
+        let report = slot.reconcile(&newest);
         if reports.send(E::from(report)).is_err() {
             return;
         }
     }
 }
 
-fn answer_stats(backend: &mut dyn Dataplane, reply: oneshot::Sender<Result<TableStats, String>>) {
-    let stats = backend
-        .stats()
-        .map_err(|err: DataplaneError| err.to_string());
-    let _ = reply.send(stats);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataplane::memory::MemoryBackend;
 
     #[tokio::test]
     async fn reconciles_and_reports() {
         let (reports_tx, mut reports) = mpsc::unbounded_channel::<ReconcileReport>();
         let worker =
-            DataplaneWorker::spawn(Box::new(MemoryBackend::new()), reports_tx).expect("spawn");
+            DataplaneWorker::spawn(DataplaneKind::None, OpenOptions::default(), reports_tx)
+                .expect("spawn");
         worker.reconcile(DesiredTables::default());
         let report = reports.recv().await.expect("a report");
         assert!(report.is_clean());

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::config::model::{Config, Mode};
 use crate::config::{self, Loaded};
-use crate::dataplane::{self, DataplaneError, DesiredTables, HealthState, ReconcileReport};
+use crate::dataplane::{self, DesiredTables, HealthState, ReconcileReport};
 use crate::net::{NetError, Netlink};
 use crate::vrrp::{self, VrrpHandle};
 use announcer::Announcer;
@@ -45,11 +45,6 @@ pub enum ControlError {
     Signals(#[source] std::io::Error),
     #[error("rtnetlink: {0}")]
     Netlink(#[from] NetError),
-    #[error("dataplane {backend}: {source}")]
-    Dataplane {
-        backend: String,
-        source: DataplaneError,
-    },
     #[error("ospf: {0}")]
     Ospf(#[source] ospf::Error),
     #[error(
@@ -190,12 +185,7 @@ impl Controller {
         let options = dataplane::OpenOptions {
             state_dir: settings.runtime_dir.clone(),
         };
-        let backend =
-            dataplane::open(backend_kind, &options).map_err(|source| ControlError::Dataplane {
-                backend: format!("{backend_kind:?}").to_lowercase(),
-                source,
-            })?;
-        let dataplane = DataplaneWorker::spawn(backend, events.clone())
+        let dataplane = DataplaneWorker::spawn(backend_kind, options, events.clone())
             .map_err(ControlError::DataplaneThread)?;
         let netlink = Netlink::new()?;
         let loopback = if config.mode() == Mode::ActiveActive {
@@ -350,8 +340,11 @@ impl Controller {
     async fn component_event(&mut self, event: ComponentEvent) -> Result<(), ControlError> {
         match event {
             ComponentEvent::Dataplane(report) => {
+                // Announce once the tables exist: some objects may still be retried, but
+                // a backend that could not even open programmed nothing.
+                let programmed = report.is_clean() || report.kernel_ops > 0;
                 self.dataplane_report(report);
-                if !self.tables_ready {
+                if !self.tables_ready && programmed {
                     self.tables_ready = true;
                     self.start_announcer().await?;
                 }
