@@ -532,7 +532,9 @@ impl Instance {
             }
             (s, _) => s,
         };
-        self.set_iface_state(ii, old, new);
+        // The election already recorded its own transition; don't report it twice.
+        let current = self.ifaces[ii].state;
+        self.set_iface_state(ii, current, new);
     }
 
     fn set_iface_state(&mut self, ii: usize, old: ism::State, new: ism::State) {
