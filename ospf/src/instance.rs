@@ -31,6 +31,9 @@ pub const MIN_LS_ARRIVAL: Duration = Duration::from_secs(1);
 pub const MIN_LS_INTERVAL: Duration = Duration::from_secs(5);
 /// LSRefreshTime, in seconds of LS age.
 pub const LS_REFRESH_TIME: u16 = 1800;
+/// After every flush is acknowledged, how long a graceful shutdown keeps running so that the
+/// routers have recomputed their routes (BIRD does it on a 1 s tick) before we go.
+pub const SHUTDOWN_SETTLE: Duration = Duration::from_millis(1100);
 /// Delay before sending collected delayed acknowledgments (must be < RxmtInterval).
 pub const DELAYED_ACK: Duration = Duration::from_millis(500);
 
@@ -89,6 +92,8 @@ pub struct Area {
 #[derive(Debug)]
 pub(crate) struct ShutdownState {
     pub deadline: Instant,
+    /// Set once every flush is acknowledged: when to say goodbye and stop.
+    pub settle_until: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -246,6 +251,7 @@ impl Instance {
                     );
                     self.shutdown = Some(ShutdownState {
                         deadline: now + max_wait,
+                        settle_until: None,
                     });
                     self.dirty = true;
                 }
@@ -302,6 +308,7 @@ impl Instance {
         };
         take(self.originate_due);
         take(self.shutdown.as_ref().map(|s| s.deadline));
+        take(self.shutdown.as_ref().and_then(|s| s.settle_until));
         for i in &self.ifaces {
             take(i.hello_due);
             take(i.wait_due);
@@ -354,10 +361,7 @@ impl Instance {
         }
         if n.dd_rxmt_due.is_some_and(|t| t <= now) {
             n.dd_rxmt_due = Some(now + rxmt);
-            if let Some(bytes) = n.last_dd_tx.clone() {
-                let dst = self.nbr_dst(ii, k);
-                self.push_packet(ii, dst, bytes, "dbdesc");
-            }
+            self.resend_dbdesc(now, ii, k);
         }
         if self.ifaces[ii].neighbors[&k]
             .ls_request_due
@@ -438,31 +442,53 @@ impl Instance {
         if self.finished {
             return;
         }
+        let (deadline, settle_until) = (s.deadline, s.settle_until);
         let all_flushed = self.self_lsas_all_flushed(now);
         let all_acked = self
             .ifaces
             .iter()
             .all(|i| i.neighbors.values().all(|n| n.ls_rxmt.is_empty()));
-        let timed_out = now >= s.deadline;
-        if (all_flushed && all_acked) || timed_out {
-            if timed_out && !(all_flushed && all_acked) {
-                warn!(
-                    "OSPF shutdown: not every neighbor acknowledged the flush before the deadline"
-                );
-            }
-            // A Hello listing no neighbor makes every router drop the adjacency at once
-            // (1-WayReceived) instead of waiting for the dead interval.
-            for ii in 0..self.ifaces.len() {
-                if self.ifaces[ii].state != ism::State::Down {
-                    self.send_hello(now, ii, true);
+        let acknowledged = all_flushed && all_acked;
+        let timed_out = now >= deadline;
+        if acknowledged && !timed_out {
+            // Acknowledged means installed, not yet used: routers recompute routes a little
+            // later (BIRD on its 1 s tick). Keep running until then, so that the process
+            // exits only after the routers stopped forwarding to us.
+            let adjacent = self.ifaces.iter().any(|i| {
+                i.neighbors
+                    .values()
+                    .any(|n| n.state >= nsm::State::Exchange)
+            });
+            let until = match settle_until {
+                Some(t) => t,
+                None if adjacent => {
+                    let t = (now + SHUTDOWN_SETTLE).min(deadline);
+                    if let Some(s) = &mut self.shutdown {
+                        s.settle_until = Some(t);
+                    }
+                    t
                 }
+                None => now,
+            };
+            if now < until {
+                return;
             }
-            info!(
-                acknowledged = all_flushed && all_acked,
-                "OSPF shutdown complete"
-            );
-            self.finished = true;
         }
+        if !acknowledged && !timed_out {
+            return;
+        }
+        if !acknowledged {
+            warn!("OSPF shutdown: not every neighbor acknowledged the flush before the deadline");
+        }
+        // A Hello listing no neighbor makes every router drop the adjacency at once
+        // (1-WayReceived) instead of waiting for the dead interval.
+        for ii in 0..self.ifaces.len() {
+            if self.ifaces[ii].state != ism::State::Down {
+                self.send_hello(now, ii, true);
+            }
+        }
+        info!(acknowledged, "OSPF shutdown complete");
+        self.finished = true;
     }
 
     // ===== interface state machine (§9.3) =====
@@ -506,7 +532,9 @@ impl Instance {
             }
             (s, _) => s,
         };
-        self.set_iface_state(ii, old, new);
+        // The election already recorded its own transition; don't report it twice.
+        let current = self.ifaces[ii].state;
+        self.set_iface_state(ii, current, new);
     }
 
     fn set_iface_state(&mut self, ii: usize, old: ism::State, new: ism::State) {

@@ -199,15 +199,6 @@ pub fn elect_dr(candidates: &[Candidate]) -> (Ipv4Addr, Ipv4Addr) {
         cands[0].bdr = bdr;
         (dr, bdr) = run(&cands);
     }
-    if dr == bdr && dr != none {
-        // Nobody declared itself DR yet, so the BDR was promoted (step 3): elect a new BDR
-        // among the others, as the promoted router will declare itself DR from now on.
-        for c in cands.iter_mut().filter(|c| c.addr == dr) {
-            c.dr = c.addr;
-            c.bdr = none;
-        }
-        (dr, bdr) = run(&cands);
-    }
     (dr, bdr)
 }
 
@@ -238,9 +229,15 @@ mod tests {
 
     #[test]
     fn fresh_segment_elects_highest_priority_dr_and_next_bdr() {
-        // Everybody starts with no DR/BDR: first BDR is chosen, then promoted, then re-run.
+        // Nobody declares anything yet: the BDR (highest priority) is promoted to DR and, as
+        // the RFC says, is also still the BDR in this first calculation. We must not declare
+        // ourselves BDR here: a self-declared BDR wins step 2 over a higher priority, and the
+        // router (BIRD and FRR both) would then make us DR.
         let (dr, bdr) = elect_dr(&[c(11, 1, 0, 0), c(1, 10, 0, 0), c(12, 1, 0, 0)]);
-        assert_eq!(dr, ip(1), "router with priority 10 becomes DR");
+        assert_eq!((dr, bdr), (ip(1), ip(1)));
+        // Next round, the router declares itself DR: the BDR is then elected among the rest.
+        let (dr, bdr) = elect_dr(&[c(11, 1, 1, 1), c(1, 10, 1, 0), c(12, 1, 1, 1)]);
+        assert_eq!(dr, ip(1), "router with priority 10 stays DR");
         assert_eq!(bdr, ip(12), "highest router ID among priority 1 is BDR");
     }
 
@@ -254,6 +251,12 @@ mod tests {
     #[test]
     fn priority_zero_never_elected() {
         let (dr, bdr) = elect_dr(&[c(11, 0, 0, 0), c(1, 1, 0, 0)]);
+        assert_eq!(
+            (dr, bdr),
+            (ip(1), ip(1)),
+            "first calculation: BDR promoted, still BDR"
+        );
+        let (dr, bdr) = elect_dr(&[c(11, 0, 1, 1), c(1, 1, 1, 0)]);
         assert_eq!((dr, bdr), (ip(1), Ipv4Addr::UNSPECIFIED));
         let (dr, bdr) = elect_dr(&[c(11, 0, 0, 0)]);
         assert_eq!((dr, bdr), (Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED));

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
-use crate::packet::{LsaHeader, LsaKey};
+use crate::packet::{DbDesc, LsaHeader, LsaKey};
 
 pub mod nsm {
     use serde::Serialize;
@@ -85,7 +85,9 @@ pub struct Neighbor {
     pub master: bool,
     pub dd_seq: u32,
     pub last_dd_rx: Option<LastDd>,
-    pub last_dd_tx: Option<Vec<u8>>,
+    /// Our last Database Description, re-encoded on every retransmission so that it
+    /// carries a current MD5 cryptographic sequence number.
+    pub last_dd_tx: Option<DbDesc>,
     pub dd_rxmt_due: Option<Instant>,
     pub db_summary: VecDeque<LsaHeader>,
     /// Whether our last DD announced more headers (M bit).

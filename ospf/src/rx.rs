@@ -217,10 +217,7 @@ impl Instance {
                 if n.last_dd_rx == Some(this) {
                     // Duplicate: the slave answers with its last packet, the master ignores it.
                     if !n.master {
-                        if let Some(bytes) = n.last_dd_tx.clone() {
-                            let dst = self.nbr_dst(ii, k);
-                            self.push_packet(ii, dst, bytes, "dbdesc");
-                        }
+                        self.resend_dbdesc(now, ii, k);
                     }
                     return;
                 }

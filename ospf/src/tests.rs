@@ -726,6 +726,12 @@ fn graceful_shutdown_flushes_waits_for_ack_then_says_goodbye() {
             lsa_headers: vec![l.header],
         }),
     );
+    assert!(
+        !lab.inst.is_finished(),
+        "settles while the routers recompute"
+    );
+    lab.sent();
+    lab.advance(crate::instance::SHUTDOWN_SETTLE);
     assert!(lab.inst.is_finished());
     let bye = lab
         .sent()
@@ -864,4 +870,31 @@ fn ls_requests_go_out_batch_after_batch() {
         Some(nsm::State::Full),
         "loaded without waiting for RxmtInterval"
     );
+}
+
+/// Retransmitted packets carry a current MD5 sequence number (a stored copy would be
+/// refused by BIRD as a replay: "lower sequence number").
+#[test]
+fn dd_retransmission_refreshes_crypto_sequence() {
+    let mut lab = Lab::new(1, AuthConfig::md5(1, "k"));
+    lab.hello(R1, R1, 10, R1, Ipv4Addr::UNSPECIFIED, true);
+    assert_eq!(lab.nbr_state(R1), Some(nsm::State::ExStart));
+    let dd_seqs = |lab: &mut Lab| -> Vec<u32> {
+        let auth = lab.auth.clone();
+        lab.inst
+            .drain_output()
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Packet { bytes, .. } => packet::decode(&bytes, &auth).ok(),
+                _ => None,
+            })
+            .filter(|(p, _)| matches!(p.body, Body::DbDesc(_)))
+            .filter_map(|(_, seq)| seq)
+            .collect()
+    };
+    let first = dd_seqs(&mut lab);
+    lab.advance(Duration::from_secs(5));
+    let again = dd_seqs(&mut lab);
+    assert_eq!((first.len(), again.len()), (1, 1));
+    assert!(again[0] > first[0], "{again:?} after {first:?}");
 }

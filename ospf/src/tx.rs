@@ -134,16 +134,29 @@ impl Instance {
             seq: n.dd_seq,
             lsa_headers: headers,
         };
-        let bytes = self.encode_body(now, ii, Body::DbDesc(dd));
         let rxmt = Duration::from_secs(self.ifaces[ii].cfg.retransmit_interval.max(1) as u64);
         if let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) {
-            n.last_dd_tx = Some(bytes.clone());
+            n.last_dd_tx = Some(dd.clone());
             if n.master {
                 n.dd_rxmt_due = Some(now + rxmt);
             }
         }
         let dst = self.nbr_dst(ii, k);
-        self.push_packet(ii, dst, bytes, "dbdesc");
+        self.send_body(now, ii, dst, Body::DbDesc(dd));
+    }
+
+    /// Sends our last Database Description again (master timer, or a slave answering a
+    /// duplicate).
+    pub(crate) fn resend_dbdesc(&mut self, now: Instant, ii: usize, k: Ipv4Addr) {
+        let Some(dd) = self.ifaces[ii]
+            .neighbors
+            .get(&k)
+            .and_then(|n| n.last_dd_tx.clone())
+        else {
+            return;
+        };
+        let dst = self.nbr_dst(ii, k);
+        self.send_body(now, ii, dst, Body::DbDesc(dd));
     }
 
     /// LS Request for the head of the request list (§10.9); re-sent every RxmtInterval until
