@@ -39,6 +39,7 @@ fn frr_director(router_id: Ipv4Addr) -> OspfRouter {
         ifaces: vec![OspfIface::broadcast("eth0", 1, 4)],
         stubs: vec![VIP],
         kernel_export: false,
+        merge_external: false,
     }
 }
 
@@ -77,6 +78,7 @@ fn bird_router_installs_ecmp_route_from_two_frr_directors() {
             ifaces: vec![OspfIface::broadcast("eth0", 1, 4).priority(10)],
             stubs: vec![],
             kernel_export: true,
+            merge_external: false,
         };
         let bird = Bird::start(&r1, &dir.subdir("r1"), "r1-bird", &router);
         let frr1 = Frr::start(&d1, &dir.subdir("d1"), "d1", &frr_director(D1));

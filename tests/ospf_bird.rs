@@ -34,3 +34,10 @@ fn bird_router_dr_director_shutdown() {
     require_programs!("bird", "birdc");
     ospf_suite::dr_director_shutdown(RouterKind::Bird);
 }
+
+#[test]
+fn bird_router_sigterm_drops_nexthop_before_exit() {
+    require_root!();
+    require_programs!("bird", "birdc");
+    ospf_suite::sigterm_order(RouterKind::Bird);
+}

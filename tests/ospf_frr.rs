@@ -34,3 +34,10 @@ fn frr_router_dr_director_shutdown() {
     require_programs!("vtysh", "/usr/lib/frr/zebra", "/usr/lib/frr/ospfd");
     ospf_suite::dr_director_shutdown(RouterKind::Frr);
 }
+
+#[test]
+fn frr_router_sigterm_drops_nexthop_before_exit() {
+    require_root!();
+    require_programs!("vtysh", "/usr/lib/frr/zebra", "/usr/lib/frr/ospfd");
+    ospf_suite::sigterm_order(RouterKind::Frr);
+}

@@ -111,7 +111,8 @@ pub fn run_ok(argv: &[&str]) -> String {
 
 /// A per-test directory for configs, control sockets and logs: `/tmp/dt-{tag}-{pid}-{n}`,
 /// mode 755 so daemons that drop privileges (FRR runs as `frr`) can reach their subdirs.
-/// Removed on drop, except when the test panics: then its path is printed and it is kept.
+/// Removed on drop, except when the test panics or `DT_KEEP` is set: then its path is
+/// printed and it is kept.
 pub struct TestDir {
     path: PathBuf,
 }
@@ -156,6 +157,8 @@ impl Drop for TestDir {
                 "test failed: configs and logs kept in {}",
                 self.path.display()
             );
+        } else if std::env::var_os("DT_KEEP").is_some() {
+            eprintln!("DT_KEEP: configs and logs kept in {}", self.path.display());
         } else if let Err(e) = fs::remove_dir_all(&self.path) {
             eprintln!("warning: cannot remove {}: {e}", self.path.display());
         }

@@ -76,12 +76,18 @@ impl Router {
             ifaces: ifaces.into_iter().map(|i| i.priority(priority)).collect(),
             stubs: vec![],
             kernel_export: true,
+            merge_external: false,
         };
+        Router::start_config(kind, ns, dir, &cfg)
+    }
+
+    /// Starts the upstream router with a complete configuration.
+    pub fn start_config(kind: RouterKind, ns: &NetNs, dir: &TestDir, cfg: &OspfRouter) -> Router {
         match kind {
             RouterKind::Bird => {
-                Router::Bird(Bird::start(ns, &dir.subdir("router"), "router-bird", &cfg))
+                Router::Bird(Bird::start(ns, &dir.subdir("router"), "router-bird", cfg))
             }
-            RouterKind::Frr => Router::Frr(Frr::start(ns, &dir.subdir("router"), "router", &cfg)),
+            RouterKind::Frr => Router::Frr(Frr::start(ns, &dir.subdir("router"), "router", cfg)),
         }
     }
 
@@ -292,6 +298,7 @@ impl Director {
                     ifaces: vec![spec.iface.clone()],
                     stubs: spec.vips.clone(),
                     kernel_export: false,
+                    merge_external: false,
                 };
                 let sub = dir.subdir(&spec.name);
                 if kind == DirectorKind::Bird {

@@ -53,6 +53,62 @@ fn route_is<'a>(
     }
 }
 
+/// Whether [`assert_graceful_shutdown`] also requires the router to have dropped the nexthop
+/// before the process exits (checked by the dedicated `sigterm_order` scenario, so that its
+/// failure names that one requirement).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    DroppedBeforeExit,
+    Any,
+}
+
+/// SIGTERM to `director` (announcing `vip` via `gateway`): it exits cleanly, the router drops
+/// its nexthop (before the exit with [`Order::DroppedBeforeExit`]), and the VIP never loses
+/// every nexthop meanwhile.
+fn assert_graceful_shutdown(
+    director: &mut Director,
+    r1: &NetNs,
+    vip: Ipv4Addr,
+    gateway: Ipv4Addr,
+    order: Order,
+) {
+    let trace = trace_shutdown(director, r1, vip, gateway, Duration::from_secs(30));
+    let name = director.spec.name.clone();
+    eprintln!("SIGTERM {name}: {trace:?}");
+    assert!(
+        trace.exited.is_some(),
+        "{name} did not exit within 30 s of SIGTERM: {trace:?}"
+    );
+    let status = director
+        .process()
+        .wait_exit(Duration::ZERO)
+        .expect("exited");
+    if matches!(
+        director.kind,
+        DirectorKind::Directord | DirectorKind::Speaker
+    ) {
+        assert!(
+            status.success(),
+            "{name}: exit status after SIGTERM: {status}"
+        );
+        assert!(
+            trace.nexthop_dropped.is_some(),
+            "the router never dropped {name}'s nexthop: {trace:?}"
+        );
+        if order == Order::DroppedBeforeExit {
+            assert!(
+                trace.dropped_before_exit(),
+                "the router still had {name}'s nexthop when {name} exited: {trace:?}"
+            );
+        }
+        assert_eq!(
+            trace.blackholed(),
+            Duration::ZERO,
+            "{vip} had no route at all while {name} shut down: {trace:?}"
+        );
+    }
+}
+
 fn assert_namespaces_gone(names: &[String]) {
     let list = super::run_ok(&["ip", "netns", "list"]);
     for name in names {
@@ -141,28 +197,7 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
             router.neighbors()
         );
         // Graceful shutdown of d2: the router drops d2's nexthop before the process exits.
-        let trace = trace_shutdown(&mut dir2, r1, VIP_A, d2, Duration::from_secs(30));
-        eprintln!("SIGTERM d2: {trace:?}");
-        assert!(
-            trace.exited.is_some(),
-            "d2 did not exit within 30 s of SIGTERM: {trace:?}"
-        );
-        let status = dir2.process().wait_exit(Duration::ZERO).expect("d2 exited");
-        if matches!(kind, DirectorKind::Directord | DirectorKind::Speaker) {
-            assert!(
-                status.success(),
-                "directord exit status after SIGTERM: {status}"
-            );
-            assert!(
-                trace.dropped_before_exit(),
-                "the router still had d2's nexthop when d2 exited: {trace:?}"
-            );
-            assert_eq!(
-                trace.blackholed(),
-                Duration::ZERO,
-                "VIP_A had no route at all while d2 shut down: {trace:?}"
-            );
-        }
+        assert_graceful_shutdown(&mut dir2, r1, VIP_A, d2, Order::Any);
         let mut vip_a = route_is(r1, VIP_A, &[d1]);
         let mut vip_b = route_is(r1, VIP_B, &[d1]);
         wait_stable(CONVERGE, HOLD, || {
@@ -200,12 +235,17 @@ pub fn broadcast_lifecycle(router_kind: RouterKind) {
         })
         .expect("after kill -9 and restart of d1: Full, VIP_A via both, VIP_B via d2 only (no stale nexthop)");
         eprintln!("kill -9 + restart: converged from {:.1?}", back.after);
+
+        // Graceful shutdown of d1, a DROther here (the router is DR, d2 BDR).
+        assert_graceful_shutdown(&mut dir1, r1, VIP_A, d1, Order::Any);
+        wait_stable(CONVERGE, HOLD, route_is(r1, VIP_A, &[d2]))
+            .expect("after d1's SIGTERM: VIP_A via d2 only");
     }
     assert_namespaces_gone(&names);
 }
 
 /// Two directors, each on its own point-to-point link to the router: ECMP over two
-/// interfaces; a withdraw on d1 leaves d2's nexthop only.
+/// interfaces; a withdraw on d1 leaves d2's nexthop only; SIGTERM of d2 drops its nexthop.
 pub fn point_to_point(router_kind: RouterKind) {
     let kind = director_kind();
     let names;
@@ -225,7 +265,7 @@ pub fn point_to_point(router_kind: RouterKind) {
             &dir,
             spec("d1", d1, iface.clone(), &[VIP_A]),
         );
-        let dir2 = Director::start(
+        let mut dir2 = Director::start(
             kind,
             &lab.directors[1],
             &dir,
@@ -258,6 +298,13 @@ pub fn point_to_point(router_kind: RouterKind) {
             .expect("ptp: after d1's withdraw, VIP_A via d2 only");
         hold_for(HOLD, super::ospf::router_full(&router, &[d1, d2]))
             .expect("ptp: adjacencies stay Full");
+
+        dir1.set_vips(&lab.directors[0], &dir, &[VIP_A]);
+        wait_stable(CONVERGE, HOLD, route_is(r1, VIP_A, &[d1, d2]))
+            .expect("ptp: VIP_A via both again");
+        assert_graceful_shutdown(&mut dir2, r1, VIP_A, d2, Order::Any);
+        wait_stable(CONVERGE, HOLD, route_is(r1, VIP_A, &[d1]))
+            .expect("ptp: after d2's SIGTERM, VIP_A via d1 only");
     }
     assert_namespaces_gone(&names);
 }
@@ -393,6 +440,55 @@ pub fn dr_director_shutdown(router_kind: RouterKind) {
         );
         wait_stable(CONVERGE, HOLD, route_is(r1, VIP_A, &[d1]))
             .expect("VIP_A via d1 after d2 left");
+    }
+    assert_namespaces_gone(&names);
+}
+
+/// The shutdown contract, on its own: SIGTERM of a DROther director (d1) and of the
+/// BDR director (d2, after d1 came back) each make the router drop that node's nexthop
+/// *before* the process exits. Against BIRD this needs the daemon to outlast the router's
+/// SPF run (BIRD's tick, 1 s), not just the LSA acknowledgement.
+pub fn sigterm_order(router_kind: RouterKind) {
+    let kind = director_kind();
+    let names;
+    {
+        let dir = TestDir::new("ost");
+        let lab = BroadcastLab::new(2);
+        names = lab.names();
+        let (d1, d2) = (director_addr(0), director_addr(1));
+        let both = [d1, d2];
+        let iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead);
+        let router = Router::start(router_kind, &lab.r1, &dir, vec![iface.clone()]);
+        wait_until(CONVERGE, Duration::from_millis(100), || {
+            router.is_dr("eth0")
+        })
+        .expect("router DR");
+        let mut dir1 = Director::start(
+            kind,
+            &lab.directors[0],
+            &dir,
+            spec("d1", d1, iface.clone(), &[VIP_A]),
+        );
+        let mut dir2 = Director::start(
+            kind,
+            &lab.directors[1],
+            &dir,
+            spec("d2", d2, iface, &[VIP_A]),
+        );
+        let r1 = &lab.r1;
+        let want = Converged {
+            full: &both,
+            vip: VIP_A,
+            nexthops: 2,
+        };
+        wait_converged(&[&dir1, &dir2], &router, r1, want, CONVERGE, HOLD)
+            .expect("both Full, 2 nexthops");
+        assert_graceful_shutdown(&mut dir1, r1, VIP_A, d1, Order::DroppedBeforeExit);
+
+        dir1.process().restart();
+        wait_converged(&[&dir1, &dir2], &router, r1, want, CONVERGE, HOLD)
+            .expect("d1 back: 2 nexthops");
+        assert_graceful_shutdown(&mut dir2, r1, VIP_A, d2, Order::DroppedBeforeExit);
     }
     assert_namespaces_gone(&names);
 }

@@ -71,6 +71,9 @@ pub struct OspfRouter {
     /// BIRD only: install learned routes in the kernel (a router: yes; a director: no
     /// need). FRR's zebra always installs them.
     pub kernel_export: bool,
+    /// BIRD only: `merge external yes`, so that equal AS-external routes from several
+    /// ASBRs become one multipath route (BIRD's default is no: one nexthop only).
+    pub merge_external: bool,
 }
 
 /// An OSPF neighbor as the peer reports it.
@@ -195,6 +198,9 @@ pub fn bird_config(cfg: &OspfRouter) -> String {
     );
     let _ = writeln!(c, "protocol ospf v2 o4 {{");
     let _ = writeln!(c, "  ecmp yes;");
+    if cfg.merge_external {
+        let _ = writeln!(c, "  merge external yes;");
+    }
     let _ = writeln!(c, "  tick 1;");
     let _ = writeln!(c, "  ipv4 {{ import all; export none; }};");
     let _ = writeln!(c, "  area 0 {{");
