@@ -31,6 +31,7 @@ pub struct Announcer {
     handle: ospf::Handle,
     instance: ospf::InstanceConfig,
     announced: BTreeSet<Ipv4Network>,
+    encoding: ospf::VipEncoding,
 }
 
 impl Announcer {
@@ -49,6 +50,7 @@ impl Announcer {
                 handle,
                 instance,
                 announced: BTreeSet::new(),
+                encoding: ospf::VipEncoding::default(),
             },
             events,
         ))
@@ -56,6 +58,22 @@ impl Announcer {
 
     pub fn instance(&self) -> &ospf::InstanceConfig {
         &self.instance
+    }
+
+    /// Chooses how VIPs travel from the number of *configured* VIPs, which every director
+    /// shares: stub links up to [`ospf::STUB_LINK_LIMIT`], AS-external LSAs beyond. Deciding
+    /// from the announced (health-gated) count instead could put two directors on opposite
+    /// sides of the limit, and routers prefer stub routes: ECMP would collapse.
+    pub fn set_encoding_for(&mut self, configured_vips: usize) {
+        let encoding = if configured_vips > ospf::STUB_LINK_LIMIT {
+            ospf::VipEncoding::External
+        } else {
+            ospf::VipEncoding::Auto
+        };
+        if encoding != self.encoding {
+            self.encoding = encoding;
+            self.handle.set_vip_encoding(encoding);
+        }
     }
 
     /// Announces exactly `prefixes` (the speaker logs one INFO line per prefix that changes).

@@ -326,12 +326,14 @@ impl Controller {
 
     /// Announces the IPv4 VIPs that are held on `lo`, once the tables serving them exist.
     fn apply_announcements(&mut self) {
+        let configured = announcer::prefixes(&self.wanted_vips());
         let prefixes = if self.tables_ready {
-            announcer::prefixes(&self.wanted_vips())
+            configured.clone()
         } else {
             BTreeSet::new()
         };
         if let Some(announcer) = self.announcer.as_mut() {
+            announcer.set_encoding_for(configured.len());
             announcer.set_announced(prefixes);
         }
     }
