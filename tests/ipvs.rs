@@ -737,3 +737,87 @@ fn ipvs_dr_flow_survives_moving_to_another_director() {
     let conns = run(&format!("ip netns exec {b} ipvsadm -Lnc"));
     assert!(conns.contains("10.99.3.2"), "{conns}");
 }
+
+/// The daemon itself over IPVS: it programs the configuration, a kill -9 leaves the tables
+/// in place, a restarted daemon adopts them with zero kernel operations, a reload that
+/// changes one weight changes one line of `ipvsadm -Sn`, and SIGTERM flushes nothing.
+#[test]
+fn directord_restart_never_flushes() {
+    use std::time::{Duration, Instant};
+    let Some((_g, dir)) = setup("daemon") else {
+        return;
+    };
+    run("ipvsadm -A -t 192.0.2.1:25 -s rr && ipvsadm -a -t 192.0.2.1:25 -r 192.0.2.10:25 -m");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let conf = dir.join("keepalived.conf");
+    let write_conf = |weight: u32| {
+        let text = format!(
+            "virtual_server 10.99.0.1 80 {{\n  lb_algo mh\n  mh-port\n  lb_kind DR\n  protocol TCP\n  real_server 10.1.0.11 80 {{\n    weight {weight}\n  }}\n  real_server 10.1.0.12 80 {{\n    weight 1\n  }}\n}}\n"
+        );
+        std::fs::write(&conf, text).unwrap_or_else(|e| panic!("{e}"));
+    };
+    let socket = dir.join("directord.sock");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_directord"))
+            .arg("-f")
+            .arg(&conf)
+            .arg("--runtime-dir")
+            .arg(&dir)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start directord: {e}"))
+    };
+    // The daemon's last reconcile, as `directorctl status` reports it.
+    let last_operations = || -> Option<u64> {
+        let out = Command::new(env!("CARGO_BIN_EXE_directorctl"))
+            .arg("-s")
+            .arg(&socket)
+            .args(["--json", "status"])
+            .output()
+            .ok()?;
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        status["dataplane"]["last_operations"].as_u64()
+    };
+    let wait_for = |what: &str, check: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !check() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let ours = "-A -t 10.99.0.1:80 -s mh -b mh-port".to_owned();
+
+    write_conf(1);
+    let mut daemon = start();
+    wait_for("our service", &|| {
+        saved(None).len() == 5 && saved(None).contains(&ours)
+    });
+    let programmed = saved(None);
+
+    daemon.kill().unwrap_or_else(|e| panic!("kill -9: {e}"));
+    let _ = daemon.wait();
+    assert_eq!(saved(None), programmed, "kill -9 changed the tables");
+
+    let mut daemon = start();
+    wait_for("the restarted daemon's first reconcile", &|| {
+        last_operations().is_some()
+    });
+    assert_eq!(last_operations(), Some(0), "a restart touched the kernel");
+    assert_eq!(saved(None), programmed);
+
+    write_conf(3);
+    run(&format!("kill -HUP {}", daemon.id()));
+    wait_for("the reload", &|| saved(None) != programmed);
+    let reloaded = saved(None);
+    let changed: Vec<_> = reloaded
+        .iter()
+        .filter(|l| !programmed.contains(l))
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(changed[0].contains("-r 10.1.0.11:80") && changed[0].contains("-w 3"));
+
+    run(&format!("kill -TERM {}", daemon.id()));
+    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status}");
+    assert_eq!(saved(None), reloaded, "SIGTERM changed the tables");
+}
