@@ -16,16 +16,6 @@ use crate::net::Netlink;
 /// a restart.
 pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
-/// Upper bound of the withdraw phase before it: the stub-less Router-LSA may wait for
-/// MinLSInterval (5 s) before it can be flooded, then for the acknowledgements.
-const WITHDRAW_WAIT: Duration = Duration::from_secs(8);
-
-/// After the neighbors acknowledged the withdraw, the time their SPF needs to reach the
-/// kernel: BIRD runs SPF on its 1 s tick, FRR within its SPF throttle (50 ms by default).
-const ROUTER_CONVERGENCE: Duration = Duration::from_millis(1500);
-
-const WITHDRAW_POLL: Duration = Duration::from_millis(50);
-
 /// The running speaker and what it was started with.
 pub struct Announcer {
     handle: ospf::Handle,
@@ -101,58 +91,12 @@ impl Announcer {
         self.handle.status().await
     }
 
-    /// Re-originates our Router-LSA without the VIP stubs and waits, bounded, until every
-    /// neighbor acknowledged it and had time to run SPF.
-    async fn withdraw_and_wait(&mut self) {
-        let before = self.router_lsa_seq().await;
-        self.set_announced(BTreeSet::new());
-        let deadline = tokio::time::Instant::now() + WITHDRAW_WAIT;
-        loop {
-            if let Ok(status) = self.handle.status().await {
-                let mut neighbors = status.interfaces.iter().flat_map(|iface| &iface.neighbors);
-                if !neighbors
-                    .clone()
-                    .any(|nbr| nbr.state == ospf::neighbor::nsm::State::Full)
-                {
-                    // No router holds our routes: nobody to wait for.
-                    return;
-                }
-                let originated = router_lsa_seq(&status) > before;
-                let acknowledged = neighbors.all(|nbr| nbr.ls_retransmit == 0);
-                if originated && acknowledged {
-                    tokio::time::sleep(ROUTER_CONVERGENCE).await;
-                    return;
-                }
-            }
-            if tokio::time::Instant::now() >= deadline {
-                tracing::warn!("VIP withdraw not acknowledged by every neighbor in time");
-                return;
-            }
-            tokio::time::sleep(WITHDRAW_POLL).await;
-        }
-    }
-
-    async fn router_lsa_seq(&self) -> Option<i32> {
-        self.handle
-            .status()
-            .await
-            .ok()
-            .and_then(|status| router_lsa_seq(&status))
-    }
-
-    /// Withdraws every VIP while the adjacencies stay up, so the routers move the flows to
-    /// the other directors over a path that still works; then flushes our LSAs and stops.
-    /// Flushing alone would also take away our links at once, and if we are the segment's
-    /// DR the routers would lose the other directors' paths until a new DR is elected.
-    pub async fn shutdown(mut self) {
+    /// Withdraws everything and stops: the speaker flushes our LSAs, waits for every Full
+    /// neighbor's acknowledgement (bounded) and for the routers' SPF, then says goodbye.
+    /// Flushing is not held back by MinLSInterval, unlike re-originating without the stubs,
+    /// which is why shutdown does not withdraw the VIPs first.
+    pub async fn shutdown(self) {
         let started = std::time::Instant::now();
-        if !self.announced.is_empty() {
-            self.withdraw_and_wait().await;
-            tracing::info!(
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "every VIP withdrawn from OSPF"
-            );
-        }
         match self.handle.shutdown(SHUTDOWN_WAIT).await {
             Ok(()) => tracing::info!(
                 elapsed_ms = started.elapsed().as_millis() as u64,
@@ -161,17 +105,6 @@ impl Announcer {
             Err(err) => tracing::warn!(error = %err, "OSPF speaker stopped uncleanly"),
         }
     }
-}
-
-/// The highest sequence number of our own Router-LSAs in the LSDB.
-fn router_lsa_seq(status: &ospf::Status) -> Option<i32> {
-    status
-        .areas
-        .iter()
-        .flat_map(|area| &area.lsas)
-        .filter(|lsa| lsa.self_originated && lsa.key.ls_type == 1)
-        .map(|lsa| lsa.seq)
-        .max()
 }
 
 /// The IPv4 VIPs as the /32 prefixes the speaker originates. IPv6 VIPs cannot travel in
