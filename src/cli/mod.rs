@@ -39,7 +39,8 @@ pub struct DirectordArgs {
     #[arg(short = 't', long = "config-test")]
     pub config_test: bool,
 
-    /// Print the typed configuration, with every default filled in, as JSON and exit.
+    /// Print the typed configuration, with every default filled in and secrets redacted,
+    /// as JSON and exit.
     #[arg(long = "dump-config")]
     pub dump_config: bool,
 
@@ -124,7 +125,7 @@ pub enum CtlCommand {
     /// Re-read the configuration file and apply only what changed (like SIGHUP);
     /// prints the errors and leaves the running state alone when the file is invalid.
     Reload,
-    /// The running configuration as JSON, with defaults filled in.
+    /// The running configuration as JSON, with defaults filled in and secrets redacted.
     Config,
     /// Counters and gauges in the Prometheus text format.
     Metrics,
