@@ -440,26 +440,17 @@ impl Controller {
         self.apply().await;
     }
 
-    /// SIGHUP: a file with errors changes nothing; a valid one is applied as a difference.
-    async fn reload(&mut self) -> Result<(), Vec<String>> {
-        let path = &self.settings.config_path;
-        tracing::info!(config = %path.display(), "reloading configuration");
-        let loaded = match config::load_with(path, &self.settings.load_options) {
-            Ok(loaded) => loaded,
-            Err(failed) => {
-                let messages: Vec<String> = failed.errors.iter().map(ToString::to_string).collect();
-                for message in &messages {
-                    tracing::error!("{message}");
-                }
-                tracing::error!(
-                    errors = messages.len(),
-                    "reload rejected: the running configuration stays in force"
-                );
-                self.reloads.failed += 1;
-                self.reloads.last_errors = messages.clone();
-                return Err(messages);
-            }
-        };
+    /// Reads the configuration file again and checks that it can be applied without a
+    /// restart; nothing is changed yet. The errors are ready to log and show.
+    fn vet_reload(&self) -> Result<Loaded, Vec<String>> {
+        let loaded = config::load_with(&self.settings.config_path, &self.settings.load_options)
+            .map_err(|failed| {
+                failed
+                    .errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+            })?;
         for warning in &loaded.warnings {
             tracing::warn!("{warning}");
         }
@@ -478,21 +469,36 @@ impl Controller {
             None
         };
         if let Some(reason) = restart_needed {
-            let message = format!("reload rejected: {reason}, which needs a restart");
-            tracing::error!("{message}");
-            self.reloads.failed += 1;
-            self.reloads.last_errors = vec![message.clone()];
-            return Err(vec![message]);
+            return Err(vec![format!(
+                "reload rejected: {reason}, which needs a restart"
+            )]);
         }
         if !loaded.config.vrrp_instances.is_empty() {
-            if let Err(err) = vrrp::settings::Settings::from_config(&loaded.config) {
-                let message = format!("reload rejected: vrrp: {err}");
-                tracing::error!("{message}");
-                self.reloads.failed += 1;
-                self.reloads.last_errors = vec![message.clone()];
-                return Err(vec![message]);
-            }
+            vrrp::settings::Settings::from_config(&loaded.config)
+                .map_err(|err| vec![format!("reload rejected: vrrp: {err}")])?;
         }
+        Ok(loaded)
+    }
+
+    /// SIGHUP: a file with errors changes nothing; a valid one is applied as a difference.
+    async fn reload(&mut self) -> Result<(), Vec<String>> {
+        let path = &self.settings.config_path;
+        tracing::info!(config = %path.display(), "reloading configuration");
+        let loaded = match self.vet_reload() {
+            Ok(loaded) => loaded,
+            Err(messages) => {
+                for message in &messages {
+                    tracing::error!("{message}");
+                }
+                tracing::error!(
+                    errors = messages.len(),
+                    "reload rejected: the running configuration stays in force"
+                );
+                self.reloads.failed += 1;
+                self.reloads.last_errors = messages.clone();
+                return Err(messages);
+            }
+        };
         let ospf_before = self.config.ospf.clone();
         self.config = loaded.config;
         self.reconfigure_vrrp().await;
