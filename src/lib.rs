@@ -19,5 +19,6 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod dataplane;
+pub mod health;
 pub mod net;
 pub mod vrrp;

@@ -83,7 +83,7 @@ fn keepalived_sample() {
     assert_eq!(v.delay_loop, secs(6));
     assert_eq!(v.nat_mask, Some(ip("255.255.255.0")));
     assert_eq!(v.persistence.as_ref().map(|p| p.timeout), Some(secs(50)));
-    let Checker::Ssl { common, http } = &v.real_servers[0].checkers[0] else {
+    let Checker::Ssl { common, http, .. } = &v.real_servers[0].checkers[0] else {
         panic!("expected SSL_GET")
     };
     assert_eq!(http.urls.len(), 2);
@@ -675,10 +675,10 @@ fn ipv6_source_hashing() {
         v.persistence.as_ref().and_then(|p| p.granularity),
         Some(ip("ffff:ffff:ffff:ffff::"))
     );
-    let Checker::Ssl { http, .. } = &v.real_servers[0].checkers[0] else {
+    let Checker::Ssl { tls, .. } = &v.real_servers[0].checkers[0] else {
         panic!("expected SSL_GET")
     };
-    assert!(http.enable_sni);
+    assert!(tls.enable_sni);
     assert_eq!(
         c.ssl.as_ref().and_then(|s| s.key.as_deref()),
         Some(Path::new("/etc/keepalived/client.key"))

@@ -2566,7 +2566,11 @@ fn resolve_checker(
             http.urls.shrink_to_fit();
             http.virtualhost = http.virtualhost.or(opts.virtualhost);
             Some(if c.kind == CheckerKind::Ssl {
-                Checker::Ssl { common, http }
+                Checker::Ssl {
+                    common,
+                    http,
+                    tls: c.tls,
+                }
             } else {
                 Checker::Http { common, http }
             })
@@ -2935,6 +2939,7 @@ pub struct CheckerDraft {
     fwmark: Option<u32>,
     log_all_failures: Option<bool>,
     http: HttpCheck,
+    tls: TlsCheck,
     misc_path: Option<Script>,
     misc_user: Option<ScriptUser>,
     misc_timeout: Option<Duration>,
@@ -2965,8 +2970,8 @@ fn checker(r: &mut RsDraft, n: &Node, kind: CheckerKind, d: &mut Diagnostics) {
             http_protocol: HttpProtocol::default(),
             virtualhost: None,
             fast_recovery: false,
-            enable_sni: false,
         },
+        tls: TlsCheck::default(),
         misc_path: None,
         misc_user: None,
         misc_timeout: None,
@@ -3053,7 +3058,7 @@ const HTTP_OWN: [Kw<CheckerDraft>; 4] = [
 
 const SSL_OWN: [Kw<CheckerDraft>; 1] = [kw!("enable_sni", |c, n, d| {
     if let Some(f) = v::flag(n, d) {
-        c.http.enable_sni = f
+        c.tls.enable_sni = f
     }
 })];
 

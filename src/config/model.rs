@@ -238,7 +238,7 @@ pub struct SmtpServer {
     pub port: u16,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ScriptUser {
     pub user: String,
     pub group: Option<String>,
@@ -337,7 +337,7 @@ pub enum RouteKind {
 // ───────────────────────────── scripts ─────────────────────────────
 
 /// A script with the user it runs as: `<STRING>|<QUOTED-STRING> [username [groupname]]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Script {
     pub command: String,
     pub user: Option<ScriptUser>,
@@ -737,7 +737,7 @@ pub struct RealServer {
 
 /// Options every checker shares, resolved from checker → real server → virtual server
 /// → keepalived default.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct CheckerCommon {
     /// Defaults to the real server's address.
     pub connect_ip: IpAddr,
@@ -761,7 +761,10 @@ pub struct CheckerCommon {
     pub log_all_failures: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One health check of a real server. Two checkers that compare equal probe the same thing
+/// the same way, which is how the health runtime runs a check shared by several virtual
+/// servers only once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type")]
 pub enum Checker {
     #[serde(rename = "TCP_CHECK")]
@@ -775,11 +778,34 @@ pub enum Checker {
     Ssl {
         common: CheckerCommon,
         http: HttpCheck,
+        tls: TlsCheck,
     },
     #[serde(rename = "MISC_CHECK")]
     Misc {
         common: CheckerCommon,
         misc: MiscCheck,
+    },
+    #[serde(rename = "SMTP_CHECK")]
+    Smtp {
+        common: CheckerCommon,
+        smtp: SmtpCheck,
+    },
+    #[serde(rename = "DNS_CHECK")]
+    Dns {
+        common: CheckerCommon,
+        dns: DnsCheck,
+    },
+    #[serde(rename = "UDP_CHECK")]
+    Udp {
+        common: CheckerCommon,
+        udp: UdpCheck,
+    },
+    #[serde(rename = "PING_CHECK")]
+    Ping { common: CheckerCommon },
+    #[serde(rename = "FILE_CHECK")]
+    File {
+        common: CheckerCommon,
+        file: FileCheck,
     },
 }
 
@@ -789,7 +815,12 @@ impl Checker {
             Checker::Tcp { common }
             | Checker::Http { common, .. }
             | Checker::Ssl { common, .. }
-            | Checker::Misc { common, .. } => common,
+            | Checker::Misc { common, .. }
+            | Checker::Smtp { common, .. }
+            | Checker::Dns { common, .. }
+            | Checker::Udp { common, .. }
+            | Checker::Ping { common }
+            | Checker::File { common, .. } => common,
         }
     }
 
@@ -799,8 +830,87 @@ impl Checker {
             Checker::Http { .. } => "HTTP_GET",
             Checker::Ssl { .. } => "SSL_GET",
             Checker::Misc { .. } => "MISC_CHECK",
+            Checker::Smtp { .. } => "SMTP_CHECK",
+            Checker::Dns { .. } => "DNS_CHECK",
+            Checker::Udp { .. } => "UDP_CHECK",
+            Checker::Ping { .. } => "PING_CHECK",
+            Checker::File { .. } => "FILE_CHECK",
         }
     }
+}
+
+/// SSL_GET's TLS settings: keepalived's `SSL { }` block (global) plus the checker's own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Default)]
+pub struct TlsCheck {
+    /// `enable_sni`: send a server name (the `sni_name`, else the virtualhost, else none).
+    pub enable_sni: bool,
+    pub sni_name: Option<String>,
+    /// director's opt-in `verify_ca FILE`: check the server's chain against these CAs
+    /// (keepalived never verifies the server certificate).
+    pub verify_ca: Option<PathBuf>,
+    /// Client certificate and key from the `SSL { }` block, if any.
+    pub certificate: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Default)]
+pub struct SmtpCheck {
+    /// HELO argument; keepalived's default is the host name.
+    pub helo_name: Option<String>,
+}
+
+/// DNS_CHECK query types keepalived knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+pub enum DnsQueryType {
+    A,
+    Ns,
+    Cname,
+    #[default]
+    Soa,
+    Mx,
+    Txt,
+    Aaaa,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct DnsCheck {
+    pub query_type: DnsQueryType,
+    /// Query name; keepalived's default is the root, ".".
+    pub name: String,
+}
+
+/// One byte of `require_reply`'s pattern: each nibble either must match or is `X` (ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct MaskedByte {
+    pub value: u8,
+    /// Bits that must match (0xF0 for `Xa`... as written, 0xFF for a plain byte).
+    pub mask: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct UdpCheck {
+    /// Datagram payload; random bytes when unset, as keepalived.
+    pub payload: Option<Vec<u8>>,
+    /// `require_reply`: a reply must arrive (otherwise only an ICMP error fails the check).
+    pub require_reply: bool,
+    /// `require_reply HEX`: the reply must match up to the shorter of the two lengths.
+    pub reply_pattern: Vec<MaskedByte>,
+    pub min_reply_length: u32,
+    pub max_reply_length: u32,
+}
+
+/// FILE_CHECK: a number read from a `track_file`'s file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct FileCheck {
+    /// The `track_file` block's name, for messages.
+    pub track_file: String,
+    pub path: PathBuf,
+    /// With weight 0 a non-zero value is a failure; otherwise value × weight is added to
+    /// the real server's weight, and a result at or below zero is a failure.
+    pub weight: i64,
+    pub reverse: bool,
+    /// `dynamic`: the result also changes the real server's weight.
+    pub dynamic: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
@@ -815,18 +925,16 @@ pub enum HttpProtocol {
     Http11,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct HttpCheck {
     pub urls: Vec<UrlCheck>,
     pub http_protocol: HttpProtocol,
     /// Host header; from the checker, the real server or the virtual server.
     pub virtualhost: Option<String>,
     pub fast_recovery: bool,
-    /// SSL_GET only: send SNI.
-    pub enable_sni: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct UrlCheck {
     pub path: String,
     /// Lower-case hex MD5 of the body, as `genhash` prints it.
@@ -838,7 +946,7 @@ pub struct UrlCheck {
     pub regex_no_match: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct MiscCheck {
     pub misc_path: Script,
     /// Script execution timeout; keepalived uses delay_loop when unset.

@@ -1,0 +1,7 @@
+use crate::config::model::CheckerCommon;
+
+use super::Outcome;
+
+pub async fn probe(_common: &CheckerCommon) -> Outcome {
+    Outcome::Down("ping: not written yet".into())
+}
