@@ -911,6 +911,16 @@ pub struct FileCheck {
     pub reverse: bool,
     /// `dynamic`: the result also changes the real server's weight.
     pub dynamic: bool,
+    /// The `track_file`'s `init_file`: written when the checker starts.
+    pub init: Option<FileInit>,
+}
+
+/// `init_file [VALUE] [overwrite]`: the value to write at start (default 0), and whether an
+/// existing file is overwritten too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct FileInit {
+    pub value: i64,
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
