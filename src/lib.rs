@@ -21,4 +21,6 @@ pub mod control;
 pub mod dataplane;
 pub mod health;
 pub mod net;
+pub mod policy;
+pub mod script;
 pub mod vrrp;

@@ -534,7 +534,10 @@ fn keepalived_config_programs_what_ipvsadm_would() {
     };
     let loaded = director::config::parse_str("keepalived.conf", KEEPALIVED_CONF)
         .unwrap_or_else(|e| panic!("config: {e:?}"));
-    let desired = director::dataplane::desired_tables(&loaded.config, &Default::default());
+    let desired = director::policy::desired_tables(
+        &loaded.config,
+        &director::policy::initial(&loaded.config),
+    );
     let reference = RefNs::new(KEEPALIVED_EQUIVALENT);
     let mut b = open(&dir);
     let report = b.reconcile(&desired);

@@ -86,7 +86,7 @@ fn render_reply(args: &DirectorctlArgs, request: Request, value: serde_json::Val
         },
         Request::Services { stats } => {
             match serde_json::from_value::<ServicesView>(value.clone()) {
-                Ok(view) => render::services(&view, stats),
+                Ok(view) => render::services(&view, stats, unix_now()),
                 Err(_) => render::generic(&value),
             }
         }
@@ -95,4 +95,11 @@ fn render_reply(args: &DirectorctlArgs, request: Request, value: serde_json::Val
             .map_or_else(|| render::generic(&value), str::to_owned),
         _ => render::generic(&value),
     }
+}
+
+/// Seconds since the epoch, for "since" columns.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

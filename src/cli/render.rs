@@ -2,10 +2,12 @@
 
 use std::fmt::Write;
 
-use crate::control::views::{ServicesView, StatusView};
+use crate::control::views::{RealView, ServicesView, StatusView};
 
 /// `ipvsadm -Ln`-like listing; `--stats` adds the counters like `ipvsadm -Ln --stats`.
-pub fn services(view: &ServicesView, with_stats: bool) -> String {
+/// Without `--stats`, each real server's line ends with its health: `up` or `DOWN`, for
+/// how long (relative to `now_unix`), and for a down server the failing check's reason.
+pub fn services(view: &ServicesView, with_stats: bool, now_unix: u64) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Director dataplane: {}", view.backend);
     if with_stats {
@@ -59,17 +61,49 @@ pub fn services(view: &ServicesView, with_stats: bool) -> String {
         for real in &service.reals {
             let _ = writeln!(
                 out,
-                "  -> {:<28} {:<7} {:<6} {:<10} {:<9}{}",
+                "  -> {:<28} {:<7} {:<6} {:<10} {:<9} {}",
                 real.address,
                 real.forward,
                 real.weight,
                 real.active_conns,
                 real.inactive_conns,
-                if real.up { "" } else { " (down)" }
+                health_column(real, now_unix)
             );
         }
     }
     out
+}
+
+/// `up 00:05:12`, `DOWN 00:00:12 TCP_CHECK 10.1.0.2:80: connect …: refused`, or `sorry`
+/// for a server outside the configuration's real servers (the sorry server).
+fn health_column(real: &RealView, now_unix: u64) -> String {
+    let Some(health) = &real.health else {
+        return "sorry".into();
+    };
+    let age = duration(now_unix.saturating_sub(health.since_unix));
+    if health.up {
+        let latency = health
+            .checks
+            .iter()
+            .filter_map(|c| c.latency_ms)
+            .fold(None, |max: Option<f64>, l| {
+                Some(max.map_or(l, |m| m.max(l)))
+            });
+        return match latency {
+            Some(ms) => format!("up {age} ({ms:.1} ms)"),
+            None => format!("up {age}"),
+        };
+    }
+    let why = health
+        .checks
+        .iter()
+        .find(|c| !c.up)
+        .map(|c| match &c.reason {
+            Some(reason) => format!("{}: {reason}", c.checker),
+            None => format!("{}: {}", c.checker, c.last_result),
+        })
+        .unwrap_or_default();
+    format!("DOWN {age} {why}")
 }
 
 fn stats_columns(counters: &crate::control::views::Counters) -> String {
@@ -192,7 +226,7 @@ fn scalar(value: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::views::{RealView, ServiceView};
+    use crate::control::views::{CheckView, RealHealthView, ServiceView};
 
     #[test]
     fn services_table_looks_like_ipvsadm() {
@@ -205,22 +239,56 @@ mod tests {
                 flags: vec!["mh-port".into()],
                 persistent: None,
                 persistence_netmask: None,
-                reals: vec![RealView {
-                    address: "192.168.1.10:80".into(),
-                    forward: "Route".into(),
-                    weight: 1,
-                    up: true,
-                    active_conns: 3,
-                    inactive_conns: 0,
-                    stats: None,
-                }],
+                reals: vec![
+                    RealView {
+                        address: "192.168.1.10:80".into(),
+                        forward: "Route".into(),
+                        weight: 1,
+                        up: true,
+                        health: Some(RealHealthView {
+                            up: true,
+                            since_unix: 1000,
+                            checks: vec![],
+                        }),
+                        active_conns: 3,
+                        inactive_conns: 0,
+                        stats: None,
+                    },
+                    RealView {
+                        address: "192.168.1.11:80".into(),
+                        forward: "Route".into(),
+                        weight: 0,
+                        up: false,
+                        health: Some(RealHealthView {
+                            up: false,
+                            since_unix: 1000,
+                            checks: vec![CheckView {
+                                checker: "TCP_CHECK 192.168.1.11:80".into(),
+                                up: false,
+                                last_result: "failure".into(),
+                                reason: Some("connection refused".into()),
+                                latency_ms: Some(0.2),
+                                checked_unix: Some(1060),
+                            }],
+                        }),
+                        active_conns: 0,
+                        inactive_conns: 0,
+                        stats: None,
+                    },
+                ],
                 stats: None,
             }],
         };
-        let text = services(&view, false);
+        let text = services(&view, false, 1072);
         assert!(text.contains("TCP  10.0.0.1:80 mh (mh-port)\n"), "{text}");
         assert!(
-            text.contains("  -> 192.168.1.10:80              Route   1      3          0"),
+            text.contains(
+                "  -> 192.168.1.10:80              Route   1      3          0         up 00:01:12"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("0         DOWN 00:01:12 TCP_CHECK 192.168.1.11:80: connection refused"),
             "{text}"
         );
     }

@@ -57,7 +57,22 @@ impl DataplaneWorker {
         let _ = self.commands.send(Command::Reconcile(Box::new(desired)));
     }
 
-    /// Reads the counters back from the backend.
+    /// A handle that reads counters without going through the control loop.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle {
+            commands: self.commands.clone(),
+        }
+    }
+}
+
+/// Reads the backend's counters from the dataplane thread; cheap to clone.
+#[derive(Clone)]
+pub struct StatsHandle {
+    commands: std_mpsc::Sender<Command>,
+}
+
+impl StatsHandle {
+    /// Reads the counters back from the backend (after the reconcile in progress, if any).
     pub async fn stats(&self) -> Result<TableStats, String> {
         let (reply, answer) = oneshot::channel();
         self.commands
@@ -164,7 +179,7 @@ mod tests {
         worker.reconcile(DesiredTables::default());
         let report = reports.recv().await.expect("a report");
         assert!(report.is_clean());
-        let stats = worker.stats().await.expect("stats");
+        let stats = worker.stats_handle().stats().await.expect("stats");
         assert!(stats.services.is_empty());
     }
 }

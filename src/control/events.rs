@@ -2,9 +2,12 @@
 //! channel as a [`ComponentEvent`], so the loop has a single inbox to wait on.
 
 use crate::dataplane::ReconcileReport;
+use crate::health::runtime::CheckResult;
 
 #[derive(Debug)]
 pub enum ComponentEvent {
+    /// A checker finished a probe.
+    Health(CheckResult),
     /// The dataplane thread finished a reconcile.
     Dataplane(ReconcileReport),
     /// The OSPF speaker reports a state change.
@@ -16,5 +19,11 @@ pub enum ComponentEvent {
 impl From<ReconcileReport> for ComponentEvent {
     fn from(report: ReconcileReport) -> Self {
         ComponentEvent::Dataplane(report)
+    }
+}
+
+impl From<CheckResult> for ComponentEvent {
+    fn from(result: CheckResult) -> Self {
+        ComponentEvent::Health(result)
     }
 }

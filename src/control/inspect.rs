@@ -1,17 +1,21 @@
 //! Builds the control-socket views from the control loop's internal state.
 
-use crate::dataplane::tables::{svc_flags, Forward, ServiceKey, TableStats};
-use crate::dataplane::{DesiredTables, HealthState};
+use std::collections::HashMap;
+
+use crate::dataplane::tables::{svc_flags, DestKey, Forward, ServiceKey, TableStats};
+use crate::dataplane::DesiredTables;
 
 use super::views::{
-    Counters, OspfInterfaceView, OspfLsaView, OspfNeighborView, RealView, ServiceView, ServicesView,
+    Counters, OspfInterfaceView, OspfLsaView, OspfNeighborView, RealHealthView, RealView,
+    ServiceView, ServicesView,
 };
 
-/// The tables as programmed, with live counters when the backend could give them.
+/// The tables as programmed, with each real server's health, and live counters when the
+/// backend could give them.
 pub fn services(
     backend: &str,
     desired: &DesiredTables,
-    health: &HealthState,
+    health: &HashMap<(ServiceKey, DestKey), RealHealthView>,
     stats: Option<&TableStats>,
 ) -> ServicesView {
     let services = desired
@@ -31,7 +35,8 @@ pub fn services(
                         address: dest.key.to_string(),
                         forward: forward_name(&dest.forward).to_string(),
                         weight: dest.weight,
-                        up: !health.is_down(&key, &dest.key),
+                        up: health.get(&(key, dest.key)).is_none_or(|h| h.up),
+                        health: health.get(&(key, dest.key)).cloned(),
                         active_conns: dest_stats.map_or(0, |d| u64::from(d.active_connections)),
                         inactive_conns: dest_stats.map_or(0, |d| u64::from(d.inactive_connections)),
                         stats: dest_stats.map(|d| counters(&d.counters)),

@@ -1,41 +1,61 @@
 //! The control loop: the single owner of desired state, driving dataplane, announcer and VRRP.
 //!
-//! One tokio task runs [`run`]. It holds the running configuration and everything derived
-//! from it; the components report to it over channels (control-socket requests, signals,
-//! speaker and VRRP events, dataplane reports) and it is the only place where a decision is
-//! taken. A reload parses the new file first and changes nothing unless it is valid.
+//! One tokio task runs [`run`]. The components report to it over one channel (checker
+//! results, speaker and VRRP events, dataplane reports); requests that change something
+//! come over the control socket. Its decisions are taken by [`core::Core`], an I/O-free
+//! core; this module is the thin runtime that feeds it and carries its decisions out. A
+//! burst of events is drained and handled before one recompute and one reconcile, and what
+//! operators read is published as a [`snapshot::Snapshot`] after each change. A reload
+//! parses the new file first and changes nothing unless it is valid.
 
 mod announcer;
+pub mod core;
 mod dataplane_worker;
 pub mod events;
 mod inspect;
 pub mod metrics;
+pub mod snapshot;
 pub mod socket;
 pub mod views;
 pub mod vips;
 
-use std::collections::BTreeSet;
-use std::net::IpAddr;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use crate::config::model::{Config, Mode};
 use crate::config::{self, Loaded};
-use crate::dataplane::{self, DesiredTables, HealthState, ReconcileReport};
+use crate::dataplane::{DesiredTables, ReconcileReport};
+use crate::health::probe::ProbeEnv;
+use crate::health::runtime::HealthRuntime;
 use crate::net::{NetError, Netlink};
+use crate::policy;
 use crate::vrrp::{self, VrrpHandle};
 use announcer::Announcer;
+use core::{Core, Transition};
 use dataplane_worker::DataplaneWorker;
 use events::ComponentEvent;
-use socket::{ControlRequest, Reply, Request};
-use views::{DataplaneView, ReloadCounters, StatusView, VipView};
+use snapshot::Snapshot;
+use socket::{ControlRequest, Frontdesk, Reply, Request};
+use views::{DataplaneView, OspfSummaryView, ReloadCounters, StatusView, VipView};
 
 /// Retry back-off for kernel objects that failed to program: doubles up to the maximum.
 const RETRY_MIN: Duration = Duration::from_secs(1);
 const RETRY_MAX: Duration = Duration::from_secs(30);
+/// Events handled before one recompute, at most: a burst is coalesced, yet a flood of
+/// results cannot hold a decision back for long.
+const MAX_BATCH: usize = 4096;
+/// How often the published snapshot is refreshed while only check results (last result,
+/// latency) changed.
+const SNAPSHOT_REFRESH: Duration = Duration::from_secs(1);
+/// How long notify and quorum scripts may run before their process group is killed.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -85,24 +105,31 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
         .unwrap_or_else(|| settings.runtime_dir.join("directord.sock"));
     let listener = socket::bind(&socket_path).await?;
     let (to_control, mut requests) = mpsc::channel::<ControlRequest>(64);
-    let mut servers = vec![tokio::spawn(socket::serve(listener, to_control.clone()))];
-    if let Some(addr) = loaded.config.director.metrics_listen {
+    let (events_tx, mut events) = mpsc::unbounded_channel::<ComponentEvent>();
+    let metrics_listen = loaded.config.director.metrics_listen;
+    let mut controller = Controller::start(settings, loaded.config, events_tx).await?;
+    let frontdesk = Frontdesk {
+        to_control,
+        snapshot: controller.published.subscribe(),
+        stats: controller.dataplane.stats_handle(),
+    };
+    let mut servers = vec![tokio::spawn(socket::serve(listener, frontdesk.clone()))];
+    if let Some(addr) = metrics_listen {
         let listener = metrics::bind(addr)
             .await
             .map_err(|source| ControlError::Metrics { addr, source })?;
-        servers.push(tokio::spawn(metrics::serve_http(listener, to_control)));
+        servers.push(tokio::spawn(metrics::serve_http(listener, frontdesk)));
     }
-
-    let (events_tx, mut events) = mpsc::unbounded_channel::<ComponentEvent>();
-    let mut controller = Controller::start(settings, loaded.config, events_tx).await?;
     tracing::info!(
         mode = ?controller.mode(),
         config = %controller.settings.config_path.display(),
         socket = %socket_path.display(),
+        checkers = controller.checkers.len(),
         "directord started"
     );
 
     let mut retry = Backoff::new();
+    let mut refresh = tokio::time::interval(SNAPSHOT_REFRESH);
     let mut fatal = None;
     loop {
         tokio::select! {
@@ -118,15 +145,29 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
                 let _ = reply.send(answer);
             }
             Some(event) = events.recv() => {
-                if let Err(err) = controller.component_event(event).await {
-                    fatal = Some(err);
+                let mut batch = vec![event];
+                while batch.len() < MAX_BATCH {
+                    match events.try_recv() {
+                        Ok(event) => batch.push(event),
+                        Err(_) => break,
+                    }
+                }
+                for event in batch {
+                    if let Err(err) = controller.component_event(event).await {
+                        fatal = Some(err);
+                        break;
+                    }
+                }
+                if fatal.is_some() {
                     break;
                 }
+                controller.settle().await;
             }
             _ = tokio::time::sleep(retry.delay()), if controller.has_failures() => {
                 controller.retry_failed().await;
                 retry.grow();
             }
+            _ = refresh.tick(), if controller.results_unpublished => controller.publish(),
         }
         if !controller.has_failures() {
             retry.reset();
@@ -151,8 +192,11 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
 /// The state the control loop owns.
 struct Controller {
     settings: Settings,
-    config: Config,
+    /// The decisions: configuration, checker records, evaluated health.
+    core: Core,
     started: Instant,
+    /// The running checkers.
+    checkers: HealthRuntime<ComponentEvent>,
     /// Service VIPs held on `lo` (active-active mode only).
     loopback: Option<vips::LoopbackVips>,
     vip_failures: Vec<String>,
@@ -163,16 +207,23 @@ struct Controller {
     netlink: Netlink,
     /// The OSPF speaker (active-active mode).
     announcer: Option<Announcer>,
+    /// The VIPs whose services hold their quorum, as last decided.
+    healthy_vips: BTreeSet<IpAddr>,
+    /// OSPF neighbors by (interface, router ID) and their state, from the speaker's events.
+    ospf_neighbors: BTreeMap<(String, Ipv4Addr), ospf::neighbor::nsm::State>,
     /// VRRP instances (whenever the configuration has `vrrp_instance`s).
     vrrp: Option<VrrpHandle>,
-    /// Where components (dataplane thread, speaker) send their reports.
+    /// Where components (dataplane thread, speaker, checkers) send their reports.
     events: mpsc::UnboundedSender<ComponentEvent>,
-    health: HealthState,
     /// The tables last handed to the dataplane thread.
-    desired: DesiredTables,
+    desired: Arc<DesiredTables>,
     /// The last reconcile's outcome; its failures are retried.
     last_report: ReconcileReport,
     reloads: ReloadCounters,
+    /// What the socket and metrics servers read.
+    published: watch::Sender<Arc<Snapshot>>,
+    /// Check results arrived since the last publication.
+    results_unpublished: bool,
 }
 
 impl Controller {
@@ -182,7 +233,7 @@ impl Controller {
         events: mpsc::UnboundedSender<ComponentEvent>,
     ) -> Result<Self, ControlError> {
         let backend_kind = config.director.dataplane;
-        let options = dataplane::OpenOptions {
+        let options = crate::dataplane::OpenOptions {
             state_dir: settings.runtime_dir.clone(),
         };
         let dataplane = DataplaneWorker::spawn(backend_kind, options, events.clone())
@@ -193,30 +244,40 @@ impl Controller {
         } else {
             None
         };
+        let now = Instant::now();
+        let env = ProbeEnv {
+            host_name: vrrp::settings::hostname(),
+            ..ProbeEnv::default()
+        };
         let mut controller = Controller {
             settings,
-            config,
-            started: Instant::now(),
+            core: Core::new(Arc::new(config), now),
+            started: now,
+            checkers: HealthRuntime::new(env, events.clone()),
             loopback,
             vip_failures: Vec::new(),
             dataplane,
             tables_ready: false,
             netlink,
             announcer: None,
+            healthy_vips: BTreeSet::new(),
+            ospf_neighbors: BTreeMap::new(),
             vrrp: None,
             events,
-            health: HealthState::default(),
-            desired: DesiredTables::default(),
+            desired: Arc::default(),
             last_report: ReconcileReport::default(),
             reloads: ReloadCounters::default(),
+            published: watch::Sender::new(Arc::new(Snapshot::starting(StatusView::default()))),
+            results_unpublished: false,
         };
+        controller.checkers.reconcile(controller.core.checkers());
         controller.apply().await;
         // The speaker itself starts after the first reconcile (see `component_event`), so
         // its very first Router-LSA already carries the VIPs; a missing router ID is a
         // configuration problem to report now, not then.
-        if controller.mode() == Mode::ActiveActive && controller.config.ospf.is_some() {
-            let vips = controller.wanted_vips();
-            if announcer::router_id(&controller.config, &controller.netlink, &vips)
+        if controller.mode() == Mode::ActiveActive && controller.config().ospf.is_some() {
+            let vips = controller.configured_vips();
+            if announcer::router_id(controller.config(), &controller.netlink, &vips)
                 .await
                 .is_none()
             {
@@ -227,12 +288,16 @@ impl Controller {
         Ok(controller)
     }
 
+    fn config(&self) -> &Config {
+        self.core.config()
+    }
+
     /// Starts VRRP for the configuration's `vrrp_instance`s, if it has any.
     fn start_vrrp(&mut self) -> Result<(), ControlError> {
-        if self.config.vrrp_instances.is_empty() {
+        if self.config().vrrp_instances.is_empty() {
             return Ok(());
         }
-        let (handle, mut vrrp_events) = vrrp::spawn(&self.config).map_err(ControlError::Vrrp)?;
+        let (handle, mut vrrp_events) = vrrp::spawn(self.config()).map_err(ControlError::Vrrp)?;
         let forward = self.events.clone();
         tokio::spawn(async move {
             while let Some(event) = vrrp_events.recv().await {
@@ -247,17 +312,18 @@ impl Controller {
 
     /// Starts the OSPF speaker when the configuration asks for active-active mode.
     async fn start_announcer(&mut self) -> Result<(), ControlError> {
-        let Some(ospf_config) = self.config.ospf.as_ref() else {
+        let Some(ospf_config) = self.config().ospf.clone() else {
             return Ok(());
         };
         if self.mode() != Mode::ActiveActive {
             return Ok(());
         }
-        let vips = self.wanted_vips();
-        let Some(router_id) = announcer::router_id(&self.config, &self.netlink, &vips).await else {
+        let vips = self.configured_vips();
+        let Some(router_id) = announcer::router_id(self.config(), &self.netlink, &vips).await
+        else {
             return Err(ControlError::NoRouterId);
         };
-        let instance = announcer::instance_config(ospf_config, router_id);
+        let instance = announcer::instance_config(&ospf_config, router_id);
         let (announcer, mut speaker_events) =
             Announcer::start(instance).map_err(ControlError::Ospf)?;
         let forward = self.events.clone();
@@ -278,7 +344,7 @@ impl Controller {
     /// node's routes for the few seconds the adjacencies take to form again.
     async fn reconfigure_announcer(&mut self) {
         let (Some(ospf_config), Some(running)) =
-            (self.config.ospf.as_ref(), self.announcer.as_mut())
+            (self.core.config().ospf.as_ref(), self.announcer.as_mut())
         else {
             return;
         };
@@ -296,6 +362,7 @@ impl Controller {
         if let Some(old) = self.announcer.take() {
             old.shutdown().await;
         }
+        self.ospf_neighbors.clear();
         if let Err(err) = self.start_announcer().await {
             tracing::error!(error = %err, "OSPF speaker did not restart; VIPs are not announced");
         }
@@ -304,14 +371,14 @@ impl Controller {
     /// Hands VRRP the new configuration (unchanged instances keep their state), starting or
     /// stopping it when instances appear or all disappear.
     async fn reconfigure_vrrp(&mut self) {
-        match (self.vrrp.as_ref(), self.config.vrrp_instances.is_empty()) {
+        match (self.vrrp.as_ref(), self.config().vrrp_instances.is_empty()) {
             (Some(_), true) => {
                 if let Some(handle) = self.vrrp.take() {
                     handle.shutdown().await;
                 }
             }
             (Some(handle), false) => {
-                if let Err(err) = handle.reload(&self.config).await {
+                if let Err(err) = handle.reload(self.core.config()).await {
                     tracing::error!(error = %err, "VRRP did not take the new configuration");
                 }
             }
@@ -324,16 +391,24 @@ impl Controller {
         }
     }
 
-    /// Announces the IPv4 VIPs that are held on `lo`, once the tables serving them exist.
+    /// Announces the VIPs whose services hold their quorum, once the tables serving them
+    /// exist. The encoding follows the configured count, the same on every director.
     fn apply_announcements(&mut self) {
-        let configured = announcer::prefixes(&self.wanted_vips());
+        let configured = announcer::prefixes(&self.configured_vips());
         let prefixes = if self.tables_ready {
-            configured.clone()
+            announcer::prefixes(&self.healthy_vips)
         } else {
             BTreeSet::new()
         };
         if let Some(announcer) = self.announcer.as_mut() {
+            let before = announcer.announced().clone();
             announcer.set_encoding_for(configured.len());
+            for prefix in prefixes.difference(&before) {
+                tracing::info!(vip = %prefix.ip(), "VIP announced");
+            }
+            for prefix in before.difference(&prefixes) {
+                tracing::info!(vip = %prefix.ip(), "VIP withdrawn");
+            }
             announcer.set_announced(prefixes);
         }
     }
@@ -341,6 +416,18 @@ impl Controller {
     /// Handles a component's report; an error here is fatal to the daemon.
     async fn component_event(&mut self, event: ComponentEvent) -> Result<(), ControlError> {
         match event {
+            ComponentEvent::Health(result) => {
+                if let crate::health::probe::Outcome::Down(reason) = &result.outcome {
+                    let checker = core::describe(&result.checker);
+                    if result.step.retrying {
+                        tracing::debug!(%checker, %reason, "check failed, retrying");
+                    } else if !result.step.changed && result.checker.common().log_all_failures {
+                        tracing::info!(%checker, %reason, "check failed");
+                    }
+                }
+                self.core.on_result(result, Instant::now());
+                self.results_unpublished = true;
+            }
             ComponentEvent::Dataplane(report) => {
                 // Announce once the tables exist: some objects may still be retried, but
                 // a backend that could not even open programmed nothing.
@@ -350,8 +437,24 @@ impl Controller {
                     self.tables_ready = true;
                     self.start_announcer().await?;
                 }
+                self.publish();
             }
             ComponentEvent::Ospf(event) => {
+                if let ospf::Event::NeighborStateChange {
+                    interface,
+                    router_id,
+                    to,
+                    ..
+                } = &event
+                {
+                    let key = (interface.clone(), *router_id);
+                    if *to == ospf::neighbor::nsm::State::Down {
+                        self.ospf_neighbors.remove(&key);
+                    } else {
+                        self.ospf_neighbors.insert(key, *to);
+                    }
+                    self.publish();
+                }
                 tracing::debug!(?event, "OSPF event");
             }
             ComponentEvent::Vrrp(event) => {
@@ -362,33 +465,136 @@ impl Controller {
     }
 
     fn mode(&self) -> Mode {
-        self.config.mode()
+        self.core.mode()
     }
 
-    /// The VIPs this node holds on `lo` and announces (active-active mode).
-    fn wanted_vips(&self) -> BTreeSet<IpAddr> {
+    /// The VIPs this node holds on `lo` (active-active mode): every configured one, healthy
+    /// or not, so connections that still arrive for a withdrawn VIP are served.
+    fn configured_vips(&self) -> BTreeSet<IpAddr> {
         if self.mode() == Mode::ActiveActive {
-            vips::service_addresses(&self.config)
+            policy::configured_vips(self.config())
         } else {
             BTreeSet::new()
         }
     }
 
-    /// Drives every component towards the running configuration.
-    async fn apply(&mut self) {
-        self.apply_tables();
-        self.apply_vips().await;
-        self.apply_announcements();
+    /// Recomputes and applies when a verdict or the configuration changed.
+    async fn settle(&mut self) {
+        if self.core.is_dirty() {
+            self.apply().await;
+        }
     }
 
-    /// Hands the dataplane thread the tables for the current configuration and health,
-    /// when they differ from what it was last given (or when a retry is due).
-    fn apply_tables(&mut self) {
-        let desired = dataplane::desired_tables(&self.config, &self.health);
-        if desired != self.desired || !self.last_report.is_clean() {
-            self.desired = desired;
-            self.dataplane.reconcile(self.desired.clone());
+    /// Drives every component towards the core's decisions.
+    async fn apply(&mut self) {
+        let decisions = self.core.recompute();
+        for transition in &decisions.transitions {
+            self.tell(transition);
         }
+        self.healthy_vips = decisions.announce;
+        if *self.desired != decisions.tables || !self.last_report.is_clean() {
+            self.desired = Arc::new(decisions.tables);
+            self.dataplane.reconcile((*self.desired).clone());
+        }
+        self.apply_vips().await;
+        self.apply_announcements();
+        self.publish();
+    }
+
+    /// One INFO line per transition, and keepalived's scripts and mails.
+    fn tell(&self, transition: &Transition) {
+        let (script, alert) = match transition {
+            Transition::Real {
+                service,
+                address,
+                port,
+                up,
+                reason,
+                script,
+            } => {
+                let real = crate::dataplane::tables::DestKey {
+                    addr: *address,
+                    port: *port,
+                };
+                let state = if *up { "up" } else { "down" };
+                tracing::info!(%service, %real, state, %reason, "real server {state}");
+                let subject = format!(
+                    "[{}] Realserver {real} of virtual server {service} - {}",
+                    self.router_name(),
+                    if *up { "UP" } else { "DOWN" }
+                );
+                (script, (subject, format!("=> {reason} <=")))
+            }
+            Transition::Quorum {
+                service,
+                up,
+                live_weight,
+                quorum,
+                script,
+            } => {
+                let state = if *up { "gained" } else { "lost" };
+                tracing::info!(%service, live_weight, quorum, "quorum {state}");
+                let subject = format!(
+                    "[{}] Virtual server {service} - {}",
+                    self.router_name(),
+                    if *up { "UP" } else { "DOWN" }
+                );
+                let body =
+                    format!("=> quorum {state}: live weight {live_weight}, quorum {quorum} <=");
+                (script, (subject, body))
+            }
+        };
+        if let Some(script) = script.clone() {
+            tokio::spawn(async move {
+                let result = crate::script::run(&script, &[], NOTIFY_TIMEOUT).await;
+                if !result.succeeded() {
+                    tracing::warn!(script = %script.command, result = %result, "notify script failed");
+                }
+            });
+        }
+        if self.alerts_enabled(transition) {
+            vrrp::notify::smtp_alert_text(
+                &vrrp::settings::SmtpSettings::from_config(self.config()),
+                alert.0,
+                alert.1,
+            );
+        }
+    }
+
+    fn router_name(&self) -> String {
+        self.config()
+            .global_defs
+            .router_id
+            .clone()
+            .unwrap_or_else(vrrp::settings::hostname)
+    }
+
+    /// keepalived's `smtp_alert` for checkers: the real server's setting, else the virtual
+    /// server's, else global_defs' `smtp_alert_checker`, else `smtp_alert`.
+    fn alerts_enabled(&self, transition: &Transition) -> bool {
+        let config = self.config();
+        let (service, real) = match transition {
+            Transition::Real {
+                service,
+                address,
+                port,
+                ..
+            } => (service, Some((*address, *port))),
+            Transition::Quorum { service, .. } => (service, None),
+        };
+        let vs = config.virtual_servers.iter().find(|vs| &vs.key == service);
+        let rs = vs.and_then(|vs| {
+            real.and_then(|(ip, port)| {
+                vs.real_servers
+                    .iter()
+                    .find(|rs| rs.ip == ip && rs.port == port)
+            })
+        });
+        rs.and_then(|rs| rs.smtp_alert)
+            .or(vs.and_then(|vs| vs.smtp_alert))
+            .or(config.global_defs.smtp_alert_checker)
+            .or(config.global_defs.smtp_alert)
+            .unwrap_or(false)
     }
 
     fn dataplane_report(&mut self, report: ReconcileReport) {
@@ -415,7 +621,7 @@ impl Controller {
     }
 
     async fn apply_vips(&mut self) {
-        let wanted = self.wanted_vips();
+        let wanted = self.configured_vips();
         let Some(loopback) = self.loopback.as_mut() else {
             return;
         };
@@ -454,16 +660,17 @@ impl Controller {
         for warning in &loaded.warnings {
             tracing::warn!("{warning}");
         }
+        let running = self.config();
         let restart_needed = if loaded.config.mode() != self.mode() {
             Some(format!(
                 "the mode would change from {:?} to {:?}",
                 self.mode(),
                 loaded.config.mode()
             ))
-        } else if loaded.config.director.dataplane != self.config.director.dataplane {
+        } else if loaded.config.director.dataplane != running.director.dataplane {
             Some(format!(
                 "the dataplane would change from {:?} to {:?}",
-                self.config.director.dataplane, loaded.config.director.dataplane
+                running.director.dataplane, loaded.config.director.dataplane
             ))
         } else {
             None
@@ -499,42 +706,38 @@ impl Controller {
                 return Err(messages);
             }
         };
-        let ospf_before = self.config.ospf.clone();
-        self.config = loaded.config;
+        let ospf_before = self.config().ospf.clone();
+        self.core
+            .set_config(Arc::new(loaded.config), Instant::now());
+        let (started, stopped) = self.checkers.reconcile(self.core.checkers());
         self.reconfigure_vrrp().await;
-        if self.config.ospf != ospf_before {
+        if self.config().ospf != ospf_before {
             self.reconfigure_announcer().await;
         }
-        self.apply().await;
         self.reloads.succeeded += 1;
         self.reloads.last_errors.clear();
-        tracing::info!("configuration reloaded");
+        self.apply().await;
+        tracing::info!(
+            checkers_started = started,
+            checkers_stopped = stopped,
+            checkers_kept = self.checkers.len() - started,
+            "configuration reloaded"
+        );
         Ok(())
     }
 
+    /// Requests that need the loop itself; the read-only ones are answered from the
+    /// snapshot by the front desk, which passes anything else here.
     async fn answer(&mut self, request: Request) -> Reply {
         let value = match request {
-            Request::Status => serde_json::to_value(self.status().await),
-            Request::Config => config::redact::redacted_json(&self.config),
+            Request::Config => config::redact::redacted_json(self.config()),
             Request::Reload => match self.reload().await {
                 Ok(()) => Ok(serde_json::json!({ "reloaded": true })),
                 Err(errors) => return Reply::Error(errors.join("\n")),
             },
-            Request::Services { stats } => {
-                let counters = if stats {
-                    match self.dataplane.stats().await {
-                        Ok(counters) => Some(counters),
-                        Err(err) => return Reply::Error(format!("dataplane statistics: {err}")),
-                    }
-                } else {
-                    None
-                };
-                serde_json::to_value(inspect::services(
-                    &self.backend_name(),
-                    &self.desired,
-                    &self.health,
-                    counters.as_ref(),
-                ))
+            Request::Status => serde_json::to_value(&self.published.borrow().status),
+            Request::Services { .. } | Request::Metrics => {
+                return Reply::Error("answered from the snapshot, not by the loop".into())
             }
             Request::OspfInterfaces | Request::OspfNeighbors | Request::OspfDatabase => {
                 let Some(announcer) = self.announcer.as_ref() else {
@@ -564,7 +767,6 @@ impl Controller {
                 },
                 None => return Reply::Error("no vrrp_instance is configured".into()),
             },
-            Request::Metrics => Ok(serde_json::Value::String(self.metrics().await)),
         };
         match value {
             Ok(value) => Reply::Ok(value),
@@ -572,136 +774,40 @@ impl Controller {
         }
     }
 
-    /// Every number the daemon exposes, in the Prometheus text format.
-    async fn metrics(&self) -> String {
-        use metrics::{Family, Kind};
-        let status = self.status().await;
-        let mut families = vec![
-            Family::new(
-                "director_info",
-                Kind::Gauge,
-                "Static facts about this director.",
-            )
-            .sample(
-                vec![
-                    ("version", status.version.clone()),
-                    ("mode", status.mode.clone()),
-                    ("dataplane", status.dataplane.backend.clone()),
-                ],
-                1.0,
-            ),
-            Family::new(
-                "director_uptime_seconds",
-                Kind::Gauge,
-                "Seconds since the daemon started.",
-            )
-            .sample(vec![], status.uptime_seconds as f64),
-            Family::new(
-                "director_config_reloads_total",
-                Kind::Counter,
-                "Configuration reloads by outcome (a failed one changes nothing).",
-            )
-            .sample(vec![("result", "ok".into())], self.reloads.succeeded as f64)
-            .sample(
-                vec![("result", "failed".into())],
-                self.reloads.failed as f64,
-            ),
-            Family::new(
-                "director_dataplane_last_kernel_operations",
-                Kind::Gauge,
-                "Kernel operations of the last dataplane reconcile.",
-            )
-            .sample(vec![], self.last_report.kernel_ops as f64),
-            Family::new(
-                "director_dataplane_failing_objects",
-                Kind::Gauge,
-                "Objects the dataplane could not program (retried with back-off).",
-            )
-            .sample(vec![], status.dataplane.failures.len() as f64),
-        ];
-        let mut vips = Family::new(
-            "director_vip_announced",
-            Kind::Gauge,
-            "1 when the VIP is announced to the routers (or held locally), 0 when withdrawn.",
-        );
-        for vip in &status.vips {
-            vips = vips.sample(
-                vec![("vip", vip.address.clone())],
-                if vip.state == "withdrawn" { 0.0 } else { 1.0 },
-            );
-        }
-        families.push(vips);
-        if let Some(ospf) = &status.ospf {
-            families.push(
-                Family::new(
-                    "director_ospf_neighbors",
-                    Kind::Gauge,
-                    "OSPF neighbors, all and in state Full.",
-                )
-                .sample(vec![("state", "full".into())], ospf.neighbors_full as f64)
-                .sample(vec![("state", "any".into())], ospf.neighbors_total as f64),
-            );
-        }
-        let stats = self.dataplane.stats().await.ok();
-        let services = inspect::services(
-            &self.backend_name(),
-            &self.desired,
-            &self.health,
-            stats.as_ref(),
-        );
-        let mut weight = Family::new(
-            "director_real_server_weight",
-            Kind::Gauge,
-            "Programmed weight of each real server (0 when drained or down).",
-        );
-        let mut connections = Family::new(
-            "director_real_server_connections_total",
-            Kind::Counter,
-            "Connections scheduled to each real server by this director.",
-        );
-        let mut bytes = Family::new(
-            "director_real_server_bytes_total",
-            Kind::Counter,
-            "Bytes forwarded to and from each real server by this director.",
-        );
-        for service in &services.services {
-            let name = format!("{} {}", service.protocol, service.address);
-            for real in &service.reals {
-                let labels = vec![("service", name.clone()), ("real", real.address.clone())];
-                weight = weight.sample(labels.clone(), f64::from(real.weight));
-                if let Some(counters) = &real.stats {
-                    connections = connections.sample(labels.clone(), counters.connections as f64);
-                    bytes = bytes.sample(
-                        [labels.clone(), vec![("direction", "in".into())]].concat(),
-                        counters.bytes_in as f64,
-                    );
-                    bytes = bytes.sample(
-                        [labels, vec![("direction", "out".into())]].concat(),
-                        counters.bytes_out as f64,
-                    );
-                }
-            }
-        }
-        families.extend([weight, connections, bytes]);
-        metrics::render(&families)
-    }
-
     fn backend_name(&self) -> String {
-        format!("{:?}", self.config.director.dataplane).to_lowercase()
+        format!("{:?}", self.config().director.dataplane).to_lowercase()
     }
 
-    async fn status(&self) -> StatusView {
-        let ospf = match self.announcer.as_ref() {
-            Some(announcer) => announcer.status().await.ok().map(|status| {
-                let neighbors = inspect::ospf_neighbors(&status);
-                views::OspfSummaryView {
-                    router_id: status.router_id.to_string(),
-                    neighbors_full: neighbors.iter().filter(|n| n.state == "Full").count(),
-                    neighbors_total: neighbors.len(),
-                }
-            }),
-            None => None,
+    /// Publishes what operators read: status, tables with health, check statistics.
+    fn publish(&mut self) {
+        let now = Instant::now();
+        let snapshot = Snapshot {
+            status: self.status(),
+            backend: self.backend_name(),
+            desired: self.desired.clone(),
+            health: Arc::new(snapshot::health_views(
+                &self.core,
+                now,
+                SystemTime::now(),
+                self.started,
+            )),
+            checks: self.core.stats().clone(),
         };
+        self.published.send_replace(Arc::new(snapshot));
+        self.results_unpublished = false;
+    }
+
+    fn status(&self) -> StatusView {
+        let full = self
+            .ospf_neighbors
+            .values()
+            .filter(|state| **state == ospf::neighbor::nsm::State::Full)
+            .count();
+        let ospf = self.announcer.as_ref().map(|announcer| OspfSummaryView {
+            router_id: announcer.instance().router_id.to_string(),
+            neighbors_full: full,
+            neighbors_total: self.ospf_neighbors.len(),
+        });
         let announced: BTreeSet<IpAddr> = self
             .announcer
             .as_ref()
@@ -732,16 +838,18 @@ impl Controller {
                     .collect(),
             },
             vips: self
-                .wanted_vips()
+                .configured_vips()
                 .into_iter()
                 .map(|addr| VipView {
                     address: addr.to_string(),
-                    state: if self.announcer.is_none() {
+                    state: if self.announcer.is_none() && self.config().ospf.is_none() {
                         "local"
-                    } else if announced.contains(&addr) {
+                    } else if !self.healthy_vips.contains(&addr) {
+                        "withdrawn"
+                    } else if announced.contains(&addr) && full > 0 {
                         "announced"
                     } else {
-                        "withdrawn"
+                        "pending"
                     }
                     .to_string(),
                 })
@@ -752,6 +860,21 @@ impl Controller {
     }
 
     async fn shutdown(&mut self) {
+        self.checkers.reconcile(std::iter::empty());
+        for transition in self.core.omega_transitions() {
+            if let Transition::Real {
+                script: Some(script),
+                ..
+            }
+            | Transition::Quorum {
+                script: Some(script),
+                ..
+            } = &transition
+            {
+                tracing::info!(script = %script.command, "omega: running a down script");
+                crate::script::run(script, &[], NOTIFY_TIMEOUT).await;
+            }
+        }
         if let Some(announcer) = self.announcer.take() {
             announcer.shutdown().await;
         }

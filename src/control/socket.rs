@@ -1,17 +1,22 @@
 //! The unix control socket: request/response types shared with `directorctl`, the server
-//! that hands requests to the control loop, and the client.
+//! (read-only requests answered from the published snapshot, the rest by the control
+//! loop), and the client.
 //!
 //! Protocol: one JSON request per line, answered by one JSON reply per line. A connection
 //! may carry several requests. Replies are `{"ok": …}` or `{"error": "…"}`.
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::dataplane_worker::StatsHandle;
+use super::snapshot::Snapshot;
 
 /// What a client can ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,12 +89,53 @@ pub async fn bind(path: &Path) -> Result<UnixListener, SocketError> {
     Ok(listener)
 }
 
-/// Accepts connections forever, forwarding each request to the control loop.
-pub async fn serve(listener: UnixListener, to_control: mpsc::Sender<ControlRequest>) {
+/// How long a read-only request waits for the dataplane's counters before answering
+/// without them.
+const STATS_WAIT: Duration = Duration::from_secs(2);
+
+/// Answers requests: the read-only ones (status, services, metrics) from the snapshot the
+/// control loop publishes, everything else by asking the loop.
+#[derive(Clone)]
+pub struct Frontdesk {
+    pub to_control: mpsc::Sender<ControlRequest>,
+    pub snapshot: watch::Receiver<Arc<Snapshot>>,
+    pub stats: StatsHandle,
+}
+
+impl Frontdesk {
+    pub async fn answer(&self, request: Request) -> Reply {
+        let snapshot = self.snapshot.borrow().clone();
+        let value = match request {
+            Request::Status => serde_json::to_value(&snapshot.status),
+            Request::Services { stats: false } => serde_json::to_value(snapshot.services(None)),
+            Request::Services { stats: true } => match self.stats.stats().await {
+                Ok(counters) => serde_json::to_value(snapshot.services(Some(&counters))),
+                Err(err) => return Reply::Error(format!("dataplane statistics: {err}")),
+            },
+            Request::Metrics => {
+                let counters = tokio::time::timeout(STATS_WAIT, self.stats.stats())
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
+                Ok(serde_json::Value::String(
+                    snapshot.metrics(counters.as_ref()),
+                ))
+            }
+            other => return ask_control(&self.to_control, other).await,
+        };
+        match value {
+            Ok(value) => Reply::Ok(value),
+            Err(err) => Reply::Error(format!("cannot encode the answer: {err}")),
+        }
+    }
+}
+
+/// Accepts connections forever, answering each request through the front desk.
+pub async fn serve(listener: UnixListener, frontdesk: Frontdesk) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                tokio::spawn(serve_connection(stream, to_control.clone()));
+                tokio::spawn(serve_connection(stream, frontdesk.clone()));
             }
             Err(err) => {
                 tracing::warn!(error = %err, "control socket accept failed");
@@ -99,7 +145,7 @@ pub async fn serve(listener: UnixListener, to_control: mpsc::Sender<ControlReque
     }
 }
 
-async fn serve_connection(stream: UnixStream, to_control: mpsc::Sender<ControlRequest>) {
+async fn serve_connection(stream: UnixStream, frontdesk: Frontdesk) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -107,7 +153,7 @@ async fn serve_connection(stream: UnixStream, to_control: mpsc::Sender<ControlRe
             continue;
         }
         let reply = match serde_json::from_str::<Request>(&line) {
-            Ok(request) => ask_control(&to_control, request).await,
+            Ok(request) => frontdesk.answer(request).await,
             Err(err) => Reply::Error(format!("malformed request: {err}")),
         };
         let mut text = match serde_json::to_string(&reply) {
@@ -186,12 +232,42 @@ mod tests {
         let path = dir.join("ctl.sock");
         let listener = bind(&path).await.expect("bind");
         let (to_control, mut requests) = mpsc::channel(4);
-        tokio::spawn(serve(listener, to_control));
+        let (reports, _) = mpsc::unbounded_channel::<crate::dataplane::ReconcileReport>();
+        let worker = super::super::dataplane_worker::DataplaneWorker::spawn(
+            crate::config::model::DataplaneKind::None,
+            crate::dataplane::OpenOptions::default(),
+            reports,
+        )
+        .expect("dataplane thread");
+        let status = super::super::views::StatusView {
+            version: "test".into(),
+            ..Default::default()
+        };
+        let (_published, snapshot) = watch::channel(Arc::new(Snapshot::starting(status)));
+        let frontdesk = Frontdesk {
+            to_control,
+            snapshot,
+            stats: worker.stats_handle(),
+        };
+        tokio::spawn(serve(listener, frontdesk));
         tokio::spawn(async move {
             while let Some(ControlRequest { request, reply }) = requests.recv().await {
                 let _ = reply.send(Reply::Ok(serde_json::json!({ "echo": request })));
             }
         });
+        // A request that changes something goes to the control loop…
+        let reply = super::request(&path, Request::Reload, Duration::from_secs(5))
+            .await
+            .expect("reply");
+        assert_eq!(reply, Reply::Ok(serde_json::json!({ "echo": "reload" })));
+        // …a read-only one is answered from the snapshot, without the loop.
+        let reply = super::request(&path, Request::Status, Duration::from_secs(5))
+            .await
+            .expect("reply");
+        let Reply::Ok(status) = reply else {
+            panic!("status: {reply:?}")
+        };
+        assert_eq!(status["version"], "test");
         let reply = super::request(
             &path,
             Request::Services { stats: true },
@@ -199,10 +275,7 @@ mod tests {
         )
         .await
         .expect("reply");
-        assert_eq!(
-            reply,
-            Reply::Ok(serde_json::json!({ "echo": { "services": { "stats": true } } }))
-        );
+        assert!(matches!(reply, Reply::Ok(_)), "{reply:?}");
         // A second daemon must not steal the socket of a live one.
         assert!(matches!(bind(&path).await, Err(SocketError::InUse { .. })));
         let _ = std::fs::remove_dir_all(dir);

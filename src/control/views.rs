@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// `directorctl status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatusView {
     pub version: String,
     pub mode: String,
@@ -18,7 +18,7 @@ pub struct StatusView {
     pub reloads: ReloadCounters,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DataplaneView {
     pub backend: String,
     /// Kernel operations of the last reconcile.
@@ -30,7 +30,9 @@ pub struct DataplaneView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VipView {
     pub address: String,
-    /// `announced`, `withdrawn`, `held` (VRRP master), `standby` (VRRP backup) or `local`.
+    /// `announced` (in our LSAs, with at least one Full adjacency to carry them),
+    /// `pending` (healthy, but no Full adjacency yet or the tables are not programmed),
+    /// `withdrawn` (no service on it holds its quorum), or `local` (no OSPF speaker).
     pub state: String,
 }
 
@@ -79,9 +81,37 @@ pub struct RealView {
     pub weight: u32,
     /// Health: false once the checks declared it down (it then carries weight 0).
     pub up: bool,
+    /// What the checks say, for real servers of the configuration (not a sorry server).
+    #[serde(default)]
+    pub health: Option<RealHealthView>,
     pub active_conns: u64,
     pub inactive_conns: u64,
     pub stats: Option<Counters>,
+}
+
+/// A real server's health: its verdict, since when, and each checker's last result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RealHealthView {
+    pub up: bool,
+    /// Unix time (seconds) of the last change of `up`.
+    pub since_unix: u64,
+    pub checks: Vec<CheckView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckView {
+    /// `TCP_CHECK 10.1.0.1:80`, `MISC_CHECK `/path``…
+    pub checker: String,
+    pub up: bool,
+    /// `success`, `failure`, `retrying` (a failure within `retry`), or `pending` (no
+    /// result yet).
+    pub last_result: String,
+    /// Why the last probe failed.
+    pub reason: Option<String>,
+    /// Duration of the last probe, in milliseconds.
+    pub latency_ms: Option<f64>,
+    /// Unix time (seconds) of the last probe.
+    pub checked_unix: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
-//! Forwarding tables: the desired state as a pure function of config and health
-//! ([`desired_tables`]), and the backends that reconcile the kernel towards it — IPVS over
-//! generic netlink, nftables through `nft -j`, and an in-memory model for tests.
+//! Forwarding tables: the backends that reconcile the kernel towards the desired tables
+//! (which `policy` computes) — IPVS over generic netlink, nftables through `nft -j`, and an
+//! in-memory model for tests.
 //!
 //! Files: `tables.rs` (the data: desired, read back, stats, health), `plan.rs` (current vs
 //! desired → ordered single-object ops; never a flush), `memory.rs`, `maglev.rs` (the
@@ -11,7 +11,6 @@
 //! leave alone what we did not create unless the configuration names it.
 //! How ownership is recorded is described in `docs/dataplane.md`.
 
-pub mod desired;
 pub mod ipvs;
 pub mod maglev;
 pub mod memory;
@@ -26,9 +25,8 @@ use serde::Serialize;
 
 use crate::config::model::DataplaneKind;
 
-pub use desired::desired_tables;
 pub use plan::OpKind;
-pub use tables::{DesiredTables, HealthState, TableStats};
+pub use tables::{DesiredTables, TableStats};
 
 /// A dataplane backend. Synchronous: the control loop calls it from a blocking thread.
 pub trait Dataplane: Send + 'static {

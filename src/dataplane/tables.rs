@@ -1,13 +1,13 @@
 //! The desired forwarding tables: what every director must program, as plain data.
 //!
 //! [`DesiredTables`] is a pure function of (configuration, health state) — see
-//! [`super::desired::desired_tables`] — and is kept in a canonical order (services sorted by
+//! [`crate::policy::desired_tables`] — and is kept in a canonical order (services sorted by
 //! key, real servers sorted by address then port) so that two directors with the same
 //! inputs hold byte-identical values (`Serialize` + `PartialEq`). The same types describe
 //! what a backend reads back from the kernel ([`KernelTables`]), so planning is a diff of
 //! like with like.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -325,30 +325,6 @@ impl DesiredTables {
             .binary_search_by(|s| s.spec.key.cmp(key))
             .ok()
             .and_then(|i| self.services.get(i))
-    }
-}
-
-/// Which real servers health checks consider down. Default: all up.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HealthState {
-    down: BTreeSet<(ServiceKey, DestKey)>,
-}
-
-impl HealthState {
-    pub fn set_down(&mut self, service: ServiceKey, dest: DestKey) -> bool {
-        self.down.insert((service, dest))
-    }
-
-    pub fn set_up(&mut self, service: &ServiceKey, dest: &DestKey) -> bool {
-        self.down.remove(&(*service, *dest))
-    }
-
-    pub fn is_down(&self, service: &ServiceKey, dest: &DestKey) -> bool {
-        self.down.contains(&(*service, *dest))
-    }
-
-    pub fn down(&self) -> impl Iterator<Item = &(ServiceKey, DestKey)> {
-        self.down.iter()
     }
 }
 

@@ -6,4 +6,6 @@
 //! injected clock; `runtime.rs` runs one task per distinct checker and reports verdicts to
 //! the control loop. What a verdict does to the tables and routes is `policy`'s business.
 
+pub mod fsm;
 pub mod probe;
+pub mod runtime;

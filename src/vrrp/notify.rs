@@ -149,17 +149,20 @@ fn alert_text(scope: Scope, name: &str, state: State, router_id: &str) -> (Strin
 
 /// Sends an alert mail in the background; failures are logged.
 pub fn smtp_alert(smtp: &SmtpSettings, scope: Scope, name: &str, state: State) {
+    let (subject, body) = alert_text(scope, name, state, &smtp.router_id);
+    smtp_alert_text(smtp, subject, body);
+}
+
+/// Sends a mail with this subject and body in the background (VRRP and checker alerts);
+/// failures are logged.
+pub fn smtp_alert_text(smtp: &SmtpSettings, subject: String, body: String) {
     let Some((host, port)) = smtp.server.clone() else {
-        warn!(
-            instance = name,
-            "smtp_alert set but no smtp_server in global_defs"
-        );
+        warn!(%subject, "smtp_alert set but no smtp_server in global_defs");
         return;
     };
     if smtp.to.is_empty() {
         return;
     }
-    let (subject, body) = alert_text(scope, name, state, &smtp.router_id);
     let smtp = smtp.clone();
     tokio::spawn(async move {
         let timeout = smtp.connect_timeout.max(Duration::from_secs(1));

@@ -207,7 +207,6 @@ fn adver_int(version: Version, d: Duration, warnings: &mut Vec<String>, name: &s
 impl Settings {
     /// Resolves the VRRP part of `config`.
     pub fn from_config(config: &Config) -> Result<Settings, VrrpError> {
-        let g = &config.global_defs;
         let mut warnings = Vec::new();
         let mut instances = Vec::new();
         for inst in &config.vrrp_instances {
@@ -252,22 +251,11 @@ impl Settings {
                 smtp_alert: group.smtp_alert || global_smtp_alert(config),
             });
         }
-        let router_id = g.router_id.clone().unwrap_or_else(hostname);
         Ok(Settings {
             instances,
             sync_groups,
             scripts: config.vrrp_scripts.clone(),
-            smtp: SmtpSettings {
-                server: g.smtp_server.as_ref().map(|s| (s.host.clone(), s.port)),
-                helo: g.smtp_helo_name.clone().unwrap_or_else(hostname),
-                from: g
-                    .notification_email_from
-                    .clone()
-                    .unwrap_or_else(|| format!("keepalived@{}", hostname())),
-                to: g.notification_email.clone(),
-                connect_timeout: g.smtp_connect_timeout,
-                router_id,
-            },
+            smtp: SmtpSettings::from_config(config),
             warnings,
         })
     }
@@ -288,7 +276,26 @@ fn global_smtp_alert(config: &Config) -> bool {
     g.smtp_alert_vrrp.or(g.smtp_alert).unwrap_or(false)
 }
 
-fn hostname() -> String {
+impl SmtpSettings {
+    /// global_defs' mail settings, shared by VRRP and checker alerts.
+    pub fn from_config(config: &Config) -> Self {
+        let g = &config.global_defs;
+        SmtpSettings {
+            server: g.smtp_server.as_ref().map(|s| (s.host.clone(), s.port)),
+            helo: g.smtp_helo_name.clone().unwrap_or_else(hostname),
+            from: g
+                .notification_email_from
+                .clone()
+                .unwrap_or_else(|| format!("keepalived@{}", hostname())),
+            to: g.notification_email.clone(),
+            connect_timeout: g.smtp_connect_timeout,
+            router_id: g.router_id.clone().unwrap_or_else(hostname),
+        }
+    }
+}
+
+/// The host's name, as keepalived uses it for router_id and HELO defaults.
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".into())

@@ -46,6 +46,19 @@ pub struct ProbeEnv {
     pub host_name: String,
 }
 
+/// Gets a checker ready before its first probe: FILE_CHECK writes its `init_file` value.
+pub fn prepare(checker: &Checker) {
+    if let Checker::File { file, .. } = checker {
+        if let Err(err) = file::initialise(file) {
+            tracing::warn!(
+                file = %file.path.display(),
+                error = %err,
+                "FILE_CHECK: cannot write the track_file's init_file value"
+            );
+        }
+    }
+}
+
 /// Runs one check of `checker`.
 pub async fn probe(checker: &Checker, env: &ProbeEnv) -> Outcome {
     match checker {

@@ -1,0 +1,365 @@
+//! The control loop's decisions, without I/O: checker results and configurations go in,
+//! and out come the tables to program, the VIPs to announce and the transitions to tell
+//! the world about (logs, notify scripts, alerts). Time is passed in, never read.
+//!
+//! Results only update records; [`Core::recompute`] turns the records into decisions, so
+//! the runtime can feed a whole burst of results and recompute once.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::config::model::{self as cfg, Checker, Config, Mode, Script};
+use crate::dataplane::DesiredTables;
+use crate::health::fsm::Verdict;
+use crate::health::probe::Outcome;
+use crate::health::runtime::CheckResult;
+use crate::policy::{self, Evaluation};
+
+/// Upper bounds (seconds) of the check duration histogram's buckets.
+pub const DURATION_BUCKETS: [f64; 10] =
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0];
+
+/// What the core knows about one checker.
+#[derive(Debug, Clone)]
+pub struct CheckerRecord {
+    pub verdict: Verdict,
+    /// When the verdict last changed (or the checker started).
+    pub since: Instant,
+    /// The last finished probe: its outcome, how long it took, when it ended, and whether
+    /// its failure is being retried.
+    pub last: Option<LastResult>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LastResult {
+    pub outcome: Outcome,
+    pub latency: Duration,
+    pub at: Instant,
+    pub retrying: bool,
+}
+
+/// Counts for the metrics: results by checker kind and result, durations by kind.
+#[derive(Debug, Clone, Default)]
+pub struct CheckStats {
+    /// (checker kind, "success" | "failure") → count.
+    pub results: HashMap<(&'static str, &'static str), u64>,
+    /// checker kind → (bucket counts parallel to [`DURATION_BUCKETS`], count, sum).
+    pub durations: HashMap<&'static str, (Vec<u64>, u64, f64)>,
+}
+
+/// Something that changed state and is worth a log line, a script or a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    Real {
+        service: cfg::ServiceKey,
+        address: IpAddr,
+        port: u16,
+        up: bool,
+        /// The checker that decided and its words, e.g. `TCP_CHECK 10.1.0.1:80: connect …`.
+        reason: String,
+        script: Option<Script>,
+    },
+    Quorum {
+        service: cfg::ServiceKey,
+        up: bool,
+        live_weight: u64,
+        quorum: u32,
+        script: Option<Script>,
+    },
+}
+
+/// What one recompute decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decisions {
+    pub tables: DesiredTables,
+    /// VIPs to announce (active-active mode; empty otherwise).
+    pub announce: BTreeSet<IpAddr>,
+    pub transitions: Vec<Transition>,
+}
+
+/// The control loop's state of mind.
+pub struct Core {
+    config: Arc<Config>,
+    records: HashMap<Checker, CheckerRecord>,
+    evaluation: Evaluation,
+    /// Set when a verdict or the configuration changed since the last recompute.
+    dirty: bool,
+    stats: CheckStats,
+}
+
+impl Core {
+    pub fn new(config: Arc<Config>, now: Instant) -> Self {
+        let mut core = Core {
+            config,
+            records: HashMap::new(),
+            evaluation: Evaluation::default(),
+            dirty: true,
+            stats: CheckStats::default(),
+        };
+        core.sync_records(now);
+        core.evaluation = policy::evaluate(&core.config, |c| core.verdict(c), &HashMap::new());
+        core
+    }
+
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.config.mode()
+    }
+
+    pub fn evaluation(&self) -> &Evaluation {
+        &self.evaluation
+    }
+
+    pub fn record(&self, checker: &Checker) -> Option<&CheckerRecord> {
+        self.records.get(checker)
+    }
+
+    pub fn stats(&self) -> &CheckStats {
+        &self.stats
+    }
+
+    /// Every distinct checker of the configuration, for the health runtime.
+    pub fn checkers(&self) -> impl Iterator<Item = &Checker> {
+        self.records.keys()
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// A new configuration: records of unchanged checkers stay (their verdicts with them),
+    /// new checkers start from their initial verdict, removed ones are forgotten.
+    pub fn set_config(&mut self, config: Arc<Config>, now: Instant) {
+        self.config = config;
+        self.sync_records(now);
+        self.dirty = true;
+    }
+
+    fn sync_records(&mut self, now: Instant) {
+        let mut records = HashMap::new();
+        for vs in &self.config.virtual_servers {
+            for rs in &vs.real_servers {
+                for checker in &rs.checkers {
+                    if records.contains_key(checker) {
+                        continue;
+                    }
+                    let record = self.records.remove(checker).unwrap_or(CheckerRecord {
+                        verdict: Verdict::initial(checker.common().alpha),
+                        since: now,
+                        last: None,
+                    });
+                    records.insert(checker.clone(), record);
+                }
+            }
+        }
+        self.records = records;
+    }
+
+    /// Takes one probe's result. Returns true when the checker's verdict changed (a
+    /// recompute is then due). Results of checkers no longer configured are ignored.
+    pub fn on_result(&mut self, result: CheckResult, now: Instant) -> bool {
+        let kind = result.checker.type_name();
+        let Some(record) = self.records.get_mut(&*result.checker) else {
+            return false;
+        };
+        let success = !matches!(result.outcome, Outcome::Down(_));
+        *self
+            .stats
+            .results
+            .entry((kind, if success { "success" } else { "failure" }))
+            .or_default() += 1;
+        let seconds = result.latency.as_secs_f64();
+        let (buckets, count, sum) = self
+            .stats
+            .durations
+            .entry(kind)
+            .or_insert_with(|| (vec![0; DURATION_BUCKETS.len()], 0, 0.0));
+        for (bucket, bound) in buckets.iter_mut().zip(DURATION_BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+        *count += 1;
+        *sum += seconds;
+
+        let changed = record.verdict != result.step.verdict;
+        if changed {
+            record.verdict = result.step.verdict;
+            record.since = now;
+            self.dirty = true;
+        }
+        record.last = Some(LastResult {
+            outcome: result.outcome,
+            latency: result.latency,
+            at: now,
+            retrying: result.step.retrying,
+        });
+        changed
+    }
+
+    fn verdict(&self, checker: &Checker) -> Verdict {
+        self.records
+            .get(checker)
+            .map_or(Verdict::initial(checker.common().alpha), |r| r.verdict)
+    }
+
+    /// Turns the current records into decisions, and says what changed since the last
+    /// recompute.
+    pub fn recompute(&mut self) -> Decisions {
+        let previous_quorum = self.evaluation.quorum_states(&self.config);
+        let before = self.alive_map();
+        let quorum_before: HashMap<cfg::ServiceKey, bool> = previous_quorum.clone();
+        self.evaluation = policy::evaluate(&self.config, |c| self.verdict(c), &previous_quorum);
+        self.dirty = false;
+
+        let mut transitions = Vec::new();
+        for (vs, status) in self
+            .config
+            .virtual_servers
+            .iter()
+            .zip(&self.evaluation.services)
+        {
+            for (rs, real) in vs.real_servers.iter().zip(&status.reals) {
+                let was = before.get(&(vs.key.clone(), rs.ip, rs.port)).copied();
+                if was.is_some_and(|was| was != real.alive) {
+                    transitions.push(Transition::Real {
+                        service: vs.key.clone(),
+                        address: rs.ip,
+                        port: rs.port,
+                        up: real.alive,
+                        reason: self.reason(rs, real.alive),
+                        script: if real.alive {
+                            rs.notify_up.clone()
+                        } else {
+                            rs.notify_down.clone()
+                        },
+                    });
+                }
+            }
+            if quorum_before
+                .get(&vs.key)
+                .is_some_and(|&was| was != status.quorum)
+            {
+                transitions.push(Transition::Quorum {
+                    service: vs.key.clone(),
+                    up: status.quorum,
+                    live_weight: status.live_weight,
+                    quorum: vs.quorum,
+                    script: if status.quorum {
+                        vs.quorum_up.clone()
+                    } else {
+                        vs.quorum_down.clone()
+                    },
+                });
+            }
+        }
+        let announce = if self.config.mode() == Mode::ActiveActive {
+            policy::announced_vips(&self.config, &self.evaluation)
+        } else {
+            BTreeSet::new()
+        };
+        Decisions {
+            tables: policy::desired_tables(&self.config, &self.evaluation),
+            announce,
+            transitions,
+        }
+    }
+
+    fn alive_map(&self) -> HashMap<(cfg::ServiceKey, IpAddr, u16), bool> {
+        let mut map = HashMap::new();
+        for (vs, status) in self
+            .config
+            .virtual_servers
+            .iter()
+            .zip(&self.evaluation.services)
+        {
+            for (rs, real) in vs.real_servers.iter().zip(&status.reals) {
+                map.insert((vs.key.clone(), rs.ip, rs.port), real.alive);
+            }
+        }
+        map
+    }
+
+    /// Why a real server is now up or down: the first failing checker in its own words,
+    /// or, when up, that every checker passes.
+    fn reason(&self, rs: &cfg::RealServer, up: bool) -> String {
+        if up {
+            return match rs.checkers.len() {
+                0 => "no checker".into(),
+                1 => format!("{} succeeded", describe(&rs.checkers[0])),
+                n => format!("all {n} checkers succeed"),
+            };
+        }
+        let Some(checker) = rs.checkers.iter().find(|c| !self.verdict(c).up) else {
+            return "a dynamic checker drove its weight to 0".into();
+        };
+        match self.records.get(checker).and_then(|r| r.last.as_ref()) {
+            Some(LastResult {
+                outcome: Outcome::Down(why),
+                ..
+            }) => format!("{}: {why}", describe(checker)),
+            _ => format!("{}: alpha, no success yet", describe(checker)),
+        }
+    }
+
+    /// keepalived's `omega`: at shutdown, the virtual servers that have it run their
+    /// real servers' `notify_down` and their `quorum_down`, as if everything went down.
+    pub fn omega_transitions(&self) -> Vec<Transition> {
+        let mut transitions = Vec::new();
+        for (vs, status) in self
+            .config
+            .virtual_servers
+            .iter()
+            .zip(&self.evaluation.services)
+        {
+            if !vs.omega {
+                continue;
+            }
+            for (rs, real) in vs.real_servers.iter().zip(&status.reals) {
+                if real.alive {
+                    transitions.push(Transition::Real {
+                        service: vs.key.clone(),
+                        address: rs.ip,
+                        port: rs.port,
+                        up: false,
+                        reason: "shutting down (omega)".into(),
+                        script: rs.notify_down.clone(),
+                    });
+                }
+            }
+            if status.quorum {
+                transitions.push(Transition::Quorum {
+                    service: vs.key.clone(),
+                    up: false,
+                    live_weight: 0,
+                    quorum: vs.quorum,
+                    script: vs.quorum_down.clone(),
+                });
+            }
+        }
+        transitions
+    }
+}
+
+/// `TCP_CHECK 10.1.0.1:80`: a checker's kind and target, for logs and reasons.
+pub fn describe(checker: &Checker) -> String {
+    match checker {
+        Checker::Misc { misc, .. } => format!("MISC_CHECK `{}`", misc.misc_path.command),
+        Checker::File { file, .. } => format!("FILE_CHECK {}", file.path.display()),
+        other => format!(
+            "{} {}",
+            other.type_name(),
+            crate::health::probe::socket::target(other.common())
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;
