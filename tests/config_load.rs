@@ -447,7 +447,7 @@ fn newer_keepalived_keywords_warn_and_load() {
             "11:1: 'vrrp_track_process' is a keepalived option director does not use, ignored",
             "23:5: 'track_process' is a keepalived option director does not use, ignored",
             "26:5: unknown keyword 'notify_deleted' in vrrp_instance, ignored",
-            "32:9: PING_CHECK is not supported by director and is ignored; without another checker this real server is always up",
+            "32:9: BFD_CHECK is not supported by director and is ignored; without another checker this real server is always up",
         ]
     );
     assert_eq!(
