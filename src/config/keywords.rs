@@ -3648,3 +3648,33 @@ pub fn ignored_keywords() -> Vec<(&'static str, &'static [&'static str])> {
         ("url", URL_IGNORED),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::dns_name_ok;
+
+    #[test]
+    fn dns_names() {
+        assert!(dns_name_ok("."));
+        assert!(dns_name_ok("example.com"));
+        assert!(dns_name_ok("example.com."));
+        assert!(dns_name_ok(&format!("{}.com", "a".repeat(63))));
+        // keepalived rejects empty labels; a label over 63 bytes has no wire form.
+        assert!(!dns_name_ok(".com"));
+        assert!(!dns_name_ok("a..b"));
+        assert!(!dns_name_ok("example.com.."));
+        assert!(!dns_name_ok(""));
+        assert!(!dns_name_ok(&format!("{}.com", "a".repeat(64))));
+        // 4 labels of 63 bytes: 256 bytes on the wire, one too many.
+        assert!(!dns_name_ok(&vec!["a".repeat(63); 4].join(".")));
+        assert!(dns_name_ok(
+            &[
+                "a".repeat(63),
+                "a".repeat(63),
+                "a".repeat(63),
+                "a".repeat(61)
+            ]
+            .join(".")
+        ));
+    }
+}
