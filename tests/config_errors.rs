@@ -399,3 +399,166 @@ fn extra_arguments_warn() {
         ["t.conf:2:20: warning: interface: ignoring unexpected extra argument 'eth1'"]
     );
 }
+
+// ───────────────────────────── checkers beyond TCP/HTTP/MISC ─────────────────────────────
+
+#[test]
+fn track_file_and_file_check_problems() {
+    let text = "\
+track_file tf {
+    weight 2
+}
+track_file ok {
+    file /run/ok
+    init_file maybe
+}
+track_file ok {
+    file /run/again
+}
+virtual_server 10.0.0.1 80 {
+    real_server 10.1.0.1 80 {
+        FILE_CHECK {
+            track_file later
+            weight 5 sideways
+        }
+        FILE_CHECK {
+        }
+        FILE_CHECK {
+            track_file tf
+        }
+    }
+}
+track_file later {
+    file /run/later
+}
+";
+    assert_eq!(
+        errors(text),
+        [
+            "t.conf:1:1: track_file 'tf' has no 'file', expected file \"PATH\"",
+            "t.conf:6:15: init_file: expected a value from -2147483648 to 2147483647 or 'overwrite', found 'maybe'",
+            "t.conf:8:1: track_file 'ok' defined twice (first at line 4), expected unique names",
+            "t.conf:14:24: track_file: no track_file block 'later' before this line, expected the name of a top-level track_file defined above",
+            "t.conf:15:22: weight: expected reverse|noreverse, found 'sideways'",
+            "t.conf:17:9: FILE_CHECK has no track_file, expected 'track_file NAME' naming a track_file block",
+        ]
+    );
+}
+
+#[test]
+fn dns_udp_and_ssl_problems() {
+    let text = format!(
+        "{VS_HEAD}    real_server 10.1.0.1 80 {{
+        DNS_CHECK {{
+            type SRV
+            name a..b
+        }}
+        UDP_CHECK {{
+            payload 01 0x2
+            require_reply 0g
+            max_reply_length 70000
+        }}
+        SSL_GET {{
+            url {{
+                path /
+            }}
+            verify_ca /nonexistent/director-ca.pem
+        }}
+    }}
+}}
+"
+    );
+    let errors = errors(&text);
+    assert_eq!(
+        errors[..5],
+        [
+            "t.conf:4:18: type: expected A|NS|CNAME|SOA|MX|TXT|AAAA, found 'SRV'",
+            "t.conf:5:18: name: expected a domain name of labels of 1 to 63 characters (no empty label), at most 255 bytes, found 'a..b'",
+            "t.conf:8:24: payload: expected hex digits (e.g. '0a1b 2c'), found '0x2'",
+            "t.conf:9:27: require_reply: expected hex digits, X for an ignored digit (e.g. '0a1b X2'), found '0g'",
+            "t.conf:10:30: max_reply_length: expected an integer from 0 to 65535, found '70000'",
+        ]
+    );
+    assert_eq!(errors.len(), 6);
+    assert!(
+        errors[5].starts_with(
+            "t.conf:16:23: verify_ca: cannot read '/nonexistent/director-ca.pem' (No such file"
+        ) && errors[5].ends_with("), expected a readable file of CA certificates"),
+        "{}",
+        errors[5]
+    );
+}
+
+#[test]
+fn verify_ca_must_be_a_readable_file() {
+    let dir = std::env::temp_dir().join(format!("director-verify-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, "not parsed at load\n").expect("temp file");
+    let checker = |path: &std::path::Path| {
+        format!(
+            "{VS_HEAD}    real_server 10.1.0.1 80 {{\n        SSL_GET {{\n            url {{\n                path /\n            }}\n            verify_ca {}\n        }}\n    }}\n}}\n",
+            path.display()
+        )
+    };
+    let loaded = match parse_str("t.conf", &checker(&ca)) {
+        Ok(loaded) => loaded,
+        Err(e) => panic!("{e}"),
+    };
+    let rs = &loaded.config.virtual_servers[0].real_servers[0];
+    let director::config::model::Checker::Ssl { tls, .. } = &rs.checkers[0] else {
+        panic!("expected SSL_GET")
+    };
+    assert_eq!(tls.verify_ca.as_deref(), Some(ca.as_path()));
+    assert_eq!(
+        errors(&checker(&dir)),
+        [format!(
+            "t.conf:7:23: verify_ca: cannot read '{}' (not a regular file), expected a readable file of CA certificates",
+            dir.display()
+        )]
+    );
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn checker_warnings() {
+    let text = "\
+track_file tf {
+    file /run/tf
+    weight 4
+}
+vrrp_track_file old {
+    file /run/old
+}
+virtual_server 10.0.0.1 53 {
+    real_server 10.1.0.1 53 {
+        UDP_CHECK {
+            require_reply
+            min_reply_length 300
+        }
+        FILE_CHECK {
+            track_file tf
+            weight 0
+            connect_ip 10.9.9.9
+        }
+        DNS_CHECK {
+            retries 3
+        }
+        BFD_CHECK {
+            name bfd_1
+        }
+    }
+}
+";
+    assert_eq!(
+        warnings(text),
+        [
+            "t.conf:5:1: warning: 'vrrp_track_file' is a deprecated synonym of 'track_file', read as one",
+            "t.conf:10:9: warning: UDP_CHECK: min_reply_length 300 is above max_reply_length 255, so no reply can pass",
+            "t.conf:16:20: warning: weight 0 in FILE_CHECK means the track_file's weight (4) as in keepalived, expected 'weight 0' on track_file 'tf' for a pass/fail check",
+            "t.conf:17:13: warning: unknown keyword 'connect_ip' in FILE_CHECK, ignored",
+            "t.conf:20:13: warning: unknown keyword 'retries' in DNS_CHECK, ignored",
+            "t.conf:22:9: warning: BFD_CHECK is not supported by director and is ignored; without another checker this real server is always up",
+        ]
+    );
+}

@@ -447,7 +447,7 @@ fn newer_keepalived_keywords_warn_and_load() {
             "11:1: 'vrrp_track_process' is a keepalived option director does not use, ignored",
             "23:5: 'track_process' is a keepalived option director does not use, ignored",
             "26:5: unknown keyword 'notify_deleted' in vrrp_instance, ignored",
-            "32:9: PING_CHECK is not supported by director and is ignored; without another checker this real server is always up",
+            "32:9: BFD_CHECK is not supported by director and is ignored; without another checker this real server is always up",
         ]
     );
     assert_eq!(
@@ -773,4 +773,206 @@ fn example_active_active() {
         .virtual_servers
         .iter()
         .all(|v| v.scheduler == Scheduler::Mh && v.method == ForwardingMethod::Dr));
+}
+
+// ───────────────────────────── every checker kind ─────────────────────────────
+
+fn udp(addr: &str, port: u16) -> ServiceKey {
+    ServiceKey::Addr {
+        ip: ip(addr),
+        port,
+        protocol: Protocol::Udp,
+    }
+}
+
+#[test]
+fn dns_udp_and_ping_checks() {
+    let loaded = load_ok("tests/configs/18-every-checker.conf");
+    assert_eq!(
+        warnings(&loaded),
+        ["8:1: 'vrrp_track_file' is a deprecated synonym of 'track_file', read as one"]
+    );
+    let c = &loaded.config;
+    let v = vs(c, &udp("192.0.2.10", 53));
+    let rs = &v.real_servers[0];
+    assert_eq!(rs.checkers.len(), 4);
+
+    let Checker::Dns { common, dns } = &rs.checkers[0] else {
+        panic!("expected DNS_CHECK")
+    };
+    assert_eq!(
+        dns.query_type,
+        DnsQueryType::Aaaa,
+        "type is case-insensitive"
+    );
+    assert_eq!(dns.name, "www.example.com.");
+    assert_eq!(common.retry, 3, "DNS_CHECK: the retry default is 3");
+    assert_eq!(
+        common.delay_before_retry,
+        secs(7),
+        "from the real server, over DNS_CHECK's delay_loop default"
+    );
+    assert_eq!(common.delay_loop, secs(20), "from the virtual server");
+    assert_eq!(common.warmup, secs(20));
+    assert_eq!(common.connect_timeout, secs(4), "from the virtual server");
+    assert_eq!(
+        (common.connect_ip, common.connect_port),
+        (ip("10.0.0.1"), 53)
+    );
+
+    let Checker::Dns { common, dns } = &rs.checkers[1] else {
+        panic!("expected DNS_CHECK")
+    };
+    assert_eq!(
+        dns,
+        &DnsCheck {
+            query_type: DnsQueryType::Soa,
+            name: ".".into()
+        },
+        "keepalived's defaults"
+    );
+    assert_eq!(common.connect_port, 5353);
+
+    let Checker::Udp { common, udp } = &rs.checkers[2] else {
+        panic!("expected UDP_CHECK")
+    };
+    assert_eq!(
+        udp.payload.as_deref(),
+        Some(&[0xAB, 0x12, 0x0F, 0x03, 0x45, 0x06, 0x54, 0x64, 0x43, 0x12, 0x03][..]),
+        "the man page's example"
+    );
+    assert!(udp.require_reply);
+    assert_eq!(
+        udp.reply_pattern,
+        [
+            MaskedByte {
+                value: 0x0A,
+                mask: 0xFF
+            },
+            MaskedByte {
+                value: 0x0B,
+                mask: 0x0F
+            }
+        ]
+    );
+    assert_eq!((udp.min_reply_length, udp.max_reply_length), (2, 512));
+    assert_eq!(common.retry, 1);
+    assert_eq!(common.delay_before_retry, secs(7));
+
+    let Checker::Ping { common } = &rs.checkers[3] else {
+        panic!("expected PING_CHECK")
+    };
+    assert_eq!(common.retry, 2);
+    assert_eq!(common.delay_before_retry, secs(7));
+
+    let rs = &v.real_servers[1];
+    let Checker::Dns { common, .. } = &rs.checkers[0] else {
+        panic!("expected DNS_CHECK")
+    };
+    assert_eq!(
+        (common.retry, common.delay_before_retry),
+        (3, secs(20)),
+        "DNS_CHECK: delay_before_retry defaults to delay_loop"
+    );
+    let Checker::Udp { common, udp } = &rs.checkers[1] else {
+        panic!("expected UDP_CHECK")
+    };
+    assert_eq!(
+        udp,
+        &UdpCheck {
+            payload: None,
+            require_reply: true,
+            reply_pattern: Vec::new(),
+            min_reply_length: 0,
+            max_reply_length: 255,
+        },
+        "a bare require_reply: any reply, default lengths"
+    );
+    assert_eq!(common.delay_before_retry, secs(1));
+    let Checker::Udp { udp, .. } = &rs.checkers[2] else {
+        panic!("expected UDP_CHECK")
+    };
+    assert!(!udp.require_reply && udp.payload.is_none());
+}
+
+#[test]
+fn smtp_file_and_ssl_checks() {
+    let c = load_ok("tests/configs/18-every-checker.conf").config;
+    let rs = &vs(&c, &tcp("192.0.2.10", 25)).real_servers[0];
+    assert_eq!(rs.checkers.len(), 4);
+
+    let Checker::Smtp { common, smtp } = &rs.checkers[0] else {
+        panic!("expected SMTP_CHECK")
+    };
+    assert_eq!(smtp.helo_name.as_deref(), Some("mx.example.com"));
+    assert_eq!(common.bindto, Some(ip("10.0.0.100")));
+    assert_eq!(common.warmup, Duration::ZERO);
+    assert_eq!(common.retry, 4, "from the virtual server");
+    assert_eq!(common.connect_timeout, secs(9), "from the real server");
+    assert_eq!(common.delay_before_retry, secs(1));
+    assert_eq!(common.delay_loop, secs(30));
+    assert_eq!(common.connect_port, 25);
+    let Checker::Smtp { smtp, .. } = &rs.checkers[1] else {
+        panic!("expected SMTP_CHECK")
+    };
+    assert_eq!(smtp.helo_name, None);
+
+    let Checker::File { common, file } = &rs.checkers[2] else {
+        panic!("expected FILE_CHECK")
+    };
+    assert_eq!(
+        file,
+        &FileCheck {
+            track_file: "maintenance".into(),
+            path: "/run/director/maintenance".into(),
+            weight: -10,
+            reverse: true,
+            dynamic: false,
+            init: Some(FileInit {
+                value: 5,
+                overwrite: true
+            }),
+        },
+        "weight and reverse from the track_file"
+    );
+    assert_eq!(
+        (
+            common.connect_ip,
+            common.connect_port,
+            common.retry,
+            common.delay_loop
+        ),
+        (ip("10.0.0.3"), 25, 4, secs(30)),
+        "no options of its own: the real server's and virtual server's"
+    );
+    let Checker::File { file, .. } = &rs.checkers[3] else {
+        panic!("expected FILE_CHECK")
+    };
+    assert_eq!(
+        file,
+        &FileCheck {
+            track_file: "old_style".into(),
+            path: "/run/director/old".into(),
+            weight: 3,
+            reverse: false,
+            dynamic: true,
+            init: None,
+        }
+    );
+
+    let rs = &vs(&c, &tcp("192.0.2.10", 443)).real_servers[0];
+    let Checker::Ssl { tls, .. } = &rs.checkers[0] else {
+        panic!("expected SSL_GET")
+    };
+    assert_eq!(
+        tls,
+        &TlsCheck {
+            enable_sni: true,
+            sni_name: Some("api.example.com".into()),
+            verify_ca: None,
+            certificate: Some("/etc/director/client.pem".into()),
+            key: Some("/etc/director/client.key".into()),
+        },
+        "certificate and key from the SSL block below"
+    );
 }

@@ -32,6 +32,26 @@ pub const HYSTERESIS: u32 = 0;
 /// url `status_code`: "Default is 200-299".
 pub const STATUS_CODES: (u16, u16) = (200, 299);
 
+// ── checkers other than TCP/HTTP/SSL/MISC (section "Virtual server(s)", real_server) ──
+
+/// DNS_CHECK: "The retry default is 3." (keepalived check_dns.c `DNS_DEFAULT_RETRY`).
+/// Its delay_before_retry "Defaults to delay_loop for DNS_CHECK", which has no constant:
+/// check_dns.c sets `default_delay_before_retry = 0` and check_api.c reads 0 as delay_loop.
+pub const DNS_RETRY: u32 = 3;
+/// DNS_CHECK `name`: "The default is . (dot)". The `type` default, SOA, is
+/// `DnsQueryType::default()`.
+pub const DNS_NAME: &str = ".";
+/// UDP_CHECK `min_reply_length <INT> # default 0`.
+pub const UDP_MIN_REPLY_LENGTH: u32 = 0;
+/// UDP_CHECK `max_reply_length <INT> # default is 255` (check_udp.c: `UINT8_MAX`).
+pub const UDP_MAX_REPLY_LENGTH: u32 = 255;
+/// UDP_CHECK reply lengths: check_udp.c reads them with a maximum of `UINT16_MAX`.
+pub const UDP_REPLY_LENGTH_MAX: i64 = 65535;
+/// track_file: "file to track (weight defaults to 1)".
+pub const TRACK_FILE_WEIGHT: i64 = 1;
+/// track_file and FILE_CHECK `weight <-2147483647..2147483647> [reverse]`.
+pub const TRACK_FILE_WEIGHT_MAX: i64 = 2_147_483_647;
+
 // ── VRRP ("VRRP script(s)", "VRRP instance(s)") ──
 
 /// vrrp_script "seconds between script invocations, (default: 1 second)".

@@ -60,6 +60,11 @@ const PLACED: &[(&str, &str)] = &[
     ("HTTP_GET", "inside a real_server block"),
     ("SSL_GET", "inside a real_server block"),
     ("MISC_CHECK", "inside a real_server block"),
+    ("SMTP_CHECK", "inside a real_server block"),
+    ("DNS_CHECK", "inside a real_server block"),
+    ("UDP_CHECK", "inside a real_server block"),
+    ("PING_CHECK", "inside a real_server block"),
+    ("FILE_CHECK", "inside a real_server block"),
     ("url", "inside an HTTP_GET or SSL_GET block"),
     ("vrrp_instance", "at the top level"),
     ("virtual_server", "at the top level"),
@@ -182,6 +187,8 @@ pub struct Builder {
     map: SourceMap,
     globals: GlobalsDraft,
     instances: Vec<InstanceDraft>,
+    /// The `track_file` blocks read so far: FILE_CHECK looks its name up here.
+    track_files: Vec<TrackFile>,
     ospf_block: Option<Span>,
     director_block: Option<Span>,
 }
@@ -258,6 +265,22 @@ impl Builder {
         if let Some(block) = self.ospf_block {
             self.map.ospf.get_or_insert_with(Default::default).block = Some(block);
         }
+        // The `SSL { }` block may come anywhere in the file, so its client certificate
+        // reaches the SSL_GET checkers only now.
+        if let Some(ssl) = &self.config.ssl {
+            let checkers = self
+                .config
+                .virtual_servers
+                .iter_mut()
+                .flat_map(|vs| vs.real_servers.iter_mut())
+                .flat_map(|rs| rs.checkers.iter_mut());
+            for checker in checkers {
+                if let Checker::Ssl { tls, .. } = checker {
+                    tls.certificate.clone_from(&ssl.certificate);
+                    tls.key.clone_from(&ssl.key);
+                }
+            }
+        }
         (self.config, self.map)
     }
 }
@@ -267,8 +290,6 @@ const TOP_IGNORED: &[&str] = &[
     "linkbeat_interfaces",
     "garp_group",
     "vrrp_track_process",
-    "track_file",
-    "vrrp_track_file",
     "bfd_instance",
 ];
 
@@ -300,6 +321,15 @@ const TOP: &[Kw<Builder>] = &[
     )),
     kw_many!("virtual_server", |b, n, d| virtual_server(b, n, d)),
     kw_many!("SSL", |b, n, d| ssl(b, n, d)),
+    kw_many!("track_file", |b, n, d| track_file(b, n, d)),
+    kw_many!("vrrp_track_file", |b, n, d| {
+        // keepalived ≥ 2.0.21 logs the same (track_file.c vrrp_track_file_handler).
+        d.warn(
+            n.span.clone(),
+            "'vrrp_track_file' is a deprecated synonym of 'track_file', read as one",
+        );
+        track_file(b, n, d)
+    }),
 ];
 
 /// The name argument of `vrrp_instance NAME {` and friends.
@@ -1045,6 +1075,111 @@ pub const SSL: &[Kw<SslContext>] = &[
     kw!("key", |s, n, d| s.key = v::string(n, "a file path", d)
         .map(PathBuf::from)
         .or(s.key.take())),
+];
+
+// ───────────────────────────── track_file ─────────────────────────────
+
+/// A top-level `track_file NAME { }`: a file holding a number, for FILE_CHECK (VRRP's
+/// `track_file` is still ignored).
+pub struct TrackFile {
+    name: String,
+    span: Span,
+    /// `None` when the block has no `file`, which is reported where the block is.
+    path: Option<PathBuf>,
+    weight: i64,
+    reverse: bool,
+    init: Option<FileInit>,
+}
+
+fn track_file(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
+    let Some(name) = block_name(node, diag) else {
+        return;
+    };
+    let mut tf = TrackFile {
+        name,
+        span: node.span.clone(),
+        path: None,
+        weight: def::TRACK_FILE_WEIGHT,
+        reverse: false,
+        init: None,
+    };
+    if let Some(children) = v::block(node, diag) {
+        apply(&node.keyword, TRACK_FILE, &[], &mut tf, children, diag);
+    }
+    if tf.path.is_none() {
+        diag.error(
+            node.span.clone(),
+            format!(
+                "{} '{}' has no 'file', expected file \"PATH\"",
+                node.keyword, tf.name
+            ),
+        );
+    }
+    if let Some(first) = b.track_files.iter().find(|t| t.name == tf.name) {
+        diag.error(
+            node.span.clone(),
+            format!(
+                "track_file '{}' defined twice (first at line {}), expected unique names",
+                tf.name, first.span.line
+            ),
+        );
+        return;
+    }
+    b.track_files.push(tf);
+}
+
+/// `weight N [reverse|noreverse]` of track_file and FILE_CHECK.
+fn file_weight(n: &Node, d: &mut Diagnostics) -> Option<(i64, bool)> {
+    v::no_block(n, d);
+    let max = def::TRACK_FILE_WEIGHT_MAX;
+    let weight = v::int_at(n, 0, -max, max, d)?;
+    let reverse = match n.arg(1) {
+        None => false,
+        Some(_) => v::choice_at(n, 1, &[("reverse", true), ("noreverse", false)], d)?,
+    };
+    v::no_more_args(n, 2, d);
+    Some((weight, reverse))
+}
+
+pub const TRACK_FILE: &[Kw<TrackFile>] = &[
+    kw!("file", |t, n, d| t.path = v::string(n, "a file path", d)
+        .map(PathBuf::from)
+        .or(t.path.take())),
+    kw!("weight", |t, n, d| {
+        if let Some((weight, reverse)) = file_weight(n, d) {
+            t.weight = weight;
+            t.reverse = reverse;
+        }
+    }),
+    kw!("init_file", |t, n, d| {
+        v::no_block(n, d);
+        // `init_file [VALUE] [overwrite]`, in either order as keepalived reads it.
+        let mut init = FileInit {
+            value: 0,
+            overwrite: false,
+        };
+        for (i, arg) in n.args.iter().enumerate() {
+            if arg.text == "overwrite" {
+                init.overwrite = true;
+                continue;
+            }
+            match v::parse_int(&arg.text) {
+                Some(value) if (i32::MIN as i64..=i32::MAX as i64).contains(&value) => {
+                    init.value = value
+                }
+                _ => {
+                    v::bad(
+                        n,
+                        i,
+                        "a value from -2147483648 to 2147483647 or 'overwrite'",
+                        d,
+                    );
+                    return;
+                }
+            }
+        }
+        t.init = Some(init)
+    }),
 ];
 
 // ───────────────────────────── addresses and routes ─────────────────────────────
@@ -2368,13 +2503,14 @@ fn virtual_server(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
             diag,
         );
     }
-    if let Some(vs) = resolve_virtual_server(draft, &mut b.map, diag) {
+    if let Some(vs) = resolve_virtual_server(draft, &b.track_files, &mut b.map, diag) {
         b.config.virtual_servers.push(vs);
     }
 }
 
 fn resolve_virtual_server(
     mut draft: VsDraft,
+    track_files: &[TrackFile],
     map: &mut SourceMap,
     d: &mut Diagnostics,
 ) -> Option<VirtualServer> {
@@ -2469,7 +2605,16 @@ fn resolve_virtual_server(
         let mut checkers: Vec<Checker> = rs
             .checkers
             .into_iter()
-            .filter_map(|c| resolve_checker(c, &opts, rs.ip, port, draft.log_all_failures, d))
+            .filter_map(|c| {
+                let rs = RsContext {
+                    opts: &opts,
+                    ip: rs.ip,
+                    port,
+                    log_all_failures: draft.log_all_failures,
+                    track_files,
+                };
+                resolve_checker(c, &rs, d)
+            })
             .collect();
         // Exact sizes: with 100,000 real servers, growth slack is most of the memory.
         checkers.shrink_to_fit();
@@ -2510,40 +2655,46 @@ fn granularity(text: &str, ipv6: bool) -> Option<IpAddr> {
     }
 }
 
-fn resolve_checker(
-    c: CheckerDraft,
-    rs_opts: &Inherited,
-    rs_ip: IpAddr,
-    rs_port: u16,
-    global_log_all_failures: bool,
-    d: &mut Diagnostics,
-) -> Option<Checker> {
-    let opts = c.opts.or(rs_opts);
-    let is_http = matches!(c.kind, CheckerKind::Http | CheckerKind::Ssl);
+/// What a checker takes from its real server when it is resolved.
+struct RsContext<'a> {
+    /// The real server's options, already merged with the virtual server's.
+    opts: &'a Inherited,
+    ip: IpAddr,
+    port: u16,
+    /// global_defs `checker_log_all_failures`.
+    log_all_failures: bool,
+    track_files: &'a [TrackFile],
+}
+
+fn resolve_checker(c: CheckerDraft, rs: &RsContext, d: &mut Diagnostics) -> Option<Checker> {
+    let opts = c.opts.or(rs.opts);
     let delay_loop = opts.delay_loop.unwrap_or(def::DELAY_LOOP);
+    let retry = match c.kind {
+        CheckerKind::Misc => def::MISC_RETRY,
+        CheckerKind::Dns => def::DNS_RETRY,
+        _ => def::RETRY,
+    };
+    let delay_before_retry = match c.kind {
+        CheckerKind::Http | CheckerKind::Ssl => def::HTTP_DELAY_BEFORE_RETRY,
+        // "Defaults to delay_loop for DNS_CHECK" (see def::DNS_RETRY).
+        CheckerKind::Dns => delay_loop,
+        _ => def::DELAY_BEFORE_RETRY,
+    };
     let common = CheckerCommon {
-        connect_ip: c.connect_ip.unwrap_or(rs_ip),
-        connect_port: c.connect_port.unwrap_or(rs_port),
+        connect_ip: c.connect_ip.unwrap_or(rs.ip),
+        connect_port: c.connect_port.unwrap_or(rs.port),
         bindto: c.bindto,
         bind_if: c.bind_if,
         bind_port: c.bind_port,
         fwmark: c.fwmark,
         connect_timeout: opts.connect_timeout.unwrap_or(def::CONNECT_TIMEOUT),
-        retry: opts.retry.unwrap_or(if c.kind == CheckerKind::Misc {
-            def::MISC_RETRY
-        } else {
-            def::RETRY
-        }),
-        delay_before_retry: opts.delay_before_retry.unwrap_or(if is_http {
-            def::HTTP_DELAY_BEFORE_RETRY
-        } else {
-            def::DELAY_BEFORE_RETRY
-        }),
+        retry: opts.retry.unwrap_or(retry),
+        delay_before_retry: opts.delay_before_retry.unwrap_or(delay_before_retry),
         // "Enabled by default, with the maximum at delay_loop."
         warmup: opts.warmup.unwrap_or(delay_loop),
         delay_loop,
         alpha: opts.alpha.unwrap_or(false),
-        log_all_failures: c.log_all_failures.unwrap_or(global_log_all_failures),
+        log_all_failures: c.log_all_failures.unwrap_or(rs.log_all_failures),
     };
     match c.kind {
         CheckerKind::Tcp => Some(Checker::Tcp { common }),
@@ -2597,7 +2748,87 @@ fn resolve_checker(
                 common,
             })
         }
+        CheckerKind::Smtp => Some(Checker::Smtp {
+            common,
+            smtp: c.smtp,
+        }),
+        CheckerKind::Dns => Some(Checker::Dns {
+            common,
+            dns: DnsCheck {
+                query_type: c.dns_type,
+                name: c.dns_name.unwrap_or_else(|| def::DNS_NAME.to_string()),
+            },
+        }),
+        CheckerKind::Udp => {
+            let udp = c.udp;
+            // check_udp.c says the same ("will always fail") and loads.
+            if udp.require_reply && udp.min_reply_length > udp.max_reply_length {
+                d.warn(
+                    c.span,
+                    format!(
+                        "UDP_CHECK: min_reply_length {} is above max_reply_length {}, so no reply can pass",
+                        udp.min_reply_length, udp.max_reply_length
+                    ),
+                );
+            }
+            Some(Checker::Udp { common, udp })
+        }
+        CheckerKind::Ping => Some(Checker::Ping { common }),
+        CheckerKind::File => resolve_file_check(c.file, c.span, rs.track_files, d)
+            .map(|file| Checker::File { common, file }),
     }
+}
+
+/// FILE_CHECK's `track_file`, looked up among the track_file blocks read so far: as in
+/// keepalived (check_file.c `track_file_handler`), the block must come first.
+fn resolve_file_check(
+    f: FileDraft,
+    span: Span,
+    track_files: &[TrackFile],
+    d: &mut Diagnostics,
+) -> Option<FileCheck> {
+    let Some((name, name_span)) = f.track_file else {
+        d.error(
+            span,
+            "FILE_CHECK has no track_file, expected 'track_file NAME' naming a track_file block",
+        );
+        return None;
+    };
+    let Some(tf) = track_files.iter().find(|t| t.name == name) else {
+        d.error(
+            name_span,
+            format!(
+                "track_file: no track_file block '{name}' before this line, expected the name of a top-level track_file defined above"
+            ),
+        );
+        return None;
+    };
+    // A track_file without `file` is already an error where it is defined.
+    let path = tf.path.clone()?;
+    let (weight, reverse) = match f.weight {
+        // keepalived reads a FILE_CHECK weight of 0 as "not set" and takes the
+        // track_file's (check_file.c `file_end_handler`); so does director, loudly.
+        Some((0, _, weight_span)) if tf.weight != 0 => {
+            d.warn(
+                weight_span,
+                format!(
+                    "weight 0 in FILE_CHECK means the track_file's weight ({}) as in keepalived, expected 'weight 0' on track_file '{name}' for a pass/fail check",
+                    tf.weight
+                ),
+            );
+            (tf.weight, tf.reverse)
+        }
+        Some((weight, reverse, _)) => (weight, reverse),
+        None => (tf.weight, tf.reverse),
+    };
+    Some(FileCheck {
+        track_file: name,
+        path,
+        weight,
+        reverse,
+        dynamic: f.dynamic,
+        init: tf.init,
+    })
 }
 
 pub const VIRTUAL_SERVER_IGNORED: &[&str] = &["hashed", "snmp_name"];
@@ -2903,12 +3134,13 @@ const RS_OWN: &[Kw<RsDraft>] = &[
     kw_many!("HTTP_GET", |r, n, d| checker(r, n, CheckerKind::Http, d)),
     kw_many!("SSL_GET", |r, n, d| checker(r, n, CheckerKind::Ssl, d)),
     kw_many!("MISC_CHECK", |r, n, d| checker(r, n, CheckerKind::Misc, d)),
-    unsupported!("SMTP_CHECK"),
-    unsupported!("DNS_CHECK"),
+    kw_many!("SMTP_CHECK", |r, n, d| checker(r, n, CheckerKind::Smtp, d)),
+    kw_many!("DNS_CHECK", |r, n, d| checker(r, n, CheckerKind::Dns, d)),
+    kw_many!("UDP_CHECK", |r, n, d| checker(r, n, CheckerKind::Udp, d)),
+    kw_many!("PING_CHECK", |r, n, d| checker(r, n, CheckerKind::Ping, d)),
+    kw_many!("FILE_CHECK", |r, n, d| checker(r, n, CheckerKind::File, d)),
+    // Waits for director's BFD.
     unsupported!("BFD_CHECK"),
-    unsupported!("UDP_CHECK"),
-    unsupported!("PING_CHECK"),
-    unsupported!("FILE_CHECK"),
 ];
 
 pub static REAL_SERVER: std::sync::LazyLock<Vec<Kw<RsDraft>>> = std::sync::LazyLock::new(|| {
@@ -2925,6 +3157,11 @@ enum CheckerKind {
     Http,
     Ssl,
     Misc,
+    Smtp,
+    Dns,
+    Udp,
+    Ping,
+    File,
 }
 
 pub struct CheckerDraft {
@@ -2944,6 +3181,22 @@ pub struct CheckerDraft {
     misc_user: Option<ScriptUser>,
     misc_timeout: Option<Duration>,
     misc_dynamic: bool,
+    smtp: SmtpCheck,
+    dns_type: DnsQueryType,
+    /// `None`: the default "."; a `String` per checker only when one is written.
+    dns_name: Option<String>,
+    udp: UdpCheck,
+    file: FileDraft,
+}
+
+/// FILE_CHECK's own keywords, resolved against the track_file blocks.
+#[derive(Default)]
+pub struct FileDraft {
+    /// The name and where it is written.
+    track_file: Option<(String, Span)>,
+    /// `weight N [reverse]` and where N is written.
+    weight: Option<(i64, bool, Span)>,
+    dynamic: bool,
 }
 
 impl HasInherited for CheckerDraft {
@@ -2976,17 +3229,33 @@ fn checker(r: &mut RsDraft, n: &Node, kind: CheckerKind, d: &mut Diagnostics) {
         misc_user: None,
         misc_timeout: None,
         misc_dynamic: false,
+        smtp: SmtpCheck::default(),
+        dns_type: DnsQueryType::default(),
+        dns_name: None,
+        udp: UdpCheck {
+            payload: None,
+            require_reply: false,
+            reply_pattern: Vec::new(),
+            min_reply_length: def::UDP_MIN_REPLY_LENGTH,
+            max_reply_length: def::UDP_MAX_REPLY_LENGTH,
+        },
+        file: FileDraft::default(),
     };
     let Some(children) = v::block(n, d) else {
         return;
     };
-    let name = &*n.keyword;
-    match kind {
-        CheckerKind::Tcp => apply(name, &TCP_CHECK, &[], &mut c, children, d),
-        CheckerKind::Http => apply(name, &HTTP_GET, &[], &mut c, children, d),
-        CheckerKind::Ssl => apply(name, &SSL_GET, &[], &mut c, children, d),
-        CheckerKind::Misc => apply(name, &MISC_CHECK, &[], &mut c, children, d),
-    }
+    let table: &[Kw<CheckerDraft>] = match kind {
+        CheckerKind::Tcp => &TCP_CHECK,
+        CheckerKind::Http => &HTTP_GET,
+        CheckerKind::Ssl => &SSL_GET,
+        CheckerKind::Misc => &MISC_CHECK,
+        CheckerKind::Smtp => &SMTP_CHECK,
+        CheckerKind::Dns => &DNS_CHECK,
+        CheckerKind::Udp => &UDP_CHECK,
+        CheckerKind::Ping => &PING_CHECK,
+        CheckerKind::File => &FILE_CHECK,
+    };
+    apply(&n.keyword, table, &[], &mut c, children, d);
     r.checkers.push(c);
 }
 
@@ -3056,11 +3325,156 @@ const HTTP_OWN: [Kw<CheckerDraft>; 4] = [
         v::string(n, "a host name", d).or(c.http.virtualhost.take())),
 ];
 
-const SSL_OWN: [Kw<CheckerDraft>; 1] = [kw!("enable_sni", |c, n, d| {
-    if let Some(f) = v::flag(n, d) {
-        c.tls.enable_sni = f
+const SSL_OWN: [Kw<CheckerDraft>; 3] = [
+    kw!("enable_sni", |c, n, d| {
+        if let Some(f) = v::flag(n, d) {
+            c.tls.enable_sni = f
+        }
+    }),
+    // keepalived 2.3.
+    kw!("sni_name", |c, n, d| c.tls.sni_name =
+        v::string(n, "a server name", d).or(c.tls.sni_name.take())),
+    // director's own: keepalived never verifies the server certificate.
+    kw!("verify_ca", |c, n, d| {
+        if let Some(path) = v::string(n, "a CA file path", d) {
+            // Checked now so that `directord -t` fails on a file the checker could not
+            // load later.
+            match readable_file(&path) {
+                Ok(()) => c.tls.verify_ca = Some(PathBuf::from(path)),
+                Err(e) => d.error(
+                    n.arg_span(0),
+                    format!(
+                        "verify_ca: cannot read '{path}' ({e}), expected a readable file of CA certificates"
+                    ),
+                ),
+            }
+        }
+    }),
+];
+
+/// Whether `path` is a regular file this process can open.
+fn readable_file(path: &str) -> Result<(), String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    match file.metadata() {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err("not a regular file".to_string()),
+        Err(e) => Err(e.to_string()),
     }
-})];
+}
+
+const SMTP_OWN: [Kw<CheckerDraft>; 1] = [kw!("helo_name", |c, n, d| c.smtp.helo_name =
+    v::string(n, "a host name", d).or(c.smtp.helo_name.take()))];
+
+const DNS_TYPES: &[(&str, DnsQueryType)] = &[
+    ("A", DnsQueryType::A),
+    ("NS", DnsQueryType::Ns),
+    ("CNAME", DnsQueryType::Cname),
+    ("SOA", DnsQueryType::Soa),
+    ("MX", DnsQueryType::Mx),
+    ("TXT", DnsQueryType::Txt),
+    ("AAAA", DnsQueryType::Aaaa),
+];
+
+/// Whether `name` can be put in a DNS question: "." or labels of 1 to 63 bytes, at most
+/// 255 bytes on the wire. keepalived (check_dns.c `dns_name_handler`) rejects empty
+/// labels; longer ones would not fit the label length byte.
+fn dns_name_ok(name: &str) -> bool {
+    if name == "." {
+        return true;
+    }
+    let labels = name.strip_suffix('.').unwrap_or(name);
+    // Each label costs its length byte; the root label ends the name.
+    let wire_len = labels.split('.').map(|l| l.len() + 1).sum::<usize>() + 1;
+    wire_len <= 255 && labels.split('.').all(|l| (1..=63).contains(&l.len()))
+}
+
+const DNS_OWN: [Kw<CheckerDraft>; 2] = [
+    // Case-insensitive, as keepalived's strcasecmp.
+    kw!("type", |c, n, d| {
+        if let Some(t) = v::choice(n, DNS_TYPES, d) {
+            c.dns_type = t
+        }
+    }),
+    kw!("name", |c, n, d| {
+        if let Some(name) = v::string(n, "a domain name", d) {
+            if dns_name_ok(&name) {
+                c.dns_name = Some(name)
+            } else {
+                v::bad(
+                    n,
+                    0,
+                    "a domain name of labels of 1 to 63 characters (no empty label), at most 255 bytes",
+                    d,
+                )
+            }
+        }
+    }),
+];
+
+/// A `<HEX_STR>` made of all the arguments of `n` (see [`v::parse_hex`]); an error
+/// points at the word at fault.
+fn hex_arg(n: &Node, wildcard: bool, d: &mut Diagnostics) -> Option<Vec<MaskedByte>> {
+    v::no_block(n, d);
+    let words: Vec<&str> = n.args.iter().map(|a| &*a.text).collect();
+    let what = if wildcard {
+        "hex digits, X for an ignored digit (e.g. '0a1b X2')"
+    } else {
+        "hex digits (e.g. '0a1b 2c')"
+    };
+    match v::parse_hex(&words, wildcard) {
+        Ok(bytes) => Some(bytes),
+        Err(at) => {
+            v::bad(n, at.unwrap_or(n.args.len()), what, d);
+            None
+        }
+    }
+}
+
+const UDP_OWN: [Kw<CheckerDraft>; 4] = [
+    kw!("payload", |c, n, d| {
+        if let Some(bytes) = hex_arg(n, false, d) {
+            c.udp.payload = Some(bytes.iter().map(|b| b.value).collect())
+        }
+    }),
+    kw!("require_reply", |c, n, d| {
+        c.udp.require_reply = true;
+        // Bare: any reply will do.
+        if n.args.is_empty() {
+            v::no_block(n, d);
+            c.udp.reply_pattern = Vec::new();
+        } else if let Some(pattern) = hex_arg(n, true, d) {
+            c.udp.reply_pattern = pattern
+        }
+    }),
+    kw!("min_reply_length", |c, n, d| {
+        if let Some(l) = v::int(n, 0, def::UDP_REPLY_LENGTH_MAX, d) {
+            c.udp.min_reply_length = l
+        }
+    }),
+    kw!("max_reply_length", |c, n, d| {
+        if let Some(l) = v::int(n, 0, def::UDP_REPLY_LENGTH_MAX, d) {
+            c.udp.max_reply_length = l
+        }
+    }),
+];
+
+/// FILE_CHECK has none of the connection or timing options (keepalived.conf(5)).
+const FILE_OWN: [Kw<CheckerDraft>; 3] = [
+    kw!("track_file", |c, n, d| {
+        if let Some(name) = v::string(n, "a track_file name", d) {
+            c.file.track_file = Some((name, n.arg_span(0)))
+        }
+    }),
+    kw!("weight", |c, n, d| {
+        if let Some((weight, reverse)) = file_weight(n, d) {
+            c.file.weight = Some((weight, reverse, n.arg_span(0)))
+        }
+    }),
+    kw!("dynamic", |c, n, d| {
+        v::bare(n, d);
+        c.file.dynamic = true
+    }),
+];
 
 const MISC_OWN: [Kw<CheckerDraft>; 4] = [
     kw!("misc_path", |c, n, d| {
@@ -3093,6 +3507,16 @@ pub static SSL_GET: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
     std::sync::LazyLock::new(|| table(&[&CHECKER_CONNECT, &CHECKER_TIMING, &HTTP_OWN, &SSL_OWN]));
 pub static MISC_CHECK: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
     std::sync::LazyLock::new(|| table(&[&CHECKER_TIMING, &MISC_OWN]));
+pub static SMTP_CHECK: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
+    std::sync::LazyLock::new(|| table(&[&CHECKER_CONNECT, &CHECKER_TIMING, &SMTP_OWN]));
+pub static DNS_CHECK: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
+    std::sync::LazyLock::new(|| table(&[&CHECKER_CONNECT, &CHECKER_TIMING, &DNS_OWN]));
+pub static UDP_CHECK: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
+    std::sync::LazyLock::new(|| table(&[&CHECKER_CONNECT, &CHECKER_TIMING, &UDP_OWN]));
+pub static PING_CHECK: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
+    std::sync::LazyLock::new(|| table(&[&CHECKER_CONNECT, &CHECKER_TIMING]));
+pub static FILE_CHECK: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
+    std::sync::LazyLock::new(|| table(&[&FILE_OWN]));
 
 fn url(n: &Node, d: &mut Diagnostics) -> Option<UrlCheck> {
     v::no_more_args(n, 0, d);
@@ -3202,6 +3626,12 @@ pub fn all_keywords() -> Vec<(&'static str, Vec<&'static str>)> {
         ("HTTP_GET", names(&HTTP_GET)),
         ("SSL_GET", names(&SSL_GET)),
         ("MISC_CHECK", names(&MISC_CHECK)),
+        ("SMTP_CHECK", names(&SMTP_CHECK)),
+        ("DNS_CHECK", names(&DNS_CHECK)),
+        ("UDP_CHECK", names(&UDP_CHECK)),
+        ("PING_CHECK", names(&PING_CHECK)),
+        ("FILE_CHECK", names(&FILE_CHECK)),
+        ("track_file", names(TRACK_FILE)),
         ("url", names(URL)),
     ]
 }
@@ -3217,4 +3647,34 @@ pub fn ignored_keywords() -> Vec<(&'static str, &'static [&'static str])> {
         ("real_server", REAL_SERVER_IGNORED),
         ("url", URL_IGNORED),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dns_name_ok;
+
+    #[test]
+    fn dns_names() {
+        assert!(dns_name_ok("."));
+        assert!(dns_name_ok("example.com"));
+        assert!(dns_name_ok("example.com."));
+        assert!(dns_name_ok(&format!("{}.com", "a".repeat(63))));
+        // keepalived rejects empty labels; a label over 63 bytes has no wire form.
+        assert!(!dns_name_ok(".com"));
+        assert!(!dns_name_ok("a..b"));
+        assert!(!dns_name_ok("example.com.."));
+        assert!(!dns_name_ok(""));
+        assert!(!dns_name_ok(&format!("{}.com", "a".repeat(64))));
+        // 4 labels of 63 bytes: 256 bytes on the wire, one too many.
+        assert!(!dns_name_ok(&vec!["a".repeat(63); 4].join(".")));
+        assert!(dns_name_ok(
+            &[
+                "a".repeat(63),
+                "a".repeat(63),
+                "a".repeat(63),
+                "a".repeat(61)
+            ]
+            .join(".")
+        ));
+    }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use ipnetwork::IpNetwork;
 
 use super::error::Diagnostics;
-use super::model::{Script, ScriptUser};
+use super::model::{MaskedByte, Script, ScriptUser};
 use super::parser::Node;
 
 /// The error for argument `index` of `node`.
@@ -349,6 +349,50 @@ pub fn list_words<'n>(
     words
 }
 
+/// keepalived's "quite free format" `<HEX_STR>` (UDP_CHECK `payload`, `require_reply`),
+/// read as keepalived's `read_hex_str()` (lib/parser.c) does: whitespace separates
+/// groups, each group is read two digits to a byte, and a group of odd length ends in a
+/// byte of its last digit alone (`Ab12f 3` → `AB 12 0F 03`). With `wildcard`, `X`/`x`
+/// stands for a digit whose value is ignored (its mask bits are 0).
+///
+/// On failure, the index of the argument at fault (or `None`: nothing to read).
+pub fn parse_hex(words: &[&str], wildcard: bool) -> Result<Vec<MaskedByte>, Option<usize>> {
+    let nibble = |c: u8| -> Option<(u8, u8)> {
+        match c {
+            b'X' | b'x' if wildcard => Some((0, 0)),
+            _ => (c as char).to_digit(16).map(|d| (d as u8, 0x0F)),
+        }
+    };
+    let mut bytes = Vec::new();
+    for (index, word) in words.iter().enumerate() {
+        for group in word.split_ascii_whitespace() {
+            for pair in group.as_bytes().chunks(2) {
+                let byte = match pair {
+                    [hi, lo] => {
+                        nibble(*hi)
+                            .zip(nibble(*lo))
+                            .map(|((hv, hm), (lv, lm))| MaskedByte {
+                                value: hv << 4 | lv,
+                                mask: hm << 4 | lm,
+                            })
+                    }
+                    // The implied high digit is a 0 that must match.
+                    [single] => nibble(*single).map(|(value, mask)| MaskedByte {
+                        value,
+                        mask: 0xF0 | mask,
+                    }),
+                    _ => None,
+                };
+                bytes.push(byte.ok_or(Some(index))?);
+            }
+        }
+    }
+    if bytes.is_empty() {
+        return Err(None);
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,5 +425,64 @@ mod tests {
         assert_eq!(parse_bool("Yes"), Some(true));
         assert_eq!(parse_bool("off"), Some(false));
         assert_eq!(parse_bool("1"), None);
+    }
+
+    fn plain(bytes: &[u8]) -> Vec<MaskedByte> {
+        bytes
+            .iter()
+            .map(|&value| MaskedByte { value, mask: 0xFF })
+            .collect()
+    }
+
+    #[test]
+    fn hex_strings_as_the_man_page_example() {
+        // keepalived.conf(5) UDP_CHECK: "Ab12f 3 456 546443123" is "AB 12 0F 03 45 06 54
+        // 64 43 12 03".
+        let words = ["Ab12f", "3", "456", "546443123"];
+        let expected = [
+            0xAB, 0x12, 0x0F, 0x03, 0x45, 0x06, 0x54, 0x64, 0x43, 0x12, 0x03,
+        ];
+        assert_eq!(parse_hex(&words, false), Ok(plain(&expected)));
+        assert_eq!(parse_hex(&words, true), Ok(plain(&expected)));
+        // One quoted word with the same spaces reads the same.
+        assert_eq!(
+            parse_hex(&["Ab12f 3 456 546443123"], false),
+            Ok(plain(&expected))
+        );
+    }
+
+    #[test]
+    fn hex_wildcards_mask_nibbles() {
+        assert_eq!(
+            parse_hex(&["Xa", "bx", "xX", "X"], true),
+            Ok(vec![
+                MaskedByte {
+                    value: 0x0A,
+                    mask: 0x0F
+                },
+                MaskedByte {
+                    value: 0xB0,
+                    mask: 0xF0
+                },
+                MaskedByte {
+                    value: 0x00,
+                    mask: 0x00
+                },
+                MaskedByte {
+                    value: 0x00,
+                    mask: 0xF0
+                },
+            ])
+        );
+        // A payload is sent as written: no wildcard there.
+        assert_eq!(parse_hex(&["01", "Xa"], false), Err(Some(1)));
+    }
+
+    #[test]
+    fn bad_hex_strings() {
+        assert_eq!(parse_hex(&["0g"], false), Err(Some(0)));
+        assert_eq!(parse_hex(&["12", "+"], true), Err(Some(1)));
+        assert_eq!(parse_hex(&[], false), Err(None));
+        assert_eq!(parse_hex(&[" "], false), Err(None));
     }
 }
