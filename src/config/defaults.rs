@@ -29,6 +29,9 @@ pub const WEIGHT: u32 = 1;
 pub const QUORUM: u32 = 1;
 /// "Tolerate this much weight units … Defaults to 0."
 pub const HYSTERESIS: u32 = 0;
+/// SMTP_CHECK `helo_name`: silent in the man page; keepalived's check_smtp.h
+/// `SMTP_DEFAULT_HELO`.
+pub const SMTP_CHECK_HELO: &str = "smtpchecker.keepalived.org";
 /// url `status_code`: "Default is 200-299".
 pub const STATUS_CODES: (u16, u16) = (200, 299);
 

@@ -2750,7 +2750,12 @@ fn resolve_checker(c: CheckerDraft, rs: &RsContext, d: &mut Diagnostics) -> Opti
         }
         CheckerKind::Smtp => Some(Checker::Smtp {
             common,
-            smtp: c.smtp,
+            smtp: SmtpCheck {
+                helo_name: c
+                    .smtp
+                    .helo_name
+                    .or_else(|| Some(def::SMTP_CHECK_HELO.to_string())),
+            },
         }),
         CheckerKind::Dns => Some(Checker::Dns {
             common,

@@ -855,7 +855,7 @@ pub struct TlsCheck {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Default)]
 pub struct SmtpCheck {
-    /// HELO argument; keepalived's default is the host name.
+    /// HELO argument; the parser fills keepalived's default, `smtpchecker.keepalived.org`.
     pub helo_name: Option<String>,
 }
 
