@@ -562,3 +562,16 @@ virtual_server 10.0.0.1 53 {
         ]
     );
 }
+
+#[test]
+fn a_group_range_wider_than_65536_addresses_is_refused() {
+    let errors = errors(
+        "virtual_server_group web {\n    10.0.0.0-10.1.0.0 80\n}\nvirtual_server group web {\n    real_server 10.1.0.1 80 { }\n}\n",
+    );
+    assert!(
+        errors.iter().any(|e| e.contains(
+            "1:1: virtual_server_group 'web': the range 10.0.0.0-10.1.0.0 holds more than 65536 addresses"
+        )),
+        "{errors:?}"
+    );
+}

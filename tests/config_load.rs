@@ -915,7 +915,10 @@ fn smtp_file_and_ssl_checks() {
     let Checker::Smtp { smtp, .. } = &rs.checkers[1] else {
         panic!("expected SMTP_CHECK")
     };
-    assert_eq!(smtp.helo_name.as_deref(), Some("smtpchecker.keepalived.org"));
+    assert_eq!(
+        smtp.helo_name.as_deref(),
+        Some("smtpchecker.keepalived.org")
+    );
 
     let Checker::File { common, file } = &rs.checkers[2] else {
         panic!("expected FILE_CHECK")

@@ -672,6 +672,10 @@ pub struct VirtualServerGroup {
     pub members: Vec<GroupMember>,
 }
 
+/// Most addresses one `virtual_server_group` range may stand for: each becomes a kernel
+/// service and a VIP, so a wider range is a mistake, not a plan.
+pub const MAX_GROUP_RANGE: u128 = 65_536;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum GroupMember {
@@ -807,6 +811,22 @@ pub enum Checker {
         common: CheckerCommon,
         file: FileCheck,
     },
+}
+
+impl GroupMember {
+    /// How many addresses a range stands for (`None` for a firewall mark, or a reversed or
+    /// mixed-family range).
+    pub fn address_count(&self) -> Option<u128> {
+        let GroupMember::Range { first, last, .. } = self else {
+            return None;
+        };
+        let (a, b) = match (first, last) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(*a).into(), u32::from(*b).into()),
+            (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(*a), u128::from(*b)),
+            _ => return None,
+        };
+        (b >= a).then(|| b - a + 1)
+    }
 }
 
 impl Checker {

@@ -332,6 +332,25 @@ fn virtual_servers(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
             .zip(&map.virtual_server_groups),
         diag,
     );
+    for (group, span) in config
+        .virtual_server_groups
+        .iter()
+        .zip(&map.virtual_server_groups)
+    {
+        for member in &group.members {
+            if let GroupMember::Range { first, last, .. } = member {
+                if member.address_count().is_some_and(|n| n > MAX_GROUP_RANGE) {
+                    diag.error(
+                        span.clone(),
+                        format!(
+                            "virtual_server_group '{}': the range {first}-{last} holds more than {MAX_GROUP_RANGE} addresses, expected a smaller range",
+                            group.name
+                        ),
+                    );
+                }
+            }
+        }
+    }
     let mut keys: HashMap<&ServiceKey, &Span> =
         HashMap::with_capacity(config.virtual_servers.len());
     for (vs, spans) in config.virtual_servers.iter().zip(&map.virtual_servers) {

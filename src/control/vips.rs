@@ -1,5 +1,5 @@
-//! The service VIPs of active-active mode: which addresses the configuration serves, and
-//! holding them as host routes on `lo` so the kernel accepts their traffic.
+//! The service VIPs of active-active mode: holding them as host addresses on `lo` so the
+//! kernel accepts their traffic (which addresses they are is `policy`'s business).
 //!
 //! IPv4 addresses we add carry the label [`VIP_LABEL`], which is how a restarted daemon
 //! tells its own VIPs (which it may remove when the configuration drops them) from
@@ -9,56 +9,10 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use crate::config::model::{Config, GroupMember, ServiceKey};
 use crate::net::{IfAddress, NetError, Netlink};
 
 /// Label of the VIP addresses this daemon adds to `lo`.
 pub const VIP_LABEL: &str = "lo:director";
-
-/// A group range wider than this is a configuration mistake, not a set of VIPs to hold.
-const MAX_RANGE_ADDRESSES: u128 = 65_536;
-
-/// Every address the virtual servers listen on, in a stable order. Firewall-mark services
-/// have no address of their own and contribute none.
-pub fn service_addresses(config: &Config) -> BTreeSet<IpAddr> {
-    let mut addresses = BTreeSet::new();
-    for service in &config.virtual_servers {
-        match &service.key {
-            ServiceKey::Addr { ip, .. } => {
-                addresses.insert(*ip);
-            }
-            ServiceKey::Fwmark { .. } => {}
-            ServiceKey::Group { name, .. } => {
-                let Some(group) = config.virtual_server_group(name) else {
-                    continue;
-                };
-                for member in &group.members {
-                    if let GroupMember::Range { first, last, .. } = member {
-                        addresses.extend(address_range(*first, *last));
-                    }
-                }
-            }
-        }
-    }
-    addresses
-}
-
-fn address_range(first: IpAddr, last: IpAddr) -> Vec<IpAddr> {
-    let (start, end) = match (first, last) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b))),
-        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b)),
-        _ => return Vec::new(),
-    };
-    if end < start || end - start >= MAX_RANGE_ADDRESSES {
-        return Vec::new();
-    }
-    (start..=end)
-        .map(|value| match first {
-            IpAddr::V4(_) => IpAddr::V4((value as u32).into()),
-            IpAddr::V6(_) => IpAddr::V6(value.into()),
-        })
-        .collect()
-}
 
 /// Keeps the wanted VIPs on `lo`, as /32 or /128 host addresses.
 pub struct LoopbackVips {
@@ -137,19 +91,5 @@ impl LoopbackVips {
             }
         }
         changes
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_expand_inclusively_and_refuse_absurd_widths() {
-        let range = address_range("10.0.0.254".parse().unwrap(), "10.0.1.1".parse().unwrap());
-        assert_eq!(range.len(), 4);
-        assert_eq!(range[3], "10.0.1.1".parse::<IpAddr>().unwrap());
-        assert!(address_range("10.0.0.0".parse().unwrap(), "10.2.0.0".parse().unwrap()).is_empty());
-        assert!(address_range("10.0.0.2".parse().unwrap(), "10.0.0.1".parse().unwrap()).is_empty());
     }
 }
