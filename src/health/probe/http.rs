@@ -669,6 +669,133 @@ mod tests {
         );
     }
 
+    /// A TLS server with a fresh self-signed certificate for `localhost`, answering
+    /// `OK_PAGE`. Returns its address, the SNI of each connection, and the certificate PEM.
+    async fn tls_server() -> (SocketAddr, mpsc::UnboundedReceiver<Option<String>>, String) {
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            certified.signing_key.serialize_der(),
+        ));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![certified.cert.der().clone()], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (sender, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let Ok(mut stream) = acceptor.accept(tcp).await else {
+                    continue;
+                };
+                let _ = sender.send(stream.get_ref().1.server_name().map(str::to_owned));
+                read_request(&mut stream).await;
+                let _ = stream.write_all(OK_PAGE).await;
+                let _ = stream.shutdown().await;
+            }
+        });
+        (addr, receiver, certified.cert.pem())
+    }
+
+    /// `pem` in a file of its own under the temporary directory.
+    fn pem_file(name: &str, pem: &str) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "director-http-test-{}-{name}.pem",
+            std::process::id()
+        ));
+        std::fs::write(&path, pem).unwrap();
+        path
+    }
+
+    async fn check_tls(addr: SocketAddr, http: &HttpCheck, tls: &TlsCheck) -> Outcome {
+        let common = checker_for(addr, Duration::from_secs(2));
+        probe(&common, http, Some(tls), &ProbeEnv::default()).await
+    }
+
+    #[tokio::test]
+    async fn ssl_get_accepts_any_certificate_by_default() {
+        let (addr, mut names, _pem) = tls_server().await;
+        let outcome = check_tls(addr, &http(vec![url("/")]), &TlsCheck::default()).await;
+        assert_eq!(outcome, Outcome::Up);
+        // No SNI unless enabled, and never for an address.
+        assert_eq!(names.recv().await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn ssl_get_digest_over_tls() {
+        let (addr, _names, _pem) = tls_server().await;
+        let mut page = url("/");
+        page.digest = Some(format!("{:x}", Md5::digest(b"all good\n")));
+        let outcome = check_tls(addr, &http(vec![page]), &TlsCheck::default()).await;
+        assert_eq!(outcome, Outcome::Up);
+    }
+
+    #[tokio::test]
+    async fn ssl_get_verify_ca_with_the_right_ca_and_name_is_up() {
+        let (addr, _names, pem) = tls_server().await;
+        let ca = pem_file("right-ca", &pem);
+        let tls = TlsCheck {
+            verify_ca: Some(ca.clone()),
+            ..TlsCheck::default()
+        };
+        let mut named = http(vec![url("/")]);
+        named.virtualhost = Some("localhost".into());
+        let outcome = check_tls(addr, &named, &tls).await;
+        let _ = std::fs::remove_file(ca);
+        assert_eq!(outcome, Outcome::Up);
+    }
+
+    #[tokio::test]
+    async fn ssl_get_verify_ca_with_another_ca_is_down() {
+        let (addr, _names, _pem) = tls_server().await;
+        let other = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let ca = pem_file("other-ca", &other.cert.pem());
+        let tls = TlsCheck {
+            verify_ca: Some(ca.clone()),
+            ..TlsCheck::default()
+        };
+        let mut named = http(vec![url("/")]);
+        named.virtualhost = Some("localhost".into());
+        let outcome = check_tls(addr, &named, &tls).await;
+        let _ = std::fs::remove_file(ca);
+        let reason = down(outcome);
+        assert!(reason.contains("TLS handshake"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn ssl_get_sends_sni_when_enabled() {
+        let (addr, mut names, _pem) = tls_server().await;
+        let tls = TlsCheck {
+            enable_sni: true,
+            sni_name: Some("probe.example".into()),
+            ..TlsCheck::default()
+        };
+        assert_eq!(
+            check_tls(addr, &http(vec![url("/")]), &tls).await,
+            Outcome::Up
+        );
+        assert_eq!(
+            names.recv().await.unwrap().as_deref(),
+            Some("probe.example")
+        );
+
+        // Without sni_name the virtualhost is the name sent.
+        let tls = TlsCheck {
+            enable_sni: true,
+            ..TlsCheck::default()
+        };
+        let mut named = http(vec![url("/")]);
+        named.virtualhost = Some("www.example".into());
+        assert_eq!(check_tls(addr, &named, &tls).await, Outcome::Up);
+        assert_eq!(names.recv().await.unwrap().as_deref(), Some("www.example"));
+    }
+
     #[tokio::test]
     async fn genhash_returns_the_md5_of_the_body() {
         let (addr, _requests) =
