@@ -158,10 +158,14 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 
     let mut chunk = vec![0u8; CHUNK];
     let mut received = Vec::new();
+    // Where the search for the blank line resumes: a header trickling in byte by byte must
+    // not be rescanned from the start each time.
+    let mut scanned = 0;
     let body_start = loop {
-        if let Some(end) = find_blank_line(&received) {
-            break end;
+        if let Some(end) = find_blank_line(&received[scanned..]) {
+            break scanned + end;
         }
+        scanned = received.len().saturating_sub(3);
         if received.len() > MAX_HEADERS {
             return Err(format!(
                 "response headers longer than {} KiB",
@@ -178,7 +182,8 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         .await?;
         received.extend_from_slice(&chunk[..n]);
         // Judge garbage as soon as it shows rather than waiting for a blank line.
-        if received.len() >= 5 && !received.starts_with(b"HTTP/") {
+        let known = received.len().min(5);
+        if received[..known] != b"HTTP/"[..known] {
             return Err(format!("not an HTTP response: {}", excerpt(&received)));
         }
         if n == 0 {
@@ -642,6 +647,17 @@ mod tests {
         let (addr, _requests) = fixed(b"\x00\xffSSH-2.0-OpenSSH\r\n\r\n").await;
         let reason = down(check(addr, &http(vec![url("/")])).await);
         assert!(reason.contains("not an HTTP response"), "{reason}");
+
+        let (addr, _requests) = fixed(b"OK").await;
+        let reason = down(check(addr, &http(vec![url("/")])).await);
+        assert!(reason.contains("not an HTTP response"), "{reason}");
+
+        let (addr, _requests) = fixed(b"HTTP/1.1 200 OK\r\nServer: cut").await;
+        let reason = down(check(addr, &http(vec![url("/")])).await);
+        assert!(
+            reason.contains("closed in the response headers"),
+            "{reason}"
+        );
 
         let (addr, _requests) = fixed(b"HTTP/1.1 2x0 OK\r\n\r\n").await;
         let reason = down(check(addr, &http(vec![url("/")])).await);
