@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use director::cli::{render, CtlCommand, DirectorctlArgs, OspfWhat, DEFAULT_SOCKET};
+use director::cli::{
+    genhash, render, CtlCommand, DirectorctlArgs, GenhashArgs, OspfWhat, DEFAULT_SOCKET,
+};
 use director::control::socket::{self, Reply, Request};
 use director::control::views::{ServicesView, StatusView};
 
@@ -16,6 +18,7 @@ const RELOAD_TIMEOUT: Duration = Duration::from_secs(60);
 fn main() -> ExitCode {
     let args = DirectorctlArgs::parse();
     let request = match &args.command {
+        CtlCommand::Genhash(genhash) => return genhash_command(genhash, args.json),
         CtlCommand::Status => Request::Status,
         CtlCommand::Services(services) => Request::Services {
             stats: services.stats,
@@ -36,15 +39,8 @@ fn main() -> ExitCode {
     } else {
         LOOKUP_TIMEOUT
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("directorctl: cannot start the I/O runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(socket::request(&path, request, timeout)) {
         Ok(Reply::Ok(value)) => {
@@ -57,6 +53,46 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             eprintln!("directorctl: {err} (is directord running? see -s/--socket)");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime),
+        Err(err) => {
+            eprintln!("directorctl: cannot start the I/O runtime: {err}");
+            None
+        }
+    }
+}
+
+/// genhash runs here, without the daemon.
+fn genhash_command(args: &GenhashArgs, json: bool) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    match runtime.block_on(genhash::run(args)) {
+        Ok(hashed) if json => {
+            let value = serde_json::json!({
+                "url": args.url,
+                "status": hashed.status,
+                "body_len": hashed.body_len,
+                "digest": hashed.digest,
+            });
+            println!("{value:#}");
+            ExitCode::SUCCESS
+        }
+        Ok(hashed) => {
+            print!("{}", genhash::render(&hashed));
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("directorctl genhash: {err}");
             ExitCode::FAILURE
         }
     }

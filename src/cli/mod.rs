@@ -1,10 +1,14 @@
 //! Command-line definitions of `directord` and `directorctl`, and rendering of their output.
 
+pub mod genhash;
 pub mod render;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::model::HttpProtocol;
 
 /// Where `directord` looks for its configuration when `-f` is not given.
 pub const DEFAULT_CONFIG: &str = "/etc/director/director.conf";
@@ -129,6 +133,36 @@ pub enum CtlCommand {
     Config,
     /// Counters and gauges in the Prometheus text format.
     Metrics,
+    /// Fetch a page as HTTP_GET/SSL_GET would and print the MD5 of its body with a
+    /// ready-to-paste `digest` line (keepalived's genhash). Needs no daemon.
+    Genhash(GenhashArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenhashArgs {
+    /// http://HOST[:PORT]/PATH or https://HOST[:PORT]/PATH; HOST is an address ([…] for
+    /// IPv6) or a name.
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Host header, as a checker's `virtualhost`. Default: the URL's host when it is a
+    /// name; for an address, the address and port (as checkers without a virtualhost).
+    #[arg(long, value_name = "HOST")]
+    pub virtualhost: Option<String>,
+
+    /// 1.0, 1.0C (1.0 with `Connection: close`) or 1.1, as `http_protocol`.
+    #[arg(long = "http-protocol", value_name = "VERSION", default_value = "1.0",
+          value_parser = genhash::parse_http_protocol)]
+    pub http_protocol: HttpProtocol,
+
+    /// Limit of each step (connect, TLS handshake, each read), as `connect_timeout`; the
+    /// whole fetch may take twice that.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = genhash::parse_timeout)]
+    pub timeout: Duration,
+
+    /// https: send NAME as SNI (as `enable_sni` with `sni_name`). Without it no SNI is sent.
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ mod tcp;
 pub mod tls;
 mod udp;
 
-pub use http::genhash;
+pub use http::{genhash, Hashed};
 
 use crate::config::model::Checker;
 

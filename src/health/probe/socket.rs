@@ -1,12 +1,14 @@
 //! Sockets the way a checker's connection options ask: `bindto`, `bind_port`, `bind_if`
 //! (SO_BINDTODEVICE), `fwmark` (SO_MARK), all bounded by `connect_timeout`.
 
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use tokio::net::{TcpStream, UdpSocket};
+use tokio::time::Instant;
 
 use crate::config::model::CheckerCommon;
 
@@ -71,6 +73,52 @@ pub fn connect_udp(common: &CheckerCommon) -> Result<UdpSocket, String> {
         .connect(&SockAddr::from(target))
         .map_err(|err| format!("connect to {target}: {err}"))?;
     UdpSocket::from_std(socket.into()).map_err(|err| format!("udp socket: {err}"))
+}
+
+/// How many `connect_timeout`s one whole exchange (connect, request, the last byte of the
+/// answer) may take. keepalived bounds only each step (connect, every read, every write) by
+/// `connect_timeout`, so a server sending one byte per second holds its check open forever;
+/// a second `connect_timeout` leaves a slow but steady server the time keepalived would give
+/// it for its answer, and stops the trickler.
+const EXCHANGE_TIMEOUTS: u32 = 2;
+
+/// The whole exchange's time limit, for messages.
+pub fn exchange_limit(common: &CheckerCommon) -> Duration {
+    common.connect_timeout.saturating_mul(EXCHANGE_TIMEOUTS)
+}
+
+/// When an exchange starting now must be over; pass it to every [`step`].
+pub fn exchange_deadline(common: &CheckerCommon) -> Instant {
+    Instant::now() + exchange_limit(common)
+}
+
+/// Runs one step of an exchange (`what`: `reading the response`, …) within `connect_timeout`,
+/// as keepalived bounds every read and write, and before the exchange's `deadline`. Errors
+/// read `timed out reading the response after 3s` or `reading the response: <error>`.
+pub async fn step<T>(
+    common: &CheckerCommon,
+    deadline: Instant,
+    what: &str,
+    work: impl Future<Output = io::Result<T>>,
+) -> Result<T, String> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let (limit, whole) = if left < common.connect_timeout {
+        (left, true)
+    } else {
+        (common.connect_timeout, false)
+    };
+    match tokio::time::timeout(limit, work).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(format!("{what}: {err}")),
+        Err(_) if whole => Err(format!(
+            "timed out {what}: the whole exchange may take {}",
+            human(exchange_limit(common))
+        )),
+        Err(_) => Err(format!(
+            "timed out {what} after {}",
+            human(common.connect_timeout)
+        )),
+    }
 }
 
 /// `3s`, `250ms`: durations as the configuration writes them.
