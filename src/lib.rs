@@ -21,4 +21,5 @@ pub mod control;
 pub mod dataplane;
 pub mod health;
 pub mod net;
+pub mod script;
 pub mod vrrp;
