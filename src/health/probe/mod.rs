@@ -13,6 +13,8 @@ mod tcp;
 pub mod tls;
 mod udp;
 
+/// FILE_CHECK's `init_file`, for the health runtime to run once when a checker starts.
+pub use file::initialise as initialise_track_file;
 pub use http::genhash;
 
 use crate::config::model::Checker;
