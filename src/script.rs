@@ -3,15 +3,18 @@
 //!
 //! The command string goes to `/bin/sh -c`, like a shell command line; the caller's
 //! arguments follow as `"$@"`, so they reach the script as words and are never re-parsed
-//! by the shell. The script runs in a process group of its own, optionally as the
+//! by the shell. (keepalived's `system_call` execs a plain `path args…` directly and
+//! hands anything else to `system()`; through the shell both run the same.) As there,
+//! IFS, LD_PRELOAD and LD_LIBRARY_PATH are removed from the script's environment. The script runs in a process group of its own, optionally as the
 //! configured user and group, with stdin on /dev/null. Its stdout and stderr are read
 //! concurrently: the first [`OUTPUT_LIMIT`] bytes of each are kept, the rest is read and
 //! dropped so the script never blocks on a full pipe.
 //!
 //! On timeout the whole group gets SIGTERM, then SIGKILL [`KILL_GRACE`] later (keepalived's
 //! `misc_check_child_thread` rule: a script that ended on our SIGTERM still gets its group
-//! SIGKILLed, so children it left behind die too). The script is always reaped; if the
-//! caller drops the future half-way, its group is SIGKILLed.
+//! SIGKILLed, so children it left behind die too). The script is always reaped (by tokio's
+//! orphan reaping if it is stuck in the kernel even after SIGKILL); if the caller drops the
+//! future half-way, its group is SIGKILLed.
 
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -26,6 +29,9 @@ pub const OUTPUT_LIMIT: usize = 4096;
 
 /// Between SIGTERM and SIGKILL when a script outlives its timeout (keepalived's 2 s).
 pub const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a SIGKILLed script may take to die before we stop waiting for it.
+const REAP_GRACE: Duration = Duration::from_secs(10);
 
 /// How long output is still read after the script exited: a child it left running in the
 /// background may hold the pipes open forever.
@@ -91,6 +97,11 @@ pub async fn run(script: &Script, args: &[String], timeout: Duration) -> ScriptR
             .arg(format!("{} \"$@\"", script.command))
             .arg("sh")
             .args(args);
+    }
+    // keepalived's `system_call` drops these before exec: a field-splitting or loader
+    // override in our environment must not change what the script runs.
+    for variable in ["IFS", "LD_PRELOAD", "LD_LIBRARY_PATH"] {
+        command.env_remove(variable);
     }
     command
         .stdin(Stdio::null())
@@ -164,7 +175,10 @@ async fn supervise(child: &mut Child, pgid: i32, timeout: Duration) -> ScriptSta
             // As keepalived: SIGKILL the group whether or not the leader obeyed SIGTERM,
             // so nothing the script started survives it.
             signal_group(pgid, libc::SIGKILL);
-            let _ = child.wait().await;
+            // A process stuck in the kernel (uninterruptible I/O) can outlast even SIGKILL;
+            // after keepalived's 10 s more, the child is left to tokio's orphan reaping
+            // (`kill_on_drop`) rather than holding the check forever.
+            let _ = tokio::time::timeout(REAP_GRACE, child.wait()).await;
             ScriptStatus::TimedOut
         }
     }
