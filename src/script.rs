@@ -5,10 +5,12 @@
 //! arguments follow as `"$@"`, so they reach the script as words and are never re-parsed
 //! by the shell. (keepalived's `system_call` execs a plain `path args…` directly and
 //! hands anything else to `system()`; through the shell both run the same.) As there,
-//! IFS, LD_PRELOAD and LD_LIBRARY_PATH are removed from the script's environment. The script runs in a process group of its own, optionally as the
-//! configured user and group, with stdin on /dev/null. Its stdout and stderr are read
-//! concurrently: the first [`OUTPUT_LIMIT`] bytes of each are kept, the rest is read and
-//! dropped so the script never blocks on a full pipe.
+//! IFS, LD_PRELOAD and LD_LIBRARY_PATH are removed from the script's environment.
+//!
+//! The script runs in a process group of its own, optionally as the configured user and
+//! group, with stdin on /dev/null. Its stdout and stderr are read concurrently: the first
+//! [`OUTPUT_LIMIT`] bytes of each are kept, the rest is read and dropped so the script
+//! never blocks on a full pipe.
 //!
 //! On timeout the whole group gets SIGTERM, then SIGKILL [`KILL_GRACE`] later (keepalived's
 //! `misc_check_child_thread` rule: a script that ended on our SIGTERM still gets its group
@@ -46,8 +48,8 @@ pub enum ScriptStatus {
     Signalled(i32),
     /// The timeout expired; the script's process group was terminated.
     TimedOut,
-    /// The script could not be started (unknown user, fork failure, …).
-    NotStarted(String),
+    /// The script could not be started (unknown user, fork failure, …) or waited for.
+    Failed(String),
 }
 
 /// What a run produced.
@@ -70,15 +72,15 @@ impl ScriptResult {
                 .map(str::trim)
                 .find(|line| !line.is_empty())
                 .map(|line| {
-                    let mut line: String = line
+                    let mut excerpt: String = line
                         .chars()
                         .map(|c| if c.is_control() { ' ' } else { c })
                         .take(max)
                         .collect();
-                    if line.chars().count() == max {
-                        line.push('…');
+                    if line.chars().count() > max {
+                        excerpt.push('…');
                     }
-                    line
+                    excerpt
                 })
         })
     }
@@ -114,19 +116,19 @@ pub async fn run(script: &Script, args: &[String], timeout: Duration) -> ScriptR
             Ok((uid, gid)) => {
                 command.uid(uid).gid(gid);
             }
-            Err(err) => return not_started(err),
+            Err(err) => return failed(err),
         }
     }
     let mut child = match command.spawn() {
         Ok(child) => child,
-        Err(err) => return not_started(format!("cannot start /bin/sh: {err}")),
+        Err(err) => return failed(format!("cannot start /bin/sh: {err}")),
     };
     let Some(pgid) = child.id().and_then(|pid| i32::try_from(pid).ok()) else {
-        return not_started("the child has no process id".into());
+        return failed("the child has no process id".into());
     };
     let guard = GroupGuard { pgid: Some(pgid) };
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-        return not_started("the child's output pipes are missing".into());
+        return failed("the child's output pipes are missing".into());
     };
 
     let mut out = Vec::new();
@@ -156,9 +158,9 @@ pub async fn run(script: &Script, args: &[String], timeout: Duration) -> ScriptR
     }
 }
 
-fn not_started(reason: String) -> ScriptResult {
+fn failed(reason: String) -> ScriptResult {
     ScriptResult {
-        status: ScriptStatus::NotStarted(reason),
+        status: ScriptStatus::Failed(reason),
         stdout: Vec::new(),
         stderr: Vec::new(),
     }
@@ -168,7 +170,7 @@ fn not_started(reason: String) -> ScriptResult {
 async fn supervise(child: &mut Child, pgid: i32, timeout: Duration) -> ScriptStatus {
     match tokio::time::timeout(timeout, child.wait()).await {
         Ok(Ok(status)) => ended(status),
-        Ok(Err(err)) => ScriptStatus::NotStarted(format!("cannot wait for the script: {err}")),
+        Ok(Err(err)) => ScriptStatus::Failed(format!("cannot wait for the script: {err}")),
         Err(_) => {
             signal_group(pgid, libc::SIGTERM);
             let _ = tokio::time::timeout(KILL_GRACE, child.wait()).await;
@@ -189,7 +191,7 @@ fn ended(status: ExitStatus) -> ScriptStatus {
     match (status.code(), status.signal()) {
         (Some(code), _) => ScriptStatus::Exited(code),
         (None, Some(signal)) => ScriptStatus::Signalled(signal),
-        (None, None) => ScriptStatus::NotStarted(format!("unexpected wait status {status}")),
+        (None, None) => ScriptStatus::Failed(format!("unexpected wait status {status}")),
     }
 }
 
@@ -374,7 +376,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unknown_user_does_not_start() {
+    async fn unknown_user_fails_to_start() {
         let script = Script {
             command: "exit 0".into(),
             user: Some(ScriptUser {
@@ -384,7 +386,7 @@ mod tests {
         };
         let result = run(&script, &[], Duration::from_secs(10)).await;
         assert!(
-            matches!(&result.status, ScriptStatus::NotStarted(reason) if reason.contains("no-such-user-here")),
+            matches!(&result.status, ScriptStatus::Failed(reason) if reason.contains("no-such-user-here")),
             "{result:?}"
         );
     }

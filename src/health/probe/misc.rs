@@ -30,7 +30,7 @@ pub async fn probe(_common: &CheckerCommon, check: &MiscCheck) -> Outcome {
         ScriptStatus::Exited(status) => format!("exited with status {status}"),
         ScriptStatus::Signalled(signal) => format!("killed by signal {signal}"),
         ScriptStatus::TimedOut => format!("timed out after {}, killed", human(check.misc_timeout)),
-        ScriptStatus::NotStarted(reason) => format!("could not start: {reason}"),
+        ScriptStatus::Failed(reason) => format!("could not run: {reason}"),
     };
     Outcome::Down(match result.excerpt(EXCERPT_CHARS) {
         Some(line) => format!("{verdict}: {line}"),
