@@ -16,7 +16,7 @@ use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use crate::config::model::{CheckerCommon, DnsCheck, DnsQueryType};
 
 use super::socket::{connect_udp, human};
-use super::udp::recv_error_reason;
+use super::udp::socket_error_reason;
 use super::Outcome;
 
 /// Larger than any plain UDP DNS answer (512 bytes, or an EDNS buffer we never offer).
@@ -39,13 +39,13 @@ pub async fn probe(common: &CheckerCommon, check: &DnsCheck) -> Outcome {
         match socket.send(&query).await {
             Ok(sent) if sent == query.len() => {}
             Ok(sent) => return Outcome::Down(format!("sent {sent} of {} bytes", query.len())),
-            Err(err) => return Outcome::Down(recv_error_reason(&err)),
+            Err(err) => return Outcome::Down(socket_error_reason(&err)),
         }
         let mut buffer = vec![0u8; RECV_BUFFER];
         loop {
             let received = match socket.recv(&mut buffer).await {
                 Ok(received) => received,
-                Err(err) => return Outcome::Down(recv_error_reason(&err)),
+                Err(err) => return Outcome::Down(socket_error_reason(&err)),
             };
             if let Some(outcome) = judge(id, &buffer[..received]) {
                 return outcome;

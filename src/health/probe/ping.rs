@@ -25,7 +25,7 @@ use tokio::io::Interest;
 use crate::config::model::CheckerCommon;
 
 use super::socket::{human, icmp_socket};
-use super::udp::recv_error_reason;
+use super::udp::socket_error_reason;
 use super::Outcome;
 
 /// keepalived's echo payload length (`ICMP_BUFSIZE`).
@@ -71,7 +71,7 @@ pub async fn probe(common: &CheckerCommon) -> Outcome {
         {
             Ok(sent) if sent == request.len() => {}
             Ok(sent) => return Outcome::Down(format!("sent {sent} of {} bytes", request.len())),
-            Err(err) => return Outcome::Down(recv_error_reason(&err)),
+            Err(err) => return Outcome::Down(socket_error_reason(&err)),
         }
         let mut buffer = [0u8; RECV_BUFFER];
         loop {
@@ -81,7 +81,7 @@ pub async fn probe(common: &CheckerCommon) -> Outcome {
             match received {
                 Ok(received) if echo.is_reply(&buffer[..received]) => return Outcome::Up,
                 Ok(_) => {}
-                Err(err) => return Outcome::Down(recv_error_reason(&err)),
+                Err(err) => return Outcome::Down(socket_error_reason(&err)),
             }
         }
     };

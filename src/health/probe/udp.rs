@@ -35,7 +35,7 @@ pub async fn probe(common: &CheckerCommon, check: &UdpCheck) -> Outcome {
         Ok(sent) => {
             return Outcome::Down(format!("sent {sent} of {} bytes", payload.len()));
         }
-        Err(err) => return Outcome::Down(recv_error_reason(&err)),
+        Err(err) => return Outcome::Down(socket_error_reason(&err)),
     }
 
     // One byte more than the longest acceptable reply, so a longer one shows as too long
@@ -56,7 +56,7 @@ pub async fn probe(common: &CheckerCommon, check: &UdpCheck) -> Outcome {
             return Outcome::Down(format!("no reply within {}", human(common.connect_timeout)))
         }
         Err(_) => return Outcome::Up,
-        Ok(Err(err)) => return Outcome::Down(recv_error_reason(&err)),
+        Ok(Err(err)) => return Outcome::Down(socket_error_reason(&err)),
         Ok(Ok(received)) => received,
     };
     if !check.require_reply || check.reply_pattern.is_empty() {
@@ -109,9 +109,9 @@ fn pattern_byte(value: u8, mask: u8) -> String {
     format!("0x{}{}", nibble(4), nibble(0))
 }
 
-/// Words for an error on a connected UDP socket: the kernel turns ICMP unreachables into
+/// Words for an error on a connected datagram socket: the kernel turns ICMP unreachables into
 /// these errno values.
-pub(super) fn recv_error_reason(err: &io::Error) -> String {
+pub(super) fn socket_error_reason(err: &io::Error) -> String {
     match err.raw_os_error() {
         Some(libc::ECONNREFUSED) => "ICMP port unreachable".into(),
         Some(libc::EHOSTUNREACH) => "ICMP host unreachable".into(),
