@@ -547,8 +547,13 @@ impl Controller {
         if let Some(script) = script.clone() {
             tokio::spawn(async move {
                 let result = crate::script::run(&script, &[], NOTIFY_TIMEOUT).await;
-                if !result.succeeded() {
-                    tracing::warn!(script = %script.command, result = %result, "notify script failed");
+                if result.status != crate::script::ScriptStatus::Exited(0) {
+                    tracing::warn!(
+                        script = %script.command,
+                        status = ?result.status,
+                        output = result.excerpt(200).unwrap_or_default(),
+                        "notify script failed"
+                    );
                 }
             });
         }
