@@ -55,7 +55,7 @@ const MAX_BATCH: usize = 4096;
 /// latency) changed.
 const SNAPSHOT_REFRESH: Duration = Duration::from_secs(1);
 /// How long notify and quorum scripts may run before their process group is killed.
-const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
+const NOTIFY_TIMEOUT: Duration = vrrp::notify::NOTIFY_TIMEOUT;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
