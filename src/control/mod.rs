@@ -417,12 +417,15 @@ impl Controller {
     async fn component_event(&mut self, event: ComponentEvent) -> Result<(), ControlError> {
         match event {
             ComponentEvent::Health(result) => {
+                // A failure that changes a verdict is logged with the transition; others
+                // only with `log_all_failures`, as in keepalived.
                 if let crate::health::probe::Outcome::Down(reason) = &result.outcome {
                     let checker = core::describe(&result.checker);
-                    if result.step.retrying {
+                    let retrying = result.step.retrying;
+                    if !result.step.changed && result.checker.common().log_all_failures {
+                        tracing::info!(%checker, %reason, retrying, "check failed");
+                    } else if retrying {
                         tracing::debug!(%checker, %reason, "check failed, retrying");
-                    } else if !result.step.changed && result.checker.common().log_all_failures {
-                        tracing::info!(%checker, %reason, "check failed");
                     }
                 }
                 self.core.on_result(result, Instant::now());
