@@ -711,6 +711,7 @@ impl Controller {
                 );
                 self.reloads.failed += 1;
                 self.reloads.last_errors = messages.clone();
+                self.publish();
                 return Err(messages);
             }
         };
