@@ -21,8 +21,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::health_lab::{
-    ctl, expected_reals, lab_can_run, nft_packets, nft_tables, real_addr, real_key, real_name,
-    reals, reload_counters, HealthLab, VIP, VIP2,
+    ctl, expected_reals, lab_can_run, nft_packets, nft_tables, predicted_flows, real_addr,
+    real_key, real_name, reals, reload_counters, HealthLab, VIP, VIP2,
 };
 use common::process::Signal;
 use common::wait::{hold_for, wait_stable, wait_until};
@@ -75,6 +75,11 @@ fn health_checks_drive_tables_and_routes() {
     assert!(
         before.values().all(|n| n.starts_with('b')),
         "every client reached a real server: {before:?}"
+    );
+    assert_eq!(
+        before,
+        predicted_flows(&[0, 1, 2]),
+        "every client on the real server the userspace Maglev table predicts"
     );
     let servers_hit: BTreeSet<&String> = before.values().collect();
     assert!(
@@ -140,6 +145,11 @@ fn health_checks_drive_tables_and_routes() {
             );
         }
     }
+    assert_eq!(
+        after,
+        predicted_flows(&healthy),
+        "one service down: every client where the Maglev table without it predicts"
+    );
     let moved = before.values().filter(|n| **n == victim_name).count();
     eprintln!(
         "{moved} of {} clients moved off {victim_name}; the others kept their server",

@@ -79,6 +79,34 @@ pub fn client_sources() -> Vec<Ipv4Addr> {
     (10..34).map(|n| Ipv4Addr::new(10, 99, 5, n)).collect()
 }
 
+/// What the userspace Maglev table (the daemon's size, weight 1 for the servers in `up`, 0
+/// for the others) and the kernel's jhash of the source address predict for each client
+/// source: the name of the real server that must answer it.
+pub fn predicted_flows(up: &[usize]) -> BTreeMap<Ipv4Addr, String> {
+    use director::dataplane::maglev::{Backend, Table, DEFAULT_TABLE_SIZE};
+    use director::dataplane::nftables::render::source_slot;
+    use director::dataplane::tables::DestKey;
+    let backends: Vec<Backend> = (0..3)
+        .map(|i| Backend {
+            name: DestKey {
+                addr: real_addr(i).into(),
+                port: PORT,
+            }
+            .to_string(),
+            weight: u32::from(up.contains(&i)),
+        })
+        .collect();
+    let table = Table::build(&backends, DEFAULT_TABLE_SIZE).unwrap_or_else(|e| panic!("{e}"));
+    client_sources()
+        .into_iter()
+        .map(|src| {
+            let slot = source_slot(&src.into(), DEFAULT_TABLE_SIZE) as usize;
+            let name = table.slots()[slot].map_or("none".to_string(), |b| real_name(b as usize));
+            (src, name)
+        })
+        .collect()
+}
+
 /// The real servers' service: greets a connection with the server's name, then answers
 /// each line `L` with `name L` (so a held connection proves data both ways).
 const ECHO_SERVER: &str = r#"
