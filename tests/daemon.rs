@@ -414,3 +414,104 @@ fn active_active_holds_vips_on_loopback() {
         "an operator's address on lo survives"
     );
 }
+
+/// The weight and health `directorctl services --json` shows for the real server at `port`.
+fn real_health(socket: &Path, port: u16) -> Result<(u64, bool, serde_json::Value), String> {
+    let services = ctl(socket, &["services"])?;
+    let reals = services["services"][0]["reals"]
+        .as_array()
+        .ok_or_else(|| format!("no service in {services}"))?;
+    let real = reals
+        .iter()
+        .find(|r| r["address"] == format!("127.0.0.1:{port}"))
+        .ok_or_else(|| format!("no real server on port {port} in {services}"))?;
+    let weight = real["weight"].as_u64().ok_or("no weight")?;
+    let up = real["health"]["up"].as_bool().ok_or("no health")?;
+    Ok((weight, up, real["health"].clone()))
+}
+
+fn checked_config(live: u16, dead: u16, extra: &str) -> String {
+    format!(
+        "director {{\n    dataplane none\n}}\n\
+         virtual_server 10.99.0.1 80 {{\n    lb_algo mh\n    delay_loop 1\n    inhibit_on_failure\n\
+         \x20   real_server 127.0.0.1 {live} {{\n        TCP_CHECK {{ connect_timeout 1 retry 0 warmup 0 }}\n    }}\n\
+         \x20   real_server 127.0.0.1 {dead} {{\n        TCP_CHECK {{ connect_timeout 1 retry 0 warmup 0 }}\n    }}\n}}\n{extra}"
+    )
+}
+
+/// Health checks drive the tables: a closed port is down (weight 0, with the reason), a
+/// listener that goes away goes down and comes back up with it, and a reload that leaves a
+/// checker unchanged keeps its verdict (no flap: the same `since`).
+#[test]
+fn tcp_checks_drive_weights_and_survive_a_reload() {
+    let dir = TestDir::new("health");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let live = listener.local_addr().expect("address").port();
+    let dead = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        probe.local_addr().expect("address").port()
+    };
+    let config = dir.write("director.conf", &checked_config(live, dead, ""));
+    let runtime = dir.subdir("run");
+    let socket = runtime.join("directord.sock");
+    let mut daemon = LocalDaemon::start(&config, &runtime, dir.path().join("directord.log"));
+
+    wait_until(WAIT, POLL, || match real_health(&socket, dead)? {
+        (0, false, health) if health.to_string().contains("refused") => Ok(()),
+        other => Err(format!("closed port: {other:?}")),
+    })
+    .expect("a closed port is down with weight 0 and says why");
+    let (weight, up, health) = real_health(&socket, live).expect("live server");
+    assert_eq!((weight, up), (1, true), "{health}");
+
+    drop(listener);
+    wait_until(WAIT, POLL, || match real_health(&socket, live)? {
+        (0, false, _) => Ok(()),
+        other => Err(format!("stopped listener: {other:?}")),
+    })
+    .expect("a listener that goes away is down");
+    let listener = std::net::TcpListener::bind(("127.0.0.1", live)).expect("listen again");
+    let since = wait_until(WAIT, POLL, || match real_health(&socket, live)? {
+        (1, true, health) => Ok(health["since_unix"].clone()),
+        other => Err(format!("restarted listener: {other:?}")),
+    })
+    .expect("one success brings it back")
+    .value;
+
+    std::fs::write(
+        &config,
+        checked_config(
+            live,
+            dead,
+            "virtual_server 10.99.0.2 80 {\n    real_server 127.0.0.1 1 { weight 1 }\n}\n",
+        ),
+    )
+    .unwrap();
+    ctl(&socket, &["reload"]).expect("reload");
+    let services = ctl(&socket, &["services"]).expect("services");
+    assert_eq!(services["services"].as_array().map(Vec::len), Some(2));
+    let (weight, up, health) = real_health(&socket, live).expect("after reload");
+    assert_eq!((weight, up), (1, true), "{health}");
+    assert_eq!(
+        health["since_unix"], since,
+        "the unchanged checker kept its verdict"
+    );
+    let (weight, up, _) = real_health(&socket, dead).expect("after reload");
+    assert_eq!((weight, up), (0, false), "the dead server stayed down");
+
+    let metrics = ctl(&socket, &["metrics"]).expect("metrics");
+    let text = metrics.as_str().unwrap_or_default();
+    assert!(
+        text.contains("director_health_checks_total{checker=\"TCP_CHECK\",result=\"failure\"}"),
+        "{text}"
+    );
+    assert!(text.contains("director_health_check_duration_seconds_bucket{checker=\"TCP_CHECK\""));
+    assert!(text.contains(&format!(
+        "director_real_server_up{{service=\"TCP 10.99.0.1:80\",real=\"127.0.0.1:{live}\"}} 1"
+    )));
+
+    drop(listener);
+    daemon.signal("TERM");
+    let exit = daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+    assert!(exit.success(), "exit status {exit:?}");
+}

@@ -1,4 +1,4 @@
-//! keepalived.conf-compatible configuration: source files, parser, typed model, validation, diff.
+//! keepalived.conf-compatible configuration: source files, parser, typed model, validation.
 //!
 //! The pipeline, one file per step:
 //!
@@ -14,10 +14,8 @@
 //!  Loaded { config, warnings }  or  ConfigErrors (every error of the file set)
 //! ```
 //!
-//! `diff.rs` compares two loaded configurations for SIGHUP reloads.
 
 pub mod defaults;
-pub mod diff;
 pub mod error;
 pub mod keywords;
 pub mod model;

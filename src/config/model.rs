@@ -925,8 +925,8 @@ pub struct FileCheck {
     /// The `track_file` block's name, for messages.
     pub track_file: String,
     pub path: PathBuf,
-    /// With weight 0 a non-zero value is a failure; otherwise value × weight is added to
-    /// the real server's weight, and a result at or below zero is a failure.
+    /// With weight 0 a non-zero value is a failure; otherwise value × weight (negated with
+    /// `reverse`), and only keepalived's fault weight −2147483648 is a failure.
     pub weight: i64,
     pub reverse: bool,
     /// `dynamic`: the result also changes the real server's weight.

@@ -5,7 +5,7 @@
 //! Results only update records; [`Core::recompute`] turns the records into decisions, so
 //! the runtime can feed a whole burst of results and recompute once.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,7 +100,7 @@ impl Core {
             dirty: true,
             stats: CheckStats::default(),
         };
-        core.sync_records(now);
+        core.sync_records(now, &HashSet::new());
         core.evaluation = policy::evaluate(&core.config, |c| core.verdict(c), &HashMap::new());
         core
     }
@@ -135,23 +135,32 @@ impl Core {
     }
 
     /// A new configuration: records of unchanged checkers stay (their verdicts with them),
-    /// new checkers start from their initial verdict, removed ones are forgotten.
+    /// new checkers start from their initial verdict, removed ones are forgotten. A new
+    /// checker of a real server that is down now starts down too, so editing a dead
+    /// server's checker does not bring it back before a check succeeds.
     pub fn set_config(&mut self, config: Arc<Config>, now: Instant) {
+        let down: HashSet<(cfg::ServiceKey, IpAddr, u16)> = self
+            .alive_map()
+            .into_iter()
+            .filter(|(_, alive)| !alive)
+            .map(|(key, _)| key)
+            .collect();
         self.config = config;
-        self.sync_records(now);
+        self.sync_records(now, &down);
         self.dirty = true;
     }
 
-    fn sync_records(&mut self, now: Instant) {
+    fn sync_records(&mut self, now: Instant, down: &HashSet<(cfg::ServiceKey, IpAddr, u16)>) {
         let mut records = HashMap::new();
         for vs in &self.config.virtual_servers {
             for rs in &vs.real_servers {
+                let was_down = down.contains(&(vs.key.clone(), rs.ip, rs.port));
                 for checker in &rs.checkers {
                     if records.contains_key(checker) {
                         continue;
                     }
                     let record = self.records.remove(checker).unwrap_or(CheckerRecord {
-                        verdict: Verdict::initial(checker.common().alpha),
+                        verdict: Verdict::initial(checker.common().alpha || was_down),
                         since: now,
                         last: None,
                     });

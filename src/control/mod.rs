@@ -55,7 +55,7 @@ const MAX_BATCH: usize = 4096;
 /// latency) changed.
 const SNAPSHOT_REFRESH: Duration = Duration::from_secs(1);
 /// How long notify and quorum scripts may run before their process group is killed.
-const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
+const NOTIFY_TIMEOUT: Duration = vrrp::notify::NOTIFY_TIMEOUT;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -417,12 +417,15 @@ impl Controller {
     async fn component_event(&mut self, event: ComponentEvent) -> Result<(), ControlError> {
         match event {
             ComponentEvent::Health(result) => {
+                // A failure that changes a verdict is logged with the transition; others
+                // only with `log_all_failures`, as in keepalived.
                 if let crate::health::probe::Outcome::Down(reason) = &result.outcome {
                     let checker = core::describe(&result.checker);
-                    if result.step.retrying {
+                    let retrying = result.step.retrying;
+                    if !result.step.changed && result.checker.common().log_all_failures {
+                        tracing::info!(%checker, %reason, retrying, "check failed");
+                    } else if retrying {
                         tracing::debug!(%checker, %reason, "check failed, retrying");
-                    } else if !result.step.changed && result.checker.common().log_all_failures {
-                        tracing::info!(%checker, %reason, "check failed");
                     }
                 }
                 self.core.on_result(result, Instant::now());
@@ -547,8 +550,13 @@ impl Controller {
         if let Some(script) = script.clone() {
             tokio::spawn(async move {
                 let result = crate::script::run(&script, &[], NOTIFY_TIMEOUT).await;
-                if !result.succeeded() {
-                    tracing::warn!(script = %script.command, result = %result, "notify script failed");
+                if result.status != crate::script::ScriptStatus::Exited(0) {
+                    tracing::warn!(
+                        script = %script.command,
+                        status = ?result.status,
+                        output = result.excerpt(200).unwrap_or_default(),
+                        "notify script failed"
+                    );
                 }
             });
         }
@@ -703,6 +711,7 @@ impl Controller {
                 );
                 self.reloads.failed += 1;
                 self.reloads.last_errors = messages.clone();
+                self.publish();
                 return Err(messages);
             }
         };

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::process::Command;
 use tracing::{debug, warn};
 
 use crate::config::model::Script;
+use crate::script::{self, ScriptStatus};
 
 use super::fsm::State;
 use super::settings::{NotifyScripts, SmtpSettings};
@@ -30,38 +30,23 @@ impl Scope {
     }
 }
 
-/// Runs `script` through `sh -c`, with `args` appended as separate, quoted arguments.
-/// Returns the child's exit status (false when it could not start or timed out).
+/// How long a notify script may run when nothing else bounds it; then its process group
+/// is killed.
+pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `script` with `args` appended (see [`crate::script`]: own process group, bounded
+/// output, TERM then KILL of the group at the timeout, [`NOTIFY_TIMEOUT`] by default).
+/// Returns true when it exited with status 0.
 pub async fn run_script(script: &Script, args: &[String], timeout: Option<Duration>) -> bool {
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(format!("{} \"$@\"", script.command))
-        .arg("sh")
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            warn!(script = %script.command, error = %e, "cannot start script");
-            return false;
+    let result = script::run(script, args, timeout.unwrap_or(NOTIFY_TIMEOUT)).await;
+    match &result.status {
+        ScriptStatus::Exited(0) => true,
+        ScriptStatus::Failed(why) => {
+            warn!(script = %script.command, error = %why, "cannot run script");
+            false
         }
-    };
-    let wait = child.wait_with_output();
-    let out = match timeout {
-        Some(t) => match tokio::time::timeout(t, wait).await {
-            Ok(r) => r,
-            Err(_) => {
-                debug!(script = %script.command, "script timed out");
-                return false;
-            }
-        },
-        None => wait.await,
-    };
-    match out {
-        Ok(o) => o.status.success(),
-        Err(e) => {
-            warn!(script = %script.command, error = %e, "script failed");
+        status => {
+            debug!(script = %script.command, ?status, output = ?result.excerpt(200), "script did not succeed");
             false
         }
     }

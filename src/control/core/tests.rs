@@ -144,12 +144,11 @@ fn reload_keeps_unchanged_verdicts_and_forgets_removed_checkers() {
     assert!(core.record(&other).is_none(), "the old checker is gone");
     let changed = checker_of(core.config(), 0, 1);
     let record = core.record(&changed).map(|r| (r.verdict.up, r.since));
-    assert_eq!(record, Some((true, later)), "a new checker starts afresh");
-    let decisions = core.recompute();
-    assert!(decisions
-        .transitions
-        .iter()
-        .any(|t| matches!(t, Transition::Real { up: true, address, .. } if address.to_string() == "10.1.0.2")));
+    assert_eq!(
+        record,
+        Some((false, later)),
+        "a new checker of a dead server starts afresh, and down"
+    );
 }
 
 #[test]
@@ -188,4 +187,30 @@ fn durations_and_results_are_counted_by_kind() {
     assert_eq!(*count, 2);
     assert_eq!(buckets[0], 0, "2 ms is above the 1 ms bucket");
     assert_eq!(buckets[1], 2);
+}
+
+#[test]
+fn a_changed_checker_of_a_dead_server_starts_down() {
+    let config = load(TWO_SERVICES);
+    let now = Instant::now();
+    let mut core = Core::new(config.clone(), now);
+    let other = checker_of(&config, 0, 1);
+    core.on_result(result(&other, false, now), now);
+    core.recompute();
+    let edited = TWO_SERVICES.replace(
+        "real_server 10.1.0.2 80 { TCP_CHECK { connect_timeout 1 } }",
+        "real_server 10.1.0.2 80 { TCP_CHECK { connect_timeout 2 } }",
+    );
+    core.set_config(load(&edited), now);
+    let changed = checker_of(core.config(), 0, 1);
+    assert_eq!(core.record(&changed).map(|r| r.verdict.up), Some(false));
+    let decisions = core.recompute();
+    assert!(
+        decisions.transitions.is_empty(),
+        "no flap: {:?}",
+        decisions.transitions
+    );
+    // Its first success brings it back.
+    assert!(core.on_result(result(&changed, true, now), now));
+    assert_eq!(core.recompute().transitions.len(), 1);
 }

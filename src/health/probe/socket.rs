@@ -121,6 +121,17 @@ pub async fn step<T>(
     }
 }
 
+/// An ICMP (ICMPv6 for an IPv6 target) socket with the checker's options applied:
+/// datagram ("ping socket", needs `net.ipv4.ping_group_range` to include our group) or
+/// raw (needs CAP_NET_RAW). Not connected.
+pub fn icmp_socket(common: &CheckerCommon, raw: bool) -> io::Result<Socket> {
+    let protocol = match common.connect_ip {
+        IpAddr::V4(_) => Protocol::ICMPV4,
+        IpAddr::V6(_) => Protocol::ICMPV6,
+    };
+    prepared(common, if raw { Type::RAW } else { Type::DGRAM }, protocol)
+}
+
 /// `3s`, `250ms`: durations as the configuration writes them.
 pub fn human(duration: Duration) -> String {
     if duration.subsec_millis() == 0 {
