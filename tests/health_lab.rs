@@ -8,6 +8,9 @@
 //! 2. one service stops: weight 0 on both directors, identical nftables tables, and only
 //!    that server's clients move (observed: each server answers with its own name);
 //!    `MEASURE:` how long the two directors disagreed about it, down and back up;
+//!    2b. only d1's checks to that server fail (refused on the server): the directors
+//!    disagree for as long as that lasts, and still only that server's clients can land
+//!    on a different server depending on which director ECMP picks;
 //! 3. every service stops: both directors withdraw the VIP and the route goes (stable);
 //! 4. services back: the route returns via both directors, servers up;
 //! 5. a reload of a broken file (SIGHUP on d1, `directorctl reload` on d2) changes nothing
@@ -22,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use common::health_lab::{
     ctl, expected_reals, lab_can_run, nft_packets, nft_tables, predicted_flows, real_addr,
-    real_key, real_name, reals, reload_counters, HealthLab, VIP, VIP2,
+    real_key, real_name, reals, reload_counters, HealthLab, PORT, VIP, VIP2,
 };
 use common::process::Signal;
 use common::wait::{hold_for, wait_stable, wait_until};
@@ -176,6 +179,71 @@ fn health_checks_drive_tables_and_routes() {
         before,
         "service back: every client on its original server (weight 0, never deleted)"
     );
+
+    // ===== 2b. the directors disagree: only the disputed server's flows can differ =====
+    // d1's checks to the victim are refused on the victim itself (client traffic, which
+    // keeps the client's source address in DR, is not): d1 sees it down, d2 up.
+    let d1_addr = both[0];
+    lab.reals[victim].exec_ok(&[
+        "nft",
+        &format!(
+            "add table ip hl; add chain ip hl input {{ type filter hook input priority 0; }}; \
+             add rule ip hl input ip saddr {d1_addr} tcp dport {PORT} reject with tcp reset"
+        ),
+    ]);
+    let mut d1_view = expected_reals(&healthy);
+    let d2_view = all_up.clone();
+    wait_stable(VERDICT, HOLD_TABLES, || {
+        let got = (
+            reals(&lab.directors[0].socket, VIP)?,
+            reals(&lab.directors[1].socket, VIP)?,
+        );
+        if got == (d1_view.clone(), d2_view.clone()) {
+            Ok(())
+        } else {
+            Err(format!("d1 {:?}, d2 {:?}", got.0, got.1))
+        }
+    })
+    .expect("d1's checks refused: d1 has the victim at weight 0, d2 at weight 1");
+    assert!(
+        lab.nft_identical().is_err(),
+        "the disagreement shows in the nftables tables"
+    );
+    lab.route_is(VIP, &both)
+        .expect("while the directors disagree: VIP still via both");
+    let disputed = lab.flows(VIP);
+    let d1_predicts = predicted_flows(&healthy);
+    for (src, was) in &before {
+        let now = disputed.get(src).map_or("nothing", String::as_str);
+        if *was == victim_name {
+            assert!(
+                now == victim_name || Some(&now.to_string()) == d1_predicts.get(src),
+                "{src}: through d2 it reaches {victim_name}, through d1 {:?}; got {now}",
+                d1_predicts.get(src)
+            );
+        } else {
+            assert_eq!(
+                now, was,
+                "{src} on {was} must not move while the directors disagree about {victim_name}"
+            );
+        }
+    }
+    let on_victim: Vec<&String> = before
+        .iter()
+        .filter(|(_, n)| **n == victim_name)
+        .filter_map(|(src, _)| disputed.get(src))
+        .collect();
+    eprintln!(
+        "while the directors disagree: of {} clients of {victim_name}, {} reached it (via d2), \
+         {} another server (via d1); every other client kept its server",
+        on_victim.len(),
+        on_victim.iter().filter(|n| **n == &victim_name).count(),
+        on_victim.iter().filter(|n| **n != &victim_name).count()
+    );
+    lab.reals[victim].exec_ok(&["nft", "delete table ip hl"]);
+    d1_view = all_up.clone();
+    wait_stable(VERDICT, HOLD_TABLES, || lab.reals_are(VIP, &d1_view))
+        .expect("d1's checks pass again: the victim up on both directors");
 
     // ===== 3. every service stops: the VIP is withdrawn =====
     for i in 0..3 {
@@ -354,15 +422,19 @@ impl Disagreement {
         let after: Vec<String> = self
             .seen
             .iter()
-            .map(|s| s.map_or("never".into(), |t| format!("{:.0?}", t - since)))
+            .map(|s| {
+                s.map_or("never".into(), |t| {
+                    format!("{} ms", (t - since).as_millis())
+                })
+            })
             .collect();
         match (self.seen[0], self.seen[1]) {
             (Some(a), Some(b)) => {
                 let gap = if a > b { a - b } else { b - a };
                 println!(
-                    "MEASURE: health_lab {server} {what}: d1 and d2 disagreed on its weight for {:.0?} \
-                     (d1 saw it {}, d2 {} after the service change; poll resolution {:.0?})",
-                    gap, after[0], after[1], self.poll
+                    "MEASURE: health_lab {server} {what}: d1 and d2 disagreed on its weight for {} ms \
+                     (d1 saw it {}, d2 {} after the service change; poll resolution {} ms)",
+                    gap.as_millis(), after[0], after[1], self.poll.as_millis()
                 );
             }
             _ => println!(
