@@ -50,11 +50,8 @@ pub fn lab_can_run(test: &str, programs: &[&str]) -> bool {
     };
     match reason {
         None => true,
-        Some(reason) if std::env::var_os("CI").is_some() => {
-            panic!("{test} {reason}; CI is set, so this is a failure, not a skip")
-        }
         Some(reason) => {
-            eprintln!("SKIPPED: {test} {reason}");
+            super::skip(test, &reason);
             false
         }
     }
