@@ -72,7 +72,17 @@ fn expectations() -> BTreeMap<String, Expectation> {
 /// What the loader says about `path`: `ok`, or `error LINE:COL` and the message.
 fn verdict(path: &Path) -> Result<usize, (u32, u32, String)> {
     match load(path) {
-        Ok(loaded) => Ok(loaded.warnings.len()),
+        Ok(loaded) => {
+            // What `-t` passes, the daemon runs: the VRRP module's start checks agree.
+            if let Err(err) = director::vrrp::settings::Settings::from_config(&loaded.config) {
+                return Err((
+                    0,
+                    0,
+                    format!("loads, but the VRRP module refuses it: {err}"),
+                ));
+            }
+            Ok(loaded.warnings.len())
+        }
         Err(failed) => {
             let first = &failed.errors[0];
             let (line, col) = first.span().map_or((0, 0), |s| (s.line, s.col));
