@@ -110,6 +110,15 @@ pub fn apply<T>(
                 }
             }
             (kw.set)(target, node, diag);
+            if let Some((_, _, effect)) = NOT_IMPLEMENTED
+                .iter()
+                .find(|(b, k, _)| *b == block && *k == keyword)
+            {
+                diag.warn(
+                    node.span.clone(),
+                    format!("'{keyword}' is read but director does not act on it yet: {effect}"),
+                );
+            }
         } else if ignored.contains(&keyword) {
             diag.warn(
                 node.span.clone(),
@@ -284,6 +293,92 @@ impl Builder {
         (self.config, self.map)
     }
 }
+
+/// Keywords that are parsed into the model (so `--dump-config` shows them) but that no
+/// part of the daemon acts on yet: each one warns where it appears, never silently.
+/// (block, keyword, what happens instead). docs/configuration.md says the same.
+pub const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
+    (
+        TOP_LEVEL,
+        "static_ipaddress",
+        "the addresses are not added at start",
+    ),
+    (
+        TOP_LEVEL,
+        "static_routes",
+        "the routes are not added at start",
+    ),
+    (
+        "global_defs",
+        "lvs_flush",
+        "the IPVS table is not flushed at start (director never flushes: it reconciles)",
+    ),
+    (
+        "global_defs",
+        "lvs_flush_on_stop",
+        "the IPVS table is left as it is at stop",
+    ),
+    (
+        "global_defs",
+        "lvs_flush_onstop",
+        "the IPVS table is left as it is at stop",
+    ),
+    (
+        "global_defs",
+        "vrrp_startup_delay",
+        "VRRP instances start at once",
+    ),
+    (
+        "global_defs",
+        "script_user",
+        "scripts without their own 'user' run as the daemon's user (root)",
+    ),
+    (
+        "global_defs",
+        "enable_script_security",
+        "scripts are run without checking who can write them",
+    ),
+    (
+        "vrrp_instance",
+        "accept",
+        "packets to the VIPs are accepted whatever the mode",
+    ),
+    (
+        "vrrp_instance",
+        "no_accept",
+        "packets to the VIPs are accepted whatever the mode",
+    ),
+    (
+        "vrrp_instance",
+        "unicast_ttl",
+        "unicast adverts go out with the system's default TTL",
+    ),
+    (
+        "vrrp_instance",
+        "promote_secondaries",
+        "the interface's promote_secondaries setting is left as it is",
+    ),
+    (
+        "vrrp_sync_group",
+        "track_interface",
+        "the group's members do not track these interfaces",
+    ),
+    (
+        "vrrp_sync_group",
+        "track_script",
+        "the group's members do not track these scripts",
+    ),
+    (
+        "vrrp_sync_group",
+        "global_tracking",
+        "members track only what their own instance names",
+    ),
+    (
+        "vrrp_sync_group",
+        "sync_group_tracking_weight",
+        "members track only what their own instance names",
+    ),
+];
 
 const TOP_IGNORED: &[&str] = &[
     "static_rules",
