@@ -185,8 +185,58 @@ fn duplicate_vrrp_instances_and_vrids() {
     let text = instance("A", 7, "eth0") + &instance("B", 7, "eth1") + &instance("C", 7, "eth0");
     assert_eq!(
         errors(&text),
-        ["t.conf:17:23: virtual_router_id 7 on eth0 is already used by vrrp_instance 'A' (first at t.conf:1:1), expected a VRID unique per interface"]
+        ["t.conf:17:23: virtual_router_id 7 on eth0 is already used by vrrp_instance 'A' (first at t.conf:1:1), expected a VRID unique per interface and family"]
     );
+}
+
+/// The checks the VRRP module makes at start are config errors with a place, so that
+/// `-t` refuses what the daemon would refuse (issue 11).
+#[test]
+fn vrrp_start_checks_are_config_errors() {
+    let head = "vrrp_instance V {\n    virtual_router_id 9\n";
+    let vips = "    virtual_ipaddress {\n        10.0.0.9\n    }\n";
+    let text = format!("{head}    interface eth0\n    authentication {{\n        auth_type AH\n        auth_pass secret\n    }}\n{vips}}}\n");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:4:5: vrrp_instance 'V': auth_type AH is not supported by director, expected auth_type PASS or no authentication"]
+    );
+    let text = format!("{head}    unicast_peer {{\n        10.0.0.2\n    }}\n{vips}}}\n");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:1:1: vrrp_instance 'V' has no interface, expected 'interface IFNAME' (director needs one also for unicast instances) or a global default_interface"]
+    );
+    let text = format!(
+        "{head}    interface eth0\n    unicast_peer {{\n        2001:db8::2\n    }}\n{vips}}}\n"
+    );
+    assert_eq!(
+        errors(&text),
+        ["t.conf:4:5: vrrp_instance 'V': unicast_peer 2001:db8::2 is not of the instance's family, expected an IPv4 address"]
+    );
+    // Disjoint unicast peers do not make a shared VRID work: adverts are handed to the
+    // instance of (interface, family, VRID).
+    let instance = |name: &str, peer: &str| {
+        format!("vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id 7\n    unicast_peer {{\n        {peer}\n    }}\n    virtual_ipaddress {{\n        10.0.0.7\n    }}\n}}\n")
+    };
+    let text = instance("A", "10.0.0.2") + &instance("B", "10.0.0.3");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:13:23: virtual_router_id 7 on eth0 is already used by vrrp_instance 'A' (first at t.conf:1:1), expected a VRID unique per interface and family"]
+    );
+}
+
+/// A track_script or sync group member naming nothing is ignored by the daemon as by
+/// keepalived, matching the warning `-t` gives.
+#[test]
+fn what_validation_ignores_the_vrrp_module_ignores() {
+    let text = "vrrp_sync_group G {\n    group {\n        V\n        W\n    }\n}\nvrrp_instance V {\n    interface eth0\n    virtual_router_id 9\n    track_script {\n        nothing\n    }\n    virtual_ipaddress {\n        10.0.0.9\n    }\n}\n";
+    let loaded = director::config::parse_str("t.conf", text).expect("loads with warnings");
+    assert!(loaded.warnings.iter().any(|w| w
+        .message
+        .contains("track_script 'nothing' names no vrrp_script, ignored")));
+    let settings = director::vrrp::settings::Settings::from_config(&loaded.config)
+        .expect("the daemon takes what -t passes");
+    assert!(settings.instances[0].track_scripts.is_empty());
+    assert_eq!(settings.sync_groups[0].members, ["V"]);
 }
 
 #[test]

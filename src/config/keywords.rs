@@ -110,6 +110,15 @@ pub fn apply<T>(
                 }
             }
             (kw.set)(target, node, diag);
+            if let Some((_, _, effect)) = NOT_IMPLEMENTED
+                .iter()
+                .find(|(b, k, _)| *b == block && *k == keyword)
+            {
+                diag.warn(
+                    node.span.clone(),
+                    format!("'{keyword}' is read but director does not act on it yet: {effect}"),
+                );
+            }
         } else if ignored.contains(&keyword) {
             diag.warn(
                 node.span.clone(),
@@ -284,6 +293,92 @@ impl Builder {
         (self.config, self.map)
     }
 }
+
+/// Keywords that are parsed into the model (so `--dump-config` shows them) but that no
+/// part of the daemon acts on yet: each one warns where it appears, never silently.
+/// (block, keyword, what happens instead). docs/configuration.md says the same.
+pub const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
+    (
+        TOP_LEVEL,
+        "static_ipaddress",
+        "the addresses are not added at start",
+    ),
+    (
+        TOP_LEVEL,
+        "static_routes",
+        "the routes are not added at start",
+    ),
+    (
+        "global_defs",
+        "lvs_flush",
+        "the IPVS table is not flushed at start (director never flushes: it reconciles)",
+    ),
+    (
+        "global_defs",
+        "lvs_flush_on_stop",
+        "the IPVS table is left as it is at stop",
+    ),
+    (
+        "global_defs",
+        "lvs_flush_onstop",
+        "the IPVS table is left as it is at stop",
+    ),
+    (
+        "global_defs",
+        "vrrp_startup_delay",
+        "VRRP instances start at once",
+    ),
+    (
+        "global_defs",
+        "script_user",
+        "scripts without their own 'user' run as the daemon's user (root)",
+    ),
+    (
+        "global_defs",
+        "enable_script_security",
+        "scripts are run without checking who can write them",
+    ),
+    (
+        "vrrp_instance",
+        "accept",
+        "packets to the VIPs are accepted whatever the mode",
+    ),
+    (
+        "vrrp_instance",
+        "no_accept",
+        "packets to the VIPs are accepted whatever the mode",
+    ),
+    (
+        "vrrp_instance",
+        "unicast_ttl",
+        "unicast adverts go out with the system's default TTL",
+    ),
+    (
+        "vrrp_instance",
+        "promote_secondaries",
+        "the interface's promote_secondaries setting is left as it is",
+    ),
+    (
+        "vrrp_sync_group",
+        "track_interface",
+        "the group's members do not track these interfaces",
+    ),
+    (
+        "vrrp_sync_group",
+        "track_script",
+        "the group's members do not track these scripts",
+    ),
+    (
+        "vrrp_sync_group",
+        "global_tracking",
+        "members track only what their own instance names",
+    ),
+    (
+        "vrrp_sync_group",
+        "sync_group_tracking_weight",
+        "members track only what their own instance names",
+    ),
+];
 
 const TOP_IGNORED: &[&str] = &[
     "static_rules",
@@ -555,13 +650,14 @@ pub const GLOBAL_DEFS: &[Kw<GlobalsDraft>] = &[
             g.defs.vrrp.version = x
         }
     }),
+    // keepalived: 1 µs to UINT_MAX µs (about 71 minutes).
     kw!("vrrp_garp_interval", |g, n, d| {
-        if let Some(t) = v::timer(n, 1, d) {
+        if let Some(t) = v::timer(n, 4294, d) {
             g.defs.vrrp.garp_interval = t
         }
     }),
     kw!("vrrp_gna_interval", |g, n, d| {
-        if let Some(t) = v::timer(n, 1, d) {
+        if let Some(t) = v::timer(n, 4294, d) {
             g.defs.vrrp.gna_interval = t
         }
     }),
@@ -1296,6 +1392,8 @@ pub fn route_spec(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
         options: Vec::new(),
     };
     let mut destination = None;
+    // `inet`/`inet6` before `default` or after `via`.
+    let mut family: Option<&str> = None;
     let mut k = 0;
     while k < words.len() {
         let (word, _) = words[k];
@@ -1322,6 +1420,26 @@ pub fn route_spec(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
                     return None;
                 }
             },
+            // keepalived: `via [inet|inet6] ADDR`.
+            "via" | "gw" if matches!(value, Some("inet" | "inet6")) => {
+                family = value;
+                match words.get(k + 2).and_then(|(x, _)| x.parse().ok()) {
+                    Some(ip) => route.via = Some(ip),
+                    None => {
+                        d.error(
+                            words
+                                .get(k + 2)
+                                .map_or(value_span.clone(), |(_, i)| span_of(*i)),
+                            format!(
+                                "route: expected an IP address after 'via {}'",
+                                family.unwrap_or("")
+                            ),
+                        );
+                        return None;
+                    }
+                }
+                step = 3
+            }
             "via" | "gw" => match value.and_then(|x| x.parse().ok()) {
                 Some(ip) => route.via = Some(ip),
                 None => {
@@ -1329,6 +1447,15 @@ pub fn route_spec(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
                     return None;
                 }
             },
+            "inet" | "inet6" => {
+                family = Some(word);
+                step = 1
+            }
+            // keepalived's parse_ipaddress: `default6` is the IPv6 default route.
+            "default6" if destination.is_none() => {
+                destination = IpNetwork::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0).ok();
+                step = 1
+            }
             "to" => step = 1,
             "dev" | "oif" => match value {
                 Some(dev) => route.dev = Some(dev.to_string()),
@@ -1374,8 +1501,9 @@ pub fn route_spec(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
                 route.no_track = true;
                 step = 1
             }
-            "default" if destination.is_none() => {
-                let ipv6 = route.via.or(route.src).is_some_and(|a| a.is_ipv6())
+            "default" | "any" | "all" if destination.is_none() => {
+                let ipv6 = family == Some("inet6")
+                    || route.via.or(route.src).is_some_and(|a| a.is_ipv6())
                     || words[k + 1..].iter().any(|(w, _)| w.contains(':'));
                 let any = if ipv6 {
                     IpAddr::V6(Ipv6Addr::UNSPECIFIED)
@@ -2002,7 +2130,7 @@ pub const VRRP_INSTANCE: &[Kw<InstanceDraft>] = &[
         .garp_lower_prio_repeat =
         v::int(n, 0, 1_000_000, d).or(i.overrides.garp_lower_prio_repeat)),
     kw!("mcast_src_ip", |i, n, d| i.inst.mcast_src_ip =
-        v::ip(n, d).or(i.inst.mcast_src_ip)),
+        v::loose_ip(n, d).or(i.inst.mcast_src_ip)),
     kw!("mcast_dst_ip", |i, n, d| {
         v::no_block(n, d);
         match v::ip_at(n, 0, d) {
@@ -2015,14 +2143,15 @@ pub const VRRP_INSTANCE: &[Kw<InstanceDraft>] = &[
         }
     }),
     kw!("unicast_src_ip", |i, n, d| i.inst.unicast_src_ip =
-        v::ip(n, d).or(i.inst.unicast_src_ip)),
+        v::loose_ip(n, d).or(i.inst.unicast_src_ip)),
     kw_many!("unicast_peer", |i, n, d| {
         v::no_more_args(n, 0, d);
         if let Some(children) = v::block(n, d) {
             i.spans.unicast_peers.get_or_insert(n.span.clone());
             for c in children {
                 v::no_block(c, d);
-                let Ok(address) = c.keyword.parse::<IpAddr>() else {
+                let Some(address) = v::loose_ip_text("unicast_peer", &c.keyword, c.span.clone(), d)
+                else {
                     d.error(
                         c.span.clone(),
                         format!(
@@ -2299,6 +2428,29 @@ impl Inherited {
 /// Something that carries [`Inherited`] options.
 pub trait HasInherited {
     fn inherited(&mut self) -> &mut Inherited;
+    /// keepalived's virtual_server handlers of `alpha` and `inhibit_on_failure` set the
+    /// flag whatever follows it (`alpha 1`, even `alpha off`); real_server and checker
+    /// handlers read a `<BOOL>`.
+    const FLAG_IGNORES_ARGUMENT: bool = false;
+}
+
+/// An inherited on/off option, read as keepalived reads it at this level.
+fn inherited_flag<T: HasInherited>(n: &Node, d: &mut Diagnostics) -> Option<bool> {
+    if T::FLAG_IGNORES_ARGUMENT {
+        v::no_block(n, d);
+        if let Some(arg) = n.arg(0) {
+            d.warn(
+                n.arg_span(0),
+                format!(
+                    "{}: argument '{arg}' ignored, as keepalived ignores it in a virtual_server: the option is on",
+                    n.keyword
+                ),
+            );
+        }
+        Some(true)
+    } else {
+        v::flag(n, d)
+    }
 }
 
 fn inherit_timer(
@@ -2322,6 +2474,18 @@ fn inherit_retry<T: HasInherited>(t: &mut T, n: &Node, d: &mut Diagnostics) {
 fn forwarding_method(n: &Node, d: &mut Diagnostics) -> Option<ForwardingMethod> {
     v::no_block(n, d);
     let method = v::choice_at(n, 0, &[("NAT", 0), ("DR", 1), ("TUN", 2)], d)?;
+    if let Some(given) = n.arg(0).filter(|m| !matches!(*m, "NAT" | "DR" | "TUN")) {
+        // keepalived compares with strcmp: `dr` is unknown to it, reported, and the
+        // server runs with the default, NAT.
+        d.warn(
+            n.arg_span(0),
+            format!(
+                "{}: '{given}' read as {}; keepalived only knows upper case and would run this server with NAT",
+                n.keyword,
+                given.to_ascii_uppercase()
+            ),
+        );
+    }
     match method {
         0 => {
             v::no_more_args(n, 1, d);
@@ -2412,6 +2576,7 @@ impl HasInherited for VsDraft {
     fn inherited(&mut self) -> &mut Inherited {
         &mut self.opts
     }
+    const FLAG_IGNORES_ARGUMENT: bool = true;
 }
 
 fn virtual_server_target(n: &Node, d: &mut Diagnostics) -> Option<Target> {
@@ -2432,7 +2597,7 @@ fn virtual_server_target(n: &Node, d: &mut Diagnostics) -> Option<Target> {
             }
         },
         _ => {
-            let ip = v::ip_at(n, 0, d)?;
+            let ip = v::loose_ip_at(n, 0, d)?;
             let port = match n.arg(1) {
                 Some(_) => Some(v::port_at(n, 1, d)?),
                 None => None,
@@ -2895,12 +3060,12 @@ macro_rules! inherited_keywords {
             kw!("delay_loop", |s, n, d| inherit_timer(s, n, d, |o| &mut o
                 .delay_loop)),
             kw!("inhibit_on_failure", |s, n, d| {
-                if let Some(f) = v::flag(n, d) {
+                if let Some(f) = inherited_flag::<$t>(n, d) {
                     <$t as HasInherited>::inherited(s).inhibit_on_failure = Some(f)
                 }
             }),
             kw!("alpha", |s, n, d| {
-                if let Some(f) = v::flag(n, d) {
+                if let Some(f) = inherited_flag::<$t>(n, d) {
                     <$t as HasInherited>::inherited(s).alpha = Some(f)
                 }
             }),
@@ -3003,7 +3168,7 @@ const VS_OWN: &[Kw<VsDraft>] = &[
         v::script(n, d).or(s.vs.quorum_down.take())),
     kw!("sorry_server", |s, n, d| {
         v::no_block(n, d);
-        if let Some(ip) = v::ip_at(n, 0, d) {
+        if let Some(ip) = v::loose_ip_at(n, 0, d) {
             let port = match n.arg(1) {
                 Some(_) => v::port_at(n, 1, d),
                 None => None,
@@ -3065,7 +3230,7 @@ impl HasInherited for RsDraft {
 }
 
 fn real_server(n: &Node, d: &mut Diagnostics) -> Option<RsDraft> {
-    let ip = v::ip_at(n, 0, d);
+    let ip = v::loose_ip_at(n, 0, d);
     let port = n.arg(1).map(|_| v::port_at(n, 1, d));
     v::no_more_args(n, 2, d);
     let ip = ip?;
@@ -3290,7 +3455,7 @@ const CHECKER_TIMING: [Kw<CheckerDraft>; 8] = [
 /// Connection options of network checkers.
 const CHECKER_CONNECT: [Kw<CheckerDraft>; 6] = [
     kw!("connect_ip", |c, n, d| c.connect_ip =
-        v::ip(n, d).or(c.connect_ip)),
+        v::loose_ip(n, d).or(c.connect_ip)),
     kw!("connect_port", |c, n, d| c.connect_port =
         v::port(n, d).or(c.connect_port)),
     kw!("bindto", |c, n, d| c.bindto = v::ip(n, d).or(c.bindto)),

@@ -171,14 +171,47 @@ fn instance(
     diag: &mut Diagnostics,
 ) {
     let name = &inst.name;
-    if inst.interface.is_none()
-        && inst.unicast_peer.is_empty()
-        && config.global_defs.default_interface.is_none()
-    {
+    // The checks the VRRP module makes when it starts (vrrp::settings), here with a place,
+    // so that what `-t` passes the daemon runs.
+    if inst.interface.is_none() && config.global_defs.default_interface.is_none() {
         diag.error(
             spans.block.clone(),
-            format!("vrrp_instance '{name}' has no interface, expected 'interface IFNAME' (only unicast instances may omit it)"),
+            format!("vrrp_instance '{name}' has no interface, expected 'interface IFNAME' (director needs one also for unicast instances) or a global default_interface"),
         );
+    }
+    if let (Some(VrrpAuth::Ah { .. }), Some(span)) = (&inst.authentication, &spans.authentication) {
+        if inst.version != 3 && !inst.strict_mode {
+            diag.error(
+                span.clone(),
+                format!("vrrp_instance '{name}': auth_type AH is not supported by director, expected auth_type PASS or no authentication"),
+            );
+        }
+    }
+    // The instance's family is its first virtual address's (else unicast_src_ip's).
+    let ipv6 = match (inst.virtual_ipaddress.first(), inst.unicast_src_ip) {
+        (Some(first), _) => first.address.is_ipv6(),
+        (None, Some(src)) => src.is_ipv6(),
+        (None, None) => false,
+    };
+    if !inst.strict_mode {
+        if let Some(peer) = inst
+            .unicast_peer
+            .iter()
+            .find(|p| p.address.is_ipv6() != ipv6)
+        {
+            let span = spans
+                .unicast_peers
+                .clone()
+                .unwrap_or_else(|| spans.block.clone());
+            diag.error(
+                span,
+                format!(
+                    "vrrp_instance '{name}': unicast_peer {} is not of the instance's family, expected an {} address",
+                    peer.address,
+                    if ipv6 { "IPv6" } else { "IPv4" }
+                ),
+            );
+        }
     }
     for (track, span) in inst.track_script.iter().zip(&spans.track_scripts) {
         if config.vrrp_script(&track.name).is_none() {
@@ -261,11 +294,11 @@ fn advert_int(inst: &VrrpInstance, spans: &super::keywords::InstanceSpans, diag:
     }
 }
 
-/// Two instances may share a VRID on one interface only if they cannot hear each
-/// other: different address families, different multicast groups, or unicast with
-/// disjoint peers.
+/// Two instances may share a VRID on one interface only with different address
+/// families: director's VRRP hands an advert to the instance of its (interface, family,
+/// VRID), so different multicast groups or disjoint unicast peers are not enough.
 fn shared_vrids(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
-    type Key<'a> = (&'a str, u8, bool, Option<IpAddr>);
+    type Key<'a> = (&'a str, u8, bool);
     let mut seen: HashMap<Key, Vec<usize>> = HashMap::new();
     for (index, inst) in config.vrrp_instances.iter().enumerate() {
         let iface = inst
@@ -277,31 +310,24 @@ fn shared_vrids(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
             .virtual_ipaddress
             .first()
             .is_some_and(|a| a.address.is_ipv6());
-        let key = (iface, inst.virtual_router_id, ipv6, inst.mcast_dst_ip);
+        let key = (iface, inst.virtual_router_id, ipv6);
         let others = seen.entry(key).or_default();
-        for &other in others.iter() {
+        if let Some(&other) = others.first() {
             let a = &config.vrrp_instances[other];
-            let overlap = (a.unicast_peer.is_empty() && inst.unicast_peer.is_empty())
-                || a.unicast_peer
-                    .iter()
-                    .any(|p| inst.unicast_peer.iter().any(|q| q.address == p.address));
-            if overlap {
-                let span = map.vrrp_instances[index]
-                    .virtual_router_id
-                    .clone()
-                    .unwrap_or_else(|| map.vrrp_instances[index].block.clone());
-                diag.error(
-                    span,
-                    format!(
-                        "virtual_router_id {} on {} is already used by vrrp_instance '{}' ({}), expected a VRID unique per interface",
-                        inst.virtual_router_id,
-                        if iface.is_empty() { "the default interface" } else { iface },
-                        a.name,
-                        first_at(&map.vrrp_instances[other].block)
-                    ),
-                );
-                break;
-            }
+            let span = map.vrrp_instances[index]
+                .virtual_router_id
+                .clone()
+                .unwrap_or_else(|| map.vrrp_instances[index].block.clone());
+            diag.error(
+                span,
+                format!(
+                    "virtual_router_id {} on {} is already used by vrrp_instance '{}' ({}), expected a VRID unique per interface and family",
+                    inst.virtual_router_id,
+                    if iface.is_empty() { "the default interface" } else { iface },
+                    a.name,
+                    first_at(&map.vrrp_instances[other].block)
+                ),
+            );
         }
         others.push(index);
     }

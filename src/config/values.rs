@@ -197,6 +197,57 @@ pub fn ip_at(node: &Node, index: usize, diag: &mut Diagnostics) -> Option<IpAddr
     }
 }
 
+/// keepalived's `inet_stosockaddr`: an address where keepalived cuts a `/mask` or a
+/// `-range` off and uses what comes before. The text up to the cut, and what was cut.
+pub fn split_loose_ip(text: &str) -> (&str, Option<&str>) {
+    match text.find(['-', '/']) {
+        Some(at) => (&text[..at], Some(&text[at..])),
+        None => (text, None),
+    }
+}
+
+/// An address at argument `index` that may carry a `/mask` or `-range`, which keepalived
+/// ignores there (`unicast_src_ip`, `virtual_server`, `real_server`, `connect_ip`…):
+/// director ignores it too, with a warning.
+pub fn loose_ip_at(node: &Node, index: usize, diag: &mut Diagnostics) -> Option<IpAddr> {
+    let Some(text) = node.arg(index) else {
+        bad(node, index, "an IP address", diag);
+        return None;
+    };
+    loose_ip_text(&node.keyword, text, node.arg_span(index), diag).or_else(|| {
+        bad(node, index, "an IP address", diag);
+        None
+    })
+}
+
+/// [`loose_ip_at`] for a word that is not an argument (a line of a `unicast_peer` block).
+pub fn loose_ip_text(
+    keyword: &str,
+    text: &str,
+    span: super::error::Span,
+    diag: &mut Diagnostics,
+) -> Option<IpAddr> {
+    let (addr, cut) = split_loose_ip(text);
+    let ip = IpAddr::from_str(addr).ok()?;
+    if let Some(cut) = cut {
+        diag.warn(
+            span,
+            format!(
+                "{keyword}: '{cut}' after the address is ignored (as keepalived does), using {ip}"
+            ),
+        );
+    }
+    Some(ip)
+}
+
+/// `keyword ADDRESS[/MASK|-RANGE]`, see [`loose_ip_at`].
+pub fn loose_ip(node: &Node, diag: &mut Diagnostics) -> Option<IpAddr> {
+    no_block(node, diag);
+    let v = loose_ip_at(node, 0, diag)?;
+    no_more_args(node, 1, diag);
+    Some(v)
+}
+
 pub fn ip(node: &Node, diag: &mut Diagnostics) -> Option<IpAddr> {
     no_block(node, diag);
     let v = ip_at(node, 0, diag)?;
