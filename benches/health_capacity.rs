@@ -36,7 +36,8 @@ use common::netns::NetNs;
 use common::process::Daemon;
 use common::TestDir;
 use health_common::{
-    check_counts, clk_tck, cpu_ticks, flush, rss_mib, self_exe, served, HTTP_BODY_MD5, SERVE,
+    check_counts, clk_tck, cpu_ticks, flush, rss_mib, run_delay_ns, self_exe, served,
+    HTTP_BODY_MD5, SERVE,
 };
 
 const DIRECTORD: &str = env!("CARGO_BIN_EXE_directord");
@@ -109,6 +110,10 @@ struct Row {
     accepted: f64,
     failures: Option<f64>,
     cpu: f64,
+    /// Share of the window the daemon's threads were runnable but not running (%).
+    waited: f64,
+    /// CPU of the stand-in (%).
+    stand_in_cpu: f64,
     rss: f64,
     startup: f64,
     note: String,
@@ -117,8 +122,10 @@ struct Row {
 impl Row {
     fn line(&self) -> String {
         let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
+        let rate = self.checks.unwrap_or(self.accepted);
+        let per_check = (rate > 0.0).then(|| self.cpu / 100.0 / rate * 1e6);
         format!(
-            "| {} | {} | {} | {} | {:.0} | {} | {:.0} % | {:.1} MiB | {:.1} s | {} |",
+            "| {} | {} | {} | {} | {:.0} | {} | {:.0} % | {} | {} | {:.0} % | {:.0} % | {:.1} MiB | {:.1} s | {} |",
             self.imp,
             self.kind.name(),
             self.target,
@@ -126,6 +133,10 @@ impl Row {
             self.accepted,
             opt(self.failures, 0),
             self.cpu,
+            opt(per_check, 1),
+            opt(per_check.map(|us| 1e6 / us), 0),
+            self.waited,
+            self.stand_in_cpu,
             self.rss,
             self.startup,
             self.note
@@ -133,7 +144,7 @@ impl Row {
     }
 }
 
-const HEADER: &str = "| impl | checker | target checks/s | achieved checks/s | accepted conn/s | failed in window | CPU (1 core = 100 %) | RSS | startup | note |\n|---|---|---|---|---|---|---|---|---|---|";
+const HEADER: &str = "| impl | checker | target checks/s | achieved checks/s | accepted conn/s | failed in window | CPU (1 core = 100 %) | CPU µs/check | projected checks/s per core | runqueue wait | stand-in CPU | RSS | startup | note |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
 fn env_list(name: &str, default: &str) -> Vec<String> {
     std::env::var(name)
@@ -202,6 +213,8 @@ fn step(kind: Kind, n: usize, measure: Duration, vm: bool) -> Row {
         accepted: 0.0,
         failures: None,
         cpu: 0.0,
+        waited: 0.0,
+        stand_in_cpu: 0.0,
         rss: 0.0,
         startup: 0.0,
         note: String::new(),
@@ -209,7 +222,7 @@ fn step(kind: Kind, n: usize, measure: Duration, vm: bool) -> Row {
     let dir = TestDir::new("hcap");
     let ns = NetNs::new("hcap");
     tune(&ns);
-    let (_rs, count) = stand_in(&ns, &dir, kind);
+    let (rs, count) = stand_in(&ns, &dir, kind);
     let socket = dir.path().join("directord.sock");
     let dataplane = if vm { "ipvs" } else { "none" };
     let director = format!(
@@ -256,33 +269,64 @@ fn step(kind: Kind, n: usize, measure: Duration, vm: bool) -> Row {
     let read = |what: &str| {
         check_counts(DIRECTORCTL, &socket).map_err(|e| format!("{what}: {e}"))
     };
-    let c0 = match read("before") {
+    // A counter read takes a while with many real servers (the metrics name each one):
+    // date it at the middle of the call.
+    let timed_read = |what: &str| {
+        let before = Instant::now();
+        let c = read(what)?;
+        let took = before.elapsed();
+        Ok::<_, String>((c, before + took / 2, took))
+    };
+    let (c0, m0, took0) = match timed_read("before") {
         Ok(c) => c,
         Err(e) => {
             row.note = e;
             return row;
         }
     };
-    let (ta, cpu_a, acc_a) = (Instant::now(), cpu_ticks(pid), served(&count));
+    let rs_pid = rs.pid();
+    let (ta, cpu_a, wait_a, rs_a, acc_a) = (
+        Instant::now(),
+        cpu_ticks(pid),
+        run_delay_ns(pid),
+        cpu_ticks(rs_pid),
+        served(&count),
+    );
     std::thread::sleep(measure);
-    let (tb, cpu_b, acc_b) = (Instant::now(), cpu_ticks(pid), served(&count));
-    let c1 = match read("after") {
+    let (tb, cpu_b, wait_b, rs_b, acc_b) = (
+        Instant::now(),
+        cpu_ticks(pid),
+        run_delay_ns(pid),
+        cpu_ticks(rs_pid),
+        served(&count),
+    );
+    let (c1, m1, took1) = match timed_read("after") {
         Ok(c) => c,
         Err(e) => {
             row.note = e;
             return row;
         }
     };
-    let t_counts = tb.duration_since(ta).as_secs_f64();
+    let t_counts = m1.duration_since(m0).as_secs_f64();
+    let t = tb.duration_since(ta).as_secs_f64();
     row.checks = Some((c1.0 + c1.1 - c0.0 - c0.1) / t_counts);
     row.failures = Some(c1.1 - c0.1);
-    row.accepted = acc_b.saturating_sub(acc_a) as f64 / t_counts;
+    row.accepted = acc_b.saturating_sub(acc_a) as f64 / t;
     if let (Some(a), Some(b)) = (cpu_a, cpu_b) {
-        row.cpu = (b - a) as f64 / hz / t_counts * 100.0;
+        row.cpu = (b - a) as f64 / hz / t * 100.0;
     }
+    if let (Some(a), Some(b)) = (rs_a, rs_b) {
+        row.stand_in_cpu = (b - a) as f64 / hz / t * 100.0;
+    }
+    row.waited = wait_b.saturating_sub(wait_a) as f64 / 1e9 / t * 100.0;
+    row.note = format!(
+        "metrics read {:.0}/{:.0} ms",
+        took0.as_secs_f64() * 1000.0,
+        took1.as_secs_f64() * 1000.0
+    );
     row.rss = rss_mib(pid).unwrap_or(0.0);
     if vm {
-        row.note = ipvs_reals(&ns);
+        row.note = format!("{}; {}", row.note, ipvs_reals(&ns));
     }
     if !daemon.is_running() {
         row.note = "directord died".into();
@@ -318,6 +362,8 @@ fn keepalived_step(kind: Kind, n: usize, measure: Duration) -> Row {
         accepted: 0.0,
         failures: None,
         cpu: 0.0,
+        waited: 0.0,
+        stand_in_cpu: 0.0,
         rss: 0.0,
         startup: 0.0,
         note: String::new(),
@@ -325,7 +371,7 @@ fn keepalived_step(kind: Kind, n: usize, measure: Duration) -> Row {
     let dir = TestDir::new("hcapk");
     let ns = NetNs::new("hcapk");
     tune(&ns);
-    let (_rs, count) = stand_in(&ns, &dir, kind);
+    let (rs, count) = stand_in(&ns, &dir, kind);
     let conf = dir.write("keepalived.conf", &config(kind, n, None));
     let checker_pid = dir.path().join("checkers.pid");
     let t0 = Instant::now();
@@ -363,14 +409,31 @@ fn keepalived_step(kind: Kind, n: usize, measure: Duration) -> Row {
     row.startup = t0.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_secs(3));
     let hz = clk_tck();
-    let (ta, cpu_a, acc_a) = (Instant::now(), cpu_ticks(pid), served(&count));
+    let rs_pid = rs.pid();
+    let (ta, cpu_a, wait_a, rs_a, acc_a) = (
+        Instant::now(),
+        cpu_ticks(pid),
+        run_delay_ns(pid),
+        cpu_ticks(rs_pid),
+        served(&count),
+    );
     std::thread::sleep(measure);
-    let (tb, cpu_b, acc_b) = (Instant::now(), cpu_ticks(pid), served(&count));
+    let (tb, cpu_b, wait_b, rs_b, acc_b) = (
+        Instant::now(),
+        cpu_ticks(pid),
+        run_delay_ns(pid),
+        cpu_ticks(rs_pid),
+        served(&count),
+    );
     let t = tb.duration_since(ta).as_secs_f64();
     row.accepted = acc_b.saturating_sub(acc_a) as f64 / t;
     if let (Some(a), Some(b)) = (cpu_a, cpu_b) {
         row.cpu = (b - a) as f64 / hz / t * 100.0;
     }
+    if let (Some(a), Some(b)) = (rs_a, rs_b) {
+        row.stand_in_cpu = (b - a) as f64 / hz / t * 100.0;
+    }
+    row.waited = wait_b.saturating_sub(wait_a) as f64 / 1e9 / t * 100.0;
     row.rss = rss_mib(pid).unwrap_or(0.0);
     row.note = ipvs_reals(&ns);
     row
@@ -468,13 +531,14 @@ fn main() {
     }
     for r in &rows {
         println!(
-            "RESULT: health_capacity {} target={}/s achieved={}/s accepted={:.0}/s failed={} cpu={:.0}% rss={:.1}MiB",
+            "RESULT: health_capacity {} target={}/s achieved={}/s accepted={:.0}/s failed={} cpu={:.0}% runqueue_wait={:.0}% rss={:.1}MiB",
             r.kind.name(),
             r.target,
             r.checks.map_or("-".into(), |c| format!("{c:.0}")),
             r.accepted,
             r.failures.map_or("-".into(), |f| format!("{f:.0}")),
             r.cpu,
+            r.waited,
             r.rss
         );
     }

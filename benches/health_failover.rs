@@ -142,12 +142,35 @@ fn time_until_true(
     Err(format!("not within {BOUND:?}"))
 }
 
-/// (a) one run: seconds from SIGKILL of RS1's listener to RS1 leaving the nft map.
-fn nft_once() -> Result<f64, String> {
+/// Seconds since midnight UTC of now.
+fn day_secs_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() % 86_400.0)
+}
+
+/// Seconds since midnight UTC of the first log line containing all of `words` (the
+/// daemon's text log starts each line with an RFC 3339 UTC timestamp, maybe coloured).
+fn log_day_secs(log: &str, words: &[&str]) -> Option<f64> {
+    let line = log
+        .lines()
+        .find(|l| words.iter().all(|w| l.contains(w)))?;
+    let t = line.find('T')?;
+    let hms = line.get(t + 1..t + 16)?;
+    let h: f64 = hms.get(0..2)?.parse().ok()?;
+    let m: f64 = hms.get(3..5)?.parse().ok()?;
+    let s: f64 = hms.get(6..15)?.trim_end_matches('Z').parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + s)
+}
+
+/// (a) one run: seconds from SIGKILL of RS1's listener to the daemon's "real server
+/// down" log line, to its next "dataplane reconciled" line, and to RS1 leaving the nft
+/// map (with the mean duration of one kernel poll).
+fn nft_once() -> Result<[f64; 4], String> {
     let dir = TestDir::new("hfnft");
     let (d, _b, mut r1, _r2) = two_reals(&dir);
     let socket = dir.path().join("d.sock");
-    let _daemon = common::directord(&d, &dir, "d", &ours_conf("nftables", &socket));
+    let daemon = common::directord(&d, &dir, "d", &ours_conf("nftables", &socket));
     wait_stable(Duration::from_secs(30), Duration::from_secs(3), || {
         let e = nft_map_elems(&d)?;
         (e.contains(RS1) && e.contains(RS2))
@@ -156,11 +179,29 @@ fn nft_once() -> Result<f64, String> {
     })
     .map_err(|e| e.to_string())?;
     random_phase();
+    let day0 = day_secs_now();
     let t0 = Instant::now();
     r1.kill();
-    time_until_true(t0, Duration::from_millis(10), || {
-        nft_map_elems(&d).is_ok_and(|e| !e.contains(RS1) && e.contains(RS2))
-    })
+    let (mut polls, mut polled) = (0u32, Duration::ZERO);
+    let kernel = time_until_true(t0, Duration::from_millis(10), || {
+        let p = Instant::now();
+        let gone = nft_map_elems(&d).is_ok_and(|e| !e.contains(RS1) && e.contains(RS2));
+        polls += 1;
+        polled += p.elapsed();
+        gone
+    })?;
+    let log = daemon.log_text();
+    let since = |words: &[&str]| {
+        log_day_secs(&log, words).map_or(f64::NAN, |s| (s - day0).rem_euclid(86_400.0))
+    };
+    let down = since(&["real server down", RS1]);
+    // The first reconcile logged after the down line.
+    let after_down = log
+        .find("real server down")
+        .map_or("", |i| &log[i..]);
+    let reconciled = log_day_secs(after_down, &["dataplane reconciled"])
+        .map_or(f64::NAN, |s| (s - day0).rem_euclid(86_400.0));
+    Ok([down, reconciled, kernel, polled.as_secs_f64() / f64::from(polls.max(1))])
 }
 
 /// (b) one run: (seconds until no director holds the VIP on lo, seconds until the router
@@ -355,22 +396,37 @@ fn main() {
         if let Some(p) = common::first_missing_program(&["nft"]) {
             println!("SKIPPED: (a) nftables needs `{p}`");
         } else {
-            let (mut v, mut errs) = (Vec::new(), Vec::new());
+            let (mut cols, mut errs) = (vec![Vec::new(); 4], Vec::new());
             for _ in 0..runs {
                 match nft_once() {
-                    Ok(s) => v.push(s),
+                    Ok(s) => s.iter().zip(&mut cols).for_each(|(v, c)| c.push(*v)),
                     Err(e) => errs.push(e),
                 }
             }
-            let line = format!(
-                "| (a) directord, nftables | real server gone from the nft map | {} | {}/{runs} | {} |",
-                summary(&mut v, "s"),
-                v.len(),
-                errs.join("; ")
-            );
-            println!("{line}");
+            let ok = cols[2].len();
+            let poll = summary(&mut cols[3], "s");
+            for (i, what) in [
+                "daemon logs \"real server down\"",
+                "daemon logs the next \"dataplane reconciled\"",
+                "real server gone from the nft map (kernel)",
+            ]
+            .iter()
+            .enumerate()
+            {
+                let note = if i == 2 {
+                    format!("one `nft -j list ruleset` poll: {poll}; {}", errs.join("; "))
+                } else {
+                    String::new()
+                };
+                println!(
+                    "| (a) directord, nftables | {what} | {} | {ok}/{runs} | {note} |",
+                    summary(&mut cols[i], "s")
+                );
+            }
             flush();
-            results.push(format!("health_failover nft_map {}", summary(&mut v, "s")));
+            results.push(format!("health_failover nft_down_logged {}", summary(&mut cols[0], "s")));
+            results.push(format!("health_failover nft_reconciled_logged {}", summary(&mut cols[1], "s")));
+            results.push(format!("health_failover nft_map {}", summary(&mut cols[2], "s")));
         }
     }
     if cases.contains("ospf") {
@@ -381,16 +437,19 @@ fn main() {
             for _ in 0..runs {
                 match ospf_once(directors) {
                     Ok((l, r)) => {
-                        lo.push(l);
+                        if l.is_finite() {
+                            lo.push(l);
+                        }
                         route.push(r);
                     }
                     Err(e) => errs.push(e),
                 }
             }
             println!(
-                "| (b) {directors} directord + BIRD, hello 1/dead 4 | VIP gone from every director's lo | {} | {}/{runs} | |",
+                "| (b) {directors} directord + BIRD, hello 1/dead 4 | VIP gone from every director's lo | {} | {}/{runs} | {} |",
                 summary(&mut lo, "s"),
-                lo.len()
+                lo.len(),
+                if lo.len() < route.len() { "runs missing here: a director still had the VIP on lo when the route was gone" } else { "" }
             );
             println!(
                 "| (b) {directors} directord + BIRD, hello 1/dead 4 | router's route to the VIP gone | {} | {}/{runs} | {} |",

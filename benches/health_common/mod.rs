@@ -169,6 +169,19 @@ pub fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
+/// Nanoseconds the threads of `pid` spent runnable but waiting for a CPU (second field of
+/// /proc/PID/task/*/schedstat): how much CPU other processes took from it.
+pub fn run_delay_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`, 100 when unknown).
 pub fn clk_tck() -> f64 {
     Command::new("getconf")
