@@ -189,10 +189,7 @@ fn tune(ns: &NetNs) {
 }
 
 /// Waits until `f` gives `Ok(Some(_))`; `Ok(None)` retries, `Err` gives up at once.
-fn poll<T>(
-    bound: Duration,
-    mut f: impl FnMut() -> Result<Option<T>, String>,
-) -> Result<T, String> {
+fn poll<T>(bound: Duration, mut f: impl FnMut() -> Result<Option<T>, String>) -> Result<T, String> {
     let start = Instant::now();
     loop {
         match f()? {
@@ -266,9 +263,7 @@ fn step(kind: Kind, n: usize, measure: Duration, vm: bool) -> Row {
     // Warmup spreads the first checks over delay_loop (1 s); let the schedule settle.
     std::thread::sleep(Duration::from_secs(3));
     let hz = clk_tck();
-    let read = |what: &str| {
-        check_counts(DIRECTORCTL, &socket).map_err(|e| format!("{what}: {e}"))
-    };
+    let read = |what: &str| check_counts(DIRECTORCTL, &socket).map_err(|e| format!("{what}: {e}"));
     // A counter read takes a while with many real servers (the metrics name each one):
     // date it at the middle of the call.
     let timed_read = |what: &str| {
@@ -343,7 +338,10 @@ fn tail(log: &str) -> String {
 fn ipvs_reals(ns: &NetNs) -> String {
     let out = ns.exec(&["ipvsadm", "-Ln"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    let n = text.lines().filter(|l| l.trim_start().starts_with("-> 127.")).count();
+    let n = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("-> 127."))
+        .count();
     let zero = text
         .lines()
         .filter(|l| l.trim_start().starts_with("-> 127."))
@@ -490,7 +488,10 @@ fn main() {
     health_common::serve_if_asked();
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--vm-capacity") {
-        let rates: Vec<usize> = args[i + 1..].iter().filter_map(|r| r.parse().ok()).collect();
+        let rates: Vec<usize> = args[i + 1..]
+            .iter()
+            .filter_map(|r| r.parse().ok())
+            .collect();
         vm_capacity(&rates);
         return;
     }
@@ -562,4 +563,3 @@ fn main() {
         }
     }
 }
-

@@ -56,7 +56,9 @@ fn service_conf() -> String {
         "virtual_server {VIP} 80 {{\n    delay_loop 1\n    lb_algo mh\n    lb_kind NAT\n    protocol TCP\n"
     );
     for rs in [RS1, RS2] {
-        c.push_str(&format!("    real_server {rs} 80 {{\n        weight 1\n{CHECK}    }}\n"));
+        c.push_str(&format!(
+            "    real_server {rs} 80 {{\n        weight 1\n{CHECK}    }}\n"
+        ));
     }
     c.push_str("}\n");
     c
@@ -152,9 +154,7 @@ fn day_secs_now() -> f64 {
 /// Seconds since midnight UTC of the first log line containing all of `words` (the
 /// daemon's text log starts each line with an RFC 3339 UTC timestamp, maybe coloured).
 fn log_day_secs(log: &str, words: &[&str]) -> Option<f64> {
-    let line = log
-        .lines()
-        .find(|l| words.iter().all(|w| l.contains(w)))?;
+    let line = log.lines().find(|l| words.iter().all(|w| l.contains(w)))?;
     let t = line.find('T')?;
     let hms = line.get(t + 1..t + 16)?;
     let h: f64 = hms.get(0..2)?.parse().ok()?;
@@ -196,12 +196,15 @@ fn nft_once() -> Result<[f64; 4], String> {
     };
     let down = since(&["real server down", RS1]);
     // The first reconcile logged after the down line.
-    let after_down = log
-        .find("real server down")
-        .map_or("", |i| &log[i..]);
+    let after_down = log.find("real server down").map_or("", |i| &log[i..]);
     let reconciled = log_day_secs(after_down, &["dataplane reconciled"])
         .map_or(f64::NAN, |s| (s - day0).rem_euclid(86_400.0));
-    Ok([down, reconciled, kernel, polled.as_secs_f64() / f64::from(polls.max(1))])
+    Ok([
+        down,
+        reconciled,
+        kernel,
+        polled.as_secs_f64() / f64::from(polls.max(1)),
+    ])
 }
 
 /// (b) one run: (seconds until no director holds the VIP on lo, seconds until the router
@@ -364,7 +367,10 @@ fn run_vm(runs: usize) -> Result<(Vec<f64>, Vec<f64>, Vec<String>), String> {
         let err = String::from_utf8_lossy(&out.stderr);
         let all = format!("{text}\n{err}");
         let tail: Vec<&str> = all.lines().rev().take(8).collect();
-        return Err(format!("VM run ({}) gave no results: {:?}", out.status, tail));
+        return Err(format!(
+            "VM run ({}) gave no results: {:?}",
+            out.status, tail
+        ));
     }
     Ok((ours, ka, errs))
 }
@@ -390,7 +396,9 @@ fn main() {
     println!(
         "health_failover: TCP_CHECK delay_loop 1, retry 1, delay_before_retry 1, connect_timeout 1; listener SIGKILLed (connects refused); {runs} runs"
     );
-    println!("| case | measured until | median (min–max) | runs ok | notes |\n|---|---|---|---|---|");
+    println!(
+        "| case | measured until | median (min–max) | runs ok | notes |\n|---|---|---|---|---|"
+    );
     let mut results = Vec::new();
     if cases.contains("nft") {
         if let Some(p) = common::first_missing_program(&["nft"]) {
@@ -414,7 +422,10 @@ fn main() {
             .enumerate()
             {
                 let note = if i == 2 {
-                    format!("one `nft -j list ruleset` poll: {poll}; {}", errs.join("; "))
+                    format!(
+                        "one `nft -j list ruleset` poll: {poll}; {}",
+                        errs.join("; ")
+                    )
                 } else {
                     String::new()
                 };
@@ -424,9 +435,18 @@ fn main() {
                 );
             }
             flush();
-            results.push(format!("health_failover nft_down_logged {}", summary(&mut cols[0], "s")));
-            results.push(format!("health_failover nft_reconciled_logged {}", summary(&mut cols[1], "s")));
-            results.push(format!("health_failover nft_map {}", summary(&mut cols[2], "s")));
+            results.push(format!(
+                "health_failover nft_down_logged {}",
+                summary(&mut cols[0], "s")
+            ));
+            results.push(format!(
+                "health_failover nft_reconciled_logged {}",
+                summary(&mut cols[1], "s")
+            ));
+            results.push(format!(
+                "health_failover nft_map {}",
+                summary(&mut cols[2], "s")
+            ));
         }
     }
     if cases.contains("ospf") {
@@ -458,8 +478,14 @@ fn main() {
                 errs.join("; ")
             );
             flush();
-            results.push(format!("health_failover ospf_lo directors={directors} {}", summary(&mut lo, "s")));
-            results.push(format!("health_failover ospf_route directors={directors} {}", summary(&mut route, "s")));
+            results.push(format!(
+                "health_failover ospf_lo directors={directors} {}",
+                summary(&mut lo, "s")
+            ));
+            results.push(format!(
+                "health_failover ospf_route directors={directors} {}",
+                summary(&mut route, "s")
+            ));
         }
     }
     if cases.contains("vm") {
@@ -481,8 +507,14 @@ fn main() {
                         ka.len(),
                         errs.iter().filter(|e| e.starts_with("keepalived")).cloned().collect::<Vec<_>>().join("; ")
                     );
-                    results.push(format!("health_failover ipvs_vm_{backend} directord {}", summary(&mut ours, "s")));
-                    results.push(format!("health_failover ipvs_vm_{backend} keepalived {}", summary(&mut ka, "s")));
+                    results.push(format!(
+                        "health_failover ipvs_vm_{backend} directord {}",
+                        summary(&mut ours, "s")
+                    ));
+                    results.push(format!(
+                        "health_failover ipvs_vm_{backend} keepalived {}",
+                        summary(&mut ka, "s")
+                    ));
                 }
                 Err(e) => println!("SKIPPED: (c) IPVS VM: {e}"),
             }

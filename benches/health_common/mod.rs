@@ -52,7 +52,8 @@ async fn serve(http: bool, addr: String, count_file: String) {
     )
     .unwrap_or_else(|e| panic!("socket: {e}"));
     let _ = sock.set_reuse_address(true);
-    sock.bind(&sa.into()).unwrap_or_else(|e| panic!("bind {sa}: {e}"));
+    sock.bind(&sa.into())
+        .unwrap_or_else(|e| panic!("bind {sa}: {e}"));
     sock.listen(4096).unwrap_or_else(|e| panic!("listen: {e}"));
     sock.set_nonblocking(true).unwrap_or_else(|e| panic!("{e}"));
     let listener = tokio::net::TcpListener::from_std(sock.into()).unwrap_or_else(|e| panic!("{e}"));
@@ -95,7 +96,12 @@ async fn serve(http: bool, addr: String, count_file: String) {
                     }
                 }
             };
-            if tokio::time::timeout(Duration::from_secs(5), read).await.ok().flatten().is_some() {
+            if tokio::time::timeout(Duration::from_secs(5), read)
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+            {
                 let answer = format!(
                     "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{HTTP_BODY}",
                     HTTP_BODY.len()
@@ -230,9 +236,8 @@ pub fn runs() -> usize {
 
 /// The IPVS VM script: `IPVS_VM` or `../shared/lab/ipvs-vm.sh` next to the repository.
 pub fn ipvs_vm_script() -> Option<String> {
-    let path = std::env::var("IPVS_VM").unwrap_or_else(|_| {
-        format!("{}/../shared/lab/ipvs-vm.sh", env!("CARGO_MANIFEST_DIR"))
-    });
+    let path = std::env::var("IPVS_VM")
+        .unwrap_or_else(|_| format!("{}/../shared/lab/ipvs-vm.sh", env!("CARGO_MANIFEST_DIR")));
     Path::new(&path).exists().then_some(path)
 }
 
