@@ -342,7 +342,10 @@ fn vm_failover(runs: usize) {
     }
 }
 
-fn run_vm(runs: usize) -> Result<(Vec<f64>, Vec<f64>, Vec<String>), String> {
+/// (ours, keepalived, errors) from the VM run.
+type VmResults = (Vec<f64>, Vec<f64>, Vec<String>);
+
+fn run_vm(runs: usize) -> Result<VmResults, String> {
     let script = health_common::ipvs_vm_script().ok_or("no ipvs-vm.sh (set IPVS_VM)")?;
     let out = Command::new(&script)
         .args([self_exe(), "--vm-failover".into(), runs.to_string()])
