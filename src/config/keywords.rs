@@ -1,6 +1,6 @@
 //! Keyword tables: for every block, which keywords exist and how each one sets the
 //! typed model, including keepalived's historic aliases (`lb_algo`/`lvs_sched`,
-//! `lb_kind`/`lvs_method`, `nb_get_retry`, `lvs_sync_daemon_inteface` …). Keywords
+//! `lb_kind`/`lvs_method`, `nb_get_retry` in HTTP_GET/SSL_GET, `lvs_sync_daemon_inteface` …). Keywords
 //! keepalived knows but director does not use are accepted with a warning; unknown
 //! keywords get a warning naming them and are skipped, as keepalived does. Keywords in a
 //! block where they cannot be (a `real_server` outside a `virtual_server`) are errors.
@@ -2470,6 +2470,17 @@ fn inherit_retry<T: HasInherited>(t: &mut T, n: &Node, d: &mut Diagnostics) {
     }
 }
 
+/// `nb_get_retry` (keepalived 1.x's `retry`) outside HTTP_GET/SSL_GET: keepalived 2
+/// installs it only there (check_http.c) and calls it an unknown keyword anywhere else,
+/// so the retry count stays the inherited or default one. director does the same, so a
+/// file behaves as it did under keepalived, and says so.
+fn nb_get_retry_ignored(n: &Node, d: &mut Diagnostics) {
+    d.warn(
+        n.span.clone(),
+        "nb_get_retry is ignored here as keepalived ignores it (it knows it only in HTTP_GET and SSL_GET): the retry count stays the inherited or default one, expected 'retry N' to set it",
+    );
+}
+
 /// `NAT|DR|TUN [type {ipip|gue port NUM|gre} [nocsum|csum|remcsum]]`.
 fn forwarding_method(n: &Node, d: &mut Diagnostics) -> Option<ForwardingMethod> {
     v::no_block(n, d);
@@ -2570,6 +2581,8 @@ pub struct VsDraft {
     real_servers: Vec<RsDraft>,
     spans: VirtualServerSpans,
     log_all_failures: bool,
+    /// Whether `protocol` was given: keepalived defaults to UDP (check_data.c).
+    protocol_set: bool,
 }
 
 impl HasInherited for VsDraft {
@@ -2657,6 +2670,7 @@ fn virtual_server(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
             real_servers: Vec::new(),
         },
         log_all_failures: b.globals.defs.checker_log_all_failures,
+        protocol_set: false,
     };
     if let Some(children) = children {
         apply(
@@ -2668,8 +2682,36 @@ fn virtual_server(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
             diag,
         );
     }
+    default_protocol(&mut draft, &b.config.virtual_server_groups, diag);
     if let Some(vs) = resolve_virtual_server(draft, &b.track_files, &mut b.map, diag) {
         b.config.virtual_servers.push(vs);
+    }
+}
+
+/// keepalived's default protocol for a service named by address (or by a group with
+/// addresses) is UDP, "the kernel defaults to UDP" (check_data.c
+/// `validate_check_config`); a fwmark ignores it. director runs what keepalived runs,
+/// and says so, since a TCP service was almost always meant.
+fn default_protocol(draft: &mut VsDraft, groups: &[VirtualServerGroup], d: &mut Diagnostics) {
+    if draft.protocol_set {
+        return;
+    }
+    let addresses = match &draft.target {
+        Target::Addr { .. } => true,
+        Target::Fwmark(_) => false,
+        // A group defined later, or one with addresses: the protocol applies.
+        Target::Group(name) => groups.iter().find(|g| g.name == *name).is_none_or(|g| {
+            g.members
+                .iter()
+                .any(|m| matches!(m, GroupMember::Range { .. }))
+        }),
+    };
+    if addresses {
+        draft.vs.protocol = Protocol::Udp;
+        d.warn(
+            draft.spans.block.clone(),
+            "virtual_server without 'protocol' is UDP, as in keepalived (and the kernel), expected 'protocol TCP' for a TCP service",
+        );
     }
 }
 
@@ -3047,8 +3089,7 @@ macro_rules! inherited_keywords {
                 &mut o.connect_timeout
             })),
             kw!("retry", |s, n, d| inherit_retry(s, n, d)),
-            // keepalived 1.x name of `retry`.
-            kw!("nb_get_retry", |s, n, d| inherit_retry(s, n, d)),
+            kw!("nb_get_retry", |_s, n, d| nb_get_retry_ignored(n, d)),
             kw!("delay_before_retry", |s, n, d| inherit_timer(
                 s,
                 n,
@@ -3134,7 +3175,8 @@ const VS_OWN: &[Kw<VsDraft>] = &[
             ],
             d,
         ) {
-            s.vs.protocol = p
+            s.vs.protocol = p;
+            s.protocol_set = true
         }
     }),
     kw!("ip_family", |s, n, d| s.vs.ip_family = v::choice(
@@ -3437,7 +3479,7 @@ const CHECKER_TIMING: [Kw<CheckerDraft>; 8] = [
         &mut o.connect_timeout
     })),
     kw!("retry", |c, n, d| inherit_retry(c, n, d)),
-    kw!("nb_get_retry", |c, n, d| inherit_retry(c, n, d)),
+    kw!("nb_get_retry", |_c, n, d| nb_get_retry_ignored(n, d)),
     kw!("delay_before_retry", |c, n, d| inherit_timer(
         c,
         n,
@@ -3466,6 +3508,11 @@ const CHECKER_CONNECT: [Kw<CheckerDraft>; 6] = [
     kw!("fwmark", |c, n, d| c.fwmark =
         v::int(n, 0, u32::MAX as i64, d).or(c.fwmark)),
 ];
+
+/// keepalived 1.x's name of `retry`, which keepalived 2 still knows in HTTP_GET and
+/// SSL_GET only (placed before [`CHECKER_TIMING`], whose `nb_get_retry` is ignored).
+const HTTP_NB_GET_RETRY: [Kw<CheckerDraft>; 1] =
+    [kw!("nb_get_retry", |c, n, d| inherit_retry(c, n, d))];
 
 const HTTP_OWN: [Kw<CheckerDraft>; 4] = [
     kw_many!("url", |c, n, d| {
@@ -3671,10 +3718,23 @@ fn table(parts: &[&[Kw<CheckerDraft>]]) -> Vec<Kw<CheckerDraft>> {
 
 pub static TCP_CHECK: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
     std::sync::LazyLock::new(|| table(&[&CHECKER_CONNECT, &CHECKER_TIMING]));
-pub static HTTP_GET: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
-    std::sync::LazyLock::new(|| table(&[&CHECKER_CONNECT, &CHECKER_TIMING, &HTTP_OWN]));
-pub static SSL_GET: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
-    std::sync::LazyLock::new(|| table(&[&CHECKER_CONNECT, &CHECKER_TIMING, &HTTP_OWN, &SSL_OWN]));
+pub static HTTP_GET: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> = std::sync::LazyLock::new(|| {
+    table(&[
+        &CHECKER_CONNECT,
+        &HTTP_NB_GET_RETRY,
+        &CHECKER_TIMING,
+        &HTTP_OWN,
+    ])
+});
+pub static SSL_GET: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> = std::sync::LazyLock::new(|| {
+    table(&[
+        &CHECKER_CONNECT,
+        &HTTP_NB_GET_RETRY,
+        &CHECKER_TIMING,
+        &HTTP_OWN,
+        &SSL_OWN,
+    ])
+});
 pub static MISC_CHECK: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
     std::sync::LazyLock::new(|| table(&[&CHECKER_TIMING, &MISC_OWN]));
 pub static SMTP_CHECK: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
