@@ -189,3 +189,122 @@ fn lower_case_lb_kind_is_read_but_said() {
         ["t.conf:2:13: warning: lb_kind: 'dr' read as DR; keepalived only knows upper case and would run this server with NAT"]
     );
 }
+
+#[test]
+fn a_missing_include_is_skipped_with_a_warning_as_keepalived_skips_it() {
+    let dir = std::env::temp_dir().join(format!("director-causes-inc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("top.conf");
+    std::fs::write(
+        &path,
+        "global_defs {\n    router_id LB1\n}\ninclude /nonexistent/director-missing.conf\n",
+    )
+    .expect("write fixture");
+    let result = load(&path);
+    let _ = std::fs::remove_dir_all(&dir);
+    let l = result.expect("keepalived runs a file whose include names no file");
+    assert_eq!(l.config.global_defs.router_id.as_deref(), Some("LB1"));
+    let w = warnings(&l);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].ends_with("top.conf:4:1: warning: include: /nonexistent/director-missing.conf does not exist, skipped (as keepalived does); the configuration runs without it"),
+        "{w:?}"
+    );
+}
+
+const NB_GET_RETRY_IGNORED: &str = "warning: nb_get_retry is ignored here as keepalived ignores it (it knows it only in HTTP_GET and SSL_GET): the retry count stays the inherited or default one, expected 'retry N' to set it";
+
+#[test]
+fn nb_get_retry_counts_only_in_http_and_ssl_get_as_in_keepalived() {
+    let text = "virtual_server 10.0.0.1 80 {\n    protocol TCP\n    nb_get_retry 7\n    real_server 10.0.1.1 80 {\n        TCP_CHECK {\n            nb_get_retry 3\n        }\n        HTTP_GET {\n            url {\n                path /\n            }\n            nb_get_retry 4\n        }\n    }\n}\n";
+    let l = loaded(text);
+    let checkers = &l.config.virtual_servers[0].real_servers[0].checkers;
+    let Checker::Tcp { common, .. } = &checkers[0] else {
+        panic!("expected TCP_CHECK, got {:?}", checkers[0])
+    };
+    assert_eq!(
+        common.retry, 1,
+        "TCP_CHECK's default retry, as in keepalived"
+    );
+    let Checker::Http { common, .. } = &checkers[1] else {
+        panic!("expected HTTP_GET, got {:?}", checkers[1])
+    };
+    assert_eq!(common.retry, 4, "keepalived reads nb_get_retry in HTTP_GET");
+    assert_eq!(
+        warnings(&l),
+        [
+            format!("t.conf:3:5: {NB_GET_RETRY_IGNORED}"),
+            format!("t.conf:6:13: {NB_GET_RETRY_IGNORED}"),
+        ]
+    );
+}
+
+#[test]
+fn a_virtual_server_without_protocol_is_udp_as_in_keepalived() {
+    let text = "virtual_server 10.0.0.1 53 {\n    real_server 10.0.1.1 53 {\n    }\n}\n\
+virtual_server fwmark 7 {\n    real_server 10.0.1.1 0 {\n    }\n}\n\
+virtual_server_group G {\n    10.0.0.2 80\n}\n\
+virtual_server group G {\n    real_server 10.0.1.1 80 {\n    }\n}\n";
+    let l = loaded(text);
+    let keys: Vec<&ServiceKey> = l.config.virtual_servers.iter().map(|v| &v.key).collect();
+    assert_eq!(
+        keys,
+        [
+            &ServiceKey::Addr {
+                ip: ip("10.0.0.1"),
+                port: 53,
+                protocol: Protocol::Udp
+            },
+            &ServiceKey::Fwmark {
+                mark: 7,
+                family: IpFamily::Inet
+            },
+            &ServiceKey::Group {
+                name: "G".into(),
+                protocol: Protocol::Udp
+            },
+        ]
+    );
+    let said = "warning: virtual_server without 'protocol' is UDP, as in keepalived (and the kernel), expected 'protocol TCP' for a TCP service";
+    assert_eq!(
+        warnings(&l),
+        [
+            format!("t.conf:1:1: {said}"),
+            format!("t.conf:12:1: {said}")
+        ]
+    );
+}
+
+#[test]
+fn services_the_nftables_backend_cannot_express_are_load_errors() {
+    let text = "director {\n    dataplane nftables\n}\n\
+virtual_server 10.0.0.1 80 {\n    protocol TCP\n    lb_kind DR\n    real_server 10.0.1.1 80 {\n    }\n    real_server 10.0.1.2 8080 {\n    }\n    real_server 10.0.1.3 80 {\n        lvs_method NAT\n    }\n}\n\
+virtual_server 10.0.0.2 80 {\n    protocol TCP\n    lb_kind TUN\n    real_server 10.0.1.1 80 {\n    }\n}\n\
+virtual_server fwmark 3 {\n    lb_kind DR\n    real_server 10.0.1.1 0 {\n    }\n}\n";
+    let e = parse_str("t.conf", text).expect_err("render.rs refuses these at every reconcile");
+    let got: Vec<String> = e.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        got,
+        [
+            "t.conf:9:5: real_server 10.0.1.2 port 8080: DR forwarding cannot change the destination port with 'dataplane nftables', expected port 80 or 0",
+            "t.conf:11:5: real_server 10.0.1.3 port 80: NAT forwarding, but the real server first at t.conf:7:5 uses DR; 'dataplane nftables' needs one forwarding method per service, expected DR",
+            "t.conf:18:5: real_server 10.0.1.1 port 80: TUN forwarding is not available with 'dataplane nftables', expected NAT or DR (or 'dataplane ipvs')",
+            "t.conf:23:5: real_server 10.0.1.1 port 0: DR forwarding of a fwmark service is not available with 'dataplane nftables' (marks are set after ingress), expected NAT (or 'dataplane ipvs')",
+        ]
+    );
+    // The same services are fine for IPVS.
+    let ipvs = text.replace("dataplane nftables", "dataplane ipvs");
+    loaded(&ipvs);
+}
+
+#[test]
+fn ipv6_vips_in_active_active_mode_are_said_to_be_unannounced() {
+    let text = "ospf {\n    area 0 {\n        interface eth0\n    }\n}\n\
+virtual_server 2001:db8::10 80 {\n    protocol TCP\n    real_server 2001:db8:1::1 80 {\n    }\n}\n\
+virtual_server 192.0.2.10 80 {\n    protocol TCP\n    real_server 10.0.1.1 80 {\n    }\n}\n";
+    let l = loaded(text);
+    assert_eq!(
+        warnings(&l),
+        ["t.conf:6:1: warning: virtual_server Tcp [2001:db8::10]:80: its IPv6 VIPs are held on lo but never announced in active-active mode (the OSPFv2 speaker carries IPv4 only), expected routers to reach them some other way"]
+    );
+}

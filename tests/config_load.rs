@@ -453,7 +453,7 @@ fn newer_keepalived_keywords_warn_and_load() {
             "11:1: 'vrrp_track_process' is a keepalived option director does not use, ignored",
             "23:5: 'track_process' is a keepalived option director does not use, ignored",
             "26:5: unknown keyword 'notify_deleted' in vrrp_instance, ignored",
-            "32:9: BFD_CHECK is not supported by director and is ignored; without another checker this real server is always up",
+            "33:9: BFD_CHECK is not supported by director and is ignored; without another checker this real server is always up",
         ]
     );
     assert_eq!(
@@ -672,7 +672,7 @@ fn ipv6_source_hashing() {
     let loaded = load_ok("tests/configs/16-ipv6-sh.conf");
     assert_eq!(
         warnings(&loaded),
-        ["6:5: persistence_timeout with the sh scheduler is redundant: it already sends a client to the same real server"]
+        ["7:5: persistence_timeout with the sh scheduler is redundant: it already sends a client to the same real server"]
     );
     let c = loaded.config;
     let v = &c.virtual_servers[0];
@@ -693,7 +693,13 @@ fn ipv6_source_hashing() {
 
 #[test]
 fn keepalived_1x_configuration() {
-    let c = no_warnings("tests/configs/17-keepalived-1x.conf");
+    let loaded = load_ok("tests/configs/17-keepalived-1x.conf");
+    let ignored = "nb_get_retry is ignored here as keepalived ignores it (it knows it only in HTTP_GET and SSL_GET): the retry count stays the inherited or default one, expected 'retry N' to set it";
+    assert_eq!(
+        warnings(&loaded),
+        [format!("31:13: {ignored}"), format!("40:13: {ignored}")]
+    );
+    let c = loaded.config;
     let i = &c.vrrp_instances[0];
     assert_eq!(i.lvs_sync_daemon_interface.as_deref(), Some("eth0"));
     assert_eq!(i.priority, 99);
@@ -709,9 +715,10 @@ fn keepalived_1x_configuration() {
     let Checker::Tcp { common } = &v.real_servers[1].checkers[0] else {
         panic!("expected TCP_CHECK")
     };
+    // keepalived 2 ignores nb_get_retry in TCP_CHECK: TCP_CHECK's default retry.
     assert_eq!(
         (common.retry, common.connect_timeout, common.connect_port),
-        (3, secs(10), 80)
+        (1, secs(10), 80)
     );
 }
 

@@ -235,6 +235,23 @@ impl<'a> Preprocessor<'a> {
                 self.add_text(name, dir, Arc::new(text), depth);
                 self.lossy = outer;
             }
+            // keepalived skips an included file that does not exist without a word and
+            // runs the rest; director runs the rest too, but says so.
+            Err(source) if source.kind() == std::io::ErrorKind::NotFound => match included_from
+            {
+                Some(span) => self.diag.warn(
+                    span,
+                    format!(
+                        "include: {} does not exist, skipped (as keepalived does); the configuration runs without it",
+                        path.display()
+                    ),
+                ),
+                None => self.diag.errors.push(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    included_from,
+                    source,
+                }),
+            },
             Err(source) => self.diag.errors.push(ConfigError::Read {
                 path: path.to_path_buf(),
                 included_from,
@@ -983,18 +1000,29 @@ mod tests {
     }
 
     #[test]
-    fn include_of_missing_file_is_an_error_and_unmatched_glob_a_warning() {
+    fn include_of_missing_file_or_unmatched_glob_is_a_warning() {
         let (_, diag) = lines(
             "include /nonexistent/director-test.conf\ninclude /nonexistent/*.conf",
             None,
         );
-        assert_eq!(diag.errors.len(), 1);
-        assert!(diag.errors[0].to_string().starts_with(
-            "t.conf:1:1: cannot read included file /nonexistent/director-test.conf: "
-        ));
+        assert!(diag.errors.is_empty(), "{:?}", diag.errors);
         assert_eq!(
             diag.warnings[0].to_string(),
+            "t.conf:1:1: warning: include: /nonexistent/director-test.conf does not exist, skipped (as keepalived does); the configuration runs without it"
+        );
+        assert_eq!(
+            diag.warnings[1].to_string(),
             "t.conf:2:1: warning: include pattern '/nonexistent/*.conf' matched no file"
         );
+    }
+
+    #[test]
+    fn include_of_an_unreadable_file_stays_an_error() {
+        // A directory exists but cannot be read as a file: not keepalived's silent case.
+        let (_, diag) = lines("include /", None);
+        assert_eq!(diag.errors.len(), 1, "{:?}", diag.warnings);
+        assert!(diag.errors[0]
+            .to_string()
+            .starts_with("t.conf:1:1: cannot read included file /: "));
     }
 }

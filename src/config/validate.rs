@@ -402,6 +402,132 @@ fn virtual_servers(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
             }
         }
         virtual_server(config, vs, spans, diag);
+        if config.director.dataplane == DataplaneKind::Nftables {
+            nftables_service(config, vs, spans, diag);
+        }
+        if config.mode() == Mode::ActiveActive {
+            ipv6_vips_unannounced(config, vs, block, diag);
+        }
+    }
+}
+
+/// Whether `vs` is (or expands to) fwmark services.
+fn has_fwmark(config: &Config, vs: &VirtualServer) -> bool {
+    match &vs.key {
+        ServiceKey::Addr { .. } => false,
+        ServiceKey::Fwmark { .. } => true,
+        ServiceKey::Group { name, .. } => config.virtual_server_group(name).is_some_and(|g| {
+            g.members
+                .iter()
+                .any(|m| matches!(m, GroupMember::Fwmark { .. }))
+        }),
+    }
+}
+
+/// What the nftables backend refuses at every reconcile (dataplane/nftables/render.rs)
+/// and can be known from the file: an error here, so `-t` says it instead of a service
+/// that never comes up. What depends on the host (a route to a DR real server, DR real
+/// servers behind different interfaces) can only be seen at run time.
+fn nftables_service(
+    config: &Config,
+    vs: &VirtualServer,
+    spans: &super::keywords::VirtualServerSpans,
+    diag: &mut Diagnostics,
+) {
+    let block = &spans.block;
+    let fwmark = has_fwmark(config, vs);
+    let vs_port = match vs.key {
+        ServiceKey::Addr { port, .. } => Some(port).filter(|p| *p != 0),
+        _ => None,
+    };
+    let method_name = |m: &ForwardingMethod| match m {
+        ForwardingMethod::Nat => "NAT",
+        ForwardingMethod::Dr => "DR",
+        ForwardingMethod::Tun { .. } => "TUN",
+    };
+    let mut first: Option<(&ForwardingMethod, &Span)> = None;
+    for (rs, span) in vs.real_servers.iter().zip(&spans.real_servers) {
+        let what = format!("real_server {} port {}", rs.ip, rs.port);
+        match rs.method {
+            ForwardingMethod::Tun { .. } => {
+                diag.error(
+                    span.clone(),
+                    format!("{what}: TUN forwarding is not available with 'dataplane nftables', expected NAT or DR (or 'dataplane ipvs')"),
+                );
+                continue;
+            }
+            ForwardingMethod::Dr if fwmark => diag.error(
+                span.clone(),
+                format!("{what}: DR forwarding of a fwmark service is not available with 'dataplane nftables' (marks are set after ingress), expected NAT (or 'dataplane ipvs')"),
+            ),
+            ForwardingMethod::Dr => {
+                if let Some(port) = vs_port.filter(|p| rs.port != 0 && rs.port != *p) {
+                    diag.error(
+                        span.clone(),
+                        format!("{what}: DR forwarding cannot change the destination port with 'dataplane nftables', expected port {port} or 0"),
+                    );
+                }
+            }
+            ForwardingMethod::Nat => {}
+        }
+        match first {
+            None => first = Some((&rs.method, span)),
+            Some((method, at)) if method_name(method) != method_name(&rs.method) => diag.error(
+                span.clone(),
+                format!(
+                    "{what}: {} forwarding, but the real server {} uses {}; 'dataplane nftables' needs one forwarding method per service, expected {}",
+                    method_name(&rs.method),
+                    first_at(at),
+                    method_name(method),
+                    method_name(method)
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(sorry) = &vs.sorry_server {
+        if matches!(sorry.method, ForwardingMethod::Tun { .. })
+            || (fwmark && sorry.method == ForwardingMethod::Dr)
+        {
+            diag.error(
+                block.clone(),
+                format!(
+                    "sorry_server {}: {} forwarding{} is not available with 'dataplane nftables', expected NAT{} (or 'dataplane ipvs')",
+                    sorry.ip,
+                    method_name(&sorry.method),
+                    if fwmark { " of a fwmark service" } else { "" },
+                    if fwmark { "" } else { " or DR" }
+                ),
+            );
+        }
+    }
+}
+
+/// The OSPFv2 speaker carries IPv4 prefixes only: an IPv6 VIP is put on lo and served,
+/// but no router learns it from this director.
+fn ipv6_vips_unannounced(
+    config: &Config,
+    vs: &VirtualServer,
+    block: &Span,
+    diag: &mut Diagnostics,
+) {
+    let ipv6 = match &vs.key {
+        ServiceKey::Addr { ip, .. } => ip.is_ipv6(),
+        ServiceKey::Group { name, .. } => config.virtual_server_group(name).is_some_and(|g| {
+            g.members
+                .iter()
+                .any(|m| matches!(m, GroupMember::Range { first, .. } if first.is_ipv6()))
+        }),
+        ServiceKey::Fwmark { .. } => false,
+    };
+    if ipv6 {
+        diag.warn(
+            block.clone(),
+            format!(
+                "virtual_server {}: its IPv6 VIPs are held on lo but never announced in active-active mode (the OSPFv2 speaker carries IPv4 only), expected routers to reach them some other way",
+                vs.key
+            ),
+        );
     }
 }
 
