@@ -515,3 +515,89 @@ fn tcp_checks_drive_weights_and_survive_a_reload() {
     let exit = daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
     assert!(exit.success(), "exit status {exit:?}");
 }
+
+/// Weight of real server `addr` in the first service, and whether it shows as drained.
+fn real_weight(socket: &Path, addr: &str) -> Result<(u64, bool), String> {
+    let services = ctl(socket, &["services"])?;
+    let reals = services["services"][0]["reals"]
+        .as_array()
+        .ok_or_else(|| format!("no service in {services}"))?;
+    let real = reals
+        .iter()
+        .find(|r| r["address"] == addr)
+        .ok_or_else(|| format!("no {addr} in {services}"))?;
+    Ok((
+        real["weight"].as_u64().unwrap_or(u64::MAX),
+        real["health"]["drained"].as_bool().unwrap_or(false),
+    ))
+}
+
+#[test]
+fn a_drain_is_kept_across_reloads_and_restarts_until_undone() {
+    let dir = TestDir::new("drain");
+    let config = dir.write(
+        "director.conf",
+        &tables_only_config(&["10.1.0.11", "10.1.0.12"]),
+    );
+    let runtime = dir.subdir("run");
+    let socket = runtime.join("directord.sock");
+    let mut daemon = LocalDaemon::start(&config, &runtime, dir.path().join("directord.log"));
+    wait_until(WAIT, POLL, || match real_count(&socket)? {
+        2 => Ok(()),
+        n => Err(format!("{n} real servers")),
+    })
+    .expect("the daemon serves its tables");
+
+    let reply = ctl(&socket, &["drain", "10.99.0.1:80", "10.1.0.12"]).expect("drain");
+    assert_eq!(reply["changed"], true, "{reply}");
+    assert_eq!(real_weight(&socket, "10.1.0.12:80"), Ok((0, true)));
+    assert_eq!(real_weight(&socket, "10.1.0.11:80"), Ok((1, false)));
+    let status = ctl(&socket, &["status"]).expect("status");
+    assert_eq!(
+        status["maintenance"]["drained"],
+        serde_json::json!(["10.99.0.1:80 10.1.0.12"]),
+        "{status}"
+    );
+    assert!(
+        runtime.join("maintenance.json").exists(),
+        "stored in the runtime dir"
+    );
+    // Repeating it is harmless; a typo or an impossible request is refused.
+    let again = ctl(&socket, &["drain", "10.99.0.1:80", "10.1.0.12"]).expect("drain again");
+    assert_eq!(again["changed"], false);
+    let typo = ctl(&socket, &["drain", "10.99.0.1:80", "10.1.0.99"]);
+    assert!(
+        typo.as_ref()
+            .is_err_and(|e| e.contains("not a real server")),
+        "{typo:?}"
+    );
+    let withdraw = ctl(&socket, &["withdraw", "10.99.0.1"]);
+    assert!(
+        withdraw
+            .as_ref()
+            .is_err_and(|e| e.contains("active-active")),
+        "tables-only mode announces nothing: {withdraw:?}"
+    );
+
+    ctl(&socket, &["reload"]).expect("reload");
+    assert_eq!(
+        real_weight(&socket, "10.1.0.12:80"),
+        Ok((0, true)),
+        "kept across a reload"
+    );
+
+    daemon.signal("TERM");
+    daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+    let _daemon = LocalDaemon::start(&config, &runtime, dir.path().join("directord2.log"));
+    let kept = wait_until(WAIT, POLL, || real_weight(&socket, "10.1.0.12:80"))
+        .expect("the restarted daemon serves its tables")
+        .value;
+    assert_eq!(kept, (0, true), "kept across a restart");
+
+    ctl(&socket, &["undrain", "10.99.0.1:80", "10.1.0.12"]).expect("undrain");
+    assert_eq!(real_weight(&socket, "10.1.0.12:80"), Ok((1, false)));
+    assert!(
+        !runtime.join("maintenance.json").exists(),
+        "nothing left in maintenance, no state file"
+    );
+}

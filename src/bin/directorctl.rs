@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use clap::Parser;
 use director::cli::{
-    genhash, render, CtlCommand, DirectorctlArgs, GenhashArgs, OspfWhat, DEFAULT_SOCKET,
+    genhash, maintenance, render, CtlCommand, DirectorctlArgs, GenhashArgs, OspfWhat,
+    DEFAULT_SOCKET,
 };
 use director::control::socket::{self, Reply, Request};
-use director::control::views::{ServicesView, StatusView};
+use director::control::views::{MaintenanceReply, ServicesView, StatusView};
+use director::policy::maintenance::MaintenanceOp;
 
 /// A reload re-reads and re-applies the whole configuration; everything else is a lookup.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,7 +34,18 @@ fn main() -> ExitCode {
         CtlCommand::Reload => Request::Reload,
         CtlCommand::Config => Request::Config,
         CtlCommand::Metrics => Request::Metrics,
+        CtlCommand::Withdraw { vip } => Request::Maintenance(MaintenanceOp::Withdraw(*vip)),
+        CtlCommand::Announce { vip } => Request::Maintenance(MaintenanceOp::Announce(*vip)),
+        CtlCommand::Drain(drain) => match maintenance::drain_op(drain) {
+            Some(op) => Request::Maintenance(op),
+            None => return usage("drain needs VIP:PORT REALSERVER, or --all"),
+        },
+        CtlCommand::Undrain(undrain) => match maintenance::undrain_op(undrain) {
+            Some(op) => Request::Maintenance(op),
+            None => return usage("undrain needs VIP:PORT REALSERVER, or --all"),
+        },
     };
+    let wait_for_drain = matches!(&args.command, CtlCommand::Drain(d) if d.wait);
     let path = socket_path(&args);
     let timeout = if request == Request::Reload {
         RELOAD_TIMEOUT
@@ -45,6 +58,9 @@ fn main() -> ExitCode {
     match runtime.block_on(socket::request(&path, request, timeout)) {
         Ok(Reply::Ok(value)) => {
             print!("{}", render_reply(&args, request, value));
+            if wait_for_drain {
+                return runtime.block_on(wait_drained(&path));
+            }
             ExitCode::SUCCESS
         }
         Ok(Reply::Error(message)) => {
@@ -55,6 +71,57 @@ fn main() -> ExitCode {
             eprintln!("directorctl: {err} (is directord running? see -s/--socket)");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("directorctl: {message}");
+    ExitCode::from(2)
+}
+
+/// How often `drain --all --wait` reads the connection counts.
+const DRAIN_POLL: Duration = Duration::from_secs(1);
+
+/// `drain --all --wait`: reads the kernel's connection counts until no active connection
+/// is left, printing each change. Exit 0 once drained; 1 when the backend cannot count
+/// (nftables) or the daemon stops answering.
+async fn wait_drained(path: &std::path::Path) -> ExitCode {
+    let mut last = None;
+    loop {
+        let view =
+            match socket::request(path, Request::Services { stats: true }, LOOKUP_TIMEOUT).await {
+                Ok(Reply::Ok(value)) => match serde_json::from_value::<ServicesView>(value) {
+                    Ok(view) => view,
+                    Err(err) => {
+                        eprintln!("directorctl: unexpected services answer: {err}");
+                        return ExitCode::FAILURE;
+                    }
+                },
+                Ok(Reply::Error(message)) => {
+                    eprintln!("directorctl: {message}");
+                    return ExitCode::FAILURE;
+                }
+                Err(err) => {
+                    eprintln!("directorctl: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+        let Some((active, inactive)) = maintenance::connections(&view) else {
+            eprintln!(
+                "directorctl: the {} backend keeps no connection counts; watch                  `conntrack -C` instead (the VIPs are withdrawn)",
+                view.backend
+            );
+            return ExitCode::FAILURE;
+        };
+        if active == 0 {
+            println!("drained: no active connection left ({inactive} inactive)");
+            return ExitCode::SUCCESS;
+        }
+        if last != Some((active, inactive)) {
+            println!("waiting: {active} active, {inactive} inactive connections");
+            last = Some((active, inactive));
+        }
+        tokio::time::sleep(DRAIN_POLL).await;
     }
 }
 
@@ -129,6 +196,12 @@ fn render_reply(args: &DirectorctlArgs, request: Request, value: serde_json::Val
         Request::Metrics => value
             .as_str()
             .map_or_else(|| render::generic(&value), str::to_owned),
+        Request::Maintenance(_) => {
+            match serde_json::from_value::<MaintenanceReply>(value.clone()) {
+                Ok(reply) => maintenance::reply(&reply),
+                Err(_) => render::generic(&value),
+            }
+        }
         _ => render::generic(&value),
     }
 }

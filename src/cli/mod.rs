@@ -1,6 +1,7 @@
 //! Command-line definitions of `directord` and `directorctl`, and rendering of their output.
 
 pub mod genhash;
+pub mod maintenance;
 pub mod render;
 
 use std::path::{Path, PathBuf};
@@ -133,6 +134,24 @@ pub enum CtlCommand {
     Config,
     /// Counters and gauges in the Prometheus text format.
     Metrics,
+    /// Stop announcing VIP over OSPF (the routers send its traffic to the other
+    /// directors); its tables stay, so connections still arriving are served. Kept across
+    /// reloads and restarts until `announce`.
+    Withdraw {
+        #[arg(value_name = "VIP")]
+        vip: std::net::IpAddr,
+    },
+    /// Undo `withdraw`: VIP is announced again while one of its services holds its quorum.
+    Announce {
+        #[arg(value_name = "VIP")]
+        vip: std::net::IpAddr,
+    },
+    /// Set a real server's weight to 0 in a service (established connections finish, no
+    /// new ones), or with --all withdraw every VIP of this director (for a rolling
+    /// upgrade). Kept across reloads and restarts until `undrain`.
+    Drain(DrainArgs),
+    /// Undo `drain`.
+    Undrain(UndrainArgs),
     /// Fetch a page as HTTP_GET/SSL_GET would and print the MD5 of its body with a
     /// ready-to-paste `digest` line (keepalived's genhash). Needs no daemon.
     Genhash(GenhashArgs),
@@ -163,6 +182,49 @@ pub struct GenhashArgs {
     /// https: send NAME as SNI (as `enable_sni` with `sni_name`). Without it no SNI is sent.
     #[arg(long, value_name = "NAME")]
     pub sni: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DrainArgs {
+    /// The service, as VIP:PORT ([VIP]:PORT for IPv6).
+    #[arg(
+        value_name = "VIP:PORT",
+        required_unless_present = "all",
+        requires = "real"
+    )]
+    pub service: Option<std::net::SocketAddr>,
+
+    /// The real server, as IP or IP:PORT (IP alone: every port of that address).
+    #[arg(value_name = "REALSERVER", value_parser = maintenance::parse_real)]
+    pub real: Option<maintenance::RealArg>,
+
+    /// Drain the whole director: withdraw every VIP, keep the tables.
+    #[arg(long, conflicts_with_all = ["service", "real"])]
+    pub all: bool,
+
+    /// With --all: then wait until no active connection is left (IPVS counts them) and
+    /// say so; Ctrl-C stops waiting, not the drain.
+    #[arg(long, requires = "all")]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UndrainArgs {
+    /// The service, as VIP:PORT.
+    #[arg(
+        value_name = "VIP:PORT",
+        required_unless_present = "all",
+        requires = "real"
+    )]
+    pub service: Option<std::net::SocketAddr>,
+
+    /// The real server, as IP or IP:PORT (IP alone also undoes drains of IP:PORT).
+    #[arg(value_name = "REALSERVER", value_parser = maintenance::parse_real)]
+    pub real: Option<maintenance::RealArg>,
+
+    /// Undo `drain --all`: announce the VIPs again.
+    #[arg(long, conflicts_with_all = ["service", "real"])]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -81,6 +81,11 @@ fn health_column(real: &RealView, now_unix: u64) -> String {
         return "sorry".into();
     };
     let age = duration(now_unix.saturating_sub(health.since_unix));
+    // Drained by the operator: say so first, the health still matters for undrain.
+    let drained = if health.drained { "drained, " } else { "" };
+    if health.up && !drained.is_empty() {
+        return format!("{drained}up {age}");
+    }
     if health.up {
         let latency = health
             .checks
@@ -103,7 +108,7 @@ fn health_column(real: &RealView, now_unix: u64) -> String {
             None => format!("{}: {}", c.checker, c.last_result),
         })
         .unwrap_or_default();
-    format!("DOWN {age} {why}")
+    format!("{drained}DOWN {age} {why}")
 }
 
 fn stats_columns(counters: &crate::control::views::Counters) -> String {
@@ -159,6 +164,9 @@ pub fn status(view: &StatusView) -> String {
     );
     for error in &view.reloads.last_errors {
         let _ = writeln!(out, "            {error}");
+    }
+    if !view.maintenance.is_empty() {
+        out.push_str(&super::maintenance::state(&view.maintenance));
     }
     if !view.vips.is_empty() {
         let _ = writeln!(out, "\nVIP                                      State");
@@ -247,6 +255,7 @@ mod tests {
                         up: true,
                         health: Some(RealHealthView {
                             up: true,
+                            drained: false,
                             since_unix: 1000,
                             checks: vec![],
                         }),
@@ -261,6 +270,7 @@ mod tests {
                         up: false,
                         health: Some(RealHealthView {
                             up: false,
+                            drained: true,
                             since_unix: 1000,
                             checks: vec![CheckView {
                                 checker: "TCP_CHECK 192.168.1.11:80".into(),
@@ -288,7 +298,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("0         DOWN 00:01:12 TCP_CHECK 192.168.1.11:80: connection refused"),
+            text.contains(
+                "0         drained, DOWN 00:01:12 TCP_CHECK 192.168.1.11:80: connection refused"
+            ),
             "{text}"
         );
     }

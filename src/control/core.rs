@@ -17,7 +17,8 @@ use crate::dataplane::DesiredTables;
 use crate::health::fsm::Verdict;
 use crate::health::probe::Outcome;
 use crate::health::runtime::CheckResult;
-use crate::policy::{self, Evaluation, RealStatus, ServiceStatus};
+use crate::policy::maintenance::{MaintenanceError, MaintenanceOp};
+use crate::policy::{self, Evaluation, Maintenance, RealStatus, ServiceStatus};
 
 /// Upper bounds (seconds) of the check duration histogram's buckets.
 pub const DURATION_BUCKETS: [f64; 10] =
@@ -89,20 +90,52 @@ pub struct Core {
     /// Set when a verdict or the configuration changed since the last recompute.
     dirty: bool,
     stats: CheckStats,
+    /// What the operator took out of service; the runtime persists it.
+    maintenance: Maintenance,
 }
 
 impl Core {
-    pub fn new(config: Arc<Config>, now: Instant) -> Self {
+    /// A core for `config`, starting with the maintenance state the runtime stored.
+    pub fn new(config: Arc<Config>, maintenance: Maintenance, now: Instant) -> Self {
         let mut core = Core {
             config,
             records: HashMap::new(),
             evaluation: Evaluation::default(),
             dirty: true,
             stats: CheckStats::default(),
+            maintenance,
         };
         core.sync_records(now, &HashSet::new());
-        core.evaluation = policy::evaluate(&core.config, |c| core.verdict(c), &HashMap::new());
+        core.evaluation = policy::evaluate(
+            &core.config,
+            |c| core.verdict(c),
+            &HashMap::new(),
+            &core.maintenance,
+        );
         core
+    }
+
+    pub fn maintenance(&self) -> &Maintenance {
+        &self.maintenance
+    }
+
+    /// The maintenance state `op` leads to, checked against the running configuration,
+    /// or None when `op` changes nothing. Nothing changes here: the runtime stores the new
+    /// state first and hands it to [`Core::set_maintenance`] only once it is stored, so
+    /// what runs is never ahead of what a restart would find.
+    pub fn plan_maintenance(
+        &self,
+        op: MaintenanceOp,
+    ) -> Result<Option<Maintenance>, MaintenanceError> {
+        let mut next = self.maintenance.clone();
+        Ok(next.apply(&self.config, op)?.then_some(next))
+    }
+
+    pub fn set_maintenance(&mut self, maintenance: Maintenance) {
+        if maintenance != self.maintenance {
+            self.maintenance = maintenance;
+            self.dirty = true;
+        }
     }
 
     pub fn config(&self) -> &Arc<Config> {
@@ -225,7 +258,12 @@ impl Core {
         let previous_quorum = self.evaluation.quorum_states(&self.config);
         let before = self.alive_map();
         let quorum_before: HashMap<cfg::ServiceKey, bool> = previous_quorum.clone();
-        self.evaluation = policy::evaluate(&self.config, |c| self.verdict(c), &previous_quorum);
+        self.evaluation = policy::evaluate(
+            &self.config,
+            |c| self.verdict(c),
+            &previous_quorum,
+            &self.maintenance,
+        );
         self.dirty = false;
 
         let mut transitions: Vec<Transition> = self
@@ -267,7 +305,7 @@ impl Core {
             }
         }
         let announce = if self.config.mode() == Mode::ActiveActive {
-            policy::announced_vips(&self.config, &self.evaluation)
+            policy::announced_vips(&self.config, &self.evaluation, &self.maintenance)
         } else {
             BTreeSet::new()
         };

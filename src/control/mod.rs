@@ -13,6 +13,7 @@ pub mod core;
 mod dataplane_worker;
 pub mod events;
 mod inspect;
+pub mod maintenance;
 pub mod metrics;
 pub mod snapshot;
 pub mod socket;
@@ -43,7 +44,10 @@ use dataplane_worker::DataplaneWorker;
 use events::ComponentEvent;
 use snapshot::Snapshot;
 use socket::{ControlRequest, Frontdesk, Reply, Request};
-use views::{DataplaneView, OspfSummaryView, ReloadCounters, StatusView, VipView};
+use views::{
+    DataplaneView, MaintenanceReply, MaintenanceView, OspfSummaryView, ReloadCounters, StatusView,
+    VipView,
+};
 
 /// Retry back-off for kernel objects that failed to program: doubles up to the maximum.
 const RETRY_MIN: Duration = Duration::from_secs(1);
@@ -75,6 +79,8 @@ pub enum ControlError {
     Vrrp(#[source] vrrp::VrrpError),
     #[error("cannot start the dataplane thread: {0}")]
     DataplaneThread(#[source] std::io::Error),
+    #[error(transparent)]
+    Maintenance(#[from] maintenance::StateError),
     #[error("metrics endpoint {addr}: {source}")]
     Metrics {
         addr: std::net::SocketAddr,
@@ -244,6 +250,15 @@ impl Controller {
         } else {
             None
         };
+        let maintained = maintenance::load(&settings.runtime_dir.join(maintenance::FILE_NAME))?;
+        if !maintained.is_empty() {
+            tracing::info!(
+                withdrawn = maintained.withdrawn.len(),
+                drained = maintained.drained.len(),
+                director_drained = maintained.director_drained,
+                "maintenance state restored"
+            );
+        }
         let now = Instant::now();
         let env = ProbeEnv {
             host_name: vrrp::settings::hostname(),
@@ -251,7 +266,7 @@ impl Controller {
         };
         let mut controller = Controller {
             settings,
-            core: Core::new(Arc::new(config), now),
+            core: Core::new(Arc::new(config), maintained, now),
             started: now,
             checkers: HealthRuntime::new(env, events.clone()),
             loopback,
@@ -769,6 +784,7 @@ impl Controller {
                     _ => serde_json::to_value(inspect::ospf_database(&status)),
                 }
             }
+            Request::Maintenance(op) => return self.maintain(op).await,
             Request::Vrrp => match self.vrrp.as_ref() {
                 Some(handle) => match handle.status().await {
                     Ok(status) => serde_json::to_value(status),
@@ -778,6 +794,35 @@ impl Controller {
             },
         };
         match value {
+            Ok(value) => Reply::Ok(value),
+            Err(err) => Reply::Error(format!("cannot encode the answer: {err}")),
+        }
+    }
+
+    /// An operator's maintenance request: checked, stored, then applied, so a restart
+    /// finds what runs.
+    async fn maintain(&mut self, op: policy::maintenance::MaintenanceOp) -> Reply {
+        let next = match self.core.plan_maintenance(op) {
+            Ok(next) => next,
+            Err(err) => return Reply::Error(format!("{op}: {err}")),
+        };
+        let changed = next.is_some();
+        if let Some(next) = next {
+            let path = self.settings.runtime_dir.join(maintenance::FILE_NAME);
+            if let Err(err) = maintenance::store(&path, &next) {
+                tracing::error!(error = %err, operation = %op, "maintenance not applied");
+                return Reply::Error(format!("{op}: not applied: {err}"));
+            }
+            tracing::info!(operation = %op, "maintenance");
+            self.core.set_maintenance(next);
+            self.apply().await;
+        }
+        let reply = MaintenanceReply {
+            operation: op.to_string(),
+            changed,
+            maintenance: MaintenanceView::from(self.core.maintenance()),
+        };
+        match serde_json::to_value(reply) {
             Ok(value) => Reply::Ok(value),
             Err(err) => Reply::Error(format!("cannot encode the answer: {err}")),
         }
@@ -853,6 +898,8 @@ impl Controller {
                     address: addr.to_string(),
                     state: if self.announcer.is_none() && self.config().ospf.is_none() {
                         "local"
+                    } else if self.core.maintenance().is_withdrawn(addr) {
+                        "maintenance"
                     } else if !self.healthy_vips.contains(&addr) {
                         "withdrawn"
                     } else if announced.contains(&addr) && full > 0 {
@@ -865,6 +912,7 @@ impl Controller {
                 .collect(),
             ospf,
             reloads: self.reloads.clone(),
+            maintenance: MaintenanceView::from(self.core.maintenance()),
         }
     }
 

@@ -252,6 +252,7 @@ pub fn health_views(
                 .collect();
             let view = RealHealthView {
                 up: real.alive,
+                drained: real.drained,
                 since_unix: unix(since),
                 checks,
             };

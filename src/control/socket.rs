@@ -23,7 +23,9 @@ use super::snapshot::Snapshot;
 #[serde(rename_all = "snake_case")]
 pub enum Request {
     Status,
-    Services { stats: bool },
+    Services {
+        stats: bool,
+    },
     OspfInterfaces,
     OspfNeighbors,
     OspfDatabase,
@@ -31,6 +33,8 @@ pub enum Request {
     Reload,
     Config,
     Metrics,
+    /// Withdraw/announce a VIP, drain/undrain a real server or the director.
+    Maintenance(crate::policy::maintenance::MaintenanceOp),
 }
 
 /// The daemon's answer: a JSON payload whose shape depends on the request.

@@ -16,6 +16,46 @@ pub struct StatusView {
     /// Set when an OSPF speaker runs.
     pub ospf: Option<OspfSummaryView>,
     pub reloads: ReloadCounters,
+    /// What the operator took out of service (`directorctl withdraw`/`drain`).
+    #[serde(default)]
+    pub maintenance: MaintenanceView,
+}
+
+/// The operator's maintenance state, kept across reloads and restarts until undone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MaintenanceView {
+    /// VIPs withdrawn from OSPF; their tables stay.
+    pub withdrawn: Vec<String>,
+    /// Drained real servers, as `VIP:PORT REALSERVER[:PORT]`.
+    pub drained: Vec<String>,
+    /// The whole director is drained: every VIP withdrawn.
+    pub director_drained: bool,
+}
+
+impl MaintenanceView {
+    pub fn is_empty(&self) -> bool {
+        *self == MaintenanceView::default()
+    }
+}
+
+impl From<&crate::policy::Maintenance> for MaintenanceView {
+    fn from(m: &crate::policy::Maintenance) -> Self {
+        MaintenanceView {
+            withdrawn: m.withdrawn.iter().map(ToString::to_string).collect(),
+            drained: m.drained.iter().map(ToString::to_string).collect(),
+            director_drained: m.director_drained,
+        }
+    }
+}
+
+/// The answer to a maintenance request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MaintenanceReply {
+    /// What was asked, e.g. `withdraw 10.0.0.1`.
+    pub operation: String,
+    /// False when the state already was so (repeating an operation is harmless).
+    pub changed: bool,
+    pub maintenance: MaintenanceView,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -32,7 +72,8 @@ pub struct VipView {
     pub address: String,
     /// `announced` (in our LSAs, with at least one Full adjacency to carry them),
     /// `pending` (healthy, but no Full adjacency yet or the tables are not programmed),
-    /// `withdrawn` (no service on it holds its quorum), or `local` (no OSPF speaker).
+    /// `withdrawn` (no service on it holds its quorum), `maintenance` (withdrawn by the
+    /// operator: `directorctl withdraw` or `drain --all`), or `local` (no OSPF speaker).
     pub state: String,
 }
 
@@ -93,6 +134,9 @@ pub struct RealView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealHealthView {
     pub up: bool,
+    /// The operator drained it (`directorctl drain`): weight 0 whatever its health.
+    #[serde(default)]
+    pub drained: bool,
     /// Unix time (seconds) of the last change of `up`.
     pub since_unix: u64,
     pub checks: Vec<CheckView>,

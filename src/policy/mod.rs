@@ -7,9 +7,12 @@
 //!   `update_quorum_state` in ipwrapper.c);
 //! - [`tables::desired_tables`]: the forwarding tables;
 //! - [`announced_vips`]: the VIPs this director announces;
-//! - [`groups`]: group expansion, shared by all of the above.
+//! - [`groups`]: group expansion, shared by all of the above;
+//! - [`maintenance`]: what the operator took out of service by hand, an input of the
+//!   above next to the verdicts.
 
 pub mod groups;
+pub mod maintenance;
 pub mod tables;
 
 use std::collections::{BTreeSet, HashMap};
@@ -19,6 +22,7 @@ use crate::config::model::{self as cfg, Checker, Config};
 use crate::health::fsm::Verdict;
 use crate::health::probe::WeightChange;
 
+pub use maintenance::Maintenance;
 pub use tables::desired_tables;
 
 /// keepalived's largest real-server weight (`weight <INTEGER>` is an int; IPVS takes i32).
@@ -31,6 +35,9 @@ pub struct RealStatus {
     pub alive: bool,
     /// The weight it gets while alive: configured, changed by dynamic checkers.
     pub weight: u32,
+    /// The operator drained it: it stays in the tables at weight 0 and its weight does not
+    /// count towards the quorum (as keepalived counts a weight-0 server).
+    pub drained: bool,
 }
 
 /// One virtual server's evaluated health.
@@ -63,11 +70,12 @@ impl Evaluation {
 
 /// Evaluates every virtual server. `verdict` gives each checker's current verdict;
 /// `previous` the quorum state each virtual server had (a new one has none), which the
-/// hysteresis needs.
+/// hysteresis needs; `maintenance` the real servers the operator drained.
 pub fn evaluate(
     config: &Config,
     verdict: impl Fn(&Checker) -> Verdict,
     previous: &HashMap<cfg::ServiceKey, bool>,
+    maintenance: &Maintenance,
 ) -> Evaluation {
     let services = config
         .virtual_servers
@@ -76,11 +84,14 @@ pub fn evaluate(
             let reals: Vec<RealStatus> = vs
                 .real_servers
                 .iter()
-                .map(|rs| real_status(rs, &verdict))
+                .map(|rs| RealStatus {
+                    drained: maintenance.is_drained(config, vs, rs.ip, rs.port),
+                    ..real_status(rs, &verdict)
+                })
                 .collect();
             let live_weight = reals
                 .iter()
-                .filter(|r| r.alive)
+                .filter(|r| r.alive && !r.drained)
                 .map(|r| u64::from(r.weight))
                 .sum();
             let quorum = quorum(vs, live_weight, previous.get(&vs.key).copied());
@@ -101,6 +112,7 @@ pub fn initial(config: &Config) -> Evaluation {
         config,
         |checker| Verdict::initial(checker.common().alpha),
         &HashMap::new(),
+        &Maintenance::default(),
     )
 }
 
@@ -124,6 +136,7 @@ fn real_status(rs: &cfg::RealServer, verdict: &impl Fn(&Checker) -> Verdict) -> 
         // keepalived's FILE_CHECK: a weight driven to zero or below is a failure.
         alive: alive && (shift == 0 || weight > 0),
         weight: weight.clamp(0, MAX_WEIGHT) as u32,
+        drained: false,
     }
 }
 
@@ -154,14 +167,20 @@ pub fn configured_vips(config: &Config) -> BTreeSet<IpAddr> {
 /// listening on it holds its quorum. Withdrawing a VIP takes every port on it away from
 /// this director, so one failed service must not take the healthy ones on the same
 /// address with it; a director that can serve none of them withdraws, and the routers send
-/// its share to the directors that can.
-pub fn announced_vips(config: &Config, health: &Evaluation) -> BTreeSet<IpAddr> {
+/// its share to the directors that can. A VIP the operator withdrew (or every VIP, when
+/// the whole director is drained) is not announced, whatever its health.
+pub fn announced_vips(
+    config: &Config,
+    health: &Evaluation,
+    maintenance: &Maintenance,
+) -> BTreeSet<IpAddr> {
     config
         .virtual_servers
         .iter()
         .zip(&health.services)
         .filter(|(_, status)| status.quorum)
         .flat_map(|(vs, _)| groups::addresses(config, vs))
+        .filter(|vip| !maintenance.is_withdrawn(*vip))
         .collect()
 }
 

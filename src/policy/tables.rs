@@ -10,6 +10,8 @@
 //!   the traffic (weight 1) and the live real servers leave the pool — weight 0 in
 //!   active-active mode or with `inhibit_on_failure`, removed otherwise, as keepalived's
 //!   `update_quorum_state` does; an `inhibit`ed sorry server stays at weight 0 otherwise;
+//! - a real server the operator drained stays in place at weight 0 in every mode (never
+//!   removed: its established connections finish, and `mh` keeps its slot order);
 //! - persistence, scheduler flags and one-packet scheduling become IPVS service flags
 //!   exactly as ipvsadm would set them;
 //! - active-active mode turns on `sloppy_tcp`/`sloppy_sctp` so a director accepts a flow
@@ -152,8 +154,8 @@ fn service(
     let mut dests = Vec::with_capacity(vs.real_servers.len() + 1);
     let sorry_in_charge = !status.quorum && vs.sorry_server.is_some();
     for (rs, real) in vs.real_servers.iter().zip(&status.reals) {
-        let serving = real.alive && !sorry_in_charge;
-        if !serving && !active_active && !rs.inhibit_on_failure {
+        let serving = real.alive && !real.drained && !sorry_in_charge;
+        if !serving && !active_active && !rs.inhibit_on_failure && !real.drained {
             continue;
         }
         dests.push(DestSpec {

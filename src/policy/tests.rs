@@ -110,7 +110,7 @@ fn verdicts(down: &[&str]) -> impl Fn(&Checker) -> Verdict {
 }
 
 fn eval(c: &Config, down: &[&str]) -> Evaluation {
-    evaluate(c, verdicts(down), &HashMap::new())
+    evaluate(c, verdicts(down), &HashMap::new(), &Maintenance::default())
 }
 
 #[test]
@@ -196,6 +196,7 @@ fn dynamic_checkers_set_and_shift_the_weight() {
                 weight: Some(change),
             },
             &HashMap::new(),
+            &Maintenance::default(),
         )
     };
     assert_eq!(set(WeightChange::Set(7)).services[0].reals[0].weight, 7);
@@ -215,7 +216,7 @@ fn quorum_with_hysteresis() {
     let c = config(vec![v], Mode::ActiveActive);
     let step = |down: &[&str], before: bool| {
         let prev = HashMap::from([(c.virtual_servers[0].key.clone(), before)]);
-        evaluate(&c, verdicts(down), &prev).services[0].quorum
+        evaluate(&c, verdicts(down), &prev, &Maintenance::default()).services[0].quorum
     };
     // Held: lost only below quorum − hysteresis = 2.
     assert!(step(&["10.1.0.1", "10.1.0.2", "10.1.0.3"], true));
@@ -237,7 +238,9 @@ fn quorum_is_lost_at_zero_weight_even_with_a_zero_quorum() {
     v.quorum = 0;
     let c = config(vec![v], Mode::ActiveActive);
     let prev = HashMap::from([(c.virtual_servers[0].key.clone(), true)]);
-    assert!(!evaluate(&c, verdicts(&["10.1.0.1"]), &prev).services[0].quorum);
+    assert!(
+        !evaluate(&c, verdicts(&["10.1.0.1"]), &prev, &Maintenance::default()).services[0].quorum
+    );
 }
 
 #[test]
@@ -320,9 +323,17 @@ fn a_vip_is_announced_while_one_of_its_services_holds_quorum() {
         Mode::ActiveActive,
     );
     assert_eq!(configured_vips(&c).len(), 2);
-    let announced = announced_vips(&c, &eval(&c, &["10.1.0.1", "10.1.0.3"]));
+    let announced = announced_vips(
+        &c,
+        &eval(&c, &["10.1.0.1", "10.1.0.3"]),
+        &Maintenance::default(),
+    );
     assert_eq!(announced, BTreeSet::from([ip("10.0.0.1")]));
-    let announced = announced_vips(&c, &eval(&c, &["10.1.0.1", "10.1.0.2", "10.1.0.3"]));
+    let announced = announced_vips(
+        &c,
+        &eval(&c, &["10.1.0.1", "10.1.0.2", "10.1.0.3"]),
+        &Maintenance::default(),
+    );
     assert!(
         announced.is_empty(),
         "a director that can serve nothing withdraws"
@@ -363,4 +374,203 @@ fn groups_expand_to_sorted_services_and_their_vips() {
         }
     );
     assert_eq!(configured_vips(&c).len(), 3);
+}
+
+// ===== maintenance =====
+
+use super::maintenance::{Drain, MaintenanceError, MaintenanceOp};
+
+fn sock(s: &str) -> std::net::SocketAddr {
+    s.parse().expect("socket address")
+}
+
+fn drain(service: &str, real: &str, port: Option<u16>) -> Drain {
+    Drain {
+        service: sock(service),
+        real: ip(real),
+        port,
+    }
+}
+
+fn maintained(c: &Config, ops: &[MaintenanceOp]) -> Maintenance {
+    let mut m = Maintenance::default();
+    for op in ops {
+        m.apply(c, *op).expect("maintenance op");
+    }
+    m
+}
+
+#[test]
+fn a_drained_real_server_keeps_its_place_at_weight_zero_in_every_mode() {
+    for mode in [Mode::ActiveActive, Mode::TablesOnly] {
+        let c = config(
+            vec![vs(
+                "10.0.0.1",
+                80,
+                vec![real("10.1.0.1", 3), real("10.1.0.2", 5)],
+            )],
+            mode,
+        );
+        let m = maintained(
+            &c,
+            &[MaintenanceOp::Drain(drain("10.0.0.1:80", "10.1.0.2", None))],
+        );
+        let e = evaluate(&c, verdicts(&[]), &HashMap::new(), &m);
+        assert!(e.services[0].reals[1].drained);
+        assert!(
+            e.services[0].reals[1].alive,
+            "draining is not a health verdict"
+        );
+        assert_eq!(
+            e.services[0].live_weight, 3,
+            "a drained server adds no weight"
+        );
+        let t = desired_tables(&c, &e);
+        let weights: Vec<(IpAddr, u32)> = t.services[0]
+            .dests
+            .iter()
+            .map(|d| (d.key.addr, d.weight))
+            .collect();
+        assert_eq!(
+            weights,
+            vec![(ip("10.1.0.1"), 3), (ip("10.1.0.2"), 0)],
+            "{mode:?}: kept, not removed, so established flows finish"
+        );
+    }
+}
+
+#[test]
+fn draining_the_last_real_server_loses_the_quorum_and_withdraws() {
+    let c = config(
+        vec![vs("10.0.0.1", 80, vec![real("10.1.0.1", 1)])],
+        Mode::ActiveActive,
+    );
+    let m = maintained(
+        &c,
+        &[MaintenanceOp::Drain(drain(
+            "10.0.0.1:80",
+            "10.1.0.1",
+            Some(80),
+        ))],
+    );
+    let e = evaluate(&c, verdicts(&[]), &HashMap::new(), &m);
+    assert!(!e.services[0].quorum);
+    assert!(announced_vips(&c, &e, &m).is_empty());
+}
+
+#[test]
+fn a_withdrawn_vip_leaves_the_announcements_and_keeps_its_tables() {
+    let c = config(
+        vec![
+            vs("10.0.0.1", 80, vec![real("10.1.0.1", 1)]),
+            vs("10.0.0.2", 80, vec![real("10.1.0.2", 1)]),
+        ],
+        Mode::ActiveActive,
+    );
+    let none = Maintenance::default();
+    let m = maintained(&c, &[MaintenanceOp::Withdraw(ip("10.0.0.1"))]);
+    let e = eval(&c, &[]);
+    assert_eq!(announced_vips(&c, &e, &m), BTreeSet::from([ip("10.0.0.2")]));
+    let e_m = evaluate(&c, verdicts(&[]), &HashMap::new(), &m);
+    assert_eq!(desired_tables(&c, &e_m), desired_tables(&c, &e));
+    // Announce undoes it; repeating either is harmless.
+    let mut m2 = m.clone();
+    assert!(!m2
+        .apply(&c, MaintenanceOp::Withdraw(ip("10.0.0.1")))
+        .expect("again"));
+    assert!(m2
+        .apply(&c, MaintenanceOp::Announce(ip("10.0.0.1")))
+        .expect("announce"));
+    assert_eq!(m2, none);
+}
+
+#[test]
+fn a_drained_director_withdraws_everything_and_keeps_its_tables() {
+    let c = config(
+        vec![
+            vs("10.0.0.1", 80, vec![real("10.1.0.1", 1)]),
+            vs("10.0.0.2", 80, vec![real("10.1.0.2", 1)]),
+        ],
+        Mode::ActiveActive,
+    );
+    let m = maintained(&c, &[MaintenanceOp::DrainDirector]);
+    let e = evaluate(&c, verdicts(&[]), &HashMap::new(), &m);
+    assert!(announced_vips(&c, &e, &m).is_empty());
+    assert_eq!(desired_tables(&c, &e), desired_tables(&c, &eval(&c, &[])));
+    let mut m = m;
+    assert!(m
+        .apply(&c, MaintenanceOp::UndrainDirector)
+        .expect("undrain"));
+    assert_eq!(announced_vips(&c, &e, &m).len(), 2);
+}
+
+#[test]
+fn maintenance_of_what_the_configuration_lacks_is_refused() {
+    let c = config(
+        vec![vs("10.0.0.1", 80, vec![real("10.1.0.1", 1)])],
+        Mode::ActiveActive,
+    );
+    let mut m = Maintenance::default();
+    assert_eq!(
+        m.apply(&c, MaintenanceOp::Withdraw(ip("10.0.0.9"))),
+        Err(MaintenanceError::UnknownVip(ip("10.0.0.9")))
+    );
+    assert!(matches!(
+        m.apply(
+            &c,
+            MaintenanceOp::Drain(drain("10.0.0.1:443", "10.1.0.1", None))
+        ),
+        Err(MaintenanceError::UnknownService(_))
+    ));
+    assert!(matches!(
+        m.apply(
+            &c,
+            MaintenanceOp::Drain(drain("10.0.0.1:80", "10.1.0.1", Some(81)))
+        ),
+        Err(MaintenanceError::UnknownReal { .. })
+    ));
+    assert!(m.is_empty());
+    // Only active-active mode announces; elsewhere a withdrawal would silently do nothing.
+    let t = config(c.virtual_servers.clone(), Mode::TablesOnly);
+    assert_eq!(
+        m.apply(&t, MaintenanceOp::Withdraw(ip("10.0.0.1"))),
+        Err(MaintenanceError::NotAnnouncing("tables-only"))
+    );
+    assert!(m.apply(&t, MaintenanceOp::DrainDirector).is_err());
+    // Undoing always works, so an entry left by a removed service can be cleared.
+    let mut stale = Maintenance::default();
+    stale.drained.insert(drain("10.0.0.5:80", "10.1.0.1", None));
+    assert!(stale
+        .apply(
+            &c,
+            MaintenanceOp::Undrain(drain("10.0.0.5:80", "10.1.0.1", None))
+        )
+        .expect("undrain"));
+    assert!(stale.is_empty());
+}
+
+#[test]
+fn maintenance_state_round_trips_through_json() {
+    let c = config(
+        vec![vs("10.0.0.1", 80, vec![real("10.1.0.1", 1)])],
+        Mode::ActiveActive,
+    );
+    let m = maintained(
+        &c,
+        &[
+            MaintenanceOp::Withdraw(ip("10.0.0.1")),
+            MaintenanceOp::Drain(drain("10.0.0.1:80", "10.1.0.1", Some(80))),
+            MaintenanceOp::DrainDirector,
+        ],
+    );
+    let text = serde_json::to_string(&m).expect("encode");
+    assert_eq!(
+        serde_json::from_str::<Maintenance>(&text).expect("decode"),
+        m
+    );
+    // A file written by an older daemon with fewer fields still loads.
+    assert_eq!(
+        serde_json::from_str::<Maintenance>("{}").expect("decode"),
+        Maintenance::default()
+    );
 }

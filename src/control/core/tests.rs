@@ -62,7 +62,7 @@ fn checker_of(config: &Config, vs: usize, rs: usize) -> Checker {
 #[test]
 fn a_check_shared_by_two_virtual_servers_is_one_record() {
     let config = load(TWO_SERVICES);
-    let core = Core::new(config, Instant::now());
+    let core = Core::new(config, Maintenance::default(), Instant::now());
     assert_eq!(core.checkers().count(), 2);
 }
 
@@ -70,7 +70,7 @@ fn a_check_shared_by_two_virtual_servers_is_one_record() {
 fn a_down_verdict_zeroes_the_weight_everywhere_and_says_why() {
     let config = load(TWO_SERVICES);
     let now = Instant::now();
-    let mut core = Core::new(config.clone(), now);
+    let mut core = Core::new(config.clone(), Maintenance::default(), now);
     let first = core.recompute();
     assert!(first.transitions.is_empty(), "nothing changed yet");
     assert_eq!(first.announce.len(), 2);
@@ -122,7 +122,7 @@ fn a_down_verdict_zeroes_the_weight_everywhere_and_says_why() {
 fn reload_keeps_unchanged_verdicts_and_forgets_removed_checkers() {
     let config = load(TWO_SERVICES);
     let now = Instant::now();
-    let mut core = Core::new(config.clone(), now);
+    let mut core = Core::new(config.clone(), Maintenance::default(), now);
     let shared = checker_of(&config, 0, 0);
     let other = checker_of(&config, 0, 1);
     core.on_result(result(&shared, false, now), now);
@@ -155,7 +155,7 @@ fn reload_keeps_unchanged_verdicts_and_forgets_removed_checkers() {
 fn results_of_removed_checkers_change_nothing() {
     let config = load(TWO_SERVICES);
     let now = Instant::now();
-    let mut core = Core::new(config, now);
+    let mut core = Core::new(config, Maintenance::default(), now);
     core.recompute();
     let stranger = load(&TWO_SERVICES.replace("connect_timeout 1", "connect_timeout 9"));
     let checker = checker_of(&stranger, 0, 0);
@@ -166,7 +166,7 @@ fn results_of_removed_checkers_change_nothing() {
 #[test]
 fn omega_reports_everything_down_at_shutdown() {
     let config = load(&TWO_SERVICES.replace("quorum_down", "omega\n    quorum_down"));
-    let mut core = Core::new(config, Instant::now());
+    let mut core = Core::new(config, Maintenance::default(), Instant::now());
     core.recompute();
     let omega = core.omega_transitions();
     assert_eq!(omega.len(), 3, "two servers and the quorum of 10.99.0.1");
@@ -176,7 +176,7 @@ fn omega_reports_everything_down_at_shutdown() {
 fn durations_and_results_are_counted_by_kind() {
     let config = load(TWO_SERVICES);
     let now = Instant::now();
-    let mut core = Core::new(config.clone(), now);
+    let mut core = Core::new(config.clone(), Maintenance::default(), now);
     let shared = checker_of(&config, 0, 0);
     core.on_result(result(&shared, true, now), now);
     core.on_result(result(&shared, false, now), now);
@@ -193,7 +193,7 @@ fn durations_and_results_are_counted_by_kind() {
 fn a_changed_checker_of_a_dead_server_starts_down() {
     let config = load(TWO_SERVICES);
     let now = Instant::now();
-    let mut core = Core::new(config.clone(), now);
+    let mut core = Core::new(config.clone(), Maintenance::default(), now);
     let other = checker_of(&config, 0, 1);
     core.on_result(result(&other, false, now), now);
     core.recompute();
@@ -213,4 +213,37 @@ fn a_changed_checker_of_a_dead_server_starts_down() {
     // Its first success brings it back.
     assert!(core.on_result(result(&changed, true, now), now));
     assert_eq!(core.recompute().transitions.len(), 1);
+}
+
+#[test]
+fn maintenance_is_planned_then_set_and_survives_a_reload() {
+    use crate::policy::maintenance::MaintenanceOp;
+    let config = load(TWO_SERVICES);
+    let now = Instant::now();
+    let mut core = Core::new(config.clone(), Maintenance::default(), now);
+    let before = core.recompute();
+    let vip = *before.announce.iter().next().expect("a VIP");
+    let next = core
+        .plan_maintenance(MaintenanceOp::Withdraw(vip))
+        .expect("valid")
+        .expect("a change");
+    assert!(
+        !core.is_dirty() && core.maintenance().is_empty(),
+        "planning changes nothing"
+    );
+    core.set_maintenance(next);
+    assert!(core.is_dirty());
+    let after = core.recompute();
+    assert!(!after.announce.contains(&vip), "withdrawn");
+    assert_eq!(after.tables, before.tables, "the tables stay");
+    assert_eq!(
+        core.plan_maintenance(MaintenanceOp::Withdraw(vip)),
+        Ok(None),
+        "repeating it changes nothing"
+    );
+    core.set_config(config, now);
+    assert!(
+        !core.recompute().announce.contains(&vip),
+        "kept across a reload"
+    );
 }
