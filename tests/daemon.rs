@@ -601,3 +601,72 @@ fn a_drain_is_kept_across_reloads_and_restarts_until_undone() {
         "nothing left in maintenance, no state file"
     );
 }
+
+/// `directord --dump-config | head`: the reader is gone before anything is written; the
+/// dump must end quietly, not panic (exit 101) on the broken pipe.
+#[test]
+fn dump_config_into_a_closed_pipe_exits_cleanly() {
+    let dir = TestDir::new("dumppipe");
+    let config = dir.write("director.conf", &tables_only_config(&["10.1.0.11"]));
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(DIRECTORD)
+        .arg("--dump-config")
+        .arg("-f")
+        .arg(&config)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run directord");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// `directorctl -s SOCK ARGS…` without --json: (stdout, success).
+fn ctl_human(socket: &Path, args: &[&str]) -> (String, bool) {
+    let out = Command::new(DIRECTORCTL)
+        .arg("-s")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("run directorctl");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.success(),
+    )
+}
+
+#[test]
+fn what_a_new_user_reads_is_plain_and_named_as_configured() {
+    let dir = TestDir::new("plain");
+    let config = dir.write("director.conf", &tables_only_config(&["10.1.0.11"]));
+    let runtime = dir.subdir("run");
+    let socket = runtime.join("directord.sock");
+    let log = dir.path().join("directord.log");
+    let mut daemon = LocalDaemon::start(&config, &runtime, log.clone());
+    wait_until(WAIT, POLL, || real_count(&socket)).expect("the daemon answers");
+
+    let status = ctl(&socket, &["status"]).expect("status");
+    assert_eq!(
+        status["mode"], "tables-only",
+        "the config's spelling: {status}"
+    );
+    let (text, ok) = ctl_human(&socket, &["status"]);
+    assert!(ok && text.contains("mode tables-only"), "{text}");
+
+    // `config` promises JSON, with or without --json.
+    let (text, ok) = ctl_human(&socket, &["config"]);
+    assert!(ok, "{text}");
+    let parsed: serde_json::Value = serde_json::from_str(&text).expect("config output is JSON");
+    assert!(parsed["virtual_servers"].is_array(), "{parsed}");
+
+    daemon.signal("TERM");
+    daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(logged.contains("directord started"), "{logged}");
+    assert!(
+        !logged.contains('\u{1b}'),
+        "colour escapes in a log file that is not a terminal:\n{logged}"
+    );
+}

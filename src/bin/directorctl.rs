@@ -10,7 +10,9 @@ use director::cli::{
     DEFAULT_SOCKET,
 };
 use director::control::socket::{self, Reply, Request};
-use director::control::views::{MaintenanceReply, ServicesView, StatusView};
+use director::control::views::{
+    MaintenanceReply, OspfInterfaceView, OspfLsaView, OspfNeighborView, ServicesView, StatusView,
+};
 use director::policy::maintenance::MaintenanceOp;
 
 /// A reload re-reads and re-applies the whole configuration; everything else is a lookup.
@@ -57,7 +59,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(socket::request(&path, request, timeout)) {
         Ok(Reply::Ok(value)) => {
-            print!("{}", render_reply(&args, request, value));
+            if let Err(err) = director::cli::print_stdout(&render_reply(&args, request, value)) {
+                eprintln!("directorctl: cannot write the answer: {err}");
+                return ExitCode::FAILURE;
+            }
             if wait_for_drain {
                 return runtime.block_on(wait_drained(&path));
             }
@@ -154,10 +159,13 @@ fn genhash_command(args: &GenhashArgs, json: bool) -> ExitCode {
             println!("{value:#}");
             ExitCode::SUCCESS
         }
-        Ok(hashed) => {
-            print!("{}", genhash::render(&hashed));
-            ExitCode::SUCCESS
-        }
+        Ok(hashed) => match director::cli::print_stdout(&genhash::render(&hashed)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("directorctl: cannot write the answer: {err}");
+                ExitCode::FAILURE
+            }
+        },
         Err(err) => {
             eprintln!("directorctl genhash: {err}");
             ExitCode::FAILURE
@@ -196,6 +204,25 @@ fn render_reply(args: &DirectorctlArgs, request: Request, value: serde_json::Val
         Request::Metrics => value
             .as_str()
             .map_or_else(|| render::generic(&value), str::to_owned),
+        // The configuration is JSON for people too: there is no better table for a tree.
+        Request::Config => serde_json::to_string_pretty(&value)
+            .map_or_else(|_| value.to_string(), |text| text + "\n"),
+        Request::OspfInterfaces => {
+            match serde_json::from_value::<Vec<OspfInterfaceView>>(value.clone()) {
+                Ok(rows) => render::ospf_interfaces(&rows),
+                Err(_) => render::generic(&value),
+            }
+        }
+        Request::OspfNeighbors => {
+            match serde_json::from_value::<Vec<OspfNeighborView>>(value.clone()) {
+                Ok(rows) => render::ospf_neighbors(&rows),
+                Err(_) => render::generic(&value),
+            }
+        }
+        Request::OspfDatabase => match serde_json::from_value::<Vec<OspfLsaView>>(value.clone()) {
+            Ok(rows) => render::ospf_database(&rows),
+            Err(_) => render::generic(&value),
+        },
         Request::Maintenance(_) => {
             match serde_json::from_value::<MaintenanceReply>(value.clone()) {
                 Ok(reply) => maintenance::reply(&reply),

@@ -72,12 +72,15 @@ fn check_config(path: &std::path::Path, options: &config::LoadOptions, dump: boo
             if dump {
                 let dumped = config::redact::redacted_json(&loaded.config)
                     .and_then(|value| serde_json::to_string_pretty(&value));
-                match dumped {
-                    Ok(json) => println!("{json}"),
-                    Err(err) => {
-                        eprintln!("directord: cannot encode the configuration: {err}");
-                        return ExitCode::FAILURE;
-                    }
+                let printed = dumped
+                    .map_err(|err| format!("cannot encode the configuration: {err}"))
+                    .and_then(|json| {
+                        director::cli::print_stdout(&(json + "\n"))
+                            .map_err(|err| format!("cannot write the configuration: {err}"))
+                    });
+                if let Err(message) = printed {
+                    eprintln!("directord: {message}");
+                    return ExitCode::FAILURE;
                 }
             } else {
                 eprintln!(
@@ -116,8 +119,12 @@ fn init_logging(args: &DirectordArgs) -> Result<(), String> {
         Err(_) => EnvFilter::try_new(&args.log_level)
             .map_err(|err| format!("invalid --log-level {:?}: {err}", args.log_level))?,
     };
+    // Colour only for a person at a terminal: escapes in a log file or the journal are
+    // noise that breaks grep.
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let result = match args.log_format {
         LogFormat::Text => builder.try_init(),

@@ -78,6 +78,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// Writes a command's output to stdout. A reader that went away (`directord --dump-config
+/// | head`) is not an error: the rest of the output is simply not wanted, so the caller
+/// exits normally instead of panicking as `print!` does on a broken pipe.
+pub fn print_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// The configuration file to read: the one given, else the director default, else
 /// keepalived's when only that exists.
 pub fn config_path(explicit: Option<&Path>) -> PathBuf {

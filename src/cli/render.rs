@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use crate::control::views::{RealView, ServicesView, StatusView};
+use crate::control::views::{
+    OspfInterfaceView, OspfLsaView, OspfNeighborView, RealView, ServicesView, StatusView,
+};
 
 /// `ipvsadm -Ln`-like listing; `--stats` adds the counters like `ipvsadm -Ln --stats`.
 /// Without `--stats`, each real server's line ends with its health: `up` or `DOWN`, for
@@ -134,6 +136,139 @@ fn human(value: u64) -> String {
     }
 }
 
+/// Left-aligned columns as wide as their widest cell, two spaces apart.
+fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, (cell, width)) in cells.zip(&widths).enumerate() {
+            if i + 1 == widths.len() {
+                text.push_str(cell);
+            } else {
+                let _ = write!(text, "{cell:<width$}  ");
+            }
+        }
+        text.trim_end().to_string() + "\n"
+    };
+    let mut out = line(&mut headers.iter().copied());
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    out
+}
+
+/// `directorctl ospf interfaces`.
+pub fn ospf_interfaces(rows: &[OspfInterfaceView]) -> String {
+    if rows.is_empty() {
+        return "no OSPF interface is running\n".into();
+    }
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|i| {
+            vec![
+                i.name.clone(),
+                i.area.clone(),
+                i.network_type.clone(),
+                i.state.clone(),
+                i.address.clone(),
+                i.dr.clone(),
+                i.bdr.clone(),
+                i.neighbors.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "Interface",
+            "Area",
+            "Type",
+            "State",
+            "Address",
+            "DR",
+            "BDR",
+            "Neighbors",
+        ],
+        &rows,
+    )
+}
+
+/// `directorctl ospf neighbors`; with none, says so and what that means.
+pub fn ospf_neighbors(rows: &[OspfNeighborView]) -> String {
+    if rows.is_empty() {
+        return "no OSPF neighbors: no router has answered our hellos (check the interface, \
+                area, timers and authentication against the router's)\n"
+            .into();
+    }
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|n| {
+            vec![
+                n.router_id.clone(),
+                n.priority.to_string(),
+                n.state.clone(),
+                n.address.clone(),
+                n.interface.clone(),
+                n.dr.clone(),
+                n.bdr.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "Neighbor ID",
+            "Pri",
+            "State",
+            "Address",
+            "Interface",
+            "DR",
+            "BDR",
+        ],
+        &rows,
+    )
+}
+
+/// `directorctl ospf database`, one line per LSA; `*` marks our own.
+pub fn ospf_database(rows: &[OspfLsaView]) -> String {
+    if rows.is_empty() {
+        return "the link-state database is empty\n".into();
+    }
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|l| {
+            vec![
+                l.area.clone(),
+                l.lsa_type.clone(),
+                l.link_state_id.clone(),
+                format!(
+                    "{}{}",
+                    l.advertising_router,
+                    if l.self_originated { " *" } else { "" }
+                ),
+                l.age.to_string(),
+                l.sequence.clone(),
+                l.checksum.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "Area",
+            "Type",
+            "Link ID",
+            "ADV Router",
+            "Age",
+            "Seq#",
+            "Checksum",
+        ],
+        &rows,
+    )
+}
+
 /// `directorctl status`.
 pub fn status(view: &StatusView) -> String {
     let mut out = String::new();
@@ -164,6 +299,9 @@ pub fn status(view: &StatusView) -> String {
     );
     for error in &view.reloads.last_errors {
         let _ = writeln!(out, "            {error}");
+    }
+    for note in &view.notes {
+        let _ = writeln!(out, "note:       {note}");
     }
     if !view.maintenance.is_empty() {
         out.push_str(&super::maintenance::state(&view.maintenance));
@@ -303,6 +441,59 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn ospf_views_are_tables_and_say_when_they_are_empty() {
+        let neighbor = OspfNeighborView {
+            router_id: "10.0.0.1".into(),
+            priority: 1,
+            state: "Full".into(),
+            address: "10.0.0.1".into(),
+            interface: "eth0".into(),
+            dr: "10.0.0.1".into(),
+            bdr: "10.0.0.11".into(),
+        };
+        assert_eq!(
+            ospf_neighbors(&[neighbor]),
+            "Neighbor ID  Pri  State  Address   Interface  DR        BDR\n\
+             10.0.0.1     1    Full   10.0.0.1  eth0       10.0.0.1  10.0.0.11\n"
+        );
+        assert!(ospf_neighbors(&[]).starts_with("no OSPF neighbors"));
+        let lsa = OspfLsaView {
+            area: "0.0.0.0".into(),
+            lsa_type: "router".into(),
+            link_state_id: "10.0.0.11".into(),
+            advertising_router: "10.0.0.11".into(),
+            age: 3,
+            sequence: "0x80000002".into(),
+            checksum: "0x1a2b".into(),
+            self_originated: true,
+        };
+        let text = ospf_database(&[lsa]);
+        assert!(
+            text.starts_with("Area     Type    Link ID    ADV Router"),
+            "{text}"
+        );
+        assert!(text.contains("10.0.0.11 *"), "{text}");
+        assert_eq!(ospf_database(&[]), "the link-state database is empty\n");
+        let iface = OspfInterfaceView {
+            name: "eth0".into(),
+            area: "0.0.0.0".into(),
+            network_type: "broadcast".into(),
+            state: "DROther".into(),
+            address: "10.0.0.11/24".into(),
+            dr: "10.0.0.1".into(),
+            bdr: "10.0.0.2".into(),
+            neighbors: 2,
+        };
+        let text = ospf_interfaces(&[iface]);
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(
+            text.lines().nth(1).is_some_and(|l| l.ends_with("  2")),
+            "{text}"
+        );
+        assert_eq!(ospf_interfaces(&[]), "no OSPF interface is running\n");
     }
 
     #[test]

@@ -98,6 +98,17 @@ pub enum Mode {
     TablesOnly,
 }
 
+impl Mode {
+    /// The name the configuration (`director { mode … }`) and the docs use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::ActiveActive => "active-active",
+            Mode::MasterBackup => "master-backup",
+            Mode::TablesOnly => "tables-only",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum DataplaneKind {

@@ -127,7 +127,7 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
         servers.push(tokio::spawn(metrics::serve_http(listener, frontdesk)));
     }
     tracing::info!(
-        mode = ?controller.mode(),
+        mode = controller.mode().name(),
         config = %controller.settings.config_path.display(),
         socket = %socket_path.display(),
         checkers = controller.checkers.len(),
@@ -686,14 +686,15 @@ impl Controller {
         let running = self.config();
         let restart_needed = if loaded.config.mode() != self.mode() {
             Some(format!(
-                "the mode would change from {:?} to {:?}",
-                self.mode(),
-                loaded.config.mode()
+                "the mode would change from {} to {}",
+                self.mode().name(),
+                loaded.config.mode().name()
             ))
         } else if loaded.config.director.dataplane != running.director.dataplane {
             Some(format!(
-                "the dataplane would change from {:?} to {:?}",
-                running.director.dataplane, loaded.config.director.dataplane
+                "the dataplane would change from {} to {}",
+                dataplane_name(running.director.dataplane),
+                dataplane_name(loaded.config.director.dataplane)
             ))
         } else {
             None
@@ -765,10 +766,10 @@ impl Controller {
             }
             Request::OspfInterfaces | Request::OspfNeighbors | Request::OspfDatabase => {
                 let Some(announcer) = self.announcer.as_ref() else {
-                    return Reply::Error(
+                    return Reply::Error(self.speaker_waiting().unwrap_or_else(|| {
                         "no OSPF speaker runs here (it runs in active-active mode, with an ospf block)"
-                            .into(),
-                    );
+                            .into()
+                    }));
                 };
                 let status = match announcer.status().await {
                     Ok(status) => status,
@@ -829,7 +830,7 @@ impl Controller {
     }
 
     fn backend_name(&self) -> String {
-        format!("{:?}", self.config().director.dataplane).to_lowercase()
+        dataplane_name(self.config().director.dataplane).to_string()
     }
 
     /// Publishes what operators read: status, tables with health, check statistics.
@@ -849,6 +850,22 @@ impl Controller {
         };
         self.published.send_replace(Arc::new(snapshot));
         self.results_unpublished = false;
+    }
+
+    /// Why the speaker of an active-active configuration is not running yet, if it is not.
+    fn speaker_waiting(&self) -> Option<String> {
+        let configured = self.mode() == Mode::ActiveActive && self.config().ospf.is_some();
+        if !configured || self.announcer.is_some() {
+            return None;
+        }
+        Some(speaker_waiting_note(
+            self.tables_ready,
+            self.last_report
+                .failures
+                .first()
+                .map(|f| f.message.as_str()),
+            self.config().director.dataplane,
+        ))
     }
 
     fn status(&self) -> StatusView {
@@ -875,7 +892,7 @@ impl Controller {
             .unwrap_or_default();
         StatusView {
             version: env!("CARGO_PKG_VERSION").to_string(),
-            mode: format!("{:?}", self.mode()),
+            mode: self.mode().name().to_string(),
             config_file: self.settings.config_path.display().to_string(),
             uptime_seconds: self.started.elapsed().as_secs(),
             dataplane: DataplaneView {
@@ -913,6 +930,7 @@ impl Controller {
             ospf,
             reloads: self.reloads.clone(),
             maintenance: MaintenanceView::from(self.core.maintenance()),
+            notes: self.speaker_waiting().into_iter().collect(),
         }
     }
 
@@ -947,6 +965,41 @@ impl Controller {
     }
 }
 
+/// What `status` and `ospf …` say while an active-active director's speaker waits: it
+/// starts only once the first reconcile programmed the tables (no VIP is announced before
+/// the tables that serve it exist), so a backend that cannot open holds it back forever.
+fn speaker_waiting_note(
+    tables_ready: bool,
+    failure: Option<&str>,
+    dataplane: crate::config::model::DataplaneKind,
+) -> String {
+    use crate::config::model::DataplaneKind;
+    if tables_ready {
+        return "the OSPF speaker is not running (it did not start or restart; see the log)".into();
+    }
+    let mut note = String::from(
+        "no VIP is announced: the OSPF speaker starts once the dataplane has programmed the \
+         tables, and it has not yet",
+    );
+    if let Some(failure) = failure {
+        note.push_str(&format!(" (the dataplane reports: {failure})"));
+        if dataplane == DataplaneKind::Ipvs {
+            note.push_str("; a host without IPVS (no `ip_vs` module) can use `dataplane nftables`");
+        }
+    }
+    note
+}
+
+/// A backend as the configuration spells it (`director { dataplane … }`).
+fn dataplane_name(kind: crate::config::model::DataplaneKind) -> &'static str {
+    use crate::config::model::DataplaneKind;
+    match kind {
+        DataplaneKind::Ipvs => "ipvs",
+        DataplaneKind::Nftables => "nftables",
+        DataplaneKind::None => "none",
+    }
+}
+
 /// Exponential back-off between retries of failed kernel objects.
 struct Backoff {
     current: Duration,
@@ -967,5 +1020,33 @@ impl Backoff {
 
     fn reset(&mut self) {
         self.current = RETRY_MIN;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::DataplaneKind;
+
+    #[test]
+    fn a_waiting_speaker_says_why_and_what_to_do_without_ipvs() {
+        let note = speaker_waiting_note(
+            false,
+            Some("dataplane ipvs: generic netlink family IPVS not found"),
+            DataplaneKind::Ipvs,
+        );
+        assert!(note.contains("no VIP is announced"), "{note}");
+        assert!(note.contains("IPVS not found"), "{note}");
+        assert!(note.contains("dataplane nftables"), "{note}");
+        let note = speaker_waiting_note(false, None, DataplaneKind::Nftables);
+        assert!(!note.contains("dataplane nftables"), "{note}");
+        assert!(speaker_waiting_note(true, None, DataplaneKind::Ipvs).contains("log"));
+    }
+
+    #[test]
+    fn names_are_the_configuration_spellings() {
+        assert_eq!(Mode::ActiveActive.name(), "active-active");
+        assert_eq!(Mode::TablesOnly.name(), "tables-only");
+        assert_eq!(dataplane_name(DataplaneKind::Nftables), "nftables");
     }
 }

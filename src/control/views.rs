@@ -19,6 +19,10 @@ pub struct StatusView {
     /// What the operator took out of service (`directorctl withdraw`/`drain`).
     #[serde(default)]
     pub maintenance: MaintenanceView,
+    /// Why something an operator expects is not happening yet (e.g. why no VIP is
+    /// announced), in words.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// The operator's maintenance state, kept across reloads and restarts until undone.

@@ -100,7 +100,7 @@ impl Maintenance {
         let announcing = config.mode() == Mode::ActiveActive;
         Ok(match op {
             MaintenanceOp::Withdraw(_) | MaintenanceOp::DrainDirector if !announcing => {
-                return Err(MaintenanceError::NotAnnouncing(mode_name(config.mode())));
+                return Err(MaintenanceError::NotAnnouncing(config.mode().name()));
             }
             MaintenanceOp::Withdraw(vip) => {
                 if !super::configured_vips(config).contains(&vip) {
@@ -177,13 +177,4 @@ fn listens_on(config: &Config, vs: &VirtualServer, addr: SocketAddr) -> bool {
     groups::service_keys(config, vs).iter().any(|key| {
         matches!(key, ServiceKey::Addr { addr: a, port, .. } if *a == addr.ip() && *port == addr.port())
     })
-}
-
-/// A mode as the configuration spells it.
-pub fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::ActiveActive => "active-active",
-        Mode::MasterBackup => "master-backup",
-        Mode::TablesOnly => "tables-only",
-    }
 }
