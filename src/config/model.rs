@@ -125,6 +125,8 @@ pub struct DirectorSettings {
     pub mode: Option<Mode>,
     pub dataplane: DataplaneKind,
     pub control_socket: Option<PathBuf>,
+    /// Group allowed to use the control socket besides root (name or GID); read at start.
+    pub control_socket_group: Option<String>,
     pub metrics_listen: Option<SocketAddr>,
 }
 

@@ -8,6 +8,7 @@
 //! operators read is published as a [`snapshot::Snapshot`] after each change. A reload
 //! parses the new file first and changes nothing unless it is valid.
 
+mod access;
 mod announcer;
 pub mod core;
 mod dataplane_worker;
@@ -81,6 +82,8 @@ pub enum ControlError {
     DataplaneThread(#[source] std::io::Error),
     #[error(transparent)]
     Maintenance(#[from] maintenance::StateError),
+    #[error(transparent)]
+    SocketGroup(#[from] access::GroupError),
     #[error("metrics endpoint {addr}: {source}")]
     Metrics {
         addr: std::net::SocketAddr,
@@ -109,7 +112,11 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
         .control_socket
         .clone()
         .unwrap_or_else(|| settings.runtime_dir.join("directord.sock"));
-    let listener = socket::bind(&socket_path).await?;
+    let group = match loaded.config.director.control_socket_group.as_deref() {
+        Some(name) => Some(access::resolve_group(name)?),
+        None => None,
+    };
+    let listener = socket::bind_with_group(&socket_path, group).await?;
     let (to_control, mut requests) = mpsc::channel::<ControlRequest>(64);
     let (events_tx, mut events) = mpsc::unbounded_channel::<ComponentEvent>();
     let metrics_listen = loaded.config.director.metrics_listen;

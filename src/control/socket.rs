@@ -69,9 +69,16 @@ pub enum SocketError {
     Timeout { path: PathBuf, timeout: Duration },
 }
 
-/// Binds the socket, replacing a stale socket file left by a daemon that died, but never
-/// one a live daemon still answers on.
+/// Binds the socket for its owner only (mode 0600); see [`bind_with_group`].
 pub async fn bind(path: &Path) -> Result<UnixListener, SocketError> {
+    bind_with_group(path, None).await
+}
+
+/// Binds the socket, replacing a stale socket file left by a daemon that died, but never
+/// one a live daemon still answers on. The socket is bound under a temporary name, given
+/// its mode (0600, or 0660 and `group`) and only then renamed into place, so no client
+/// can connect while it is still open to everyone.
+pub async fn bind_with_group(path: &Path, group: Option<u32>) -> Result<UnixListener, SocketError> {
     let io_err = |source| SocketError::Io {
         path: path.to_path_buf(),
         source,
@@ -87,9 +94,15 @@ pub async fn bind(path: &Path) -> Result<UnixListener, SocketError> {
         }
         std::fs::remove_file(path).map_err(io_err)?;
     }
-    let listener = UnixListener::bind(path).map_err(io_err)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(io_err)?;
+    let staging = path.with_extension(format!("binding.{}", std::process::id()));
+    let _ = std::fs::remove_file(&staging);
+    let listener = UnixListener::bind(&staging).map_err(io_err)?;
+    let placed =
+        super::access::restrict(&staging, group).and_then(|()| std::fs::rename(&staging, path));
+    if let Err(err) = placed {
+        let _ = std::fs::remove_file(&staging);
+        return Err(io_err(err));
+    }
     Ok(listener)
 }
 
@@ -292,6 +305,30 @@ mod tests {
         drop(bind(&path).await.expect("first bind"));
         assert!(path.exists(), "a dropped listener leaves its file behind");
         bind(&path).await.expect("rebind over a stale socket");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn the_socket_is_not_world_accessible() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = std::env::temp_dir().join(format!("director-sock-mode-{}", std::process::id()));
+        let path = dir.join("ctl.sock");
+        let listener = bind(&path).await.expect("bind");
+        let meta = std::fs::metadata(&path).expect("socket file");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "owner only");
+        drop(listener);
+        // With a group (our own, which we may always chown to): 0660 and that group.
+        let gid = std::fs::metadata(&dir).expect("dir").gid();
+        let _listener = bind_with_group(&path, Some(gid)).await.expect("bind");
+        let meta = std::fs::metadata(&path).expect("socket file");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+        assert_eq!(meta.gid(), gid);
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name() != "ctl.sock")
+            .collect();
+        assert!(leftovers.is_empty(), "staging files left: {leftovers:?}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

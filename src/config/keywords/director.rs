@@ -62,6 +62,11 @@ pub const DIRECTOR: &[Kw<DirectorSettings>] = &[
             s.control_socket = Some(PathBuf::from(p))
         }
     }),
+    kw!("control_socket_group", |s, n, d| {
+        if let Some(group) = v::single(n, "a group name or GID", d) {
+            s.control_socket_group = Some(group.to_string())
+        }
+    }),
     kw!("metrics_listen", |s, n, d| {
         if let Some(text) = v::single(n, "ADDR:PORT", d) {
             match text.parse() {
