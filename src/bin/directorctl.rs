@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 use director::cli::{
     genhash, maintenance, render, CtlCommand, DirectorctlArgs, GenhashArgs, OspfWhat,
-    DEFAULT_SOCKET,
+    RealServerAction, DEFAULT_SOCKET,
 };
 use director::control::socket::{self, Reply, Request};
 use director::control::views::{
@@ -23,6 +23,7 @@ fn main() -> ExitCode {
     let args = DirectorctlArgs::parse();
     let request = match &args.command {
         CtlCommand::Genhash(genhash) => return genhash_command(genhash, args.json),
+        CtlCommand::Realserver { action } => return realserver_command(action, args.json),
         CtlCommand::Status => Request::Status,
         CtlCommand::Services(services) => Request::Services {
             stats: services.stats,
@@ -140,6 +141,62 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
             eprintln!("directorctl: cannot start the I/O runtime: {err}");
             None
         }
+    }
+}
+
+/// `realserver setup|teardown|check`: runs here, on the real server, without a daemon.
+/// Exit 0: done (or, for check, nothing missing); 1: check found something missing or a
+/// change failed.
+fn realserver_command(action: &RealServerAction, json: bool) -> ExitCode {
+    use director::cli::realserver::{self, Action};
+    let (args, plan_for, check) = match action {
+        RealServerAction::Setup(args) => (args, Action::Setup, false),
+        RealServerAction::Teardown(args) => (args, Action::Teardown, false),
+        RealServerAction::Check(args) => (args, Action::Setup, true),
+    };
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let vips = args.vips.iter().copied().collect();
+    let sysctl_dir = std::path::Path::new(realserver::SYSCTL_DIR);
+    let result = runtime.block_on(async {
+        let netlink = director::net::Netlink::new()?;
+        let host = realserver::observe(&netlink, sysctl_dir).await?;
+        let changes = realserver::plan(&host, &vips, plan_for);
+        if !check {
+            realserver::apply(&netlink, sysctl_dir, &changes).await?;
+        }
+        Ok::<_, realserver::RealServerError>(changes)
+    });
+    let changes = match result {
+        Ok(changes) => changes,
+        Err(err) => {
+            eprintln!("directorctl realserver: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let lines: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    let text = if json {
+        let key = if check { "missing" } else { "changed" };
+        format!("{:#}\n", serde_json::json!({ key: lines }))
+    } else if lines.is_empty() {
+        if check {
+            "ok: every VIP is on lo and the ARP switches are set\n".to_string()
+        } else {
+            "nothing to change\n".to_string()
+        }
+    } else {
+        let verb = if check { "missing" } else { "changed" };
+        lines.iter().map(|l| format!("{verb}: {l}\n")).collect()
+    };
+    if let Err(err) = director::cli::print_stdout(&text) {
+        eprintln!("directorctl: cannot write the answer: {err}");
+        return ExitCode::FAILURE;
+    }
+    if check && !changes.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

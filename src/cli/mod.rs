@@ -2,6 +2,7 @@
 
 pub mod genhash;
 pub mod maintenance;
+pub mod realserver;
 pub mod render;
 
 use std::path::{Path, PathBuf};
@@ -164,6 +165,13 @@ pub enum CtlCommand {
     Drain(DrainArgs),
     /// Undo `drain`.
     Undrain(UndrainArgs),
+    /// Run on an LVS-DR real server (needs no daemon): the VIP as a /32 on lo, and ARP
+    /// switches so the real server never answers ARP for it (arp_ignore=1,
+    /// arp_announce=2 on lo and all). Idempotent; says what it changed.
+    Realserver {
+        #[command(subcommand)]
+        action: RealServerAction,
+    },
     /// Fetch a page as HTTP_GET/SSL_GET would and print the MD5 of its body with a
     /// ready-to-paste `digest` line (keepalived's genhash). Needs no daemon.
     Genhash(GenhashArgs),
@@ -194,6 +202,23 @@ pub struct GenhashArgs {
     /// https: send NAME as SNI (as `enable_sni` with `sni_name`). Without it no SNI is sent.
     #[arg(long, value_name = "NAME")]
     pub sni: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RealServerAction {
+    /// Add what is missing.
+    Setup(VipArgs),
+    /// Remove the VIPs; reset the ARP switches to 0 once no VIP it added is left.
+    Teardown(VipArgs),
+    /// Exit 0 when everything is in place, else 1 and list what is missing.
+    Check(VipArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VipArgs {
+    /// A VIP this real server serves (repeat for several).
+    #[arg(long = "vip", value_name = "A.B.C.D", required = true)]
+    pub vips: Vec<std::net::Ipv4Addr>,
 }
 
 #[derive(Debug, Args)]
