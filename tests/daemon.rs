@@ -62,8 +62,18 @@ struct LocalDaemon {
 
 impl LocalDaemon {
     fn start(config: &Path, runtime_dir: &Path, log: PathBuf) -> LocalDaemon {
+        Self::start_with_env(config, runtime_dir, log, &[])
+    }
+
+    fn start_with_env(
+        config: &Path,
+        runtime_dir: &Path,
+        log: PathBuf,
+        env: &[(&str, &str)],
+    ) -> LocalDaemon {
         let log_file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(DIRECTORD)
+            .envs(env.iter().copied())
             .arg("-f")
             .arg(config)
             .arg("--runtime-dir")
@@ -669,4 +679,52 @@ fn what_a_new_user_reads_is_plain_and_named_as_configured() {
         !logged.contains('\u{1b}'),
         "colour escapes in a log file that is not a terminal:\n{logged}"
     );
+}
+
+/// Waits for the next datagram on a fake `NOTIFY_SOCKET` that has `key`; returns it.
+fn next_notification(listener: &std::os::unix::net::UnixDatagram, key: &str) -> String {
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = listener
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("no sd_notify datagram with {key}: {e}"));
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if text.lines().any(|line| line == key) {
+            return text;
+        }
+    }
+}
+
+/// What systemd's Type=notify sees: READY=1 once the tables were reconciled, RELOADING=1
+/// then READY=1 around a reload, WATCHDOG=1 pings, and STOPPING=1 at SIGTERM.
+#[test]
+fn systemd_notifications_follow_the_daemon() {
+    let dir = TestDir::new("notify");
+    let config = dir.write("director.conf", &tables_only_config(&["10.1.0.11"]));
+    let runtime = dir.subdir("run");
+    let socket = runtime.join("directord.sock");
+    let notify_path = dir.path().join("notify.sock");
+    let listener = std::os::unix::net::UnixDatagram::bind(&notify_path).expect("bind");
+    listener.set_read_timeout(Some(WAIT)).expect("read timeout");
+    let notify = notify_path.to_string_lossy().into_owned();
+    let mut daemon = LocalDaemon::start_with_env(
+        &config,
+        &runtime,
+        dir.path().join("directord.log"),
+        &[("NOTIFY_SOCKET", &notify), ("WATCHDOG_USEC", "200000")],
+    );
+    let ready = next_notification(&listener, "READY=1");
+    assert!(
+        real_count(&socket).is_ok(),
+        "READY=1 comes once the daemon answers: {ready}"
+    );
+    next_notification(&listener, "WATCHDOG=1");
+
+    daemon.signal("HUP");
+    next_notification(&listener, "RELOADING=1");
+    next_notification(&listener, "READY=1");
+
+    daemon.signal("TERM");
+    next_notification(&listener, "STOPPING=1");
+    daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
 }

@@ -55,7 +55,14 @@ fn realserver_setup_check_teardown_in_a_namespace() {
     let again = ctl(&["setup", "--vip", "10.99.0.1", "--vip", "10.99.0.2"]);
     assert!(again.status.success());
     assert_eq!(stdout(&again), "nothing to change\n");
-    let check = ctl(&["--json", "check", "--vip", "10.99.0.1", "--vip", "10.99.0.2"]);
+    let check = ctl(&[
+        "--json",
+        "check",
+        "--vip",
+        "10.99.0.1",
+        "--vip",
+        "10.99.0.2",
+    ]);
     assert!(check.status.success(), "{}", stdout(&check));
     let missing: serde_json::Value = serde_json::from_slice(&check.stdout).expect("json");
     assert_eq!(missing["missing"], serde_json::json!([]));

@@ -16,6 +16,7 @@ pub mod events;
 mod inspect;
 pub mod maintenance;
 pub mod metrics;
+pub mod sd_notify;
 pub mod snapshot;
 pub mod socket;
 pub mod views;
@@ -141,6 +142,14 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
         "directord started"
     );
 
+    // Nothing was handed to the dataplane (nothing to program): ready now; otherwise once
+    // the first reconcile is reported (see `component_event`).
+    if !controller.reconcile_sent {
+        controller.notify_ready();
+    }
+    // Pinged from this loop, so a wedged loop misses its pings and systemd restarts it.
+    let watchdog_every = sd_notify::watchdog_interval();
+    let mut watchdog = tokio::time::interval(watchdog_every.unwrap_or(Duration::from_secs(3600)));
     let mut retry = Backoff::new();
     let mut refresh = tokio::time::interval(SNAPSHOT_REFRESH);
     let mut fatal = None;
@@ -181,12 +190,18 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
                 retry.grow();
             }
             _ = refresh.tick(), if controller.results_unpublished => controller.publish(),
+            _ = watchdog.tick(), if watchdog_every.is_some() => {
+                controller.notifier.notify("WATCHDOG=1");
+            }
         }
         if !controller.has_failures() {
             retry.reset();
         }
     }
 
+    controller
+        .notifier
+        .notify("STOPPING=1\nSTATUS=shutting down: withdrawing VIPs first");
     tracing::info!("shutting down: withdrawing VIPs first");
     controller.shutdown().await;
     for server in servers {
@@ -237,6 +252,12 @@ struct Controller {
     published: watch::Sender<Arc<Snapshot>>,
     /// Check results arrived since the last publication.
     results_unpublished: bool,
+    /// systemd's notification socket (inactive when not run by systemd).
+    notifier: sd_notify::Notifier,
+    /// Tables were handed to the dataplane at least once.
+    reconcile_sent: bool,
+    /// READY=1 was sent.
+    ready_notified: bool,
 }
 
 impl Controller {
@@ -291,6 +312,9 @@ impl Controller {
             reloads: ReloadCounters::default(),
             published: watch::Sender::new(Arc::new(Snapshot::starting(StatusView::default()))),
             results_unpublished: false,
+            notifier: sd_notify::Notifier::from_env(),
+            reconcile_sent: false,
+            ready_notified: false,
         };
         controller.checkers.reconcile(controller.core.checkers());
         controller.apply().await;
@@ -458,6 +482,10 @@ impl Controller {
                 // a backend that could not even open programmed nothing.
                 let programmed = report.is_clean() || report.kernel_ops > 0;
                 self.dataplane_report(report);
+                // Ready after the first reconcile, whatever its outcome: failures are
+                // retried and shown by `status`, and a daemon that keeps retrying is
+                // running, not starting.
+                self.notify_ready();
                 if !self.tables_ready && programmed {
                     self.tables_ready = true;
                     self.start_announcer().await?;
@@ -520,6 +548,7 @@ impl Controller {
         if *self.desired != decisions.tables || !self.last_report.is_clean() {
             self.desired = Arc::new(decisions.tables);
             self.dataplane.reconcile((*self.desired).clone());
+            self.reconcile_sent = true;
         }
         self.apply_vips().await;
         self.apply_announcements();
@@ -718,8 +747,39 @@ impl Controller {
         Ok(loaded)
     }
 
-    /// SIGHUP: a file with errors changes nothing; a valid one is applied as a difference.
+    /// READY=1 once; after a reload, READY=1 again (see [`Controller::reload`]).
+    fn notify_ready(&mut self) {
+        if !self.ready_notified {
+            self.ready_notified = true;
+            self.notifier.notify("READY=1\nSTATUS=running");
+        }
+    }
+
+    /// SIGHUP, between RELOADING=1 and READY=1 for systemd.
     async fn reload(&mut self) -> Result<(), Vec<String>> {
+        // Before the first READY=1 systemd still waits for the start; a reload then is
+        // part of starting.
+        let started = self.ready_notified;
+        if started {
+            self.notifier
+                .notify("RELOADING=1\nSTATUS=reloading the configuration");
+        }
+        let result = self.reload_config().await;
+        let status = match &result {
+            Ok(()) => "STATUS=running".to_string(),
+            Err(errors) => format!(
+                "STATUS=running; the last reload was rejected ({} error(s))",
+                errors.len()
+            ),
+        };
+        if started {
+            self.notifier.notify(&format!("READY=1\n{status}"));
+        }
+        result
+    }
+
+    /// A file with errors changes nothing; a valid one is applied as a difference.
+    async fn reload_config(&mut self) -> Result<(), Vec<String>> {
         let path = &self.settings.config_path;
         tracing::info!(config = %path.display(), "reloading configuration");
         let loaded = match self.vet_reload() {
@@ -990,7 +1050,7 @@ fn speaker_waiting_note(
     );
     if let Some(failure) = failure {
         note.push_str(&format!(" (the dataplane reports: {failure})"));
-        if dataplane == DataplaneKind::Ipvs {
+        if dataplane == DataplaneKind::Ipvs && !failure.contains("nftables") {
             note.push_str("; a host without IPVS (no `ip_vs` module) can use `dataplane nftables`");
         }
     }
