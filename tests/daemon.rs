@@ -728,3 +728,36 @@ fn systemd_notifications_follow_the_daemon() {
     next_notification(&listener, "STOPPING=1");
     daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
 }
+
+/// `directorctl check-config FILE` is `directord -t -f FILE`: same output, same exit code.
+#[test]
+fn check_config_is_the_config_test() {
+    let dir = TestDir::new("checkcfg");
+    let good = dir.write("good.conf", &tables_only_config(&["10.1.0.11"]));
+    let bad = dir.write(
+        "bad.conf",
+        "virtual_server 10.99.0.1 80 {\n    delay_loop abc\n}\n",
+    );
+    for file in [&good, &bad] {
+        let ctl = Command::new(DIRECTORCTL)
+            .arg("check-config")
+            .arg(file)
+            .output()
+            .expect("directorctl");
+        let daemon = Command::new(DIRECTORD)
+            .arg("-t")
+            .arg("-f")
+            .arg(file)
+            .output()
+            .expect("directord");
+        assert_eq!(ctl.status.code(), daemon.status.code(), "{file:?}");
+        assert_eq!(ctl.stderr, daemon.stderr, "{file:?}");
+    }
+    let out = Command::new(DIRECTORCTL)
+        .arg("check-config")
+        .arg(&bad)
+        .output()
+        .expect("directorctl");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.conf:2:"));
+}

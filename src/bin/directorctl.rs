@@ -24,6 +24,12 @@ fn main() -> ExitCode {
     let request = match &args.command {
         CtlCommand::Genhash(genhash) => return genhash_command(genhash, args.json),
         CtlCommand::Realserver { action } => return realserver_command(action, args.json),
+        CtlCommand::CheckConfig { file, config_id } => {
+            let options = director::config::LoadOptions {
+                config_id: config_id.clone(),
+            };
+            return director::cli::check::check_config(file, &options, false);
+        }
         CtlCommand::Status => Request::Status,
         CtlCommand::Services(services) => Request::Services {
             stats: services.stats,

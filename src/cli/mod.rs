@@ -1,5 +1,6 @@
 //! Command-line definitions of `directord` and `directorctl`, and rendering of their output.
 
+pub mod check;
 pub mod genhash;
 pub mod maintenance;
 pub mod realserver;
@@ -171,6 +172,15 @@ pub enum CtlCommand {
     Realserver {
         #[command(subcommand)]
         action: RealServerAction,
+    },
+    /// Check a configuration file as `directord -t` does (needs no daemon): warnings and
+    /// errors with file:line:col; exit 0 when valid, 1 when not.
+    CheckConfig {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// keepalived's config-id, as `directord -i`.
+        #[arg(short = 'i', long = "config-id", value_name = "ID")]
+        config_id: Option<String>,
     },
     /// Fetch a page as HTTP_GET/SSL_GET would and print the MD5 of its body with a
     /// ready-to-paste `digest` line (keepalived's genhash). Needs no daemon.
