@@ -125,3 +125,30 @@ fn the_man_pages_name_every_command() {
     let page = String::from_utf8(config_page()).expect("utf8");
     assert!(page.contains("control_socket_group"));
 }
+
+/// Every `directorctl …` command in docs/operations.md's shell blocks is one the CLI
+/// accepts, so the operations guide cannot drift from the commands.
+#[test]
+fn the_operations_guide_uses_real_commands() {
+    use clap::Parser;
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/operations.md"))
+        .expect("docs/operations.md");
+    let mut in_shell = false;
+    let mut checked = 0;
+    for line in doc.lines() {
+        if line.starts_with("```") {
+            in_shell = line == "```sh";
+            continue;
+        }
+        let Some(command) = line.strip_prefix("directorctl ").filter(|_| in_shell) else {
+            continue;
+        };
+        let command = command.split(['#', '|']).next().unwrap_or_default();
+        let argv = std::iter::once("directorctl").chain(command.split_whitespace());
+        if let Err(err) = DirectorctlArgs::try_parse_from(argv) {
+            panic!("docs/operations.md: `directorctl {command}`: {err}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} commands found");
+}

@@ -107,6 +107,35 @@ impl Snapshot {
             );
         }
         families.push(vips);
+        // A VIP the operator withdrew reads 0 above; this says it is on purpose, so alerts
+        // can leave it out.
+        let mut maintained = Family::new(
+            "director_vip_maintenance",
+            Kind::Gauge,
+            "1 when the operator withdrew the VIP (directorctl withdraw or drain --all).",
+        );
+        for vip in &status.vips {
+            maintained = maintained.sample(
+                vec![("vip", vip.address.clone())],
+                if vip.state == "maintenance" { 1.0 } else { 0.0 },
+            );
+        }
+        families.push(maintained);
+        families.push(
+            Family::new(
+                "director_drained",
+                Kind::Gauge,
+                "1 while the whole director is drained (directorctl drain --all).",
+            )
+            .sample(
+                vec![],
+                if status.maintenance.director_drained {
+                    1.0
+                } else {
+                    0.0
+                },
+            ),
+        );
         if let Some(ospf) = &status.ospf {
             families.push(
                 Family::new(
@@ -266,4 +295,45 @@ pub fn health_views(
         }
     }
     views
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::views::{MaintenanceView, VipView};
+
+    #[test]
+    fn maintenance_shows_in_the_metrics() {
+        let status = StatusView {
+            vips: vec![
+                VipView {
+                    address: "10.0.0.1".into(),
+                    state: "maintenance".into(),
+                },
+                VipView {
+                    address: "10.0.0.2".into(),
+                    state: "announced".into(),
+                },
+            ],
+            maintenance: MaintenanceView {
+                director_drained: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let text = Snapshot::starting(status).metrics(None);
+        assert!(
+            text.contains("director_vip_maintenance{vip=\"10.0.0.1\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("director_vip_maintenance{vip=\"10.0.0.2\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("director_vip_announced{vip=\"10.0.0.2\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("\ndirector_drained 1\n"), "{text}");
+    }
 }
