@@ -671,6 +671,17 @@ fn what_a_new_user_reads_is_plain_and_named_as_configured() {
     let parsed: serde_json::Value = serde_json::from_str(&text).expect("config output is JSON");
     assert!(parsed["virtual_servers"].is_array(), "{parsed}");
 
+    // Plain `services` reads the backend's counters too (ActiveConn/InActConn are real).
+    let services = ctl(&socket, &["services"]).expect("services");
+    assert!(
+        services["services"][0]["reals"][0]["stats"].is_object(),
+        "{services}"
+    );
+    // `dataplane none` keeps its tables in memory, which hold exactly the desired ones.
+    let (text, ok) = ctl_human(&socket, &["services", "--diff"]);
+    assert!(ok, "no difference exits 0: {text}");
+    assert_eq!(text, "the none tables hold exactly the desired ones\n");
+
     daemon.signal("TERM");
     daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
     let logged = std::fs::read_to_string(&log).expect("log");

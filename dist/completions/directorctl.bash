@@ -903,7 +903,7 @@ _directorctl() {
             return 0
             ;;
         directorctl__subcmd__services)
-            opts="-j -h --stats --json --help"
+            opts="-j -h --stats --diff --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -47,6 +47,7 @@ complete -c directorctl -n "__fish_directorctl_needs_command" -f -a "help" -d 'P
 complete -c directorctl -n "__fish_directorctl_using_subcommand status" -s j -l json -d 'Print the daemon\'s answer as JSON instead of a table'
 complete -c directorctl -n "__fish_directorctl_using_subcommand status" -s h -l help -d 'Print help'
 complete -c directorctl -n "__fish_directorctl_using_subcommand services" -l stats -d 'Add connection, packet and byte counters (like `ipvsadm -Ln --stats`)'
+complete -c directorctl -n "__fish_directorctl_using_subcommand services" -l diff -d 'Compare the desired tables with the kernel\'s: services, real servers and weights missing, extra or different. Exit 1 when they differ'
 complete -c directorctl -n "__fish_directorctl_using_subcommand services" -s j -l json -d 'Print the daemon\'s answer as JSON instead of a table'
 complete -c directorctl -n "__fish_directorctl_using_subcommand services" -s h -l help -d 'Print help'
 complete -c directorctl -n "__fish_directorctl_using_subcommand ospf; and not __fish_seen_subcommand_from interfaces neighbors database help" -s j -l json -d 'Print the daemon\'s answer as JSON instead of a table'

@@ -12,6 +12,7 @@ use director::cli::{
 use director::control::socket::{self, Reply, Request};
 use director::control::views::{
     MaintenanceReply, OspfInterfaceView, OspfLsaView, OspfNeighborView, ServicesView, StatusView,
+    TablesDiffView,
 };
 use director::policy::maintenance::MaintenanceOp;
 
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         CtlCommand::Status => Request::Status,
         CtlCommand::Services(services) => Request::Services {
             stats: services.stats,
+            diff: services.diff,
         },
         CtlCommand::Ospf { what } => match what {
             OspfWhat::Interfaces => Request::OspfInterfaces,
@@ -66,12 +68,18 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(socket::request(&path, request, timeout)) {
         Ok(Reply::Ok(value)) => {
+            // `services --diff` exits 1 when the kernel differs, for scripts and monitoring.
+            let differs = matches!(request, Request::Services { diff: true, .. })
+                && render::diff_found(&value);
             if let Err(err) = director::cli::print_stdout(&render_reply(&args, request, value)) {
                 eprintln!("directorctl: cannot write the answer: {err}");
                 return ExitCode::FAILURE;
             }
             if wait_for_drain {
                 return runtime.block_on(wait_drained(&path));
+            }
+            if differs {
+                return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS
         }
@@ -100,24 +108,32 @@ const DRAIN_POLL: Duration = Duration::from_secs(1);
 async fn wait_drained(path: &std::path::Path) -> ExitCode {
     let mut last = None;
     loop {
-        let view =
-            match socket::request(path, Request::Services { stats: true }, LOOKUP_TIMEOUT).await {
-                Ok(Reply::Ok(value)) => match serde_json::from_value::<ServicesView>(value) {
-                    Ok(view) => view,
-                    Err(err) => {
-                        eprintln!("directorctl: unexpected services answer: {err}");
-                        return ExitCode::FAILURE;
-                    }
-                },
-                Ok(Reply::Error(message)) => {
-                    eprintln!("directorctl: {message}");
-                    return ExitCode::FAILURE;
-                }
+        let view = match socket::request(
+            path,
+            Request::Services {
+                stats: true,
+                diff: false,
+            },
+            LOOKUP_TIMEOUT,
+        )
+        .await
+        {
+            Ok(Reply::Ok(value)) => match serde_json::from_value::<ServicesView>(value) {
+                Ok(view) => view,
                 Err(err) => {
-                    eprintln!("directorctl: {err}");
+                    eprintln!("directorctl: unexpected services answer: {err}");
                     return ExitCode::FAILURE;
                 }
-            };
+            },
+            Ok(Reply::Error(message)) => {
+                eprintln!("directorctl: {message}");
+                return ExitCode::FAILURE;
+            }
+            Err(err) => {
+                eprintln!("directorctl: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
         let Some((active, inactive)) = maintenance::connections(&view) else {
             eprintln!(
                 "directorctl: the {} backend keeps no connection counts; watch                  `conntrack -C` instead (the VIPs are withdrawn)",
@@ -258,7 +274,13 @@ fn render_reply(args: &DirectorctlArgs, request: Request, value: serde_json::Val
             Ok(view) => render::status(&view),
             Err(_) => render::generic(&value),
         },
-        Request::Services { stats } => {
+        Request::Services { diff: true, .. } => {
+            match serde_json::from_value::<TablesDiffView>(value.clone()) {
+                Ok(view) => render::diff(&view),
+                Err(_) => render::generic(&value),
+            }
+        }
+        Request::Services { stats, .. } => {
             match serde_json::from_value::<ServicesView>(value.clone()) {
                 Ok(view) => render::services(&view, stats, unix_now()),
                 Err(_) => render::generic(&value),

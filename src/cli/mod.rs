@@ -279,6 +279,11 @@ pub struct ServicesArgs {
     /// Add connection, packet and byte counters (like `ipvsadm -Ln --stats`).
     #[arg(long)]
     pub stats: bool,
+
+    /// Compare the desired tables with the kernel's: services, real servers and weights
+    /// missing, extra or different. Exit 1 when they differ.
+    #[arg(long, conflicts_with = "stats")]
+    pub diff: bool,
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]

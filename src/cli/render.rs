@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use crate::control::views::{
     OspfInterfaceView, OspfLsaView, OspfNeighborView, RealView, ServicesView, StatusView,
+    TablesDiffView,
 };
 
 /// `ipvsadm -Ln`-like listing; `--stats` adds the counters like `ipvsadm -Ln --stats`.
@@ -269,6 +270,28 @@ pub fn ospf_database(rows: &[OspfLsaView]) -> String {
     )
 }
 
+/// `directorctl services --diff`: one line per difference, or that there is none.
+pub fn diff(view: &TablesDiffView) -> String {
+    if view.differences.is_empty() {
+        return format!(
+            "the {} tables hold exactly the desired ones\n",
+            view.backend
+        );
+    }
+    let mut out = String::new();
+    for difference in &view.differences {
+        let _ = writeln!(out, "{difference}");
+    }
+    out
+}
+
+/// Whether a `services --diff` answer lists differences (directorctl then exits 1).
+pub fn diff_found(answer: &serde_json::Value) -> bool {
+    answer["differences"]
+        .as_array()
+        .is_some_and(|d| !d.is_empty())
+}
+
 /// `directorctl status`.
 pub fn status(view: &StatusView) -> String {
     let mut out = String::new();
@@ -494,6 +517,22 @@ mod tests {
             "{text}"
         );
         assert_eq!(ospf_interfaces(&[]), "no OSPF interface is running\n");
+    }
+
+    #[test]
+    fn a_diff_says_whether_the_kernel_differs() {
+        let view = TablesDiffView {
+            backend: "ipvs".into(),
+            differences: vec!["TCP 10.0.0.1:80: missing in the kernel".into()],
+        };
+        assert_eq!(diff(&view), "TCP 10.0.0.1:80: missing in the kernel\n");
+        assert!(diff_found(&serde_json::to_value(&view).expect("json")));
+        let same = TablesDiffView {
+            backend: "ipvs".into(),
+            differences: vec![],
+        };
+        assert!(diff(&same).contains("exactly"));
+        assert!(!diff_found(&serde_json::to_value(&same).expect("json")));
     }
 
     #[test]

@@ -86,6 +86,72 @@ pub fn services(
     }
 }
 
+/// Where the kernel's tables (as its statistics list them) differ from the desired ones:
+/// services and real servers missing or extra, and weights that differ. Schedulers and
+/// flags are not in the statistics, so they are not compared.
+pub fn diff(desired: &DesiredTables, kernel: &TableStats) -> Vec<String> {
+    let name = |key: &ServiceKey| match key {
+        ServiceKey::Addr {
+            addr,
+            port,
+            protocol,
+        } => format!(
+            "{} {}",
+            protocol.as_str().to_uppercase(),
+            DestKey {
+                addr: *addr,
+                port: *port
+            }
+        ),
+        ServiceKey::Fwmark { mark, .. } => format!("FWM {mark}"),
+    };
+    let held: HashMap<ServiceKey, HashMap<DestKey, u32>> = kernel
+        .services
+        .iter()
+        .map(|s| (s.key, s.dests.iter().map(|d| (d.key, d.weight)).collect()))
+        .collect();
+    let mut out = Vec::new();
+    for service in &desired.services {
+        let key = service.spec.key;
+        let Some(dests) = held.get(&key) else {
+            out.push(format!("{}: missing in the kernel", name(&key)));
+            continue;
+        };
+        for dest in &service.dests {
+            match dests.get(&dest.key) {
+                None => out.push(format!(
+                    "{} -> {}: missing in the kernel",
+                    name(&key),
+                    dest.key
+                )),
+                Some(&weight) if weight != dest.weight => out.push(format!(
+                    "{} -> {}: weight {weight} in the kernel, {} desired",
+                    name(&key),
+                    dest.key,
+                    dest.weight
+                )),
+                Some(_) => {}
+            }
+        }
+        for extra in dests
+            .keys()
+            .filter(|k| !service.dests.iter().any(|d| d.key == **k))
+        {
+            out.push(format!(
+                "{} -> {extra}: in the kernel, not desired",
+                name(&key)
+            ));
+        }
+    }
+    for key in held.keys() {
+        if !desired.services.iter().any(|s| s.spec.key == *key) {
+            out.push(format!("{}: in the kernel, not desired", name(key)));
+        }
+    }
+    out.sort();
+    out
+}
+
 fn counters(c: &crate::dataplane::tables::Counters) -> Counters {
     Counters {
         connections: c.connections,
@@ -214,5 +280,87 @@ mod tests {
         );
         assert_eq!(flag_names("wrr", svc_flags::SCHED3), ["flag-3"]);
         assert!(flag_names("rr", svc_flags::PERSISTENT).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod diff_tests {
+    use super::*;
+    use crate::dataplane::tables::{
+        Counters as Kc, DestSpec, DestStats, FlowHash, Protocol, Service, ServiceSpec, ServiceStats,
+    };
+
+    fn key(port: u16) -> ServiceKey {
+        ServiceKey::Addr {
+            addr: "10.0.0.1".parse().expect("ip"),
+            port,
+            protocol: Protocol::Tcp,
+        }
+    }
+
+    fn dest(last: u8) -> DestKey {
+        DestKey {
+            addr: format!("10.1.0.{last}").parse().expect("ip"),
+            port: 80,
+        }
+    }
+
+    #[test]
+    fn diff_names_missing_extra_and_reweighted_objects() {
+        let service = |port, dests: &[(u8, u32)]| Service {
+            spec: ServiceSpec {
+                key: key(port),
+                scheduler: "mh".into(),
+                flags: 0,
+                timeout: 0,
+                netmask: 32,
+            },
+            dests: dests
+                .iter()
+                .map(|&(d, weight)| DestSpec {
+                    key: dest(d),
+                    forward: Forward::Route,
+                    weight,
+                    upper_threshold: 0,
+                    lower_threshold: 0,
+                })
+                .collect(),
+            flow_hash: FlowHash::SourceAddrPort,
+        };
+        let desired = DesiredTables {
+            services: vec![service(80, &[(1, 1), (2, 1)]), service(443, &[(1, 1)])],
+            ..DesiredTables::default()
+        };
+        let stats = |port, dests: &[(u8, u32)]| ServiceStats {
+            key: key(port),
+            counters: Kc::default(),
+            dests: dests
+                .iter()
+                .map(|&(d, weight)| DestStats {
+                    key: dest(d),
+                    weight,
+                    active_connections: 0,
+                    inactive_connections: 0,
+                    counters: Kc::default(),
+                })
+                .collect(),
+        };
+        let same = TableStats {
+            services: vec![stats(80, &[(1, 1), (2, 1)]), stats(443, &[(1, 1)])],
+        };
+        assert!(diff(&desired, &same).is_empty());
+        let kernel = TableStats {
+            services: vec![stats(80, &[(1, 0), (3, 1)]), stats(8080, &[])],
+        };
+        assert_eq!(
+            diff(&desired, &kernel),
+            vec![
+                "TCP 10.0.0.1:443: missing in the kernel",
+                "TCP 10.0.0.1:80 -> 10.1.0.1:80: weight 0 in the kernel, 1 desired",
+                "TCP 10.0.0.1:80 -> 10.1.0.2:80: missing in the kernel",
+                "TCP 10.0.0.1:80 -> 10.1.0.3:80: in the kernel, not desired",
+                "TCP 10.0.0.1:8080: in the kernel, not desired",
+            ]
+        );
     }
 }

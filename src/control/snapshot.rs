@@ -46,6 +46,14 @@ impl Snapshot {
         inspect::services(&self.backend, &self.desired, &self.health, stats)
     }
 
+    /// `directorctl services --diff`: the desired tables against the kernel's.
+    pub fn diff(&self, kernel: &TableStats) -> super::views::TablesDiffView {
+        super::views::TablesDiffView {
+            backend: self.backend.clone(),
+            differences: inspect::diff(&self.desired, kernel),
+        }
+    }
+
     /// Every number the daemon exposes, in the Prometheus text format.
     pub fn metrics(&self, stats: Option<&TableStats>) -> String {
         let status = &self.status;

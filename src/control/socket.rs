@@ -25,6 +25,9 @@ pub enum Request {
     Status,
     Services {
         stats: bool,
+        /// Compare the desired tables with what the kernel holds.
+        #[serde(default)]
+        diff: bool,
     },
     OspfInterfaces,
     OspfNeighbors,
@@ -124,8 +127,19 @@ impl Frontdesk {
         let snapshot = self.snapshot.borrow().clone();
         let value = match request {
             Request::Status => serde_json::to_value(&snapshot.status),
-            Request::Services { stats: false } => serde_json::to_value(snapshot.services(None)),
-            Request::Services { stats: true } => match self.stats.stats().await {
+            // The kernel's connection counts when it answers in time; the table alone else.
+            Request::Services {
+                stats: false,
+                diff: false,
+            } => {
+                let counters = tokio::time::timeout(STATS_WAIT, self.stats.stats())
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
+                serde_json::to_value(snapshot.services(counters.as_ref()))
+            }
+            Request::Services { diff, .. } => match self.stats.stats().await {
+                Ok(counters) if diff => serde_json::to_value(snapshot.diff(&counters)),
                 Ok(counters) => serde_json::to_value(snapshot.services(Some(&counters))),
                 Err(err) => return Reply::Error(format!("dataplane statistics: {err}")),
             },
@@ -287,7 +301,10 @@ mod tests {
         assert_eq!(status["version"], "test");
         let reply = super::request(
             &path,
-            Request::Services { stats: true },
+            Request::Services {
+                stats: true,
+                diff: false,
+            },
             Duration::from_secs(5),
         )
         .await

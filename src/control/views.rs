@@ -96,6 +96,14 @@ pub struct ReloadCounters {
     pub last_errors: Vec<String>,
 }
 
+/// `directorctl services --diff`: where the kernel differs from the desired tables (empty:
+/// it holds them exactly), in services, real servers and weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TablesDiffView {
+    pub backend: String,
+    pub differences: Vec<String>,
+}
+
 /// `directorctl services`: the tables as the dataplane programs them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServicesView {
