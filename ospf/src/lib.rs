@@ -53,6 +53,7 @@
 pub mod api;
 mod error;
 mod flood;
+pub mod fuzzing;
 pub mod instance;
 pub mod interface;
 pub mod lsdb;
