@@ -28,7 +28,11 @@ pub fn packet(data: &[u8]) {
         "emit must reproduce the parsed body"
     );
     let again = Packet::new_checked(&out[..]).expect("emitted header");
-    assert_eq!(PacketRepr::parse(&again).as_ref(), Ok(&repr), "parse → emit → parse");
+    assert_eq!(
+        PacketRepr::parse(&again).as_ref(),
+        Ok(&repr),
+        "parse → emit → parse"
+    );
     let signed = packet::encode(&repr, &md5, 7);
     let (decoded, seq) = packet::decode(&signed, &md5).expect("what we sign decodes");
     assert_eq!((decoded, seq), (repr, Some(7)));

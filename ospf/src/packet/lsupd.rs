@@ -26,7 +26,9 @@ impl LsUpdate {
         // Bytes after the last announced LSA would be dropped on emit (and an update that
         // says "0 LSAs" but carries some would read as empty): reject, as Hello and DD do.
         if r.remaining() != 0 {
-            return Err(DecodeError::BadLength(body.len().min(u16::MAX as usize) as u16));
+            return Err(DecodeError::BadLength(
+                body.len().min(u16::MAX as usize) as u16
+            ));
         }
         Ok(LsUpdate { lsas })
     }
@@ -57,7 +59,10 @@ mod tests {
             LsUpdate::parse(&[0, 0, 0, 0, 0]),
             Err(DecodeError::BadLength(5))
         );
-        assert_eq!(LsUpdate::parse(&[0, 0, 0, 0]), Ok(LsUpdate { lsas: vec![] }));
+        assert_eq!(
+            LsUpdate::parse(&[0, 0, 0, 0]),
+            Ok(LsUpdate { lsas: vec![] })
+        );
     }
 
     #[test]
