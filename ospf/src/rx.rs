@@ -47,7 +47,9 @@ impl Instance {
         if dst == crate::ALL_D_ROUTERS && !iface.is_dr_or_bdr() {
             return self.drop_packet(ii, src, "not_dr");
         }
-        if !dst.is_multicast() && dst != iface.addr() {
+        // §8.2: the destination is the interface's address, AllSPFRouters or AllDRouters.
+        // Not any multicast group: a raw socket sees every group the host has joined.
+        if dst != iface.addr() && dst != crate::ALL_SPF_ROUTERS && dst != crate::ALL_D_ROUTERS {
             return self.drop_packet(ii, src, "wrong_destination");
         }
         if !iface.is_p2p() {
