@@ -41,7 +41,7 @@ const MAX_EXPANSIONS: usize = 5_000_000;
 /// made by expanded lines). Line and expansion counts alone let 526 bytes ask for 20 GB
 /// (a 1-million-step `~SEQ` over a line of a hundred 200-byte parameters); this caps the
 /// text a reload can hold, whatever its shape. See docs/hostile-input.md for the ceiling.
-pub const MAX_TOTAL_BYTES: usize = 64 << 20;
+pub const MAX_TOTAL_BYTES: usize = 32 << 20;
 
 /// One logical line.
 #[derive(Debug, Clone)]
@@ -936,7 +936,7 @@ mod tests {
         assert!(
             diag.errors[0]
                 .to_string()
-                .contains("parameter expansion produces more than 64 MiB of text"),
+                .contains("parameter expansion produces more than 32 MiB of text"),
             "{}",
             diag.errors[0]
         );
@@ -961,7 +961,7 @@ mod tests {
         let (lines, diag) = lines(&big, None);
         assert!(lines.is_empty());
         assert!(
-            diag.errors[0].to_string().contains("larger than 64 MiB"),
+            diag.errors[0].to_string().contains("larger than 32 MiB"),
             "{:?}",
             diag.errors
         );
