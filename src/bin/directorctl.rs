@@ -27,6 +27,7 @@ fn main() -> ExitCode {
             OspfWhat::Interfaces => Request::OspfInterfaces,
             OspfWhat::Neighbors => Request::OspfNeighbors,
             OspfWhat::Database => Request::OspfDatabase,
+            OspfWhat::Counters => Request::OspfCounters,
         },
         CtlCommand::Vrrp => Request::Vrrp,
         CtlCommand::Reload => Request::Reload,

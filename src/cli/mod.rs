@@ -180,4 +180,6 @@ pub enum OspfWhat {
     Neighbors,
     /// The link-state database, one line per LSA.
     Database,
+    /// Packets received and sent per type, and dropped per reason.
+    Counters,
 }

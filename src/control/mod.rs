@@ -748,7 +748,10 @@ impl Controller {
             Request::Services { .. } | Request::Metrics => {
                 return Reply::Error("answered from the snapshot, not by the loop".into())
             }
-            Request::OspfInterfaces | Request::OspfNeighbors | Request::OspfDatabase => {
+            Request::OspfInterfaces
+            | Request::OspfNeighbors
+            | Request::OspfDatabase
+            | Request::OspfCounters => {
                 let Some(announcer) = self.announcer.as_ref() else {
                     return Reply::Error(
                         "no OSPF speaker runs here (it runs in active-active mode, with an ospf block)"
@@ -766,6 +769,7 @@ impl Controller {
                     Request::OspfNeighbors => {
                         serde_json::to_value(inspect::ospf_neighbors(&status))
                     }
+                    Request::OspfCounters => serde_json::to_value(&status.counters),
                     _ => serde_json::to_value(inspect::ospf_database(&status)),
                 }
             }

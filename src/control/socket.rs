@@ -32,6 +32,7 @@ pub enum Request {
     OspfInterfaces,
     OspfNeighbors,
     OspfDatabase,
+    OspfCounters,
     Vrrp,
     Reload,
     Config,
