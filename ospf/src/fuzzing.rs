@@ -410,6 +410,24 @@ mod tests {
     }
 
     #[test]
+    fn replayed_hello_does_not_bring_back_a_dead_neighbor() {
+        // Fuzz finding (ospf_full_md5): once the neighbor died, its sequence number went
+        // with it, and a replay of its first Hello created it again (and made it DR).
+        let mut lab = FullLab::new();
+        let first_hello = lab.sent_by_peer[0].clone();
+        lab.advance(Duration::from_secs(41));
+        lab.advance(Duration::from_secs(1));
+        assert_eq!(lab.peer_state(), None, "the neighbor died");
+        lab.check_output();
+        lab.must_drop(ALL_SPF_ROUTERS, first_hello);
+        assert_eq!(lab.inst.counters.drops.get("crypto_seq_replay"), Some(&1));
+        // The real neighbor, with a newer number, comes back.
+        let hello = lab.hello(true);
+        lab.authentic(ALL_SPF_ROUTERS, hello);
+        assert!(lab.peer_state().is_some());
+    }
+
+    #[test]
     fn authentic_packet_to_another_multicast_group_is_dropped() {
         let mut lab = FullLab::new();
         for group in [Ipv4Addr::new(224, 0, 0, 9), Ipv4Addr::new(239, 1, 1, 1)] {

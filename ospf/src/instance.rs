@@ -699,7 +699,13 @@ impl Instance {
             }
         }
         if new == S::Down {
-            self.ifaces[ii].neighbors.remove(&k);
+            if let Some(seq) = self.ifaces[ii]
+                .neighbors
+                .remove(&k)
+                .and_then(|n| n.crypto_seq)
+            {
+                self.ifaces[ii].retire_crypto_seq(k, seq, now);
+            }
         } else if let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) {
             n.state = new;
         }

@@ -105,6 +105,12 @@ impl Instance {
         if h.options & OPTION_E == 0 {
             return self.drop_packet(ii, src, "options_mismatch");
         }
+        let known = self.ifaces[ii].neighbors.contains_key(&key);
+        if let (false, Some(seq)) = (known, crypto_seq) {
+            if self.ifaces[ii].is_retired_replay(key, seq, now) {
+                return self.drop_packet(ii, src, "crypto_seq_replay");
+            }
+        }
         if let Some(n) = self.ifaces[ii].neighbors.get(&key) {
             if let (Some(seq), Some(last)) = (crypto_seq, n.crypto_seq) {
                 if seq < last {
