@@ -159,7 +159,8 @@ fn duplicate_virtual_servers() {
     let text = "virtual_server 10.0.0.1 80 {\n}\nvirtual_server 10.0.0.1 80 {\n    protocol TCP\n}\nvirtual_server 10.0.0.1 80 {\n    protocol UDP\n}\n";
     assert_eq!(
         errors(text),
-        ["t.conf:3:1: duplicate virtual_server Tcp 10.0.0.1:80 (first at t.conf:1:1), expected each service once"]
+        // Without 'protocol' the first is UDP, as in keepalived: the third repeats it.
+        ["t.conf:6:1: duplicate virtual_server Udp 10.0.0.1:80 (first at t.conf:1:1), expected each service once"]
     );
 }
 
@@ -168,7 +169,7 @@ fn duplicate_real_servers() {
     let text = format!("{VS_HEAD}    real_server 10.1.0.1 80\n    real_server 10.1.0.2 80\n    real_server 10.1.0.1 80\n}}\n");
     assert_eq!(
         errors(&text),
-        ["t.conf:4:5: duplicate real_server 10.1.0.1 port 80 in virtual_server Tcp 10.0.0.1:80 (first at t.conf:2:5), expected each real server once"]
+        ["t.conf:4:5: duplicate real_server 10.1.0.1 port 80 in virtual_server Udp 10.0.0.1:80 (first at t.conf:2:5), expected each real server once"]
     );
 }
 
@@ -185,8 +186,58 @@ fn duplicate_vrrp_instances_and_vrids() {
     let text = instance("A", 7, "eth0") + &instance("B", 7, "eth1") + &instance("C", 7, "eth0");
     assert_eq!(
         errors(&text),
-        ["t.conf:17:23: virtual_router_id 7 on eth0 is already used by vrrp_instance 'A' (first at t.conf:1:1), expected a VRID unique per interface"]
+        ["t.conf:17:23: virtual_router_id 7 on eth0 is already used by vrrp_instance 'A' (first at t.conf:1:1), expected a VRID unique per interface and family"]
     );
+}
+
+/// The checks the VRRP module makes at start are config errors with a place, so that
+/// `-t` refuses what the daemon would refuse (issue 11).
+#[test]
+fn vrrp_start_checks_are_config_errors() {
+    let head = "vrrp_instance V {\n    virtual_router_id 9\n";
+    let vips = "    virtual_ipaddress {\n        10.0.0.9\n    }\n";
+    let text = format!("{head}    interface eth0\n    authentication {{\n        auth_type AH\n        auth_pass secret\n    }}\n{vips}}}\n");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:4:5: vrrp_instance 'V': auth_type AH is not supported by director, expected auth_type PASS or no authentication"]
+    );
+    let text = format!("{head}    unicast_peer {{\n        10.0.0.2\n    }}\n{vips}}}\n");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:1:1: vrrp_instance 'V' has no interface, expected 'interface IFNAME' (director needs one also for unicast instances) or a global default_interface"]
+    );
+    let text = format!(
+        "{head}    interface eth0\n    unicast_peer {{\n        2001:db8::2\n    }}\n{vips}}}\n"
+    );
+    assert_eq!(
+        errors(&text),
+        ["t.conf:4:5: vrrp_instance 'V': unicast_peer 2001:db8::2 is not of the instance's family, expected an IPv4 address"]
+    );
+    // Disjoint unicast peers do not make a shared VRID work: adverts are handed to the
+    // instance of (interface, family, VRID).
+    let instance = |name: &str, peer: &str| {
+        format!("vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id 7\n    unicast_peer {{\n        {peer}\n    }}\n    virtual_ipaddress {{\n        10.0.0.7\n    }}\n}}\n")
+    };
+    let text = instance("A", "10.0.0.2") + &instance("B", "10.0.0.3");
+    assert_eq!(
+        errors(&text),
+        ["t.conf:13:23: virtual_router_id 7 on eth0 is already used by vrrp_instance 'A' (first at t.conf:1:1), expected a VRID unique per interface and family"]
+    );
+}
+
+/// A track_script or sync group member naming nothing is ignored by the daemon as by
+/// keepalived, matching the warning `-t` gives.
+#[test]
+fn what_validation_ignores_the_vrrp_module_ignores() {
+    let text = "vrrp_sync_group G {\n    group {\n        V\n        W\n    }\n}\nvrrp_instance V {\n    interface eth0\n    virtual_router_id 9\n    track_script {\n        nothing\n    }\n    virtual_ipaddress {\n        10.0.0.9\n    }\n}\n";
+    let loaded = director::config::parse_str("t.conf", text).expect("loads with warnings");
+    assert!(loaded.warnings.iter().any(|w| w
+        .message
+        .contains("track_script 'nothing' names no vrrp_script, ignored")));
+    let settings = director::vrrp::settings::Settings::from_config(&loaded.config)
+        .expect("the daemon takes what -t passes");
+    assert!(settings.instances[0].track_scripts.is_empty());
+    assert_eq!(settings.sync_groups[0].members, ["V"]);
 }
 
 #[test]
@@ -292,10 +343,11 @@ fn vrrp_timing_problems() {
 }
 
 #[test]
-fn missing_include_is_an_error() {
+fn unreadable_include_is_an_error() {
+    // A missing one is skipped with a warning, as keepalived skips it (config_keepalived_causes).
     assert_eq!(
-        errors("include /nonexistent/director/keepalived.conf\n"),
-        ["t.conf:1:1: cannot read included file /nonexistent/director/keepalived.conf: No such file or directory (os error 2)"]
+        errors("include /\n"),
+        ["t.conf:1:1: cannot read included file /: Is a directory (os error 21)"]
     );
 }
 
@@ -385,6 +437,7 @@ virtual_server 10.0.0.1 80 {
             "t.conf:13:5: warning: 'priority' given twice in vrrp_instance (first at line 12), the last one wins",
             "t.conf:16:9: warning: vrrp_instance 'VI_1': 2001:db8::1/128 is not of the family of the first address; keepalived ignores it, use virtual_ipaddress_excluded",
             "t.conf:19:9: warning: track_script 'chk_missing' names no vrrp_script, ignored (as keepalived does)",
+            "t.conf:22:1: warning: virtual_server without 'protocol' is UDP, as in keepalived (and the kernel), expected 'protocol TCP' for a TCP service",
             "t.conf:23:13: warning: sh-port/sh-fallback only apply to the sh scheduler, not mh",
             "t.conf:25:12: warning: quorum 5 can never be reached: the real servers' weights add up to 1",
         ]
@@ -554,6 +607,7 @@ virtual_server 10.0.0.1 53 {
         warnings(text),
         [
             "t.conf:5:1: warning: 'vrrp_track_file' is a deprecated synonym of 'track_file', read as one",
+            "t.conf:8:1: warning: virtual_server without 'protocol' is UDP, as in keepalived (and the kernel), expected 'protocol TCP' for a TCP service",
             "t.conf:10:9: warning: UDP_CHECK: min_reply_length 300 is above max_reply_length 255, so no reply can pass",
             "t.conf:16:20: warning: weight 0 in FILE_CHECK means the track_file's weight (4) as in keepalived, expected 'weight 0' on track_file 'tf' for a pass/fail check",
             "t.conf:17:13: warning: unknown keyword 'connect_ip' in FILE_CHECK, ignored",

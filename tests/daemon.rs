@@ -433,7 +433,7 @@ fn real_health(socket: &Path, port: u16) -> Result<(u64, bool, serde_json::Value
 fn checked_config(live: u16, dead: u16, extra: &str) -> String {
     format!(
         "director {{\n    dataplane none\n}}\n\
-         virtual_server 10.99.0.1 80 {{\n    lb_algo mh\n    delay_loop 1\n    inhibit_on_failure\n\
+         virtual_server 10.99.0.1 80 {{\n    protocol TCP\n    lb_algo mh\n    delay_loop 1\n    inhibit_on_failure\n\
          \x20   real_server 127.0.0.1 {live} {{\n        TCP_CHECK {{ connect_timeout 1 retry 0 warmup 0 }}\n    }}\n\
          \x20   real_server 127.0.0.1 {dead} {{\n        TCP_CHECK {{ connect_timeout 1 retry 0 warmup 0 }}\n    }}\n}}\n{extra}"
     )
@@ -483,7 +483,7 @@ fn tcp_checks_drive_weights_and_survive_a_reload() {
         checked_config(
             live,
             dead,
-            "virtual_server 10.99.0.2 80 {\n    real_server 127.0.0.1 1 { weight 1 }\n}\n",
+            "virtual_server 10.99.0.2 80 {\n    protocol TCP\n    real_server 127.0.0.1 1 { weight 1 }\n}\n",
         ),
     )
     .unwrap();

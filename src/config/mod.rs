@@ -7,7 +7,7 @@
 //!      │        → logical lines with file:line
 //!  parser.rs    nom tokens, statements and { } blocks → untyped Node tree, one
 //!      │        top-level block at a time
-//!  keywords.rs  keyword tables per block → typed model (model.rs) with keepalived's
+//!  keywords/    keyword tables, one file per block → typed model (model.rs) with keepalived's
 //!      │        defaults (defaults.rs) and inheritance resolved
 //!  validate.rs  cross-block rules: references, duplicates, impossible combinations
 //!      ▼

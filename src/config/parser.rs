@@ -299,6 +299,32 @@ fn tokenize<'t>(line: &'t str, tokens: &mut Vec<Token<'t>>) -> Option<(usize, &'
     }
 }
 
+/// Guides copy configs with `//` notes after values (`lb_kind DR // direct routing`).
+/// `//` is not a comment in keepalived.conf: keepalived reads the words as arguments and
+/// refuses them. director drops the words from the first unquoted one starting with `//`
+/// to the end of the line (braces stay, so blocks open and close as keepalived sees
+/// them), with one warning for the line.
+fn strip_slash_annotation(
+    tokens: &mut Vec<Token<'_>>,
+    span_at: impl Fn(usize) -> Span,
+    diag: &mut Diagnostics,
+) {
+    let Some(cut) = tokens.iter().position(
+        |t| matches!(&t.kind, TokenKind::Word { text, quoted: false } if text.starts_with("//")),
+    ) else {
+        return;
+    };
+    diag.warn(
+        span_at(tokens[cut].offset),
+        "'//' is not a comment in keepalived.conf (use '#' or '!'); ignored it and the words after it on this line",
+    );
+    let mut index = 0;
+    tokens.retain(|t| {
+        index += 1;
+        index <= cut || matches!(t.kind, TokenKind::Brace(_))
+    });
+}
+
 // ───────────────────────────── blocks ─────────────────────────────
 
 /// An open block on the stack.
@@ -371,6 +397,7 @@ impl<'a> Parser<'a> {
         let text = set.text(line);
         let mut buffer = std::mem::take(&mut self.token_buffer);
         let lex_error = tokenize(text, &mut buffer);
+        strip_slash_annotation(&mut buffer, |offset| set.span(line, offset), diag);
         let mut tokens = buffer.drain(..).peekable();
 
         match tokens.peek() {

@@ -169,6 +169,10 @@ struct Preprocessor<'a> {
     params: HashMap<String, Vec<String>>,
     /// A multi-line `$NAME= \` definition being collected.
     pending_definition: Option<(String, Vec<String>)>,
+    /// The file being read had bytes that are not UTF-8.
+    lossy: bool,
+    /// The physical line being processed ends with `\` after its comment.
+    line_continues: bool,
     too_many_lines: bool,
     expansions: usize,
     expansion_aborted: bool,
@@ -190,6 +194,8 @@ impl<'a> Preprocessor<'a> {
             lines: Vec::new(),
             params: HashMap::new(),
             pending_definition: None,
+            lossy: false,
+            line_continues: false,
             too_many_lines: false,
             expansions: 0,
             expansion_aborted: false,
@@ -221,15 +227,40 @@ impl<'a> Preprocessor<'a> {
     }
 
     fn read_file(&mut self, path: &Path, included_from: Option<Span>, depth: usize) {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
+        // Bytes, not text: real files carry Latin-1 or Shift-JIS comments. Bytes that are
+        // not UTF-8 become U+FFFD, and only where they reach a token is it said.
+        match std::fs::read(path) {
+            Ok(bytes) => {
                 let dir = match path.parent() {
                     Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                     _ => PathBuf::from("."),
                 };
                 let name: Arc<str> = Arc::from(path.display().to_string());
+                let (text, lossy) = match String::from_utf8(bytes) {
+                    Ok(text) => (text, false),
+                    Err(e) => (String::from_utf8_lossy(e.as_bytes()).into_owned(), true),
+                };
+                let outer = std::mem::replace(&mut self.lossy, lossy);
                 self.add_text(name, dir, Arc::new(text), depth);
+                self.lossy = outer;
             }
+            // keepalived skips an included file that does not exist without a word and
+            // runs the rest; director runs the rest too, but says so.
+            Err(source) if source.kind() == std::io::ErrorKind::NotFound => match included_from
+            {
+                Some(span) => self.diag.warn(
+                    span,
+                    format!(
+                        "include: {} does not exist, skipped (as keepalived does); the configuration runs without it",
+                        path.display()
+                    ),
+                ),
+                None => self.diag.errors.push(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    included_from,
+                    source,
+                }),
+            },
             Err(source) => self.diag.errors.push(ConfigError::Read {
                 path: path.to_path_buf(),
                 included_from,
@@ -275,9 +306,22 @@ impl<'a> Preprocessor<'a> {
             line_start += raw.len() + 1;
             let raw = raw.strip_suffix('\r').unwrap_or(raw);
             let content = strip_comment(raw);
+            if self.lossy {
+                if let Some(at) = content.find(char::REPLACEMENT_CHARACTER) {
+                    let span = self.span(origin, at);
+                    self.diag.warn(
+                        span,
+                        "bytes that are not UTF-8 outside a comment, read as U+FFFD (\u{fffd}): this token may not mean what keepalived reads",
+                    );
+                }
+            }
+            // keepalived ends a line with `\` even after a comment (`# note \`), and a
+            // multi-line definition goes on past it.
+            let continues = ends_with_continuation(raw);
             if let Some((name, mut values)) = self.pending_definition.take() {
                 let trimmed = content.trim();
-                match trimmed.strip_suffix('\\') {
+                let part = trimmed.strip_suffix('\\').or(continues.then_some(trimmed));
+                match part {
                     Some(part) => {
                         if !part.trim().is_empty() {
                             values.push(part.trim().to_string());
@@ -293,7 +337,9 @@ impl<'a> Preprocessor<'a> {
                 }
                 continue;
             }
+            self.line_continues = continues;
             self.process(origin, content, Base::File(origin.line_start), depth, 0);
+            self.line_continues = false;
         }
         if let Some((name, values)) = self.pending_definition.take() {
             self.params.insert(name, values);
@@ -376,7 +422,8 @@ impl<'a> Preprocessor<'a> {
         }
         if let Some((name, value)) = parse_definition(text) {
             let value = value.trim();
-            match value.strip_suffix('\\') {
+            let continued = (level == 0 && self.line_continues).then_some(value);
+            match value.strip_suffix('\\').or(continued) {
                 Some(first) => {
                     let mut values = Vec::new();
                     if !first.trim().is_empty() {
@@ -574,7 +621,27 @@ impl<'a> Preprocessor<'a> {
             return;
         };
         let kind = &text[..open];
-        let inner = &text[open + 1..close];
+        let mut inner = std::borrow::Cow::Borrowed(&text[open + 1..close]);
+        // keepalived (add_seq) replaces $PARAMETERS in the numbers of a ~SEQ, not in its
+        // variable's name.
+        if kind.starts_with("~SEQ") {
+            if let Some(comma) = inner.find(',').filter(|&c| inner[c..].contains('$')) {
+                match self.substitute(origin, &inner[comma..]) {
+                    Ok(Some(numbers)) if numbers.contains('\n') => {
+                        self.diag
+                            .error(span, "~SEQ: a parameter of the numbers is a multi-line definition, expected a number");
+                        return;
+                    }
+                    Ok(Some(numbers)) => inner = format!("{}{numbers}", &inner[..comma]).into(),
+                    Ok(None) => {}
+                    Err(message) => {
+                        self.diag.error(span, message);
+                        return;
+                    }
+                }
+            }
+        }
+        let inner = &*inner;
         let rest = &text[close + 1..];
         let rest_base = base.advance(close + 1);
         let assignments = match kind {
@@ -659,6 +726,12 @@ pub fn strip_comment(line: &str) -> &str {
     line
 }
 
+/// keepalived's continuation: the raw line's last byte is a `\` that is not itself
+/// escaped, whether or not it is inside a comment.
+fn ends_with_continuation(raw: &str) -> bool {
+    raw.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1
+}
+
 fn is_param_start(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_'
 }
@@ -680,7 +753,7 @@ fn parse_definition(text: &str) -> Option<(&str, &str)> {
         .map(|value| (&rest[..len], value))
 }
 
-/// A `$NAME` (followed by whitespace or the end) or `${NAME…}` reference at `at`:
+/// A `$NAME` (followed by whitespace, ',', ')' or the end) or `${NAME…}` reference at `at`:
 /// the name (with `_RANDOM`'s arguments) and the end of the reference.
 fn parameter_reference(text: &str, at: usize) -> Option<(&str, usize)> {
     let rest = &text[at + 1..];
@@ -695,6 +768,9 @@ fn parameter_reference(text: &str, at: usize) -> Option<(&str, usize)> {
     let len = bytes.iter().take_while(|&&b| is_param_char(b)).count();
     match bytes.get(len) {
         None => Some((&rest[..len], at + 1 + len)),
+        // keepalived's find_definition: a name ends at a blank, ',' or ')' (the last
+        // two for `~SEQ(i, $FIRST, $LAST)`).
+        Some(b' ' | b'\t' | b',' | b')') => Some((&rest[..len], at + 1 + len)),
         Some(b) if b.is_ascii_whitespace() => Some((&rest[..len], at + 1 + len)),
         Some(_) => None,
     }
@@ -1004,18 +1080,29 @@ mod tests {
     }
 
     #[test]
-    fn include_of_missing_file_is_an_error_and_unmatched_glob_a_warning() {
+    fn include_of_missing_file_or_unmatched_glob_is_a_warning() {
         let (_, diag) = lines(
             "include /nonexistent/director-test.conf\ninclude /nonexistent/*.conf",
             None,
         );
-        assert_eq!(diag.errors.len(), 1);
-        assert!(diag.errors[0].to_string().starts_with(
-            "t.conf:1:1: cannot read included file /nonexistent/director-test.conf: "
-        ));
+        assert!(diag.errors.is_empty(), "{:?}", diag.errors);
         assert_eq!(
             diag.warnings[0].to_string(),
+            "t.conf:1:1: warning: include: /nonexistent/director-test.conf does not exist, skipped (as keepalived does); the configuration runs without it"
+        );
+        assert_eq!(
+            diag.warnings[1].to_string(),
             "t.conf:2:1: warning: include pattern '/nonexistent/*.conf' matched no file"
         );
+    }
+
+    #[test]
+    fn include_of_an_unreadable_file_stays_an_error() {
+        // A directory exists but cannot be read as a file: not keepalived's silent case.
+        let (_, diag) = lines("include /", None);
+        assert_eq!(diag.errors.len(), 1, "{:?}", diag.warnings);
+        assert!(diag.errors[0]
+            .to_string()
+            .starts_with("t.conf:1:1: cannot read included file /: "));
     }
 }

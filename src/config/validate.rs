@@ -171,14 +171,47 @@ fn instance(
     diag: &mut Diagnostics,
 ) {
     let name = &inst.name;
-    if inst.interface.is_none()
-        && inst.unicast_peer.is_empty()
-        && config.global_defs.default_interface.is_none()
-    {
+    // The checks the VRRP module makes when it starts (vrrp::settings), here with a place,
+    // so that what `-t` passes the daemon runs.
+    if inst.interface.is_none() && config.global_defs.default_interface.is_none() {
         diag.error(
             spans.block.clone(),
-            format!("vrrp_instance '{name}' has no interface, expected 'interface IFNAME' (only unicast instances may omit it)"),
+            format!("vrrp_instance '{name}' has no interface, expected 'interface IFNAME' (director needs one also for unicast instances) or a global default_interface"),
         );
+    }
+    if let (Some(VrrpAuth::Ah { .. }), Some(span)) = (&inst.authentication, &spans.authentication) {
+        if inst.version != 3 && !inst.strict_mode {
+            diag.error(
+                span.clone(),
+                format!("vrrp_instance '{name}': auth_type AH is not supported by director, expected auth_type PASS or no authentication"),
+            );
+        }
+    }
+    // The instance's family is its first virtual address's (else unicast_src_ip's).
+    let ipv6 = match (inst.virtual_ipaddress.first(), inst.unicast_src_ip) {
+        (Some(first), _) => first.address.is_ipv6(),
+        (None, Some(src)) => src.is_ipv6(),
+        (None, None) => false,
+    };
+    if !inst.strict_mode {
+        if let Some(peer) = inst
+            .unicast_peer
+            .iter()
+            .find(|p| p.address.is_ipv6() != ipv6)
+        {
+            let span = spans
+                .unicast_peers
+                .clone()
+                .unwrap_or_else(|| spans.block.clone());
+            diag.error(
+                span,
+                format!(
+                    "vrrp_instance '{name}': unicast_peer {} is not of the instance's family, expected an {} address",
+                    peer.address,
+                    if ipv6 { "IPv6" } else { "IPv4" }
+                ),
+            );
+        }
     }
     for (track, span) in inst.track_script.iter().zip(&spans.track_scripts) {
         if config.vrrp_script(&track.name).is_none() {
@@ -261,11 +294,11 @@ fn advert_int(inst: &VrrpInstance, spans: &super::keywords::InstanceSpans, diag:
     }
 }
 
-/// Two instances may share a VRID on one interface only if they cannot hear each
-/// other: different address families, different multicast groups, or unicast with
-/// disjoint peers.
+/// Two instances may share a VRID on one interface only with different address
+/// families: director's VRRP hands an advert to the instance of its (interface, family,
+/// VRID), so different multicast groups or disjoint unicast peers are not enough.
 fn shared_vrids(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
-    type Key<'a> = (&'a str, u8, bool, Option<IpAddr>);
+    type Key<'a> = (&'a str, u8, bool);
     let mut seen: HashMap<Key, Vec<usize>> = HashMap::new();
     for (index, inst) in config.vrrp_instances.iter().enumerate() {
         let iface = inst
@@ -277,31 +310,24 @@ fn shared_vrids(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
             .virtual_ipaddress
             .first()
             .is_some_and(|a| a.address.is_ipv6());
-        let key = (iface, inst.virtual_router_id, ipv6, inst.mcast_dst_ip);
+        let key = (iface, inst.virtual_router_id, ipv6);
         let others = seen.entry(key).or_default();
-        for &other in others.iter() {
+        if let Some(&other) = others.first() {
             let a = &config.vrrp_instances[other];
-            let overlap = (a.unicast_peer.is_empty() && inst.unicast_peer.is_empty())
-                || a.unicast_peer
-                    .iter()
-                    .any(|p| inst.unicast_peer.iter().any(|q| q.address == p.address));
-            if overlap {
-                let span = map.vrrp_instances[index]
-                    .virtual_router_id
-                    .clone()
-                    .unwrap_or_else(|| map.vrrp_instances[index].block.clone());
-                diag.error(
-                    span,
-                    format!(
-                        "virtual_router_id {} on {} is already used by vrrp_instance '{}' ({}), expected a VRID unique per interface",
-                        inst.virtual_router_id,
-                        if iface.is_empty() { "the default interface" } else { iface },
-                        a.name,
-                        first_at(&map.vrrp_instances[other].block)
-                    ),
-                );
-                break;
-            }
+            let span = map.vrrp_instances[index]
+                .virtual_router_id
+                .clone()
+                .unwrap_or_else(|| map.vrrp_instances[index].block.clone());
+            diag.error(
+                span,
+                format!(
+                    "virtual_router_id {} on {} is already used by vrrp_instance '{}' ({}), expected a VRID unique per interface and family",
+                    inst.virtual_router_id,
+                    if iface.is_empty() { "the default interface" } else { iface },
+                    a.name,
+                    first_at(&map.vrrp_instances[other].block)
+                ),
+            );
         }
         others.push(index);
     }
@@ -376,6 +402,132 @@ fn virtual_servers(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
             }
         }
         virtual_server(config, vs, spans, diag);
+        if config.director.dataplane == DataplaneKind::Nftables {
+            nftables_service(config, vs, spans, diag);
+        }
+        if config.mode() == Mode::ActiveActive {
+            ipv6_vips_unannounced(config, vs, block, diag);
+        }
+    }
+}
+
+/// Whether `vs` is (or expands to) fwmark services.
+fn has_fwmark(config: &Config, vs: &VirtualServer) -> bool {
+    match &vs.key {
+        ServiceKey::Addr { .. } => false,
+        ServiceKey::Fwmark { .. } => true,
+        ServiceKey::Group { name, .. } => config.virtual_server_group(name).is_some_and(|g| {
+            g.members
+                .iter()
+                .any(|m| matches!(m, GroupMember::Fwmark { .. }))
+        }),
+    }
+}
+
+/// What the nftables backend refuses at every reconcile (dataplane/nftables/render.rs)
+/// and can be known from the file: an error here, so `-t` says it instead of a service
+/// that never comes up. What depends on the host (a route to a DR real server, DR real
+/// servers behind different interfaces) can only be seen at run time.
+fn nftables_service(
+    config: &Config,
+    vs: &VirtualServer,
+    spans: &super::keywords::VirtualServerSpans,
+    diag: &mut Diagnostics,
+) {
+    let block = &spans.block;
+    let fwmark = has_fwmark(config, vs);
+    let vs_port = match vs.key {
+        ServiceKey::Addr { port, .. } => Some(port).filter(|p| *p != 0),
+        _ => None,
+    };
+    let method_name = |m: &ForwardingMethod| match m {
+        ForwardingMethod::Nat => "NAT",
+        ForwardingMethod::Dr => "DR",
+        ForwardingMethod::Tun { .. } => "TUN",
+    };
+    let mut first: Option<(&ForwardingMethod, &Span)> = None;
+    for (rs, span) in vs.real_servers.iter().zip(&spans.real_servers) {
+        let what = format!("real_server {} port {}", rs.ip, rs.port);
+        match rs.method {
+            ForwardingMethod::Tun { .. } => {
+                diag.error(
+                    span.clone(),
+                    format!("{what}: TUN forwarding is not available with 'dataplane nftables', expected NAT or DR (or 'dataplane ipvs')"),
+                );
+                continue;
+            }
+            ForwardingMethod::Dr if fwmark => diag.error(
+                span.clone(),
+                format!("{what}: DR forwarding of a fwmark service is not available with 'dataplane nftables' (marks are set after ingress), expected NAT (or 'dataplane ipvs')"),
+            ),
+            ForwardingMethod::Dr => {
+                if let Some(port) = vs_port.filter(|p| rs.port != 0 && rs.port != *p) {
+                    diag.error(
+                        span.clone(),
+                        format!("{what}: DR forwarding cannot change the destination port with 'dataplane nftables', expected port {port} or 0"),
+                    );
+                }
+            }
+            ForwardingMethod::Nat => {}
+        }
+        match first {
+            None => first = Some((&rs.method, span)),
+            Some((method, at)) if method_name(method) != method_name(&rs.method) => diag.error(
+                span.clone(),
+                format!(
+                    "{what}: {} forwarding, but the real server {} uses {}; 'dataplane nftables' needs one forwarding method per service, expected {}",
+                    method_name(&rs.method),
+                    first_at(at),
+                    method_name(method),
+                    method_name(method)
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(sorry) = &vs.sorry_server {
+        if matches!(sorry.method, ForwardingMethod::Tun { .. })
+            || (fwmark && sorry.method == ForwardingMethod::Dr)
+        {
+            diag.error(
+                block.clone(),
+                format!(
+                    "sorry_server {}: {} forwarding{} is not available with 'dataplane nftables', expected NAT{} (or 'dataplane ipvs')",
+                    sorry.ip,
+                    method_name(&sorry.method),
+                    if fwmark { " of a fwmark service" } else { "" },
+                    if fwmark { "" } else { " or DR" }
+                ),
+            );
+        }
+    }
+}
+
+/// The OSPFv2 speaker carries IPv4 prefixes only: an IPv6 VIP is put on lo and served,
+/// but no router learns it from this director.
+fn ipv6_vips_unannounced(
+    config: &Config,
+    vs: &VirtualServer,
+    block: &Span,
+    diag: &mut Diagnostics,
+) {
+    let ipv6 = match &vs.key {
+        ServiceKey::Addr { ip, .. } => ip.is_ipv6(),
+        ServiceKey::Group { name, .. } => config.virtual_server_group(name).is_some_and(|g| {
+            g.members
+                .iter()
+                .any(|m| matches!(m, GroupMember::Range { first, .. } if first.is_ipv6()))
+        }),
+        ServiceKey::Fwmark { .. } => false,
+    };
+    if ipv6 {
+        diag.warn(
+            block.clone(),
+            format!(
+                "virtual_server {}: its IPv6 VIPs are held on lo but never announced in active-active mode (the OSPFv2 speaker carries IPv4 only), expected routers to reach them some other way",
+                vs.key
+            ),
+        );
     }
 }
 

@@ -3,14 +3,16 @@
 //! records a `file:line:col: keyword: expected …, found '…'` error and returns `None`
 //! when the argument is missing or wrong, so the caller keeps its default and goes on.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 use std::time::Duration;
 
 use ipnetwork::IpNetwork;
 
-use super::error::Diagnostics;
-use super::model::{MaskedByte, Script, ScriptUser};
+use super::error::{Diagnostics, Span};
+use super::model::{
+    AddressScope, IpAddressSpec, MaskedByte, RouteKind, RouteSpec, Script, ScriptUser,
+};
 use super::parser::Node;
 
 /// The error for argument `index` of `node`.
@@ -195,6 +197,57 @@ pub fn ip_at(node: &Node, index: usize, diag: &mut Diagnostics) -> Option<IpAddr
             None
         }
     }
+}
+
+/// keepalived's `inet_stosockaddr`: an address where keepalived cuts a `/mask` or a
+/// `-range` off and uses what comes before. The text up to the cut, and what was cut.
+pub fn split_loose_ip(text: &str) -> (&str, Option<&str>) {
+    match text.find(['-', '/']) {
+        Some(at) => (&text[..at], Some(&text[at..])),
+        None => (text, None),
+    }
+}
+
+/// An address at argument `index` that may carry a `/mask` or `-range`, which keepalived
+/// ignores there (`unicast_src_ip`, `virtual_server`, `real_server`, `connect_ip`…):
+/// director ignores it too, with a warning.
+pub fn loose_ip_at(node: &Node, index: usize, diag: &mut Diagnostics) -> Option<IpAddr> {
+    let Some(text) = node.arg(index) else {
+        bad(node, index, "an IP address", diag);
+        return None;
+    };
+    loose_ip_text(&node.keyword, text, node.arg_span(index), diag).or_else(|| {
+        bad(node, index, "an IP address", diag);
+        None
+    })
+}
+
+/// [`loose_ip_at`] for a word that is not an argument (a line of a `unicast_peer` block).
+pub fn loose_ip_text(
+    keyword: &str,
+    text: &str,
+    span: super::error::Span,
+    diag: &mut Diagnostics,
+) -> Option<IpAddr> {
+    let (addr, cut) = split_loose_ip(text);
+    let ip = IpAddr::from_str(addr).ok()?;
+    if let Some(cut) = cut {
+        diag.warn(
+            span,
+            format!(
+                "{keyword}: '{cut}' after the address is ignored (as keepalived does), using {ip}"
+            ),
+        );
+    }
+    Some(ip)
+}
+
+/// `keyword ADDRESS[/MASK|-RANGE]`, see [`loose_ip_at`].
+pub fn loose_ip(node: &Node, diag: &mut Diagnostics) -> Option<IpAddr> {
+    no_block(node, diag);
+    let v = loose_ip_at(node, 0, diag)?;
+    no_more_args(node, 1, diag);
+    Some(v)
 }
 
 pub fn ip(node: &Node, diag: &mut Diagnostics) -> Option<IpAddr> {
@@ -391,6 +444,266 @@ pub fn parse_hex(words: &[&str], wildcard: bool) -> Result<Vec<MaskedByte>, Opti
         return Err(None);
     }
     Ok(bytes)
+}
+
+// ───────────────────────────── addresses and routes ─────────────────────────────
+
+const SCOPES: &[(&str, AddressScope)] = &[
+    ("global", AddressScope::Global),
+    ("site", AddressScope::Site),
+    ("link", AddressScope::Link),
+    ("host", AddressScope::Host),
+    ("nowhere", AddressScope::Nowhere),
+];
+
+/// `<IPADDR>[/<MASK>] [brd <IPADDR>] [dev <STRING>] [scope <SCOPE>] [label <LABEL>]
+/// [peer <IPADDR>] [no_track] [use_vmac] …` (one line of virtual_ipaddress).
+pub fn ip_address_spec(n: &Node, d: &mut Diagnostics) -> Option<(IpAddressSpec, Span)> {
+    no_block(n, d);
+    let Some(address) = parse_prefix(&n.keyword) else {
+        d.error(
+            n.span.clone(),
+            format!(
+                "expected an IP address with an optional /prefix-length, found '{}'",
+                n.keyword
+            ),
+        );
+        return None;
+    };
+    let mut spec = IpAddressSpec {
+        address,
+        broadcast: None,
+        dev: None,
+        scope: None,
+        label: None,
+        peer: None,
+        no_track: false,
+        use_vmac: false,
+        flags: Vec::new(),
+    };
+    let mut i = 0;
+    while let Some(word) = n.arg(i) {
+        let value = n.arg(i + 1);
+        let mut takes_value = true;
+        match word {
+            "brd" | "broadcast" => match value {
+                Some("+") | Some("-") => {}
+                _ => spec.broadcast = Some(ip_at(n, i + 1, d)?),
+            },
+            "dev" => spec.dev = value.map(str::to_string),
+            "scope" => spec.scope = Some(choice_at(n, i + 1, SCOPES, d)?),
+            "label" => spec.label = value.map(str::to_string),
+            "peer" => spec.peer = Some(prefix_at(n, i + 1, d)?),
+            "preferred_lft" | "track_group" => spec
+                .flags
+                .extend([word, value.unwrap_or("")].map(str::to_string)),
+            "no_track" => {
+                spec.no_track = true;
+                takes_value = false
+            }
+            "use_vmac" => {
+                spec.use_vmac = true;
+                takes_value = false
+            }
+            "home" | "-nodad" | "nodad" | "mngtmpaddr" | "noprefixroute" | "autojoin" => {
+                spec.flags.push(word.to_string());
+                takes_value = false
+            }
+            _ => {
+                bad(
+                    n,
+                    i,
+                    "brd, dev, scope, label, peer, no_track or an ip-address flag",
+                    d,
+                );
+                return None;
+            }
+        }
+        if takes_value {
+            if value.is_none() {
+                bad(n, i + 1, &format!("a value after '{word}'"), d);
+                return None;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    Some((spec, n.span.clone()))
+}
+
+/// One line of `virtual_routes` / `static_routes`:
+/// `[src IP] [to] DEST [via|gw IP] [dev IF] [scope S] [table T] [metric N] [no_track] …`,
+/// or `blackhole|unreachable|prohibit DEST`.
+pub fn route_spec(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
+    no_block(n, d);
+    let words: Vec<(&str, usize)> = std::iter::once((&*n.keyword, usize::MAX))
+        .chain(n.args.iter().enumerate().map(|(i, a)| (&*a.text, i)))
+        .collect();
+    let span_of = |index: usize| {
+        if index == usize::MAX {
+            n.span.clone()
+        } else {
+            n.arg_span(index)
+        }
+    };
+    let mut route = RouteSpec {
+        destination: IpNetwork::V4(ipnetwork::Ipv4Network::from(Ipv4Addr::UNSPECIFIED)),
+        kind: RouteKind::Unicast,
+        src: None,
+        via: None,
+        dev: None,
+        scope: None,
+        table: None,
+        metric: None,
+        no_track: false,
+        options: Vec::new(),
+    };
+    let mut destination = None;
+    // `inet`/`inet6` before `default` or after `via`.
+    let mut family: Option<&str> = None;
+    let mut k = 0;
+    while k < words.len() {
+        let (word, _) = words[k];
+        let value = words.get(k + 1).map(|(w, _)| *w);
+        let value_span = words
+            .get(k + 1)
+            .map(|(_, i)| span_of(*i))
+            .unwrap_or_else(|| n.span.clone());
+        let need = |d: &mut Diagnostics, what: &str| {
+            d.error(
+                value_span.clone(),
+                format!(
+                    "route: expected {what} after '{word}', found '{}'",
+                    value.unwrap_or("")
+                ),
+            );
+        };
+        let mut step = 2;
+        match word {
+            "src" => match value.and_then(|x| x.parse().ok()) {
+                Some(ip) => route.src = Some(ip),
+                None => {
+                    need(d, "an IP address");
+                    return None;
+                }
+            },
+            // keepalived: `via [inet|inet6] ADDR`.
+            "via" | "gw" if matches!(value, Some("inet" | "inet6")) => {
+                family = value;
+                match words.get(k + 2).and_then(|(x, _)| x.parse().ok()) {
+                    Some(ip) => route.via = Some(ip),
+                    None => {
+                        d.error(
+                            words
+                                .get(k + 2)
+                                .map_or(value_span.clone(), |(_, i)| span_of(*i)),
+                            format!(
+                                "route: expected an IP address after 'via {}'",
+                                family.unwrap_or("")
+                            ),
+                        );
+                        return None;
+                    }
+                }
+                step = 3
+            }
+            "via" | "gw" => match value.and_then(|x| x.parse().ok()) {
+                Some(ip) => route.via = Some(ip),
+                None => {
+                    need(d, "an IP address");
+                    return None;
+                }
+            },
+            "inet" | "inet6" => {
+                family = Some(word);
+                step = 1
+            }
+            // keepalived's parse_ipaddress: `default6` is the IPv6 default route.
+            "default6" if destination.is_none() => {
+                destination = IpNetwork::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 0).ok();
+                step = 1
+            }
+            "to" => step = 1,
+            "dev" | "oif" => match value {
+                Some(dev) => route.dev = Some(dev.to_string()),
+                None => {
+                    need(d, "an interface name");
+                    return None;
+                }
+            },
+            "scope" => match value.and_then(|x| SCOPES.iter().find(|(s, _)| *s == x)) {
+                Some((_, s)) => route.scope = Some(*s),
+                None => {
+                    need(d, "global|site|link|host|nowhere");
+                    return None;
+                }
+            },
+            "table" => match value {
+                Some(t) => route.table = Some(t.to_string()),
+                None => {
+                    need(d, "a table");
+                    return None;
+                }
+            },
+            "metric" | "priority" | "preference" => match value.and_then(|x| x.parse().ok()) {
+                Some(m) => route.metric = Some(m),
+                None => {
+                    need(d, "a number");
+                    return None;
+                }
+            },
+            "blackhole" => {
+                route.kind = RouteKind::Blackhole;
+                step = 1
+            }
+            "unreachable" => {
+                route.kind = RouteKind::Unreachable;
+                step = 1
+            }
+            "prohibit" => {
+                route.kind = RouteKind::Prohibit;
+                step = 1
+            }
+            "no_track" => {
+                route.no_track = true;
+                step = 1
+            }
+            "default" | "any" | "all" if destination.is_none() => {
+                let ipv6 = family == Some("inet6")
+                    || route.via.or(route.src).is_some_and(|a| a.is_ipv6())
+                    || words[k + 1..].iter().any(|(w, _)| w.contains(':'));
+                let any = if ipv6 {
+                    IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                } else {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                };
+                destination = IpNetwork::new(any, 0).ok();
+                step = 1
+            }
+            _ => {
+                match parse_prefix(word) {
+                    Some(p) if destination.is_none() => destination = Some(p),
+                    _ => route.options.push(word.to_string()),
+                }
+                step = 1
+            }
+        }
+        k += step;
+    }
+    match destination {
+        Some(dst) => {
+            route.destination = dst;
+            Some(route)
+        }
+        None => {
+            d.error(
+                n.span.clone(),
+                "route: expected a destination prefix (A.B.C.D/N)",
+            );
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::dataplane::DesiredTables;
 use crate::health::fsm::Verdict;
 use crate::health::probe::Outcome;
 use crate::health::runtime::CheckResult;
-use crate::policy::{self, Evaluation};
+use crate::policy::{self, Evaluation, RealStatus, ServiceStatus};
 
 /// Upper bounds (seconds) of the check duration histogram's buckets.
 pub const DURATION_BUCKETS: [f64; 10] =
@@ -228,30 +228,27 @@ impl Core {
         self.evaluation = policy::evaluate(&self.config, |c| self.verdict(c), &previous_quorum);
         self.dirty = false;
 
-        let mut transitions = Vec::new();
-        for (vs, status) in self
-            .config
-            .virtual_servers
-            .iter()
-            .zip(&self.evaluation.services)
-        {
-            for (rs, real) in vs.real_servers.iter().zip(&status.reals) {
-                let was = before.get(&(vs.key.clone(), rs.ip, rs.port)).copied();
-                if was.is_some_and(|was| was != real.alive) {
-                    transitions.push(Transition::Real {
-                        service: vs.key.clone(),
-                        address: rs.ip,
-                        port: rs.port,
-                        up: real.alive,
-                        reason: self.reason(rs, real.alive),
-                        script: if real.alive {
-                            rs.notify_up.clone()
-                        } else {
-                            rs.notify_down.clone()
-                        },
-                    });
-                }
-            }
+        let mut transitions: Vec<Transition> = self
+            .reals()
+            .filter(|(vs, rs, real)| {
+                before
+                    .get(&(vs.key.clone(), rs.ip, rs.port))
+                    .is_some_and(|&was| was != real.alive)
+            })
+            .map(|(vs, rs, real)| Transition::Real {
+                service: vs.key.clone(),
+                address: rs.ip,
+                port: rs.port,
+                up: real.alive,
+                reason: self.reason(rs, real.alive),
+                script: if real.alive {
+                    rs.notify_up.clone()
+                } else {
+                    rs.notify_down.clone()
+                },
+            })
+            .collect();
+        for (vs, status) in self.services() {
             if quorum_before
                 .get(&vs.key)
                 .is_some_and(|&was| was != status.quorum)
@@ -281,19 +278,30 @@ impl Core {
         }
     }
 
-    fn alive_map(&self) -> HashMap<(cfg::ServiceKey, IpAddr, u16), bool> {
-        let mut map = HashMap::new();
-        for (vs, status) in self
-            .config
+    /// Every virtual server with its evaluated status.
+    pub fn services(&self) -> impl Iterator<Item = (&cfg::VirtualServer, &ServiceStatus)> {
+        self.config
             .virtual_servers
             .iter()
             .zip(&self.evaluation.services)
-        {
-            for (rs, real) in vs.real_servers.iter().zip(&status.reals) {
-                map.insert((vs.key.clone(), rs.ip, rs.port), real.alive);
-            }
-        }
-        map
+    }
+
+    /// Every real server with its virtual server and evaluated status.
+    pub fn reals(
+        &self,
+    ) -> impl Iterator<Item = (&cfg::VirtualServer, &cfg::RealServer, &RealStatus)> {
+        self.services().flat_map(|(vs, status)| {
+            vs.real_servers
+                .iter()
+                .zip(&status.reals)
+                .map(move |(rs, real)| (vs, rs, real))
+        })
+    }
+
+    fn alive_map(&self) -> HashMap<(cfg::ServiceKey, IpAddr, u16), bool> {
+        self.reals()
+            .map(|(vs, rs, real)| ((vs.key.clone(), rs.ip, rs.port), real.alive))
+            .collect()
     }
 
     /// Why a real server is now up or down: the first failing checker in its own words,
@@ -321,28 +329,19 @@ impl Core {
     /// keepalived's `omega`: at shutdown, the virtual servers that have it run their
     /// real servers' `notify_down` and their `quorum_down`, as if everything went down.
     pub fn omega_transitions(&self) -> Vec<Transition> {
-        let mut transitions = Vec::new();
-        for (vs, status) in self
-            .config
-            .virtual_servers
-            .iter()
-            .zip(&self.evaluation.services)
-        {
-            if !vs.omega {
-                continue;
-            }
-            for (rs, real) in vs.real_servers.iter().zip(&status.reals) {
-                if real.alive {
-                    transitions.push(Transition::Real {
-                        service: vs.key.clone(),
-                        address: rs.ip,
-                        port: rs.port,
-                        up: false,
-                        reason: "shutting down (omega)".into(),
-                        script: rs.notify_down.clone(),
-                    });
-                }
-            }
+        let mut transitions: Vec<Transition> = self
+            .reals()
+            .filter(|(vs, _, real)| vs.omega && real.alive)
+            .map(|(vs, rs, _)| Transition::Real {
+                service: vs.key.clone(),
+                address: rs.ip,
+                port: rs.port,
+                up: false,
+                reason: "shutting down (omega)".into(),
+                script: rs.notify_down.clone(),
+            })
+            .collect();
+        for (vs, status) in self.services().filter(|(vs, _)| vs.omega) {
             if status.quorum {
                 transitions.push(Transition::Quorum {
                     service: vs.key.clone(),

@@ -18,19 +18,31 @@ pub fn services(
     health: &HashMap<(ServiceKey, DestKey), RealHealthView>,
     stats: Option<&TableStats>,
 ) -> ServicesView {
+    // Indexed once: a linear search per real server made large tables quadratic.
+    let by_service: HashMap<ServiceKey, _> = stats
+        .map(|stats| {
+            stats
+                .services
+                .iter()
+                .map(|s| {
+                    let dests: HashMap<DestKey, _> = s.dests.iter().map(|d| (d.key, d)).collect();
+                    (s.key, (s, dests))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let services = desired
         .services
         .iter()
         .map(|service| {
             let key = service.spec.key;
-            let service_stats =
-                stats.and_then(|stats| stats.services.iter().find(|s| s.key == key));
+            let indexed = by_service.get(&key);
+            let service_stats = indexed.map(|(s, _)| *s);
             let reals = service
                 .dests
                 .iter()
                 .map(|dest| {
-                    let dest_stats = service_stats
-                        .and_then(|stats| stats.dests.iter().find(|d| d.key == dest.key));
+                    let dest_stats = indexed.and_then(|(_, dests)| dests.get(&dest.key).copied());
                     RealView {
                         address: dest.key.to_string(),
                         forward: forward_name(&dest.forward).to_string(),

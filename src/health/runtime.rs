@@ -120,7 +120,10 @@ async fn run_checker<E: From<CheckResult>>(
     loop {
         tokio::time::sleep_until(fsm.next_probe()).await;
         let started = Instant::now();
-        let outcome = match tokio::time::timeout(budget, probe::probe(&checker, &env)).await {
+        // Boxed: the probe futures are large (TLS, HTTP buffers), and a checker's task
+        // spends nearly all its life asleep; unboxed, every task would carry ~10 KiB.
+        let probing = Box::pin(probe::probe(&checker, &env));
+        let outcome = match tokio::time::timeout(budget, probing).await {
             Ok(outcome) => outcome,
             Err(_) => Outcome::Down(format!(
                 "the probe overran its {} budget and was cut off",
@@ -138,5 +141,42 @@ async fn run_checker<E: From<CheckResult>>(
         if results.send(result.into()).is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+    use crate::config::model::CheckerCommon;
+
+    /// A sleeping checker's task must stay small: tens of thousands of them run at once.
+    #[test]
+    fn an_idle_checker_task_is_small() {
+        let checker = Arc::new(Checker::Tcp {
+            common: CheckerCommon {
+                connect_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                connect_port: 80,
+                bindto: None,
+                bind_if: None,
+                bind_port: None,
+                fwmark: None,
+                connect_timeout: Duration::from_secs(1),
+                retry: 1,
+                delay_before_retry: Duration::from_secs(1),
+                warmup: Duration::from_secs(1),
+                delay_loop: Duration::from_secs(1),
+                alpha: false,
+                log_all_failures: false,
+            },
+        });
+        let (results, _) = mpsc::unbounded_channel::<CheckResult>();
+        let task = run_checker(checker, Arc::new(ProbeEnv::default()), results, 0.5);
+        assert!(
+            std::mem::size_of_val(&task) < 1024,
+            "a checker task's future takes {} bytes",
+            std::mem::size_of_val(&task)
+        );
     }
 }

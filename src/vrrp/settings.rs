@@ -205,7 +205,9 @@ fn adver_int(version: Version, d: Duration, warnings: &mut Vec<String>, name: &s
 }
 
 impl Settings {
-    /// Resolves the VRRP part of `config`.
+    /// Resolves the VRRP part of `config`. Every refusal here is also a config
+    /// validation error with its place (config/validate.rs), so a configuration that
+    /// loaded never fails here; the checks stay as guards for hand-built models.
     pub fn from_config(config: &Config) -> Result<Settings, VrrpError> {
         let mut warnings = Vec::new();
         let mut instances = Vec::new();
@@ -227,20 +229,17 @@ impl Settings {
         }
         let mut sync_groups = Vec::new();
         for group in &config.vrrp_sync_groups {
-            for m in &group.group {
-                if !instances.iter().any(|i| &i.name == m) {
-                    return Err(VrrpError::Config {
-                        instance: m.clone(),
-                        message: format!(
-                            "sync group {} names an unknown vrrp_instance",
-                            group.name
-                        ),
-                    });
-                }
-            }
+            // A member naming no instance is ignored, as keepalived does (config
+            // validation warns about it with its place).
+            let members = group
+                .group
+                .iter()
+                .filter(|m| instances.iter().any(|i| &i.name == *m))
+                .cloned()
+                .collect();
             sync_groups.push(SyncGroupSettings {
                 name: group.name.clone(),
-                members: group.group.clone(),
+                members,
                 notify: NotifyScripts {
                     master: group.notify_master.clone(),
                     backup: group.notify_backup.clone(),
@@ -418,23 +417,20 @@ fn instance(
         let kind = if family == Family::V6 { 0x02 } else { 0x01 };
         (name, [0x00, 0x00, 0x5e, 0x00, kind, inst.virtual_router_id])
     });
+    // A track_script naming no vrrp_script is ignored, as keepalived does (config
+    // validation warns about it with its place).
     let track_scripts = inst
         .track_script
         .iter()
-        .map(|t| {
-            let script = config.vrrp_script(&t.name).ok_or_else(|| {
-                err(format!(
-                    "track_script {} names an unknown vrrp_script",
-                    t.name
-                ))
-            })?;
-            Ok(TrackedScript {
+        .filter_map(|t| {
+            let script = config.vrrp_script(&t.name)?;
+            Some(TrackedScript {
                 name: t.name.clone(),
                 weight: t.weight.unwrap_or(script.weight),
                 reverse: t.reverse || script.weight_reverse,
             })
         })
-        .collect::<Result<Vec<_>, VrrpError>>()?;
+        .collect();
     let interval = if family == Family::V6 {
         g.gna_interval
     } else {

@@ -16,6 +16,7 @@
 // the helpers; without this the unused ones are dead-code errors under clippy -D warnings.
 #![allow(dead_code)]
 
+pub mod health_lab;
 pub mod netns;
 pub mod ospf;
 pub mod ospf_suite;
@@ -33,14 +34,15 @@ use netns::NetNs;
 use process::Daemon;
 
 /// Returns from the calling test with a loud "SKIPPED" line unless the process runs as
-/// root (namespaces, raw sockets and the routing daemons need it).
+/// root (namespaces, raw sockets and the routing daemons need it); under `CI` (or
+/// `DIRECTOR_REQUIRE_ALL=1`) the test fails instead.
 #[macro_export]
 macro_rules! require_root {
     () => {
         if !$crate::common::is_root() {
-            eprintln!(
-                "SKIPPED: {} needs root (network namespaces, raw sockets); run the tests as root",
-                module_path!()
+            $crate::common::skip(
+                module_path!(),
+                "needs root (network namespaces, raw sockets); run the tests as root",
             );
             return;
         }
@@ -48,15 +50,30 @@ macro_rules! require_root {
 }
 
 /// Returns from the calling test with a loud "SKIPPED" line when one of the programs is
-/// not installed (`apt-get install bird2 frr keepalived`).
+/// not installed (`apt-get install bird2 frr keepalived`); under `CI` (or
+/// `DIRECTOR_REQUIRE_ALL=1`) the test fails instead.
 #[macro_export]
 macro_rules! require_programs {
     ($($prog:expr),+ $(,)?) => {
         if let Some(missing) = $crate::common::first_missing_program(&[$($prog),+]) {
-            eprintln!("SKIPPED: {} needs `{}` (apt-get install bird2 frr keepalived)", module_path!(), missing);
+            $crate::common::skip(
+                module_path!(),
+                &format!("needs `{missing}` (apt-get install bird2 frr keepalived)"),
+            );
             return;
         }
     };
+}
+
+/// Says loudly that `test` cannot run and why; a CI run (`CI` set, or
+/// `DIRECTOR_REQUIRE_ALL=1`) must never pass by skipping, so there it panics.
+pub fn skip(test: &str, reason: &str) {
+    let required = std::env::var_os("CI").is_some()
+        || std::env::var("DIRECTOR_REQUIRE_ALL").is_ok_and(|v| v == "1");
+    if required {
+        panic!("{test} {reason}; CI is set, so this is a failure, not a skip");
+    }
+    eprintln!("SKIPPED: {test} {reason}");
 }
 
 /// Whether the effective uid is 0, read from /proc (no libc call, no unsafe).

@@ -1,0 +1,73 @@
+//! `director { }`: director's own block.
+
+use super::*;
+
+pub(super) fn director(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
+    v::no_more_args(node, 0, diag);
+    if let Some(first) = &b.director_block {
+        diag.error(
+            node.span.clone(),
+            format!(
+                "duplicate director block (first at line {}), expected one",
+                first.line
+            ),
+        );
+        return;
+    }
+    b.director_block = Some(node.span.clone());
+    if let Some(children) = v::block(node, diag) {
+        apply(
+            "director",
+            DIRECTOR,
+            &[],
+            &mut b.config.director,
+            children,
+            diag,
+        );
+        b.map.director_mode = children
+            .iter()
+            .rfind(|c| c.keyword == "mode")
+            .map(|c| c.span.clone());
+    }
+}
+
+pub const DIRECTOR: &[Kw<DirectorSettings>] = &[
+    kw!("mode", |s, n, d| {
+        s.mode = v::choice(
+            n,
+            &[
+                ("active-active", Mode::ActiveActive),
+                ("master-backup", Mode::MasterBackup),
+                ("tables-only", Mode::TablesOnly),
+            ],
+            d,
+        )
+        .or(s.mode)
+    }),
+    kw!("dataplane", |s, n, d| {
+        if let Some(k) = v::choice(
+            n,
+            &[
+                ("ipvs", DataplaneKind::Ipvs),
+                ("nftables", DataplaneKind::Nftables),
+                ("none", DataplaneKind::None),
+            ],
+            d,
+        ) {
+            s.dataplane = k
+        }
+    }),
+    kw!("control_socket", |s, n, d| {
+        if let Some(p) = v::single(n, "a socket path", d) {
+            s.control_socket = Some(PathBuf::from(p))
+        }
+    }),
+    kw!("metrics_listen", |s, n, d| {
+        if let Some(text) = v::single(n, "ADDR:PORT", d) {
+            match text.parse() {
+                Ok(addr) => s.metrics_listen = Some(addr),
+                Err(_) => v::bad(n, 0, "ADDR:PORT (IPv6 as [ADDR]:PORT)", d),
+            }
+        }
+    }),
+];

@@ -1,0 +1,239 @@
+//! `ospf { }`: the built-in OSPFv2 speaker's block.
+
+use super::*;
+
+pub(super) fn ospf(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
+    v::no_more_args(node, 0, diag);
+    if let Some(first) = &b.ospf_block {
+        diag.error(
+            node.span.clone(),
+            format!(
+                "duplicate ospf block (first at line {}), expected one",
+                first.line
+            ),
+        );
+        return;
+    }
+    b.ospf_block = Some(node.span.clone());
+    let mut draft = OspfDraft {
+        ospf: OspfConfig {
+            router_id: None,
+            vip_metric: 0,
+            areas: Vec::new(),
+        },
+        spans: OspfSpans::default(),
+    };
+    if let Some(children) = v::block(node, diag) {
+        apply("ospf", OSPF, &[], &mut draft, children, diag);
+    }
+    b.config.ospf = Some(draft.ospf);
+    b.map.ospf = Some(draft.spans);
+}
+
+pub struct OspfDraft {
+    pub(super) ospf: OspfConfig,
+    pub(super) spans: OspfSpans,
+}
+
+/// An OSPF area ID: dotted quad or a decimal number (`0` is the backbone).
+pub(super) fn area_id(text: &str) -> Option<Ipv4Addr> {
+    text.parse::<Ipv4Addr>()
+        .ok()
+        .or_else(|| text.parse::<u32>().ok().map(Ipv4Addr::from))
+}
+
+pub const OSPF: &[Kw<OspfDraft>] = &[
+    kw!("router_id", |o, n, d| {
+        v::no_block(n, d);
+        if let Some(id) = v::ipv4_at(n, 0, d) {
+            v::no_more_args(n, 1, d);
+            if id.is_unspecified() {
+                v::bad(n, 0, "a router ID other than 0.0.0.0", d);
+            } else {
+                o.ospf.router_id = Some(id)
+            }
+        }
+    }),
+    kw!("vip_metric", |o, n, d| {
+        if let Some(m) = v::int(n, 0, 65535, d) {
+            o.ospf.vip_metric = m
+        }
+    }),
+    kw_many!("area", |o, n, d| {
+        let Some(id) = n.arg(0).and_then(area_id) else {
+            v::bad(n, 0, "an area ID (A.B.C.D or a decimal number)", d);
+            return;
+        };
+        v::no_more_args(n, 1, d);
+        let mut area = AreaDraft {
+            area: OspfArea {
+                id,
+                interfaces: Vec::new(),
+            },
+            spans: Vec::new(),
+        };
+        if let Some(children) = v::block(n, d) {
+            apply("area", AREA, &[], &mut area, children, d);
+        }
+        o.ospf.areas.push(area.area);
+        o.spans.areas.push(n.span.clone());
+        o.spans.interfaces.push(area.spans);
+    }),
+];
+
+pub struct AreaDraft {
+    pub(super) area: OspfArea,
+    pub(super) spans: Vec<Span>,
+}
+
+pub const AREA: &[Kw<AreaDraft>] = &[kw_many!("interface", |a, n, d| {
+    let Some(name) = block_name(n, d) else { return };
+    let mut iface = OspfInterface {
+        name,
+        network_type: OspfNetworkType::Broadcast,
+        hello_interval: 10,
+        dead_interval: 40,
+        retransmit_interval: 5,
+        transmit_delay: 1,
+        priority: 1,
+        cost: 10,
+        authentication: OspfAuth::None,
+    };
+    let mut dead_set = false;
+    if let Some(children) = n.children.as_deref() {
+        dead_set = children.iter().any(|c| c.keyword == "dead_interval");
+        apply("interface", OSPF_INTERFACE, &[], &mut iface, children, d);
+    }
+    if !dead_set {
+        // RFC 2328 C.3: RouterDeadInterval, "some multiple of the HelloInterval"; 4×
+        // is what BIRD and FRR use.
+        iface.dead_interval = 4 * iface.hello_interval as u32;
+    }
+    a.area.interfaces.push(iface);
+    a.spans.push(n.span.clone());
+})];
+
+pub const OSPF_INTERFACE: &[Kw<OspfInterface>] = &[
+    kw!("network_type", |i, n, d| {
+        if let Some(t) = v::choice(
+            n,
+            &[
+                ("broadcast", OspfNetworkType::Broadcast),
+                ("point-to-point", OspfNetworkType::PointToPoint),
+                ("point_to_point", OspfNetworkType::PointToPoint),
+                ("ptp", OspfNetworkType::PointToPoint),
+            ],
+            d,
+        ) {
+            i.network_type = t
+        }
+    }),
+    kw!("hello_interval", |i, n, d| {
+        if let Some(x) = v::int(n, 1, 65535, d) {
+            i.hello_interval = x
+        }
+    }),
+    kw!("dead_interval", |i, n, d| {
+        if let Some(x) = v::int(n, 1, u32::MAX as i64, d) {
+            i.dead_interval = x
+        }
+    }),
+    kw!("retransmit_interval", |i, n, d| {
+        if let Some(x) = v::int(n, 1, 65535, d) {
+            i.retransmit_interval = x
+        }
+    }),
+    kw!("transmit_delay", |i, n, d| {
+        if let Some(x) = v::int(n, 1, 65535, d) {
+            i.transmit_delay = x
+        }
+    }),
+    kw!("priority", |i, n, d| {
+        if let Some(x) = v::int(n, 0, 255, d) {
+            i.priority = x
+        }
+    }),
+    kw!("cost", |i, n, d| {
+        if let Some(x) = v::int(n, 1, 65535, d) {
+            i.cost = x
+        }
+    }),
+    kw!("authentication", |i, n, d| {
+        v::no_more_args(n, 0, d);
+        if let Some(children) = v::block(n, d) {
+            let mut auth = OspfAuthDraft::default();
+            apply("authentication", OSPF_AUTH, &[], &mut auth, children, d);
+            if let Some(a) = auth.resolve(n, d) {
+                i.authentication = a
+            }
+        }
+    }),
+];
+
+#[derive(Default)]
+pub struct OspfAuthDraft {
+    pub(super) kind: Option<&'static str>,
+    pub(super) pass: Option<String>,
+    pub(super) key: Option<(u8, String)>,
+}
+
+impl OspfAuthDraft {
+    fn resolve(self, n: &Node, d: &mut Diagnostics) -> Option<OspfAuth> {
+        match self.kind.unwrap_or("none") {
+            "simple" => match self.pass {
+                Some(key) => Some(OspfAuth::Simple { key }),
+                None => {
+                    d.error(
+                        n.span.clone(),
+                        "authentication: auth_type simple needs auth_pass KEY",
+                    );
+                    None
+                }
+            },
+            "md5" => match self.key {
+                Some((key_id, key)) => Some(OspfAuth::Md5 { key_id, key }),
+                None => {
+                    d.error(
+                        n.span.clone(),
+                        "authentication: auth_type md5 needs auth_key ID KEY",
+                    );
+                    None
+                }
+            },
+            _ => Some(OspfAuth::None),
+        }
+    }
+}
+
+pub const OSPF_AUTH: &[Kw<OspfAuthDraft>] = &[
+    kw!("auth_type", |a, n, d| {
+        a.kind = v::choice(
+            n,
+            &[("none", "none"), ("simple", "simple"), ("md5", "md5")],
+            d,
+        )
+        .or(a.kind)
+    }),
+    kw!("auth_pass", |a, n, d| {
+        if let Some(key) = v::single(n, "a password of at most 8 characters", d) {
+            if key.len() > 8 {
+                v::bad(n, 0, "a password of at most 8 characters", d);
+            } else {
+                a.pass = Some(key.to_string())
+            }
+        }
+    }),
+    kw!("auth_key", |a, n, d| {
+        v::no_block(n, d);
+        let id = v::int_at(n, 0, 0, 255, d);
+        match n.arg(1) {
+            Some(key) if key.len() <= 16 => {
+                v::no_more_args(n, 2, d);
+                if let Some(id) = id {
+                    a.key = Some((id as u8, key.to_string()))
+                }
+            }
+            _ => v::bad(n, 1, "a key of at most 16 characters", d),
+        }
+    }),
+];
