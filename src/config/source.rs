@@ -229,7 +229,15 @@ impl<'a> Preprocessor<'a> {
     fn read_file(&mut self, path: &Path, included_from: Option<Span>, depth: usize) {
         // Bytes, not text: real files carry Latin-1 or Shift-JIS comments. Bytes that are
         // not UTF-8 become U+FFFD, and only where they reach a token is it said.
-        match std::fs::read(path) {
+        // Never more than what is left of the budget, plus one byte to notice the excess:
+        // `include /dev/zero` must not read forever.
+        let room = MAX_TOTAL_BYTES.saturating_sub(self.total_bytes) as u64 + 1;
+        let read = std::fs::File::open(path).and_then(|file| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(file, room), &mut bytes)?;
+            Ok(bytes)
+        });
+        match read {
             Ok(bytes) => {
                 let dir = match path.parent() {
                     Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -1038,6 +1046,25 @@ mod tests {
         assert!(lines.is_empty());
         assert!(
             diag.errors[0].to_string().contains("larger than 32 MiB"),
+            "{:?}",
+            diag.errors
+        );
+    }
+
+    #[test]
+    fn an_endless_include_stops_at_the_budget() {
+        let mut diag = Diagnostics::default();
+        let set = SourceSet::from_text(
+            "t.conf",
+            "include /dev/zero\n",
+            &SourceOptions::default(),
+            &mut diag,
+        );
+        assert!(set.lines().is_empty());
+        assert!(
+            diag.errors
+                .iter()
+                .any(|e| e.to_string().contains("larger than 32 MiB")),
             "{:?}",
             diag.errors
         );
