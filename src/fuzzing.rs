@@ -7,6 +7,7 @@
 //! that changed state) and returns normally for input that is merely invalid.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use ospf::fuzzing::Script;
@@ -23,7 +24,7 @@ use crate::vrrp::instance::{Drop, Instance, RxDatagram};
 use crate::vrrp::packet::{
     Auth, Family, Ipv4Header, Ipv6Header, Packet, Repr, MCAST_V4, MCAST_V6, TTL,
 };
-use crate::vrrp::settings::Settings;
+use crate::vrrp::settings::{InstanceSettings, Settings};
 
 /// The configuration reader (preprocessor, tokenizer, block parser, keyword tables,
 /// validation) never panics or hangs. The first byte selects a config-id so `@id`
@@ -180,16 +181,7 @@ pub fn vrrp_script(data: &[u8]) {
 
 fn run_vrrp_script(data: &[u8]) -> crate::vrrp::instance::Counters {
     let mut script = Script(data);
-    let text = if script.byte() & 1 == 0 {
-        VRRP_V2_PASS
-    } else {
-        VRRP_V3_UNICAST
-    };
-    let loaded = parse_str("fuzz.conf", text).expect("harness config loads");
-    let settings = Settings::from_config(&loaded.config).expect("harness settings");
-    let Some(mut s) = settings.instances.into_iter().next() else {
-        panic!("harness config has an instance");
-    };
+    let mut s = harness_settings(script.byte() & 1 == 1);
     s.src_ip = Some(IpAddr::V4(ME));
     let mut me = Instance::new(s.clone());
     me.machine.params.primary_addr = IpAddr::V4(ME);
@@ -296,6 +288,21 @@ fn run_vrrp_script(data: &[u8]) -> crate::vrrp::instance::Counters {
         }
     }
     me.counters.clone()
+}
+
+/// The instance settings of the two harness configurations, loaded once per process.
+fn harness_settings(v3_unicast: bool) -> InstanceSettings {
+    static LOADED: OnceLock<[InstanceSettings; 2]> = OnceLock::new();
+    let load = |text: &str| {
+        let loaded = parse_str("fuzz.conf", text).expect("harness config loads");
+        let settings = Settings::from_config(&loaded.config).expect("harness settings");
+        let Some(s) = settings.instances.into_iter().next() else {
+            panic!("harness config has an instance");
+        };
+        s
+    };
+    let both = LOADED.get_or_init(|| [load(VRRP_V2_PASS), load(VRRP_V3_UNICAST)]);
+    both[usize::from(v3_unicast)].clone()
 }
 
 fn counter_sum(i: &Instance) -> u64 {
