@@ -518,7 +518,6 @@ mod tests {
         });
         // Others are answered meanwhile.
         assert!(status_ok(&path).await);
-        assert!(started.elapsed() < Duration::from_millis(300));
         assert_eq!(
             read_to_close(&mut silent, Duration::from_secs(3))
                 .await
@@ -532,7 +531,8 @@ mod tests {
         )
         .await;
         assert!(closed.is_ok(), "a dribbling client is cut off");
-        assert!(started.elapsed() < Duration::from_secs(2));
+        // Cut off by the server: the client was still dribbling (it would for 5 s).
+        assert!(!dribble.is_finished() && started.elapsed() < Duration::from_secs(5));
         dribble.abort();
         assert!(status_ok(&path).await);
     }
