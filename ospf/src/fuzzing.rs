@@ -413,14 +413,19 @@ mod tests {
     fn replayed_hello_does_not_bring_back_a_dead_neighbor() {
         // Fuzz finding (ospf_full_md5): once the neighbor died, its sequence number went
         // with it, and a replay of its first Hello created it again (and made it DR).
+        // Then the same with its last Hello, whose number equals the one it died with.
         let mut lab = FullLab::new();
         let first_hello = lab.sent_by_peer[0].clone();
+        let hello = lab.hello(true);
+        lab.authentic(ALL_SPF_ROUTERS, hello);
+        let last_hello = lab.sent_by_peer.last().cloned().expect("sent");
         lab.advance(Duration::from_secs(41));
         lab.advance(Duration::from_secs(1));
         assert_eq!(lab.peer_state(), None, "the neighbor died");
         lab.check_output();
         lab.must_drop(ALL_SPF_ROUTERS, first_hello);
-        assert_eq!(lab.inst.counters.drops.get("crypto_seq_replay"), Some(&1));
+        lab.must_drop(ALL_SPF_ROUTERS, last_hello);
+        assert_eq!(lab.inst.counters.drops.get("crypto_seq_replay"), Some(&2));
         // The real neighbor, with a newer number, comes back.
         let hello = lab.hello(true);
         lab.authentic(ALL_SPF_ROUTERS, hello);

@@ -93,11 +93,13 @@ impl Interface {
         }
     }
 
-    /// Whether `seq` from a neighbor we do not know is older than the one it had when it
-    /// went Down (within [`RETIRED_SEQ_HOLD`]).
+    /// Whether `seq` from a neighbor we do not know is not newer than the one it had when
+    /// it went Down (within [`RETIRED_SEQ_HOLD`]). Equal counts as a replay here: a live
+    /// neighbor may repeat its number (RFC 2328 D.3 drops only smaller ones), but one that
+    /// comes back after the dead interval has moved on.
     pub fn is_retired_replay(&self, key: Ipv4Addr, seq: u32, now: Instant) -> bool {
         self.retired_crypto_seq.get(&key).is_some_and(|(last, at)| {
-            seq < *last && now.saturating_duration_since(*at) < RETIRED_SEQ_HOLD
+            seq <= *last && now.saturating_duration_since(*at) < RETIRED_SEQ_HOLD
         })
     }
 
