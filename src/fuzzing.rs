@@ -94,6 +94,12 @@ pub fn control_request(data: &[u8]) {
     let _ = metrics::route(data);
 }
 
+/// rtnetlink link and address notifications, decoded as the watcher decodes them
+/// (`netlink-packet-route`, then our `Link`/`IfAddress`): no panic on any bytes.
+pub fn rtnetlink_event(data: &[u8]) {
+    let _ = crate::net::decode_event(data);
+}
+
 /// The `nft -j list table` reader: no panic on any document.
 pub fn nft_listing(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
@@ -380,5 +386,30 @@ mod tests {
     #[test]
     fn netlink_done_with_int_min_does_not_panic() {
         ipvs_attrs(&i32::MIN.to_ne_bytes());
+    }
+}
+
+#[cfg(test)]
+mod rtnetlink_tests {
+    use rtnetlink::packet_core::NetlinkMessage;
+    use rtnetlink::packet_route::link::LinkMessage;
+    use rtnetlink::packet_route::RouteNetlinkMessage;
+
+    use crate::net::{decode_event, NetEvent};
+
+    #[test]
+    fn a_link_notification_decodes_to_a_link_change() {
+        let mut link = LinkMessage::default();
+        link.header.index = 7;
+        let mut msg = NetlinkMessage::from(RouteNetlinkMessage::NewLink(link));
+        msg.finalize();
+        let mut bytes = vec![0u8; msg.buffer_len()];
+        msg.serialize(&mut bytes);
+        match decode_event(&bytes) {
+            Some(NetEvent::LinkChanged(l)) => assert_eq!(l.index, 7),
+            other => panic!("{other:?}"),
+        }
+        assert!(decode_event(&bytes[..bytes.len() - 1]).is_none());
+        super::rtnetlink_event(&bytes);
     }
 }

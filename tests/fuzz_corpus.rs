@@ -52,3 +52,8 @@ fn vrrp_packet_corpus_replays() {
 fn vrrp_script_corpus_replays() {
     replay("vrrp_script", director::fuzzing::vrrp_script);
 }
+
+#[test]
+fn rtnetlink_event_corpus_replays() {
+    replay("rtnetlink_event", director::fuzzing::rtnetlink_event);
+}
