@@ -37,6 +37,9 @@ pub struct Config {
     pub static_ipaddress: Vec<IpAddressSpec>,
     pub static_routes: Vec<RouteSpec>,
     pub vrrp_scripts: Vec<VrrpScript>,
+    /// The top-level `track_file` blocks that have a `file` (VRRP's `track_file`
+    /// references; FILE_CHECK copies what it needs into its own `FileCheck`).
+    pub track_files: Vec<TrackFileDef>,
     pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
     pub vrrp_instances: Vec<VrrpInstance>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
@@ -64,6 +67,10 @@ impl Config {
 
     pub fn vrrp_script(&self, name: &str) -> Option<&VrrpScript> {
         self.vrrp_scripts.iter().find(|s| s.name == name)
+    }
+
+    pub fn track_file(&self, name: &str) -> Option<&TrackFileDef> {
+        self.track_files.iter().find(|t| t.name == name)
     }
 
     pub fn vrrp_instance(&self, name: &str) -> Option<&VrrpInstance> {
@@ -374,6 +381,7 @@ pub struct VrrpSyncGroup {
     pub sync_group_tracking_weight: bool,
     pub track_interface: Vec<TrackInterface>,
     pub track_script: Vec<TrackScript>,
+    pub track_file: Vec<TrackFileRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
@@ -402,6 +410,7 @@ pub struct VrrpInstance {
     pub virtual_routes: Vec<RouteSpec>,
     pub track_interface: Vec<TrackInterface>,
     pub track_script: Vec<TrackScript>,
+    pub track_file: Vec<TrackFileRef>,
     pub nopreempt: bool,
     #[serde(serialize_with = "secs")]
     pub preempt_delay: Duration,
@@ -458,6 +467,26 @@ pub struct TrackInterface {
     pub name: String,
     /// 0: interface down → FAULT. Otherwise added to / subtracted from the priority.
     pub weight: i32,
+    pub reverse: bool,
+}
+
+/// A top-level `track_file NAME { file; weight [reverse]; init_file }` block.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct TrackFileDef {
+    pub name: String,
+    pub path: PathBuf,
+    /// The default weight of the instances and groups that name it (default 1).
+    pub weight: i64,
+    pub reverse: bool,
+    pub init: Option<FileInit>,
+}
+
+/// `track_file { NAME [weight N] [reverse|noreverse] }` in a vrrp_instance or sync group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackFileRef {
+    pub name: String,
+    /// `None`: the weight declared in the `track_file` block.
+    pub weight: Option<i32>,
     pub reverse: bool,
 }
 

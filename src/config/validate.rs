@@ -152,6 +152,8 @@ fn vrrp(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
         }
     }
 
+    track_file_refs(config, map, diag);
+
     if let (Some(sync), Some(span)) = (&config.global_defs.lvs_sync_daemon, &map.lvs_sync_daemon) {
         if let Some(name) = &sync.vrrp_instance {
             if config.vrrp_instance(name).is_none() {
@@ -159,6 +161,76 @@ fn vrrp(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
                     span.clone(),
                     format!("lvs_sync_daemon names no vrrp_instance '{name}'"),
                 );
+            }
+        }
+    }
+}
+
+/// VRRP `track_file` references: what the VRRP module ignores or changes
+/// (vrrp::settings `tracked_files`), said where it is written.
+fn track_file_refs(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
+    let unknown = |r: &TrackFileRef, span: &Span, diag: &mut Diagnostics| {
+        diag.warn(
+            span.clone(),
+            format!(
+                "track_file '{}' names no track_file block, ignored (as keepalived does)",
+                r.name
+            ),
+        );
+    };
+    let zeroed = |r: &TrackFileRef, group: &str, span: &Span, diag: &mut Diagnostics| {
+        let def_weight = config.track_file(&r.name).map_or(0, |d| d.weight);
+        let weight = r.weight.map_or(def_weight, i64::from);
+        if weight != 0 {
+            diag.warn(
+                span.clone(),
+                format!(
+                    "track_file '{}': weight {weight} ignored in vrrp_sync_group '{group}' without sync_group_tracking_weight, the file only decides FAULT (as keepalived does)",
+                    r.name
+                ),
+            );
+        }
+    };
+    for (inst, spans) in config.vrrp_instances.iter().zip(&map.vrrp_instances) {
+        let group = config
+            .vrrp_sync_groups
+            .iter()
+            .find(|g| g.group.contains(&inst.name));
+        for (i, (r, span)) in inst.track_file.iter().zip(&spans.track_files).enumerate() {
+            let Some(def) = config.track_file(&r.name) else {
+                unknown(r, span, diag);
+                continue;
+            };
+            if inst.track_file[..i].iter().any(|p| p.name == r.name) {
+                diag.warn(
+                    span.clone(),
+                    format!("duplicate track_file '{}', ignored", r.name),
+                );
+                continue;
+            }
+            match group {
+                Some(g) if !g.sync_group_tracking_weight => zeroed(r, &g.name, span, diag),
+                _ => {
+                    let weight = r.weight.map_or(def.weight, i64::from);
+                    if inst.priority == 255 && weight != 0 {
+                        diag.warn(
+                            span.clone(),
+                            format!(
+                                "track_file '{}' with weight {weight} ignored: the address owner's priority stays 255, expected weight 0 (as keepalived does)",
+                                r.name
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    for (group, spans) in config.vrrp_sync_groups.iter().zip(&map.vrrp_sync_groups) {
+        for (r, span) in group.track_file.iter().zip(&spans.track_files) {
+            if config.track_file(&r.name).is_none() {
+                unknown(r, span, diag);
+            } else if !group.sync_group_tracking_weight {
+                zeroed(r, &group.name, span, diag);
             }
         }
     }

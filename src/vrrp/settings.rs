@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::config::model::{
-    AddressScope, Config, IpAddressSpec, RouteSpec, Script, TrackInterface, VrrpAuth, VrrpInstance,
-    VrrpScript,
+    AddressScope, Config, IpAddressSpec, RouteSpec, Script, TrackFileDef, TrackInterface, VrrpAuth,
+    VrrpInstance, VrrpScript,
 };
 use crate::net::Scope;
 
@@ -51,6 +51,15 @@ pub struct TrackedScript {
     pub reverse: bool,
 }
 
+/// A tracked file as an instance uses it (its own `track_file` and its sync group's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedFile {
+    pub name: String,
+    /// 0: a non-zero value is FAULT; otherwise value × weight joins the priority.
+    pub weight: i64,
+    pub reverse: bool,
+}
+
 /// The notify scripts of an instance or a sync group.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NotifyScripts {
@@ -91,6 +100,7 @@ pub struct InstanceSettings {
     pub garp: GarpSettings,
     pub track_interfaces: Vec<TrackInterface>,
     pub track_scripts: Vec<TrackedScript>,
+    pub track_files: Vec<TrackedFile>,
     pub dont_track_primary: bool,
     pub notify: NotifyScripts,
     pub notify_master_rx_lower_pri: Option<Script>,
@@ -150,6 +160,8 @@ pub struct Settings {
     pub instances: Vec<InstanceSettings>,
     pub sync_groups: Vec<SyncGroupSettings>,
     pub scripts: Vec<VrrpScript>,
+    /// The `track_file` blocks, for the files the instances track.
+    pub track_files: Vec<TrackFileDef>,
     pub smtp: SmtpSettings,
     /// Messages about settings keepalived would accept with a warning.
     pub warnings: Vec<String>,
@@ -254,6 +266,7 @@ impl Settings {
             instances,
             sync_groups,
             scripts: config.vrrp_scripts.clone(),
+            track_files: config.track_files.clone(),
             smtp: SmtpSettings::from_config(config),
             warnings,
         })
@@ -431,6 +444,7 @@ fn instance(
             })
         })
         .collect();
+    let track_files = tracked_files(config, inst);
     let interval = if family == Family::V6 {
         g.gna_interval
     } else {
@@ -466,6 +480,7 @@ fn instance(
         },
         track_interfaces: inst.track_interface.clone(),
         track_scripts,
+        track_files,
         dont_track_primary: inst.dont_track_primary,
         notify: NotifyScripts {
             master: inst.notify_master.clone(),
@@ -484,6 +499,44 @@ fn instance(
         higher_prio_send_advert: inst.higher_prio_send_advert,
         down_timer_adverts: inst.down_timer_adverts.max(1),
     })
+}
+
+/// The files `inst` tracks: its own `track_file`s, then its sync group's, each once (the
+/// first wins), naming an existing `track_file` block (others are ignored, as keepalived
+/// does; config validation warns about each of these rules with its place). As in
+/// keepalived (vrrp.c `vrrp_complete_instance`): in a sync group without
+/// `sync_group_tracking_weight` every weight becomes 0, and the address owner (priority
+/// 255) drops weighted files, its priority being fixed.
+fn tracked_files(config: &Config, inst: &VrrpInstance) -> Vec<TrackedFile> {
+    let group = config
+        .vrrp_sync_groups
+        .iter()
+        .find(|g| g.group.contains(&inst.name));
+    let weighted = group.is_none_or(|g| g.sync_group_tracking_weight);
+    let group_refs = group.into_iter().flat_map(|g| g.track_file.iter());
+    let mut files: Vec<TrackedFile> = Vec::new();
+    for r in inst.track_file.iter().chain(group_refs) {
+        let Some(def) = config.track_file(&r.name) else {
+            continue;
+        };
+        if files.iter().any(|f| f.name == r.name) {
+            continue;
+        }
+        let weight = if weighted {
+            r.weight.map(i64::from).unwrap_or(def.weight)
+        } else {
+            0
+        };
+        if weight != 0 && inst.priority == super::fsm::PRIORITY_OWNER {
+            continue;
+        }
+        files.push(TrackedFile {
+            name: r.name.clone(),
+            weight,
+            reverse: r.reverse || def.reverse,
+        });
+    }
+    files
 }
 
 #[cfg(test)]
@@ -557,6 +610,133 @@ vrrp_instance VI_6 {
     }
 }
 "#;
+
+    /// `track_file` in instances and sync groups, resolved as keepalived does; each
+    /// rule it changes or ignores is a warning at its place.
+    #[test]
+    fn track_files_resolve_with_keepalived_weights() {
+        let conf = r#"
+vrrp_instance SOLO {
+    interface eth0
+    virtual_router_id 1
+    track_file {
+        flag
+        level weight -3 reverse
+        level
+        ghost
+    }
+    virtual_ipaddress {
+        10.0.0.1
+    }
+}
+vrrp_instance OWNER {
+    interface eth0
+    virtual_router_id 2
+    priority 255
+    track_file {
+        level
+        flag weight 0
+    }
+    virtual_ipaddress {
+        10.0.0.2
+    }
+}
+vrrp_sync_group G {
+    group {
+        A
+        B
+    }
+    track_file {
+        level
+    }
+}
+vrrp_instance A {
+    interface eth0
+    virtual_router_id 3
+    track_file {
+        flag weight 5
+    }
+    virtual_ipaddress {
+        10.0.0.3
+    }
+}
+vrrp_instance B {
+    interface eth0
+    virtual_router_id 4
+    virtual_ipaddress {
+        10.0.0.4
+    }
+}
+track_file level {
+    file "/run/level"
+    weight 10
+}
+track_file flag {
+    file "/run/flag"
+    weight 0
+}
+"#;
+        let loaded = match crate::config::parse_str("tf.conf", conf) {
+            Ok(l) => l,
+            Err(e) => panic!("config: {e}"),
+        };
+        let s = Settings::from_config(&loaded.config).expect("settings");
+        let file = |name: &str, weight: i64, reverse: bool| TrackedFile {
+            name: name.into(),
+            weight,
+            reverse,
+        };
+        // The block after its users is found; the first mention wins; unknown ignored.
+        assert_eq!(
+            s.instance("SOLO").expect("SOLO").track_files,
+            vec![file("flag", 0, false), file("level", -3, true)]
+        );
+        // The address owner keeps only pass/fail files.
+        assert_eq!(
+            s.instance("OWNER").expect("OWNER").track_files,
+            vec![file("flag", 0, false)]
+        );
+        // In a sync group without sync_group_tracking_weight every weight is 0, and the
+        // group's files apply to every member.
+        assert_eq!(
+            s.instance("A").expect("A").track_files,
+            vec![file("flag", 0, false), file("level", 0, false)]
+        );
+        assert_eq!(
+            s.instance("B").expect("B").track_files,
+            vec![file("level", 0, false)]
+        );
+        let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+        for expected in [
+            "tf.conf:8:9: warning: duplicate track_file 'level', ignored",
+            "tf.conf:9:9: warning: track_file 'ghost' names no track_file block, ignored",
+            "tf.conf:20:9: warning: track_file 'level' with weight 10 ignored: the address owner's priority stays 255",
+            "tf.conf:33:9: warning: track_file 'level': weight 10 ignored in vrrp_sync_group 'G' without sync_group_tracking_weight",
+            "tf.conf:40:9: warning: track_file 'flag': weight 5 ignored in vrrp_sync_group 'G'",
+        ] {
+            assert!(
+                warnings.iter().any(|w| w.starts_with(expected)),
+                "missing {expected:?} in {warnings:#?}"
+            );
+        }
+        assert!(
+            !warnings.iter().any(|w| w.contains("not act on")),
+            "{warnings:#?}"
+        );
+
+        // With sync_group_tracking_weight the weights stay.
+        let weighted = conf.replace(
+            "    track_file {\n        level\n    }\n}",
+            "    sync_group_tracking_weight\n    track_file {\n        level\n    }\n}",
+        );
+        assert_ne!(weighted, conf);
+        let loaded = crate::config::parse_str("tf.conf", &weighted).expect("weighted");
+        let s = Settings::from_config(&loaded.config).expect("settings");
+        assert_eq!(
+            s.instance("A").expect("A").track_files,
+            vec![file("flag", 5, false), file("level", 10, false)]
+        );
+    }
 
     #[test]
     fn keepalived_conf_resolves() {

@@ -173,6 +173,7 @@ pub struct SourceMap {
 pub struct SyncGroupSpans {
     pub block: Option<Span>,
     pub members: Vec<Span>,
+    pub track_files: Vec<Span>,
 }
 
 #[derive(Debug, Clone)]
@@ -183,6 +184,7 @@ pub struct InstanceSpans {
     pub authentication: Option<Span>,
     pub nopreempt: Option<Span>,
     pub track_scripts: Vec<Span>,
+    pub track_files: Vec<Span>,
     pub virtual_ipaddress: Vec<Span>,
     pub unicast_peers: Option<Span>,
 }

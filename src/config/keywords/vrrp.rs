@@ -189,6 +189,31 @@ pub(super) fn track_scripts(n: &Node, d: &mut Diagnostics) -> Vec<(TrackScript, 
         .collect()
 }
 
+/// `track_file { NAME [weight -254..254] [reverse|noreverse] }` of an instance or a sync
+/// group; the names are resolved against the top-level `track_file` blocks in
+/// validation, so a block may come before or after its users.
+pub(super) fn track_file_refs(n: &Node, d: &mut Diagnostics) -> Vec<(TrackFileRef, Span)> {
+    let Some(children) = v::block(n, d) else {
+        return Vec::new();
+    };
+    children
+        .iter()
+        .filter_map(|c| {
+            v::no_block(c, d);
+            // keepalived's vrrp_track.c `alloc_track_file` range.
+            let (weight, reverse) = weight_and_reverse(c, 0, 254, d)?;
+            Some((
+                TrackFileRef {
+                    name: c.keyword.to_string(),
+                    weight,
+                    reverse,
+                },
+                c.span.clone(),
+            ))
+        })
+        .collect()
+}
+
 pub(super) fn vrrp_sync_group(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
     let Some(name) = block_name(node, diag) else {
         return;
@@ -207,10 +232,12 @@ pub(super) fn vrrp_sync_group(b: &mut Builder, node: &Node, diag: &mut Diagnosti
             sync_group_tracking_weight: false,
             track_interface: Vec::new(),
             track_script: Vec::new(),
+            track_file: Vec::new(),
         },
         spans: SyncGroupSpans {
             block: Some(node.span.clone()),
             members: Vec::new(),
+            track_files: Vec::new(),
         },
     };
     if let Some(children) = v::block(node, diag) {
@@ -232,12 +259,7 @@ pub struct SyncGroupDraft {
     pub(super) spans: SyncGroupSpans,
 }
 
-pub const SYNC_GROUP_IGNORED: &[&str] = &[
-    "track_file",
-    "track_process",
-    "track_bfd",
-    "notify_priority_changes",
-];
+pub const SYNC_GROUP_IGNORED: &[&str] = &["track_process", "track_bfd", "notify_priority_changes"];
 
 pub const SYNC_GROUP: &[Kw<SyncGroupDraft>] = &[
     kw_many!("group", |g, n, d| {
@@ -277,6 +299,12 @@ pub const SYNC_GROUP: &[Kw<SyncGroupDraft>] = &[
         .group
         .track_script
         .extend(track_scripts(n, d).into_iter().map(|(t, _)| t))),
+    kw_many!("track_file", |g, n, d| {
+        for (t, span) in track_file_refs(n, d) {
+            g.group.track_file.push(t);
+            g.spans.track_files.push(span);
+        }
+    }),
 ];
 
 // ───────────────────────────── vrrp_instance ─────────────────────────────
@@ -326,6 +354,7 @@ pub(super) fn vrrp_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics
             virtual_routes: Vec::new(),
             track_interface: Vec::new(),
             track_script: Vec::new(),
+            track_file: Vec::new(),
             nopreempt: false,
             preempt_delay: def::PREEMPT_DELAY,
             garp_master_delay: Duration::ZERO,
@@ -368,6 +397,7 @@ pub(super) fn vrrp_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics
             authentication: None,
             nopreempt: None,
             track_scripts: Vec::new(),
+            track_files: Vec::new(),
             virtual_ipaddress: Vec::new(),
             unicast_peers: None,
         },
@@ -405,7 +435,6 @@ pub(super) fn vrrp_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics
 
 pub const VRRP_INSTANCE_IGNORED: &[&str] = &[
     "virtual_rules",
-    "track_file",
     "track_process",
     "track_bfd",
     "garp_extra_if",
@@ -551,6 +580,12 @@ pub const VRRP_INSTANCE: &[Kw<InstanceDraft>] = &[
         for (t, span) in track_scripts(n, d) {
             i.inst.track_script.push(t);
             i.spans.track_scripts.push(span);
+        }
+    }),
+    kw_many!("track_file", |i, n, d| {
+        for (t, span) in track_file_refs(n, d) {
+            i.inst.track_file.push(t);
+            i.spans.track_files.push(span);
         }
     }),
     kw!("nopreempt", |i, n, d| {
