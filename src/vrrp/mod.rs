@@ -26,9 +26,11 @@ pub mod notify;
 pub mod packet;
 pub mod settings;
 pub mod track_file;
+pub mod track_process;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -37,7 +39,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::config::model::{Config, TrackFileDef, VrrpScript};
+use crate::config::model::{Config, TrackFileDef, VrrpScript, VrrpTrackProcess};
 use crate::net::{NetError, NetEvent, NetWatch, Netlink};
 
 use self::fsm::{Event, FaultCause, Reason, State, PRIORITY_OWNER};
@@ -147,6 +149,7 @@ pub fn spawn_settings(
     let (rx_tx, rx_rx) = mpsc::channel(1024);
     let (script_tx, script_rx) = mpsc::unbounded_channel();
     let (file_tx, file_rx) = mpsc::unbounded_channel();
+    let (process_tx, process_rx) = mpsc::unbounded_channel();
     let manager = Manager {
         nl,
         settings: Settings {
@@ -154,6 +157,7 @@ pub fn spawn_settings(
             sync_groups: Vec::new(),
             scripts: Vec::new(),
             track_files: Vec::new(),
+            track_processes: Vec::new(),
             smtp: settings.smtp.clone(),
             warnings: Vec::new(),
         },
@@ -167,12 +171,19 @@ pub fn spawn_settings(
         file_tx,
         file_generation: 0,
         files: HashMap::new(),
+        process_task: None,
+        process_tx,
+        processes: HashMap::new(),
         links: HashMap::new(),
         events: events_tx,
         global: GlobalCounters::default(),
         group_state: HashMap::new(),
     };
-    let task = tokio::spawn(manager.run(settings, cmd_rx, rx_rx, script_rx, file_rx, watch));
+    let track = TrackRx {
+        files: file_rx,
+        processes: process_rx,
+    };
+    let task = tokio::spawn(manager.run(settings, cmd_rx, rx_rx, script_rx, track, watch));
     Ok((
         VrrpHandle {
             commands: cmd_tx,
@@ -222,6 +233,12 @@ struct ScriptState {
     streak: u32,
 }
 
+/// What the track_file and track_process tasks report to the manager.
+struct TrackRx {
+    files: mpsc::UnboundedReceiver<(String, u64, i32)>,
+    processes: mpsc::UnboundedReceiver<(String, u64, bool)>,
+}
+
 struct Manager {
     nl: Netlink,
     settings: Settings,
@@ -238,6 +255,13 @@ struct Manager {
     file_generation: u64,
     /// The last value read from each tracked file.
     files: HashMap<String, i32>,
+    /// The task walking /proc for the tracked processes it was started with, and its
+    /// generation (shared with the file tasks' counter).
+    process_task: Option<(Vec<VrrpTrackProcess>, u64, JoinHandle<()>)>,
+    /// (process, task generation, quorum held).
+    process_tx: mpsc::UnboundedSender<(String, u64, bool)>,
+    /// Whether each tracked process has its quorum.
+    processes: HashMap<String, bool>,
     links: HashMap<String, crate::net::Link>,
     events: mpsc::UnboundedSender<VrrpEvent>,
     global: GlobalCounters,
@@ -251,7 +275,7 @@ impl Manager {
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut rx: mpsc::Receiver<RxDatagram>,
         mut script_rx: mpsc::UnboundedReceiver<(String, bool)>,
-        mut file_rx: mpsc::UnboundedReceiver<(String, u64, i32)>,
+        mut track: TrackRx,
         mut watch: NetWatch,
     ) {
         if let Ok(links) = self.nl.links().await {
@@ -290,7 +314,8 @@ impl Manager {
                 Some(dgram) = rx.recv() => self.receive(dgram).await,
                 Some(ev) = watch.next() => self.net_event(ev).await,
                 Some((name, ok)) = script_rx.recv() => self.script_result(name, ok).await,
-                Some((name, generation, value)) = file_rx.recv() => self.file_value(name, generation, value).await,
+                Some((name, generation, value)) = track.files.recv() => self.file_value(name, generation, value).await,
+                Some((name, generation, up)) = track.processes.recv() => self.process_quorum(name, generation, up).await,
                 _ = sleep => self.timers().await,
             }
         }
@@ -324,8 +349,10 @@ impl Manager {
         self.settings.scripts = new.scripts.clone();
         self.settings.instances = new.instances.clone();
         self.settings.track_files = new.track_files.clone();
+        self.settings.track_processes = new.track_processes.clone();
         self.sync_script_tasks();
         let reread = self.sync_file_tasks();
+        let rescanned = self.sync_process_task();
         let running: Vec<String> = self.instances.keys().cloned().collect();
         let to_start: Vec<InstanceSettings> = new
             .instances
@@ -347,6 +374,7 @@ impl Manager {
                     .track_files
                     .iter()
                     .any(|t| reread.contains(&t.name))
+                    || (rescanned && !i.settings.track_processes.is_empty())
             });
             if uses_reread {
                 self.retrack(&name, true).await;
@@ -590,6 +618,9 @@ impl Manager {
         for (_, (_, _, t)) in self.file_tasks.drain() {
             t.abort();
         }
+        if let Some((_, _, t)) = self.process_task.take() {
+            t.abort();
+        }
         for (_, t) in self.rx_tasks.drain() {
             t.abort();
         }
@@ -726,6 +757,109 @@ impl Manager {
         }
     }
 
+    /// Restarts the /proc walker when the set of tracked processes changed; true when
+    /// it did. The first walk happens here, before the instances start, so that they
+    /// start with the processes' state (keepalived walks /proc at start too).
+    fn sync_process_task(&mut self) -> bool {
+        let used: Vec<VrrpTrackProcess> = self
+            .settings
+            .track_processes
+            .iter()
+            .filter(|p| {
+                self.settings
+                    .instances
+                    .iter()
+                    .any(|i| i.track_processes.iter().any(|t| t.name == p.name))
+            })
+            .cloned()
+            .collect();
+        if self
+            .process_task
+            .as_ref()
+            .is_some_and(|(current, _, _)| *current == used)
+            || (self.process_task.is_none() && used.is_empty())
+        {
+            return false;
+        }
+        if let Some((_, _, t)) = self.process_task.take() {
+            t.abort();
+        }
+        self.processes.clear();
+        if used.is_empty() {
+            return true;
+        }
+        let root = std::path::Path::new("/proc");
+        let cmdline = track_process::needs_cmdline(&used);
+        let found = track_process::scan(root, cmdline);
+        let count = |t: &VrrpTrackProcess, found: &[track_process::ProcInfo]| {
+            found
+                .iter()
+                .filter(|p| track_process::matches(t, p))
+                .count()
+        };
+        let mut quorums: Vec<(VrrpTrackProcess, track_process::Quorum)> = Vec::new();
+        for t in &used {
+            let q = track_process::Quorum::new(t, count(t, &found));
+            info!(track_process = %t.name, quorum = q.have(), "tracking process");
+            self.processes.insert(t.name.clone(), q.have());
+            quorums.push((t.clone(), q));
+        }
+        self.file_generation += 1;
+        let generation = self.file_generation;
+        let tx = self.process_tx.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                // The next walk: after POLL, or when a fork/terminate delay ends.
+                let next = quorums
+                    .iter()
+                    .filter_map(|(_, q)| q.deadline())
+                    .map(tokio::time::Instant::from_std)
+                    .fold(tokio::time::Instant::now() + track_process::POLL, |a, b| {
+                        a.min(b)
+                    });
+                tokio::time::sleep_until(next).await;
+                // Reading /proc can block on a process's memory (cmdline): off the async
+                // threads.
+                let Ok(found) = tokio::task::spawn_blocking(move || {
+                    track_process::scan(Path::new("/proc"), cmdline)
+                })
+                .await
+                else {
+                    return;
+                };
+                let now = Instant::now();
+                for (t, q) in &mut quorums {
+                    if let Some(up) = q.update(t, count(t, &found), now) {
+                        if tx.send((t.name.clone(), generation, up)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        self.process_task = Some((used, generation, task));
+        true
+    }
+
+    /// A tracked process gained or lost its quorum.
+    async fn process_quorum(&mut self, name: String, generation: u64, up: bool) {
+        if self.process_task.as_ref().map(|(_, g, _)| *g) != Some(generation) {
+            // From a walker a reload replaced.
+            return;
+        }
+        self.processes.insert(name.clone(), up);
+        info!(track_process = %name, quorum = up, "track_process quorum changed");
+        let users: Vec<String> = self
+            .instances
+            .values()
+            .filter(|i| i.settings.track_processes.iter().any(|t| t.name == name))
+            .map(|i| i.settings.name.clone())
+            .collect();
+        for u in users {
+            self.retrack(&u, true).await;
+        }
+    }
+
     /// A tracked file's value changed.
     async fn file_value(&mut self, name: String, generation: u64, value: i32) {
         if self.file_tasks.get(&name).map(|(_, g, _)| *g) != Some(generation) {
@@ -748,7 +882,7 @@ impl Manager {
     // ===== tracking =====
 
     /// Recomputes the effective priority and fault state of `name` from its interface,
-    /// tracked interfaces, scripts and files; feeds the changes to the state machine.
+    /// tracked interfaces, scripts, processes and files; feeds the changes to the state machine.
     async fn retrack(&mut self, name: &str, running: bool) {
         let Some(inst) = self.instances.get(name) else {
             return;
@@ -770,6 +904,14 @@ impl Manager {
         for t in &s.track_scripts {
             let ok = self.scripts.get(&t.name).is_none_or(|st| st.ok);
             let (d, f) = track_adjustment(ok, t.weight, t.reverse);
+            delta += d;
+            if f {
+                fault = fault.or(Some(FaultCause::Tracking));
+            }
+        }
+        for t in &s.track_processes {
+            let up = self.processes.get(&t.name).copied().unwrap_or(false);
+            let (d, f) = track_adjustment(up, t.weight, t.reverse);
             delta += d;
             if f {
                 fault = fault.or(Some(FaultCause::Tracking));

@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::config::model::{
-    AddressScope, Config, IpAddressSpec, RouteSpec, Script, TrackFileDef, TrackInterface, VrrpAuth,
-    VrrpInstance, VrrpScript,
+    AddressScope, Config, IpAddressSpec, RouteSpec, Script, TrackFileDef, TrackFileRef,
+    TrackInterface, VrrpAuth, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackProcess,
 };
 use crate::net::Scope;
 
@@ -60,6 +60,10 @@ pub struct TrackedFile {
     pub reverse: bool,
 }
 
+/// A tracked process as an instance uses it: up while its quorum holds; the weight works
+/// as a vrrp_script's.
+pub type TrackedProcess = TrackedScript;
+
 /// The notify scripts of an instance or a sync group.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NotifyScripts {
@@ -101,6 +105,7 @@ pub struct InstanceSettings {
     pub track_interfaces: Vec<TrackInterface>,
     pub track_scripts: Vec<TrackedScript>,
     pub track_files: Vec<TrackedFile>,
+    pub track_processes: Vec<TrackedProcess>,
     pub dont_track_primary: bool,
     pub notify: NotifyScripts,
     pub notify_master_rx_lower_pri: Option<Script>,
@@ -162,6 +167,8 @@ pub struct Settings {
     pub scripts: Vec<VrrpScript>,
     /// The `track_file` blocks, for the files the instances track.
     pub track_files: Vec<TrackFileDef>,
+    /// The `vrrp_track_process` blocks, for the processes the instances track.
+    pub track_processes: Vec<VrrpTrackProcess>,
     pub smtp: SmtpSettings,
     /// Messages about settings keepalived would accept with a warning.
     pub warnings: Vec<String>,
@@ -267,6 +274,7 @@ impl Settings {
             sync_groups,
             scripts: config.vrrp_scripts.clone(),
             track_files: config.track_files.clone(),
+            track_processes: config.vrrp_track_processes.clone(),
             smtp: SmtpSettings::from_config(config),
             warnings,
         })
@@ -445,6 +453,7 @@ fn instance(
         })
         .collect();
     let track_files = tracked_files(config, inst);
+    let track_processes = tracked_processes(config, inst);
     let interval = if family == Family::V6 {
         g.gna_interval
     } else {
@@ -481,6 +490,7 @@ fn instance(
         track_interfaces: inst.track_interface.clone(),
         track_scripts,
         track_files,
+        track_processes,
         dont_track_primary: inst.dont_track_primary,
         notify: NotifyScripts {
             master: inst.notify_master.clone(),
@@ -501,42 +511,83 @@ fn instance(
     })
 }
 
-/// The files `inst` tracks: its own `track_file`s, then its sync group's, each once (the
-/// first wins), naming an existing `track_file` block (others are ignored, as keepalived
-/// does; config validation warns about each of these rules with its place). As in
-/// keepalived (vrrp.c `vrrp_complete_instance`): in a sync group without
-/// `sync_group_tracking_weight` every weight becomes 0, and the address owner (priority
-/// 255) drops weighted files, its priority being fixed.
-fn tracked_files(config: &Config, inst: &VrrpInstance) -> Vec<TrackedFile> {
+/// The files and processes `inst` tracks: its own, then its sync group's, each once (the
+/// first wins), naming an existing block (others are ignored, as keepalived does; config
+/// validation warns about each of these rules with its place). As in keepalived (vrrp.c
+/// `vrrp_complete_instance`): in a sync group without `sync_group_tracking_weight` every
+/// weight becomes 0, and the address owner (priority 255) drops weighted ones, its
+/// priority being fixed. `lookup` gives the block's (weight, reverse).
+fn tracked(
+    config: &Config,
+    inst: &VrrpInstance,
+    own: &[TrackFileRef],
+    of_group: fn(&VrrpSyncGroup) -> &[TrackFileRef],
+    lookup: impl Fn(&str) -> Option<(i64, bool)>,
+) -> Vec<(String, i64, bool)> {
     let group = config
         .vrrp_sync_groups
         .iter()
         .find(|g| g.group.contains(&inst.name));
     let weighted = group.is_none_or(|g| g.sync_group_tracking_weight);
-    let group_refs = group.into_iter().flat_map(|g| g.track_file.iter());
-    let mut files: Vec<TrackedFile> = Vec::new();
-    for r in inst.track_file.iter().chain(group_refs) {
-        let Some(def) = config.track_file(&r.name) else {
+    let group_refs = group.into_iter().flat_map(|g| of_group(g).iter());
+    let mut out: Vec<(String, i64, bool)> = Vec::new();
+    for r in own.iter().chain(group_refs) {
+        let Some((default_weight, default_reverse)) = lookup(&r.name) else {
             continue;
         };
-        if files.iter().any(|f| f.name == r.name) {
+        if out.iter().any(|(name, _, _)| *name == r.name) {
             continue;
         }
         let weight = if weighted {
-            r.weight.map(i64::from).unwrap_or(def.weight)
+            r.weight.map(i64::from).unwrap_or(default_weight)
         } else {
             0
         };
         if weight != 0 && inst.priority == super::fsm::PRIORITY_OWNER {
             continue;
         }
-        files.push(TrackedFile {
-            name: r.name.clone(),
-            weight,
-            reverse: r.reverse || def.reverse,
-        });
+        out.push((r.name.clone(), weight, r.reverse || default_reverse));
     }
-    files
+    out
+}
+
+fn tracked_files(config: &Config, inst: &VrrpInstance) -> Vec<TrackedFile> {
+    tracked(
+        config,
+        inst,
+        &inst.track_file,
+        |g| &g.track_file,
+        |n| config.track_file(n).map(|d| (d.weight, d.reverse)),
+    )
+    .into_iter()
+    .map(|(name, weight, reverse)| TrackedFile {
+        name,
+        weight,
+        reverse,
+    })
+    .collect()
+}
+
+fn tracked_processes(config: &Config, inst: &VrrpInstance) -> Vec<TrackedProcess> {
+    tracked(
+        config,
+        inst,
+        &inst.track_process,
+        |g| &g.track_process,
+        |n| {
+            config
+                .track_process(n)
+                .map(|d| (i64::from(d.weight), d.reverse))
+        },
+    )
+    .into_iter()
+    .map(|(name, weight, reverse)| TrackedProcess {
+        name,
+        // Within −254..=254: the keyword tables bound every weight.
+        weight: weight as i32,
+        reverse,
+    })
+    .collect()
 }
 
 #[cfg(test)]
@@ -735,6 +786,100 @@ track_file flag {
         assert_eq!(
             s.instance("A").expect("A").track_files,
             vec![file("flag", 5, false), file("level", 10, false)]
+        );
+    }
+
+    /// `vrrp_track_process` blocks load with keepalived's defaults and rules, and
+    /// instances resolve `track_process` as they do `track_file`.
+    #[test]
+    fn track_processes_load_and_resolve() {
+        let conf = r#"
+vrrp_track_process haproxy {
+    process "/usr/sbin/haproxy" -f "/etc/h a.cfg"
+    param_match initial
+    weight 20 reverse
+    quorum 2
+    quorum_max 1
+    delay 1.5
+    terminate_delay 3
+}
+vrrp_track_process bare {
+    process nginx
+    param_match partial
+    full_command
+}
+vrrp_instance V {
+    interface eth0
+    virtual_router_id 1
+    track_process {
+        haproxy weight -5
+        bare
+        nothing
+    }
+    virtual_ipaddress {
+        10.0.0.1
+    }
+}
+"#;
+        let loaded = match crate::config::parse_str("tp.conf", conf) {
+            Ok(l) => l,
+            Err(e) => panic!("config: {e}"),
+        };
+        let c = &loaded.config;
+        let h = c.track_process("haproxy").expect("haproxy");
+        assert_eq!(h.process, "/usr/sbin/haproxy");
+        assert_eq!(
+            h.params,
+            Some(vec!["-f".to_string(), "/etc/h a.cfg".to_string()])
+        );
+        assert_eq!(h.param_match, crate::config::model::ParamMatch::Initial);
+        assert_eq!((h.weight, h.reverse), (20, true));
+        // quorum_max below quorum is raised to it, with a warning.
+        assert_eq!((h.quorum, h.quorum_max), (2, 2));
+        assert_eq!(h.fork_delay, Duration::from_millis(1500));
+        assert_eq!(h.terminate_delay, Duration::from_secs(3));
+        let b = c.track_process("bare").expect("bare");
+        assert_eq!(
+            b.params,
+            Some(Vec::new()),
+            "param_match alone: no parameters"
+        );
+        assert!(b.full_command);
+        assert_eq!((b.weight, b.quorum, b.quorum_max), (1, 1, u32::MAX));
+        let s = Settings::from_config(c).expect("settings");
+        let names: Vec<(String, i32, bool)> = s
+            .instance("V")
+            .expect("V")
+            .track_processes
+            .iter()
+            .map(|t| (t.name.clone(), t.weight, t.reverse))
+            .collect();
+        assert_eq!(
+            names,
+            vec![("haproxy".into(), -5, true), ("bare".into(), 1, false)]
+        );
+        let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+        for expected in [
+            "tp.conf:2:1: warning: vrrp_track_process 'haproxy': quorum_max 1 is below quorum 2, read as 2",
+            "tp.conf:22:9: warning: track_process 'nothing' names no vrrp_track_process block, ignored",
+        ] {
+            assert!(
+                warnings.iter().any(|w| w.starts_with(expected)),
+                "missing {expected:?} in {warnings:#?}"
+            );
+        }
+        assert!(
+            !warnings.iter().any(|w| w.contains("not use")),
+            "{warnings:#?}"
+        );
+        // No process: an error with its place.
+        let err = crate::config::parse_str("tp.conf", "vrrp_track_process x {\n    quorum 1\n}\n")
+            .map(|_| ())
+            .expect_err("no process");
+        assert!(
+            err.to_string()
+                .contains("tp.conf:1:1: vrrp_track_process 'x' has no 'process'"),
+            "{err}"
         );
     }
 
