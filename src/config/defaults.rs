@@ -149,3 +149,6 @@ impl Default for GlobalDefs {
         }
     }
 }
+
+/// `vrrp_track_process` `weight` (keepalived.conf(5): "default is 1").
+pub const TRACK_PROCESS_WEIGHT: i32 = 1;

@@ -31,8 +31,9 @@ pub const SSL: &[Kw<SslContext>] = &[
 
 // ───────────────────────────── track_file ─────────────────────────────
 
-/// A top-level `track_file NAME { }`: a file holding a number, for FILE_CHECK (VRRP's
-/// `track_file` is still ignored).
+/// A top-level `track_file NAME { }`: a file holding a number, for FILE_CHECK (which must
+/// come after it, as in keepalived) and VRRP's `track_file` (through
+/// `Config::track_files`, resolved in validation wherever the block is).
 pub struct TrackFile {
     pub(super) name: String,
     pub(super) span: Span,
@@ -76,6 +77,15 @@ pub(super) fn track_file(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
             ),
         );
         return;
+    }
+    if let Some(path) = &tf.path {
+        b.config.track_files.push(TrackFileDef {
+            name: tf.name.clone(),
+            path: path.clone(),
+            weight: tf.weight,
+            reverse: tf.reverse,
+            init: tf.init,
+        });
     }
     b.track_files.push(tf);
 }
