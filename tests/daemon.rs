@@ -631,3 +631,68 @@ fn a_transition_runs_notify_scripts_and_sends_the_alert() {
         "{all}"
     );
 }
+
+/// `net_namespace NAME`: the daemon runs in that network namespace (its /proc/PID/ns/net is
+/// the namespace's), and refuses to start when the namespace does not exist.
+#[test]
+fn net_namespace_runs_the_daemon_there() {
+    require_root!();
+    let ns = NetNs::new("dnetns");
+    let dir = TestDir::new("netns");
+    let config_text = |name: &str| {
+        format!(
+            "global_defs {{\n    net_namespace {name}\n}}\n{}",
+            tables_only_config(&["10.1.0.11"])
+        )
+    };
+    let config = dir.write("director.conf", &config_text(ns.name()));
+    let runtime = dir.subdir("run");
+    let socket = runtime.join("directord.sock");
+    let mut daemon = LocalDaemon::start(&config, &runtime, dir.path().join("directord.log"));
+    wait_until(WAIT, POLL, || real_count(&socket).map(|_| ())).expect("the daemon answers");
+    let inode = |path: &Path| {
+        std::fs::metadata(path)
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let daemon_ns = inode(Path::new(&format!("/proc/{}/ns/net", daemon.child.id())));
+    let wanted = inode(&Path::new("/run/netns").join(ns.name()));
+    assert_eq!(
+        daemon_ns, wanted,
+        "the daemon runs in the configured namespace"
+    );
+    daemon.signal("TERM");
+    daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+
+    let missing = dir.write("missing.conf", &config_text("director-no-such-namespace"));
+    let checked = Command::new(DIRECTORD)
+        .args(["-t", "-f"])
+        .arg(&missing)
+        .output()
+        .expect("directord -t");
+    assert!(
+        checked.status.success(),
+        "a missing namespace is a warning at -t"
+    );
+    assert!(
+        String::from_utf8_lossy(&checked.stderr)
+            .contains("/run/netns/director-no-such-namespace does not exist"),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let mut refused = LocalDaemon::start(
+        &missing,
+        &dir.subdir("run2"),
+        dir.path().join("refused.log"),
+    );
+    let exit = refused.wait_exit(WAIT).expect("the daemon exits");
+    assert!(
+        !exit.success(),
+        "the daemon refuses to start without its namespace"
+    );
+    let log = std::fs::read_to_string(dir.path().join("refused.log")).unwrap_or_default();
+    assert!(
+        log.contains("net_namespace director-no-such-namespace"),
+        "{log}"
+    );
+}

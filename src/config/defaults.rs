@@ -127,6 +127,7 @@ impl Default for GlobalDefs {
     fn default() -> Self {
         GlobalDefs {
             router_id: None,
+            net_namespace: None,
             notification_email: Vec::new(),
             notification_email_from: None,
             smtp_server: None,

@@ -192,6 +192,9 @@ pub enum OspfAuth {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GlobalDefs {
     pub router_id: Option<String>,
+    /// `net_namespace NAME`: the daemon runs in the named network namespace
+    /// (`/run/netns/NAME`, as `ip netns add` creates it).
+    pub net_namespace: Option<String>,
     pub notification_email: Vec<String>,
     pub notification_email_from: Option<String>,
     pub smtp_server: Option<SmtpServer>,
