@@ -201,6 +201,7 @@ fn hostile_flood_changes_nothing() {
     );
 
     let ospf_after = directorctl(&socket, &["ospf", "counters"]).expect("ospf counters");
+    eprintln!("hostile_flood: ospf counters before {ospf_before}\nafter {ospf_after}");
     let vrrp_after = directorctl(&socket, &["vrrp"]).expect("vrrp status");
     let sent = 2 * COUNT as u64;
     // Raw sockets may lose a few packets under load: at least 90% must be counted.
