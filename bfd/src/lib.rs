@@ -12,4 +12,8 @@
 //!   Demand mode and the Echo function are not implemented (never requested).
 
 pub mod packet;
+pub mod runtime;
 pub mod session;
+
+pub use runtime::{spawn, Event, Handle, SessionInfo, SessionKey, Status};
+pub use session::SessionConfig;
