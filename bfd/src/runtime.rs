@@ -157,7 +157,9 @@ struct Entry {
     ifindex: u32,
     local: Option<Ipv4Addr>,
     port: u16,
-    socket: UdpSocket,
+    /// Non-blocking and never registered with the reactor: sends are one `sendto` each
+    /// (tokio's `try_send_to` refuses until the reactor has seen the socket writable).
+    socket: Socket,
     session: Session,
 }
 
@@ -192,7 +194,7 @@ fn rx_socket() -> io::Result<UdpSocket> {
     UdpSocket::from_std(s.into())
 }
 
-fn tx_socket(ifname: &str, local: Option<Ipv4Addr>) -> io::Result<(UdpSocket, u16)> {
+fn tx_socket(ifname: &str, local: Option<Ipv4Addr>) -> io::Result<(Socket, u16)> {
     let mut last = io::Error::other("no source port");
     for _ in 0..64 {
         let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
@@ -204,7 +206,7 @@ fn tx_socket(ifname: &str, local: Option<Ipv4Addr>) -> io::Result<(UdpSocket, u1
         let port = rand::random_range(SOURCE_PORTS);
         let addr = SocketAddrV4::new(local.unwrap_or(Ipv4Addr::UNSPECIFIED), port);
         match s.bind(&SocketAddr::V4(addr).into()) {
-            Ok(()) => return Ok((UdpSocket::from_std(s.into())?, port)),
+            Ok(()) => return Ok((s, port)),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = e,
             Err(e) => return Err(e),
         }
@@ -448,7 +450,7 @@ impl Owner {
             match o {
                 Output::Send(bytes) => {
                     let to = SocketAddr::V4(SocketAddrV4::new(e.key.peer, CONTROL_PORT));
-                    if let Err(err) = e.socket.try_send_to(&bytes, to) {
+                    if let Err(err) = e.socket.send_to(&bytes, &to.into()) {
                         debug!(session = %e.key, error = %err, "BFD send failed");
                     }
                 }
