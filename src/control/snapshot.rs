@@ -118,6 +118,25 @@ impl Snapshot {
                 .sample(vec![("state", "any".into())], ospf.neighbors_total as f64),
             );
         }
+        if !status.bfd.is_empty() {
+            let mut up = Family::new(
+                "director_bfd_session_up",
+                Kind::Gauge,
+                "1 when the BFD session to an OSPF neighbor is Up.",
+            );
+            let mut transitions = Family::new(
+                "director_bfd_session_transitions_total",
+                Kind::Counter,
+                "State changes of each BFD session since it started.",
+            );
+            for s in &status.bfd {
+                let labels = vec![("peer", s.peer.clone()), ("interface", s.interface.clone())];
+                up = up.sample(labels.clone(), if s.state == "Up" { 1.0 } else { 0.0 });
+                transitions = transitions.sample(labels, s.transitions as f64);
+            }
+            families.push(up);
+            families.push(transitions);
+        }
         let services = self.services(stats);
         let mut weight = Family::new(
             "director_real_server_weight",
