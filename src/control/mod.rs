@@ -428,7 +428,10 @@ impl Controller {
         let wanted = announcer::instance_config(ospf_config, router_id);
         let mut same_but_metric = wanted.clone();
         same_but_metric.stub_metric = running.instance().stub_metric;
-        if same_but_metric == *running.instance() {
+        // A changed `bfd` block restarts both speakers too (sessions follow the neighbors
+        // of the new OSPF speaker).
+        let bfd_same = announcer::bfd_configs(ospf_config) == self.bfd_configs;
+        if same_but_metric == *running.instance() && bfd_same {
             running.set_metric(wanted.stub_metric);
             return;
         }
