@@ -192,3 +192,83 @@ fn frr_router_bfd() {
     );
     scenario(RouterKind::Frr);
 }
+
+/// Keyed SHA1 with BIRD: the director with the right key has its session Up, the one with a
+/// wrong key never comes Up (its packets count as `bad_digest`), and OSPF works for both.
+#[test]
+fn bird_router_bfd_keyed_sha1_and_wrong_key() {
+    require_root!();
+    require_programs!("bird", "birdc");
+    let dir = TestDir::new("bfdk");
+    let lab = BroadcastLab::new(2);
+    let (d1, d2) = (director_addr(0), director_addr(1));
+    let iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead).bfd_sha1(5, "bfd-sha1-key");
+    let router = Router::start(RouterKind::Bird, &lab.r1, &dir, vec![iface.clone()]);
+    wait_until(CONVERGE, Duration::from_millis(100), || {
+        router.is_dr("eth0")
+    })
+    .expect("router DR");
+    let right = Director::start(
+        DirectorKind::Directord,
+        &lab.directors[0],
+        &dir,
+        DirectorSpec::new("d1", d1, iface.clone(), &[VIP_A]),
+    );
+    let wrong = Director::start(
+        DirectorKind::Directord,
+        &lab.directors[1],
+        &dir,
+        DirectorSpec::new(
+            "d2",
+            d2,
+            OspfIface::broadcast("eth0", FAST.hello, FAST.dead).bfd_sha1(5, "not-the-key"),
+            &[VIP_A],
+        ),
+    );
+    wait_converged(
+        &[&right, &wrong],
+        &router,
+        &lab.r1,
+        Converged {
+            full: &[d1, d2],
+            vip: VIP_A,
+            nexthops: 2,
+        },
+        CONVERGE,
+        HOLD,
+    )
+    .expect("OSPF Full with both and 2 nexthops, whatever the BFD keys");
+    let router_addr = common::ospf::ROUTER_ID;
+    let s = wait_stable(CONVERGE, HOLD, || our_session_up(&right, router_addr))
+        .expect("d1 (right key) Up")
+        .value;
+    assert_eq!(s["authentication"], "keyed_sha1");
+    wait_stable(CONVERGE, HOLD, || router_sessions_up(&router, &[d1])).expect("BIRD: d1 Up");
+    // d2 never comes Up on either side, and counts BIRD's packets as bad digests.
+    let v = common::wait::hold_for(Duration::from_secs(3), || {
+        let v = directorctl_bfd(&wrong)?;
+        match v["sessions"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["peer"] == router_addr.to_string()))
+        {
+            Some(s) if s["state"] != "Up" => Ok(v),
+            other => Err(format!("d2's session: {other:?}")),
+        }
+    })
+    .expect("d2 (wrong key) never Up");
+    let s = v["sessions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["peer"] == router_addr.to_string()))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        s["counters"]["drops"]["bad_digest"].as_u64().unwrap_or(0) > 0,
+        "d2 counted no bad digest: {s}"
+    );
+    assert!(!router.bfd_up().unwrap_or_default().contains(&(d2, true)));
+    wait_stable(CONVERGE, HOLD, || match nexthops(&lab.r1)? {
+        n if n == [d1, d2] => Ok(()),
+        n => Err(format!("nexthops {n:?}")),
+    })
+    .expect("both nexthops stay");
+}

@@ -232,8 +232,15 @@ pub fn directord_config(spec: &DirectorSpec) -> String {
     if i.bfd {
         let _ = writeln!(
             c,
-            "            bfd {{\n                min_rx 100\n                min_tx 100\n                idle_tx 1000\n                multiplier 3\n            }}"
+            "            bfd {{\n                min_rx 100\n                min_tx 100\n                idle_tx 1000\n                multiplier 3"
         );
+        if let Some((id, key)) = &i.bfd_sha1 {
+            let _ = writeln!(
+                c,
+                "                auth_type keyed_sha1\n                auth_key {id} {key}"
+            );
+        }
+        let _ = writeln!(c, "            }}");
     }
     let _ = writeln!(c, "        }}\n    }}\n}}\n");
     for vip in &spec.vips {

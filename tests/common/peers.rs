@@ -31,6 +31,8 @@ pub struct OspfIface {
     /// BFD on this interface (100 ms × 3): BIRD `bfd yes` + `protocol bfd`, FRR
     /// `ip ospf bfd` + bfdd, directord `bfd { }`.
     pub bfd: bool,
+    /// BFD keyed SHA1 (RFC 5880 §6.7.4): (key id, key).
+    pub bfd_sha1: Option<(u8, String)>,
 }
 
 impl OspfIface {
@@ -44,6 +46,7 @@ impl OspfIface {
             priority: 1,
             md5: None,
             bfd: false,
+            bfd_sha1: None,
         }
     }
 
@@ -61,6 +64,13 @@ impl OspfIface {
 
     pub fn bfd(mut self) -> OspfIface {
         self.bfd = true;
+        self
+    }
+
+    /// BFD with keyed SHA1 (BIRD and directord; not FRR's bfdd).
+    pub fn bfd_sha1(mut self, key_id: u8, key: &str) -> OspfIface {
+        self.bfd = true;
+        self.bfd_sha1 = Some((key_id, key.to_string()));
         self
     }
 
@@ -254,9 +264,15 @@ pub fn bird_config(cfg: &OspfRouter) -> String {
     }
     let _ = writeln!(c, "  }};\n}}");
     for i in cfg.ifaces.iter().filter(|i| i.bfd) {
+        let auth = match &i.bfd_sha1 {
+            Some((id, key)) => {
+                format!(" authentication keyed sha1; password \"{key}\" {{ id {id}; }};")
+            }
+            None => String::new(),
+        };
         let _ = writeln!(
             c,
-            "protocol bfd {{ interface \"{}\" {{ min rx interval 100 ms; min tx interval 100 ms; idle tx interval 1000 ms; multiplier 3; }}; }}",
+            "protocol bfd {{ interface \"{}\" {{ min rx interval 100 ms; min tx interval 100 ms; idle tx interval 1000 ms; multiplier 3;{auth} }}; }}",
             i.name
         );
     }
