@@ -76,8 +76,13 @@ struct Lab {
 impl Lab {
     fn new(tag: &str) -> Lab {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let base = format!("bfd{tag}-{}-{n}", std::process::id());
-        let (us, peer) = (format!("{base}-u"), format!("{base}-p"));
+        // dt-{tag}-{pid}-{counter}, the names scripts/lab/sweep-netns cleans up.
+        let pid = std::process::id();
+        let base = format!("dt-bfd{tag}-{pid}-{n}");
+        let (us, peer) = (
+            format!("dt-bfd{tag}u-{pid}-{n}"),
+            format!("dt-bfd{tag}p-{pid}-{n}"),
+        );
         let dir = std::env::temp_dir().join(&base);
         std::fs::create_dir_all(&dir).unwrap();
         sh(&["chmod", "755", dir.to_str().unwrap()]);
