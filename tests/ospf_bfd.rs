@@ -3,7 +3,8 @@
 //! or FRR (`ip ospf bfd` + bfdd) as the router. Sessions come Up on both sides; kill -9 of
 //! one director makes the router drop its nexthop long before the dead interval (4 s); a
 //! restart brings it back; and when the router's BFD dies, the directors take the OSPF
-//! neighbor Down at once. Figures are printed with `MEASURE:`, not asserted.
+//! neighbor Down at once. A hung director (nftables drops everything in and out) loses
+//! its nexthop as fast. Figures are printed with `MEASURE:`, not asserted.
 
 mod common;
 
@@ -144,6 +145,33 @@ fn scenario(router_kind: RouterKind) {
     .expect("d2's nexthop back after restart");
     wait_stable(CONVERGE, HOLD, || router_sessions_up(&router, &[d1, d2]))
         .expect("router's BFD session to d2 Up again");
+
+    // A hung director: link up, every packet in and out dropped (nftables netdev ingress and
+    // egress on its interface). The router's BFD detects it the same way.
+    let hang = "table netdev hang {\n  chain in { type filter hook ingress device eth0 priority 0; policy drop; }\n  chain out { type filter hook egress device eth0 priority 0; policy drop; }\n}\n";
+    let rules = dir.write("hang.nft", hang);
+    let t0 = Instant::now();
+    lab.directors[1].exec_ok(&["nft", "-f", rules.to_str().expect("utf-8 path")]);
+    wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(5),
+        || match nexthops(r1)? {
+            n if n == [d1] => Ok(()),
+            n => Err(format!("nexthops {n:?}")),
+        },
+    )
+    .expect("router dropped the hung director's nexthop");
+    println!(
+        "MEASURE: {label} router, BFD 100 ms x 3: hung director (nft drop in+out) -> nexthop dropped in {:?} (OSPF dead interval {} s)",
+        t0.elapsed(),
+        FAST.dead
+    );
+    lab.directors[1].exec_ok(&["nft", "delete", "table", "netdev", "hang"]);
+    wait_stable(CONVERGE, HOLD, || match nexthops(r1)? {
+        n if n == [d1, d2] => Ok(()),
+        n => Err(format!("nexthops {n:?}")),
+    })
+    .expect("d2's nexthop back once the link passes packets again");
 
     // The router's BFD dies: the directors take their OSPF neighbor Down at once (our
     // detection time, not the dead interval).
