@@ -296,6 +296,34 @@ mod tests {
     use crate::control::views::{CheckView, RealHealthView, ServiceView};
 
     #[test]
+    fn bfd_sessions_table() {
+        let v = serde_json::json!({
+            "sessions": [{
+                "peer": "10.99.0.1", "ifname": "eth0", "state": "Up", "remote_state": "Up",
+                "tx_interval_us": 100000, "detection_time_us": 300000, "multiplier": 3,
+                "authentication": "keyed_sha1", "in_state_ms": 12000,
+                "last_down": {"reason": "control_detection_time_expired", "ago_ms": 65000}
+            }],
+            "drops": {"no_session": 2}
+        });
+        let out = super::bfd(&v);
+        let row = out.lines().nth(1).expect("a row");
+        for want in [
+            "10.99.0.1",
+            "eth0",
+            "Up",
+            "100",
+            "300",
+            "keyed_sha1",
+            "12 s",
+            "control_detection_time_expired (65 s ago)",
+        ] {
+            assert!(row.contains(want), "{want} missing in {row}");
+        }
+        assert!(out.contains("no_session 2"));
+    }
+
+    #[test]
     fn services_table_looks_like_ipvsadm() {
         let view = ServicesView {
             backend: "ipvs".into(),
