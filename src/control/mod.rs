@@ -781,6 +781,11 @@ impl Controller {
                 self.mode(),
                 loaded.config.mode()
             ))
+        } else if loaded.config.global_defs.net_namespace != running.global_defs.net_namespace {
+            Some(format!(
+                "net_namespace would change from {:?} to {:?}",
+                running.global_defs.net_namespace, loaded.config.global_defs.net_namespace
+            ))
         } else if loaded.config.director.dataplane != running.director.dataplane {
             Some(format!(
                 "the dataplane would change from {:?} to {:?}",
