@@ -69,6 +69,9 @@ pub enum Event {
         from: State,
         to: State,
         diag: &'static str,
+        /// The peer said AdminDown: RFC 5882 §3.2, "the receiving system [...] MUST NOT
+        /// indicate a connectivity failure to any client" — not a reason to drop routes.
+        remote_admin_down: bool,
     },
 }
 
@@ -461,6 +464,7 @@ impl Owner {
                         from,
                         to,
                         diag: diag.name(),
+                        remote_admin_down: e.session.remote_state() == State::AdminDown,
                     });
                 }
                 Output::Dropped(reason) => {

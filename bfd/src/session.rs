@@ -279,6 +279,10 @@ impl Session {
     pub fn remote_discr(&self) -> u32 {
         self.remote_discr
     }
+    /// The remote's state as last received (Down again after a detection-time expiry).
+    pub fn remote_state(&self) -> State {
+        self.remote_state
+    }
     pub fn counters(&self) -> &Counters {
         &self.counters
     }

@@ -548,6 +548,7 @@ impl Controller {
                 from,
                 to,
                 diag,
+                remote_admin_down,
             }) => {
                 if let Some(view) = self.bfd_sessions.get_mut(&key) {
                     view.state = to.to_string();
@@ -559,7 +560,11 @@ impl Controller {
                 // RFC 5882 §4.1 / what BIRD and FRR do: a BFD session that was Up and
                 // went Down takes the OSPF neighbor Down at once. A session that never came
                 // Up tears nothing down (the dead interval still applies).
-                if from == bfd::packet::State::Up && to != bfd::packet::State::Up {
+                // A peer's AdminDown is not a failure (RFC 5882 §3.2).
+                if from == bfd::packet::State::Up
+                    && to != bfd::packet::State::Up
+                    && !remote_admin_down
+                {
                     if let Some(announcer) = self.announcer.as_ref() {
                         announcer.neighbor_down(&key.ifname, key.peer, &format!("bfd {diag}"));
                     }

@@ -222,6 +222,8 @@ fn remote_down_and_admin_down_signal_diag_3() {
             to: State::Down,
             diag: Diag::NeighborSignaledSessionDown
         }));
+        // The runtime tells its client whether the peer said AdminDown (RFC 5882 §3.2).
+        assert_eq!(p.s[0].remote_state(), remote);
     }
     // Our own AdminDown reaches the peer as diag 3 there, and we send diag 7.
     let mut p = Pair::new(cfg(100, 3), cfg(100, 3));
