@@ -285,3 +285,36 @@ pub fn health_views(
     }
     views
 }
+
+#[cfg(test)]
+mod bfd_metrics_tests {
+    use super::*;
+    use crate::control::views::BfdSessionView;
+
+    #[test]
+    fn bfd_sessions_become_metrics() {
+        let status = StatusView {
+            bfd: vec![BfdSessionView {
+                peer: "10.99.0.1".into(),
+                interface: "eth0".into(),
+                state: "Up".into(),
+                transitions: 3,
+                last_down_reason: Some("control_detection_time_expired".into()),
+            }],
+            ..StatusView::default()
+        };
+        let text = Snapshot::starting(status).metrics(None);
+        assert!(
+            text.contains("director_bfd_session_up{peer=\"10.99.0.1\",interface=\"eth0\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "director_bfd_session_transitions_total{peer=\"10.99.0.1\",interface=\"eth0\"} 3"
+            ),
+            "{text}"
+        );
+        let none = Snapshot::starting(StatusView::default()).metrics(None);
+        assert!(!none.contains("director_bfd"), "no BFD, no BFD metrics");
+    }
+}
