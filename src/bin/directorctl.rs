@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             OspfWhat::Counters => Request::OspfCounters,
         },
         CtlCommand::Vrrp => Request::Vrrp,
+        CtlCommand::Bfd => Request::Bfd,
         CtlCommand::Reload => Request::Reload,
         CtlCommand::Config => Request::Config,
         CtlCommand::Metrics => Request::Metrics,
@@ -127,6 +128,7 @@ fn render_reply(args: &DirectorctlArgs, request: Request, value: serde_json::Val
                 Err(_) => render::generic(&value),
             }
         }
+        Request::Bfd => render::bfd(&value),
         Request::Metrics => value
             .as_str()
             .map_or_else(|| render::generic(&value), str::to_owned),

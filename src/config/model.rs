@@ -174,6 +174,55 @@ pub struct OspfInterface {
     /// Interface output cost (default 10, as BIRD's default for broadcast links).
     pub cost: u16,
     pub authentication: OspfAuth,
+    /// `bfd { }`: a BFD session (RFC 5880/5881) to every neighbor on this interface from
+    /// 2-Way on; `None` = no BFD.
+    pub bfd: Option<OspfBfd>,
+}
+
+/// BFD timers of an OSPF interface, in milliseconds (keepalived `bfd_instance` names).
+/// The defaults (300/300/1000 × 3) are FRR bfdd's; BIRD's defaults negotiate with them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OspfBfd {
+    /// Required Min RX Interval.
+    pub min_rx_ms: u32,
+    /// Desired Min TX Interval once Up.
+    pub min_tx_ms: u32,
+    /// Desired Min TX Interval while not Up (at least 1000: RFC 5880 §6.8.3).
+    pub idle_tx_ms: u32,
+    /// Detect Mult.
+    pub multiplier: u8,
+    pub authentication: Option<BfdAuth>,
+}
+
+impl Default for OspfBfd {
+    fn default() -> Self {
+        OspfBfd {
+            min_rx_ms: 300,
+            min_tx_ms: 300,
+            idle_tx_ms: 1000,
+            multiplier: 3,
+            authentication: None,
+        }
+    }
+}
+
+/// BFD authentication (RFC 5880 §6.7): one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BfdAuth {
+    #[serde(rename = "type")]
+    pub kind: BfdAuthType,
+    pub key_id: u8,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BfdAuthType {
+    Simple,
+    KeyedMd5,
+    MeticulousKeyedMd5,
+    KeyedSha1,
+    MeticulousKeyedSha1,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]

@@ -28,12 +28,16 @@ use super::snapshot::Snapshot;
 #[serde(rename_all = "snake_case")]
 pub enum Request {
     Status,
-    Services { stats: bool },
+    Services {
+        stats: bool,
+    },
     OspfInterfaces,
     OspfNeighbors,
     OspfDatabase,
     OspfCounters,
     Vrrp,
+    /// BFD sessions: state, timers, last Down reason, counters.
+    Bfd,
     Reload,
     Config,
     Metrics,

@@ -475,6 +475,7 @@ pub fn all_keywords() -> Vec<(&'static str, Vec<&'static str>)> {
         ("area", names(AREA)),
         ("interface", names(OSPF_INTERFACE)),
         ("ospf authentication", names(OSPF_AUTH)),
+        ("ospf interface bfd", names(OSPF_BFD)),
         ("SSL", names(SSL)),
         ("vrrp_script", names(VRRP_SCRIPT)),
         ("vrrp_track_process", names(TRACK_PROCESS)),
