@@ -563,25 +563,35 @@ impl NetWatch {
     pub async fn next(&mut self) -> Option<NetEvent> {
         loop {
             let (msg, _) = self.events.next().await?;
-            let NetlinkPayload::InnerMessage(inner) = msg.payload else {
-                continue;
-            };
-            let event = match inner {
-                RouteNetlinkMessage::NewLink(m) => NetEvent::LinkChanged(Link::from_message(&m)),
-                RouteNetlinkMessage::DelLink(m) => NetEvent::LinkRemoved(Link::from_message(&m)),
-                RouteNetlinkMessage::NewAddress(m) => match IfAddress::from_message(&m) {
-                    Some(a) => NetEvent::AddressAdded(a),
-                    None => continue,
-                },
-                RouteNetlinkMessage::DelAddress(m) => match IfAddress::from_message(&m) {
-                    Some(a) => NetEvent::AddressRemoved(a),
-                    None => continue,
-                },
-                _ => continue,
-            };
-            return Some(event);
+            if let Some(event) = event_of(msg) {
+                return Some(event);
+            }
         }
     }
+}
+
+/// The change a link/address notification describes (None for anything else).
+pub fn event_of(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
+    let NetlinkPayload::InnerMessage(inner) = msg.payload else {
+        return None;
+    };
+    match inner {
+        RouteNetlinkMessage::NewLink(m) => Some(NetEvent::LinkChanged(Link::from_message(&m))),
+        RouteNetlinkMessage::DelLink(m) => Some(NetEvent::LinkRemoved(Link::from_message(&m))),
+        RouteNetlinkMessage::NewAddress(m) => {
+            IfAddress::from_message(&m).map(NetEvent::AddressAdded)
+        }
+        RouteNetlinkMessage::DelAddress(m) => {
+            IfAddress::from_message(&m).map(NetEvent::AddressRemoved)
+        }
+        _ => None,
+    }
+}
+
+/// Decodes one rtnetlink notification from the wire (what the fuzz target feeds).
+pub fn decode_event(bytes: &[u8]) -> Option<NetEvent> {
+    let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).ok()?;
+    event_of(msg)
 }
 
 impl Drop for NetWatch {

@@ -629,3 +629,14 @@ fn a_group_range_wider_than_65536_addresses_is_refused() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn net_namespace_must_be_a_file_name() {
+    let errors = errors("global_defs {\n    net_namespace ../etc\n}\n");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("2:19:") && e.contains("a network namespace name")),
+        "{errors:?}"
+    );
+}

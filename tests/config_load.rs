@@ -450,8 +450,6 @@ fn newer_keepalived_keywords_warn_and_load() {
             "6:5: 'enable_snmp_vrrp' is a keepalived option director does not use, ignored",
             "7:5: 'nftables_ipvs' is a keepalived option director does not use, ignored",
             "8:5: unknown keyword 'some_future_global_option' in global_defs, ignored",
-            "11:1: 'vrrp_track_process' is a keepalived option director does not use, ignored",
-            "23:5: 'track_process' is a keepalived option director does not use, ignored",
             "26:5: unknown keyword 'notify_deleted' in vrrp_instance, ignored",
             "33:9: BFD_CHECK is not supported by director and is ignored; without another checker this real server is always up",
         ]

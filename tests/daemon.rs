@@ -772,3 +772,184 @@ fn check_config_is_the_config_test() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.conf:2:"));
 }
+
+/// An SMTP server on 127.0.0.1 that accepts mails, one per connection, and hands back
+/// their text.
+fn smtp_sink() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("smtp listener");
+    let port = listener.local_addr().expect("address").port();
+    let (mail_tx, mail_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else {
+                return;
+            };
+            let mail_tx = mail_tx.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+                let mut out = stream.try_clone().expect("clone");
+                let mut lines = BufReader::new(stream);
+                let _ = out.write_all(b"220 sink\r\n");
+                let mut mail = String::new();
+                let mut in_data = false;
+                let mut line = String::new();
+                while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    if in_data {
+                        if line == ".\r\n" {
+                            in_data = false;
+                            let _ = out.write_all(b"250 queued\r\n");
+                        } else {
+                            mail.push_str(&line);
+                        }
+                    } else if line.starts_with("DATA") {
+                        in_data = true;
+                        let _ = out.write_all(b"354 go on\r\n");
+                    } else if line.starts_with("QUIT") {
+                        let _ = out.write_all(b"221 bye\r\n");
+                        break;
+                    } else {
+                        let _ = out.write_all(b"250 ok\r\n");
+                    }
+                    line.clear();
+                }
+                let _ = mail_tx.send(mail);
+            });
+        }
+    });
+    (port, mail_rx)
+}
+
+/// A real server going down runs its `notify_down` script, its virtual server's
+/// `quorum_down`, and sends the `smtp_alert` mail, as keepalived does.
+#[test]
+fn a_transition_runs_notify_scripts_and_sends_the_alert() {
+    let dir = TestDir::new("notify");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port = listener.local_addr().expect("address").port();
+    let (smtp_port, mails) = smtp_sink();
+    let marks = dir.path().join("marks");
+    let config = dir.write(
+        "director.conf",
+        &format!(
+            "global_defs {{\n    router_id test-director\n    notification_email {{\n        ops@example.com\n    }}\n\
+             \x20   notification_email_from director@example.com\n    smtp_server 127.0.0.1 {smtp_port}\n}}\n\
+             director {{\n    dataplane none\n}}\n\
+             virtual_server 10.99.0.1 80 {{\n    protocol TCP\n    delay_loop 1\n    smtp_alert\n\
+             \x20   quorum_down \"/bin/sh -c 'echo quorum_down >> {marks}'\"\n\
+             \x20   real_server 127.0.0.1 {port} {{\n\
+             \x20       notify_down \"/bin/sh -c 'echo notify_down >> {marks}'\"\n\
+             \x20       TCP_CHECK {{ connect_timeout 1 retry 0 warmup 0 }}\n    }}\n}}\n",
+            marks = marks.display()
+        ),
+    );
+    let runtime = dir.subdir("run");
+    let socket = runtime.join("directord.sock");
+    let _daemon = LocalDaemon::start(&config, &runtime, dir.path().join("directord.log"));
+    wait_until(WAIT, POLL, || match real_health(&socket, port)? {
+        (1, true, health) if health["checks"][0]["last_result"] == "success" => Ok(()),
+        other => Err(format!("before: {other:?}")),
+    })
+    .expect("the real server is up and checked");
+
+    drop(listener);
+    let marked = wait_until(WAIT, POLL, || {
+        let text = std::fs::read_to_string(&marks).map_err(|e| e.to_string())?;
+        if text.contains("notify_down") && text.contains("quorum_down") {
+            Ok(text)
+        } else {
+            Err(format!("marks so far: {text:?}"))
+        }
+    })
+    .expect("notify_down and quorum_down ran")
+    .value;
+    assert_eq!(marked.lines().count(), 2, "each ran once: {marked}");
+    // Two mails: the real server's and the virtual server's quorum, in either order.
+    let received: Vec<String> = (0..2)
+        .map(|_| {
+            mails
+                .recv_timeout(WAIT)
+                .expect("an alert mail reached the SMTP server")
+        })
+        .collect();
+    let all = received.join("\n----\n");
+    assert!(
+        all.contains(&format!(
+            "Subject: [test-director] Realserver 127.0.0.1:{port} of virtual server Tcp 10.99.0.1:80 - DOWN"
+        )),
+        "{all}"
+    );
+    assert!(
+        all.contains("Subject: [test-director] Virtual server Tcp 10.99.0.1:80 - DOWN"),
+        "{all}"
+    );
+    assert!(
+        received.iter().all(|m| m.contains("To: <ops@example.com>")),
+        "{all}"
+    );
+}
+
+/// `net_namespace NAME`: the daemon runs in that network namespace (its /proc/PID/ns/net is
+/// the namespace's), and refuses to start when the namespace does not exist.
+#[test]
+fn net_namespace_runs_the_daemon_there() {
+    require_root!();
+    let ns = NetNs::new("dnetns");
+    let dir = TestDir::new("netns");
+    let config_text = |name: &str| {
+        format!(
+            "global_defs {{\n    net_namespace {name}\n}}\n{}",
+            tables_only_config(&["10.1.0.11"])
+        )
+    };
+    let config = dir.write("director.conf", &config_text(ns.name()));
+    let runtime = dir.subdir("run");
+    let socket = runtime.join("directord.sock");
+    let mut daemon = LocalDaemon::start(&config, &runtime, dir.path().join("directord.log"));
+    wait_until(WAIT, POLL, || real_count(&socket).map(|_| ())).expect("the daemon answers");
+    let inode = |path: &Path| {
+        std::fs::metadata(path)
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let daemon_ns = inode(Path::new(&format!("/proc/{}/ns/net", daemon.child.id())));
+    let wanted = inode(&Path::new("/run/netns").join(ns.name()));
+    assert_eq!(
+        daemon_ns, wanted,
+        "the daemon runs in the configured namespace"
+    );
+    daemon.signal("TERM");
+    daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+
+    let missing = dir.write("missing.conf", &config_text("director-no-such-namespace"));
+    let checked = Command::new(DIRECTORD)
+        .args(["-t", "-f"])
+        .arg(&missing)
+        .output()
+        .expect("directord -t");
+    assert!(
+        checked.status.success(),
+        "a missing namespace is a warning at -t"
+    );
+    assert!(
+        String::from_utf8_lossy(&checked.stderr)
+            .contains("/run/netns/director-no-such-namespace does not exist"),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let mut refused = LocalDaemon::start(
+        &missing,
+        &dir.subdir("run2"),
+        dir.path().join("refused.log"),
+    );
+    let exit = refused.wait_exit(WAIT).expect("the daemon exits");
+    assert!(
+        !exit.success(),
+        "the daemon refuses to start without its namespace"
+    );
+    let log = std::fs::read_to_string(dir.path().join("refused.log")).unwrap_or_default();
+    assert!(
+        log.contains("net_namespace director-no-such-namespace"),
+        "{log}"
+    );
+}

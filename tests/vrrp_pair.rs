@@ -1,6 +1,6 @@
 //! Two directord nodes running VRRP on one segment (root only, network namespaces): election,
 //! graceful and kill -9 failover, preemption and nopreempt, restart after kill -9 removing
-//! the leftover VIP, sync groups, track_script, and bad adverts changing nothing.
+//! the leftover VIP, sync groups, track_script, track_file, and bad adverts changing nothing.
 //! Synchronisation is by polling addresses and status files, never by fixed sleeps.
 
 mod common;
@@ -220,6 +220,58 @@ fn track_script_lowers_priority_and_hands_over() {
     std::fs::write(&flag, "").expect("flag");
     wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip))
         .unwrap_or_else(|e| panic!("after script recovery: {e}"));
+}
+
+/// VRRP `track_file`: the file's number × weight joins the priority, −254 and below is
+/// FAULT, and a change is seen within the polling interval.
+#[test]
+fn track_file_moves_priority_and_faults() {
+    require_root!();
+    let dir = TestDir::new("vrrp-trackfile");
+    let (_sw, a, b) = pair("vf", 8);
+    let vip = "10.99.8.200/24";
+    let level = dir.path().join("level");
+    let track = format!(
+        "track_file level {{\n    file \"{}\"\n    init_file 0 overwrite\n}}",
+        level.display()
+    );
+    let conf_a = directord_conf(&[
+        &track,
+        &instance(
+            "VI_1",
+            "eth0",
+            58,
+            100,
+            &[vip],
+            "    track_file {\n        level weight 2\n    }",
+        ),
+    ]);
+    let na = Node::start(&a, &dir, "a", &conf_a);
+    let _nb = Node::start(
+        &b,
+        &dir,
+        "b",
+        &directord_conf(&[&instance("VI_1", "eth0", 58, 90, &[vip], "")]),
+    );
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip))
+        .unwrap_or_else(|e| panic!("initial: {e}"));
+    std::fs::write(&level, "-15\n").expect("write");
+    wait_until(T, POLL, || match na.priority("VI_1") {
+        Ok(70) => Ok(()),
+        other => Err(format!("priority {other:?}")),
+    })
+    .unwrap_or_else(|e| panic!("priority not lowered: {e}"));
+    wait_stable(T, Duration::from_secs(2), || only_holder(&b, &a, vip))
+        .unwrap_or_else(|e| panic!("after the file lowered a: {e}"));
+    std::fs::write(&level, "-127\n").expect("write");
+    wait_until(T, POLL, || match na.state("VI_1").as_deref() {
+        Ok("FAULT") => Ok(()),
+        other => Err(format!("state {other:?}")),
+    })
+    .unwrap_or_else(|e| panic!("-254 is not FAULT: {e}"));
+    std::fs::write(&level, "0\n").expect("write");
+    wait_stable(T, Duration::from_secs(2), || only_holder(&a, &b, vip))
+        .unwrap_or_else(|e| panic!("after the file recovered: {e}"));
 }
 
 #[test]

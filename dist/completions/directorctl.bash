@@ -19,6 +19,9 @@ _directorctl() {
             directorctl,announce)
                 cmd="directorctl__subcmd__announce"
                 ;;
+            directorctl,bfd)
+                cmd="directorctl__subcmd__bfd"
+                ;;
             directorctl,check-config)
                 cmd="directorctl__subcmd__check__subcmd__config"
                 ;;
@@ -64,6 +67,9 @@ _directorctl() {
             directorctl__subcmd__help,announce)
                 cmd="directorctl__subcmd__help__subcmd__announce"
                 ;;
+            directorctl__subcmd__help,bfd)
+                cmd="directorctl__subcmd__help__subcmd__bfd"
+                ;;
             directorctl__subcmd__help,check-config)
                 cmd="directorctl__subcmd__help__subcmd__check__subcmd__config"
                 ;;
@@ -106,6 +112,9 @@ _directorctl() {
             directorctl__subcmd__help,withdraw)
                 cmd="directorctl__subcmd__help__subcmd__withdraw"
                 ;;
+            directorctl__subcmd__help__subcmd__ospf,counters)
+                cmd="directorctl__subcmd__help__subcmd__ospf__subcmd__counters"
+                ;;
             directorctl__subcmd__help__subcmd__ospf,database)
                 cmd="directorctl__subcmd__help__subcmd__ospf__subcmd__database"
                 ;;
@@ -124,6 +133,9 @@ _directorctl() {
             directorctl__subcmd__help__subcmd__realserver,teardown)
                 cmd="directorctl__subcmd__help__subcmd__realserver__subcmd__teardown"
                 ;;
+            directorctl__subcmd__ospf,counters)
+                cmd="directorctl__subcmd__ospf__subcmd__counters"
+                ;;
             directorctl__subcmd__ospf,database)
                 cmd="directorctl__subcmd__ospf__subcmd__database"
                 ;;
@@ -135,6 +147,9 @@ _directorctl() {
                 ;;
             directorctl__subcmd__ospf,neighbors)
                 cmd="directorctl__subcmd__ospf__subcmd__neighbors"
+                ;;
+            directorctl__subcmd__ospf__subcmd__help,counters)
+                cmd="directorctl__subcmd__ospf__subcmd__help__subcmd__counters"
                 ;;
             directorctl__subcmd__ospf__subcmd__help,database)
                 cmd="directorctl__subcmd__ospf__subcmd__help__subcmd__database"
@@ -179,7 +194,7 @@ _directorctl() {
 
     case "${cmd}" in
         directorctl)
-            opts="-s -f -j -h -V --socket --config --json --help --version status services ospf vrrp reload config metrics withdraw announce drain undrain realserver check-config genhash help"
+            opts="-s -f -j -h -V --socket --config --json --help --version status services ospf vrrp bfd reload config metrics withdraw announce drain undrain realserver check-config genhash help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -209,6 +224,20 @@ _directorctl() {
             return 0
             ;;
         directorctl__subcmd__announce)
+            opts="-j -h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        directorctl__subcmd__bfd)
             opts="-j -h --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -303,7 +332,7 @@ _directorctl() {
             return 0
             ;;
         directorctl__subcmd__help)
-            opts="status services ospf vrrp reload config metrics withdraw announce drain undrain realserver check-config genhash help"
+            opts="status services ospf vrrp bfd reload config metrics withdraw announce drain undrain realserver check-config genhash help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,6 +346,20 @@ _directorctl() {
             return 0
             ;;
         directorctl__subcmd__help__subcmd__announce)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        directorctl__subcmd__help__subcmd__bfd)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -415,8 +458,22 @@ _directorctl() {
             return 0
             ;;
         directorctl__subcmd__help__subcmd__ospf)
-            opts="interfaces neighbors database"
+            opts="interfaces neighbors database counters"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        directorctl__subcmd__help__subcmd__ospf__subcmd__counters)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -625,8 +682,22 @@ _directorctl() {
             return 0
             ;;
         directorctl__subcmd__ospf)
-            opts="-j -h --json --help interfaces neighbors database help"
+            opts="-j -h --json --help interfaces neighbors database counters help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        directorctl__subcmd__ospf__subcmd__counters)
+            opts="-j -h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -653,8 +724,22 @@ _directorctl() {
             return 0
             ;;
         directorctl__subcmd__ospf__subcmd__help)
-            opts="interfaces neighbors database help"
+            opts="interfaces neighbors database counters help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        directorctl__subcmd__ospf__subcmd__help__subcmd__counters)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

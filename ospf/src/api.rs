@@ -195,6 +195,11 @@ pub(crate) enum Command {
     Withdraw(Ipv4Network),
     SetMetric(u16),
     SetVipEncoding(VipEncoding),
+    NeighborDown {
+        interface: String,
+        address: Ipv4Addr,
+        reason: String,
+    },
     Status(oneshot::Sender<Status>),
     Shutdown(Duration, oneshot::Sender<()>),
 }
@@ -233,6 +238,18 @@ impl Handle {
     /// use the same encoding, decided from the *configured* VIP count, so that ECMP holds.
     pub fn set_vip_encoding(&self, encoding: VipEncoding) {
         self.send(Command::SetVipEncoding(encoding));
+    }
+
+    /// Takes the neighbor with interface address `address` on `interface` Down at once,
+    /// as if its inactivity timer had fired (RFC 2328 §10.3 InactivityTimer): what BIRD and
+    /// FRR do when the BFD session to an OSPF neighbor goes Down (RFC 5882 §4.1). Unknown
+    /// neighbors are ignored. `reason` goes to the log line.
+    pub fn neighbor_down(&self, interface: &str, address: Ipv4Addr, reason: &str) {
+        self.send(Command::NeighborDown {
+            interface: interface.to_string(),
+            address,
+            reason: reason.to_string(),
+        });
     }
 
     pub async fn status(&self) -> Result<Status, Error> {

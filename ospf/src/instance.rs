@@ -55,6 +55,12 @@ pub enum Input {
     SetAnnounced(BTreeSet<Ipv4Network>),
     SetMetric(u16),
     SetVipEncoding(VipEncoding),
+    /// An outside detector (BFD) says the neighbor with this interface address is gone.
+    NeighborDown {
+        interface: String,
+        address: Ipv4Addr,
+        reason: String,
+    },
     Shutdown {
         max_wait: Duration,
     },
@@ -243,6 +249,11 @@ impl Instance {
                     self.dirty = true;
                 }
             }
+            Input::NeighborDown {
+                interface,
+                address,
+                reason,
+            } => self.neighbor_down(now, &interface, address, &reason),
             Input::Shutdown { max_wait } => {
                 if self.shutdown.is_none() {
                     info!(
@@ -595,6 +606,24 @@ impl Instance {
         new
     }
 
+    /// RFC 5882 §4.1 / what BIRD (`INM_INACTTIM`) and FRR (`NSM_InactivityTimer`) do on a
+    /// BFD Down: the neighbor's InactivityTimer event (RFC 2328 §10.3), now.
+    fn neighbor_down(&mut self, now: Instant, interface: &str, address: Ipv4Addr, reason: &str) {
+        let Some(ii) = self.ifaces.iter().position(|i| i.cfg.name == interface) else {
+            return;
+        };
+        let Some(k) = self.ifaces[ii]
+            .neighbors
+            .iter()
+            .find(|(_, n)| n.addr == address)
+            .map(|(k, _)| *k)
+        else {
+            return;
+        };
+        info!(%interface, %address, reason, "OSPF neighbor declared down by an outside detector");
+        self.nsm(now, ii, k, nsm::Event::InactivityTimer);
+    }
+
     // ===== neighbor state machine (§10.3) =====
 
     pub(crate) fn nsm(&mut self, now: Instant, ii: usize, k: Ipv4Addr, ev: nsm::Event) {
@@ -699,7 +728,13 @@ impl Instance {
             }
         }
         if new == S::Down {
-            self.ifaces[ii].neighbors.remove(&k);
+            if let Some(seq) = self.ifaces[ii]
+                .neighbors
+                .remove(&k)
+                .and_then(|n| n.crypto_seq)
+            {
+                self.ifaces[ii].retire_crypto_seq(k, seq, now);
+            }
         } else if let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) {
             n.state = new;
         }

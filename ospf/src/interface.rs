@@ -56,13 +56,53 @@ pub struct Interface {
     pub bdr: Ipv4Addr,
     /// Keyed by source address on broadcast networks, by router ID on point-to-point.
     pub neighbors: BTreeMap<Ipv4Addr, Neighbor>,
+    /// The last cryptographic sequence number of neighbors that went Down, by the same
+    /// key, and when: for [`RETIRED_SEQ_HOLD`] a Hello older than it is a replay, not the
+    /// neighbor coming back (otherwise replaying its old Hellos would bring it back).
+    pub retired_crypto_seq: BTreeMap<Ipv4Addr, (u32, Instant)>,
     pub hello_due: Option<Instant>,
     pub wait_due: Option<Instant>,
     pub delayed_acks: Vec<LsaHeader>,
     pub delayed_ack_due: Option<Instant>,
 }
 
+/// How long the sequence number of a neighbor that went Down is remembered: MaxAge, one
+/// hour. BIRD, FRR and this speaker derive the number from the time of day, so a neighbor
+/// that restarts comes back with a higher one; one that restarts at a lower number is
+/// accepted once this has passed.
+pub const RETIRED_SEQ_HOLD: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Retired sequence numbers kept per interface (the oldest go first).
+pub const MAX_RETIRED_SEQ: usize = 256;
+
 impl Interface {
+    /// Remembers the sequence number of a neighbor that went Down.
+    pub fn retire_crypto_seq(&mut self, key: Ipv4Addr, seq: u32, now: Instant) {
+        self.retired_crypto_seq
+            .retain(|_, (_, at)| now.saturating_duration_since(*at) < RETIRED_SEQ_HOLD);
+        self.retired_crypto_seq.insert(key, (seq, now));
+        while self.retired_crypto_seq.len() > MAX_RETIRED_SEQ {
+            let oldest = self
+                .retired_crypto_seq
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(k, _)| *k);
+            match oldest {
+                Some(k) => self.retired_crypto_seq.remove(&k),
+                None => break,
+            };
+        }
+    }
+
+    /// Whether `seq` from a neighbor we do not know is not newer than the one it had when
+    /// it went Down (within [`RETIRED_SEQ_HOLD`]). Equal counts as a replay here: a live
+    /// neighbor may repeat its number (RFC 2328 D.3 drops only smaller ones), but one that
+    /// comes back after the dead interval has moved on.
+    pub fn is_retired_replay(&self, key: Ipv4Addr, seq: u32, now: Instant) -> bool {
+        self.retired_crypto_seq.get(&key).is_some_and(|(last, at)| {
+            seq <= *last && now.saturating_duration_since(*at) < RETIRED_SEQ_HOLD
+        })
+    }
+
     pub fn new(cfg: InterfaceConfig, area: usize) -> Self {
         Interface {
             cfg,
@@ -72,6 +112,7 @@ impl Interface {
             dr: Ipv4Addr::UNSPECIFIED,
             bdr: Ipv4Addr::UNSPECIFIED,
             neighbors: BTreeMap::new(),
+            retired_crypto_seq: BTreeMap::new(),
             hello_due: None,
             wait_due: None,
             delayed_acks: Vec::new(),

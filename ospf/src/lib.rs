@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 //! `Handle` (Clone): `set_announced`, `announce`, `withdraw`, `set_metric`, `set_vip_encoding`,
+//! `neighbor_down` (an outside detector such as BFD declared a neighbor dead),
 //! `status().await`, `shutdown(max_wait).await`. Events: `InterfaceStateChange`,
 //! `NeighborStateChange`, `AdjacencyFull`, `AdjacencyLost`, `LsaOriginated`, `LsaReceived`.
 //! The router ID is the caller's choice (the daemon passes its configured one or the highest
@@ -53,6 +54,7 @@
 pub mod api;
 mod error;
 mod flood;
+pub mod fuzzing;
 pub mod instance;
 pub mod interface;
 pub mod lsdb;

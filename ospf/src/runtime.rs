@@ -105,6 +105,9 @@ async fn run(
                     }
                     Some(Command::SetMetric(m)) => inst.handle(now, Input::SetMetric(m)),
                     Some(Command::SetVipEncoding(e)) => inst.handle(now, Input::SetVipEncoding(e)),
+                    Some(Command::NeighborDown { interface, address, reason }) => {
+                        inst.handle(now, Input::NeighborDown { interface, address, reason })
+                    }
                     Some(Command::Status(reply)) => {
                         let _ = reply.send(inst.status(now));
                     }

@@ -47,7 +47,9 @@ impl Instance {
         if dst == crate::ALL_D_ROUTERS && !iface.is_dr_or_bdr() {
             return self.drop_packet(ii, src, "not_dr");
         }
-        if !dst.is_multicast() && dst != iface.addr() {
+        // §8.2: the destination is the interface's address, AllSPFRouters or AllDRouters.
+        // Not any multicast group: a raw socket sees every group the host has joined.
+        if dst != iface.addr() && dst != crate::ALL_SPF_ROUTERS && dst != crate::ALL_D_ROUTERS {
             return self.drop_packet(ii, src, "wrong_destination");
         }
         if !iface.is_p2p() {
@@ -102,6 +104,12 @@ impl Instance {
         }
         if h.options & OPTION_E == 0 {
             return self.drop_packet(ii, src, "options_mismatch");
+        }
+        let known = self.ifaces[ii].neighbors.contains_key(&key);
+        if let (false, Some(seq)) = (known, crypto_seq) {
+            if self.ifaces[ii].is_retired_replay(key, seq, now) {
+                return self.drop_packet(ii, src, "crypto_seq_replay");
+            }
         }
         if let Some(n) = self.ifaces[ii].neighbors.get(&key) {
             if let (Some(seq), Some(last)) = (crypto_seq, n.crypto_seq) {

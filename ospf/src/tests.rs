@@ -774,6 +774,37 @@ fn inactivity_timer_and_link_down_drop_the_adjacency() {
 }
 
 #[test]
+fn neighbor_down_from_bfd_kills_the_adjacency_at_once() {
+    let mut lab = full_with(R9);
+    let addr = lab.inst.ifaces[0].neighbors[&R9].addr;
+    let name = lab.inst.ifaces[0].cfg.name.clone();
+    // Unknown interface or address: nothing happens.
+    lab.input(Input::NeighborDown {
+        interface: "nope".into(),
+        address: addr,
+        reason: "bfd".into(),
+    });
+    lab.input(Input::NeighborDown {
+        interface: name.clone(),
+        address: ip("10.9.9.9"),
+        reason: "bfd".into(),
+    });
+    assert_eq!(lab.nbr_state(R9), Some(nsm::State::Full));
+    lab.inst.drain_output();
+    lab.input(Input::NeighborDown {
+        interface: name,
+        address: addr,
+        reason: "bfd".into(),
+    });
+    assert_eq!(lab.nbr_state(R9), None);
+    let out = lab.inst.drain_output();
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Event(crate::Event::AdjacencyLost { reason, .. }) if reason == "inactivity_timer"
+    )));
+}
+
+#[test]
 fn one_way_hello_drops_to_init() {
     let mut lab = full_with(R9);
     lab.hello(R9, R9, 10, R9, ME, false);

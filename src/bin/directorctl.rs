@@ -40,8 +40,10 @@ fn main() -> ExitCode {
             OspfWhat::Interfaces => Request::OspfInterfaces,
             OspfWhat::Neighbors => Request::OspfNeighbors,
             OspfWhat::Database => Request::OspfDatabase,
+            OspfWhat::Counters => Request::OspfCounters,
         },
         CtlCommand::Vrrp => Request::Vrrp,
+        CtlCommand::Bfd => Request::Bfd,
         CtlCommand::Reload => Request::Reload,
         CtlCommand::Config => Request::Config,
         CtlCommand::Metrics => Request::Metrics,
@@ -286,6 +288,7 @@ fn render_reply(args: &DirectorctlArgs, request: Request, value: serde_json::Val
                 Err(_) => render::generic(&value),
             }
         }
+        Request::Bfd => render::bfd(&value),
         Request::Metrics => value
             .as_str()
             .map_or_else(|| render::generic(&value), str::to_owned),

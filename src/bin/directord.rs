@@ -34,6 +34,15 @@ fn main() -> ExitCode {
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
+    // Before any thread exists: setns(2) moves only the calling thread, and every thread
+    // the runtime starts later inherits its namespace.
+    if let Some(name) = &loaded.config.global_defs.net_namespace {
+        if let Err(err) = enter_net_namespace(name) {
+            eprintln!("directord: net_namespace {name}: {err}; not starting");
+            return ExitCode::FAILURE;
+        }
+        tracing::info!(namespace = %name, "running in network namespace");
+    }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -60,6 +69,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Joins the network namespace `ip netns add NAME` created (`/run/netns/NAME`).
+fn enter_net_namespace(name: &str) -> Result<(), String> {
+    let path = std::path::Path::new("/run/netns").join(name);
+    let file = std::fs::File::open(&path).map_err(|err| format!("{}: {err}", path.display()))?;
+    nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|err| format!("setns {}: {err}", path.display()))
 }
 
 fn init_logging(args: &DirectordArgs) -> Result<(), String> {

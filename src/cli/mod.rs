@@ -141,6 +141,8 @@ pub enum CtlCommand {
     },
     /// VRRP instances: state, priority, master, counters.
     Vrrp,
+    /// BFD sessions to OSPF neighbors: state, negotiated timers, last Down reason.
+    Bfd,
     /// Re-read the configuration file and apply only what changed (like SIGHUP);
     /// prints the errors and leaves the running state alone when the file is invalid.
     Reload,
@@ -294,4 +296,6 @@ pub enum OspfWhat {
     Neighbors,
     /// The link-state database, one line per LSA.
     Database,
+    /// Packets received and sent per type, and dropped per reason.
+    Counters,
 }

@@ -350,6 +350,73 @@ fn duration(seconds: u64) -> String {
 }
 
 /// Renders any JSON view as indented `key: value` lines, for views without a dedicated table.
+/// `directorctl bfd`: one line per session, then the drops that matched no session.
+pub fn bfd(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let Some(sessions) = value.get("sessions").and_then(Value::as_array) else {
+        return generic(value);
+    };
+    let text = |v: &Value, k: &str| match v.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => "-".to_string(),
+        Some(other) => other.to_string(),
+    };
+    let ms = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_u64)
+            .map_or("-".to_string(), |us| format!("{}", us as f64 / 1000.0))
+    };
+    let mut out = format!(
+        "{:<16} {:<10} {:<6} {:<6} {:>8} {:>9} {:>4} {:<22} {:>10} {}\n",
+        "PEER",
+        "INTERFACE",
+        "STATE",
+        "REMOTE",
+        "TX(ms)",
+        "DETECT(ms)",
+        "MULT",
+        "AUTH",
+        "IN STATE",
+        "LAST DOWN"
+    );
+    for s in sessions {
+        let last_down = match s.get("last_down") {
+            Some(d @ Value::Object(_)) => {
+                format!(
+                    "{} ({} s ago)",
+                    text(d, "reason"),
+                    d.get("ago_ms").and_then(Value::as_u64).unwrap_or(0) / 1000
+                )
+            }
+            _ => "-".to_string(),
+        };
+        let in_state = s.get("in_state_ms").and_then(Value::as_u64).unwrap_or(0) / 1000;
+        out.push_str(&format!(
+            "{:<16} {:<10} {:<6} {:<6} {:>8} {:>9} {:>4} {:<22} {:>8} s {}\n",
+            text(s, "peer"),
+            text(s, "ifname"),
+            text(s, "state"),
+            text(s, "remote_state"),
+            ms(s, "tx_interval_us"),
+            ms(s, "detection_time_us"),
+            text(s, "multiplier"),
+            text(s, "authentication"),
+            in_state,
+            last_down,
+        ));
+    }
+    if let Some(drops) = value.get("drops").and_then(Value::as_object) {
+        if !drops.is_empty() {
+            let list: Vec<String> = drops.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            out.push_str(&format!(
+                "dropped before a session matched: {}\n",
+                list.join(", ")
+            ));
+        }
+    }
+    out
+}
+
 pub fn generic(value: &serde_json::Value) -> String {
     let mut out = String::new();
     generic_into(&mut out, value, 0);
@@ -396,6 +463,34 @@ fn scalar(value: &serde_json::Value) -> String {
 mod tests {
     use super::*;
     use crate::control::views::{CheckView, RealHealthView, ServiceView};
+
+    #[test]
+    fn bfd_sessions_table() {
+        let v = serde_json::json!({
+            "sessions": [{
+                "peer": "10.99.0.1", "ifname": "eth0", "state": "Up", "remote_state": "Up",
+                "tx_interval_us": 100000, "detection_time_us": 300000, "multiplier": 3,
+                "authentication": "keyed_sha1", "in_state_ms": 12000,
+                "last_down": {"reason": "control_detection_time_expired", "ago_ms": 65000}
+            }],
+            "drops": {"no_session": 2}
+        });
+        let out = super::bfd(&v);
+        let row = out.lines().nth(1).expect("a row");
+        for want in [
+            "10.99.0.1",
+            "eth0",
+            "Up",
+            "100",
+            "300",
+            "keyed_sha1",
+            "12 s",
+            "control_detection_time_expired (65 s ago)",
+        ] {
+            assert!(row.contains(want), "{want} missing in {row}");
+        }
+        assert!(out.contains("no_session 2"));
+    }
 
     #[test]
     fn services_table_looks_like_ipvsadm() {

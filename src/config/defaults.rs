@@ -127,6 +127,7 @@ impl Default for GlobalDefs {
     fn default() -> Self {
         GlobalDefs {
             router_id: None,
+            net_namespace: None,
             notification_email: Vec::new(),
             notification_email_from: None,
             smtp_server: None,
@@ -149,3 +150,6 @@ impl Default for GlobalDefs {
         }
     }
 }
+
+/// `vrrp_track_process` `weight` (keepalived.conf(5): "default is 1").
+pub const TRACK_PROCESS_WEIGHT: i32 = 1;

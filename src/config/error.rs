@@ -120,22 +120,85 @@ impl fmt::Display for ConfigErrors {
 
 /// Collects errors and warnings while a file set is read; everything is reported, the
 /// first error does not stop the load.
+///
+/// At most [`MAX_REPORTED`] errors and as many warnings are kept; the rest are counted and
+/// summed up in one last line by [`Diagnostics::summarize_suppressed`] (a generated
+/// configuration with millions of bad lines must not hold millions of messages).
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     pub errors: Vec<ConfigError>,
     pub warnings: Vec<Warning>,
+    suppressed_errors: usize,
+    suppressed_warnings: usize,
 }
+
+/// Errors, and warnings, reported one by one.
+pub const MAX_REPORTED: usize = 1000;
 
 impl Diagnostics {
     pub fn error(&mut self, span: Span, message: impl Into<String>) {
+        if self.errors.len() >= MAX_REPORTED {
+            self.suppressed_errors += 1;
+            return;
+        }
         self.errors.push(ConfigError::invalid(span, message));
     }
 
     pub fn warn(&mut self, span: Span, message: impl Into<String>) {
+        if self.warnings.len() >= MAX_REPORTED {
+            self.suppressed_warnings += 1;
+            return;
+        }
         self.warnings.push(Warning::new(span, message));
+    }
+
+    /// Appends "N more …" after the last kept error and warning (call once, at the end).
+    pub fn summarize_suppressed(&mut self) {
+        if self.suppressed_errors > 0 {
+            if let Some(span) = self.errors.last().and_then(|e| e.span().cloned()) {
+                let n = self.suppressed_errors;
+                self.errors.push(ConfigError::invalid(
+                    span,
+                    format!("{n} more errors not shown"),
+                ));
+            }
+        }
+        if let Some(last) = self.warnings.last() {
+            if self.suppressed_warnings > 0 {
+                let n = self.suppressed_warnings;
+                let span = last.span.clone();
+                self.warnings
+                    .push(Warning::new(span, format!("{n} more warnings not shown")));
+            }
+        }
     }
 
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty()
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millions_of_bad_lines_keep_a_thousand_messages() {
+        let text = "~SEQ(i,1,1,5000) unknown_keyword_$i\n";
+        let loaded = crate::config::parse_str("t.conf", text).expect("only warnings");
+        assert_eq!(loaded.warnings.len(), MAX_REPORTED + 1);
+        assert_eq!(
+            loaded.warnings[MAX_REPORTED].message,
+            "4000 more warnings not shown"
+        );
+        let text = "~SEQ(i,1,1,1500) ~SEQ x\n";
+        let errors = crate::config::parse_str("t.conf", text).expect_err("errors");
+        assert_eq!(errors.errors.len(), MAX_REPORTED + 1);
+        assert!(
+            errors.errors[MAX_REPORTED]
+                .to_string()
+                .ends_with("500 more errors not shown"),
+            "{}",
+            errors.errors[MAX_REPORTED]
+        );
     }
 }

@@ -97,6 +97,7 @@ fn build(set: &SourceSet, mut diag: Diagnostics) -> Result<Loaded, ConfigErrors>
     let (config, map) = builder.finish();
     validate::validate(&config, &map, &mut diag);
     sort_by_position(set, &mut diag);
+    diag.summarize_suppressed();
     if diag.has_errors() {
         Err(ConfigErrors {
             errors: diag.errors,

@@ -37,6 +37,10 @@ pub struct Config {
     pub static_ipaddress: Vec<IpAddressSpec>,
     pub static_routes: Vec<RouteSpec>,
     pub vrrp_scripts: Vec<VrrpScript>,
+    /// The top-level `track_file` blocks that have a `file` (VRRP's `track_file`
+    /// references; FILE_CHECK copies what it needs into its own `FileCheck`).
+    pub track_files: Vec<TrackFileDef>,
+    pub vrrp_track_processes: Vec<VrrpTrackProcess>,
     pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
     pub vrrp_instances: Vec<VrrpInstance>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
@@ -64,6 +68,14 @@ impl Config {
 
     pub fn vrrp_script(&self, name: &str) -> Option<&VrrpScript> {
         self.vrrp_scripts.iter().find(|s| s.name == name)
+    }
+
+    pub fn track_process(&self, name: &str) -> Option<&VrrpTrackProcess> {
+        self.vrrp_track_processes.iter().find(|t| t.name == name)
+    }
+
+    pub fn track_file(&self, name: &str) -> Option<&TrackFileDef> {
+        self.track_files.iter().find(|t| t.name == name)
     }
 
     pub fn vrrp_instance(&self, name: &str) -> Option<&VrrpInstance> {
@@ -175,6 +187,55 @@ pub struct OspfInterface {
     /// Interface output cost (default 10, as BIRD's default for broadcast links).
     pub cost: u16,
     pub authentication: OspfAuth,
+    /// `bfd { }`: a BFD session (RFC 5880/5881) to every neighbor on this interface from
+    /// 2-Way on; `None` = no BFD.
+    pub bfd: Option<OspfBfd>,
+}
+
+/// BFD timers of an OSPF interface, in milliseconds (keepalived `bfd_instance` names).
+/// The defaults (300/300/1000 × 3) are FRR bfdd's; BIRD's defaults negotiate with them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OspfBfd {
+    /// Required Min RX Interval.
+    pub min_rx_ms: u32,
+    /// Desired Min TX Interval once Up.
+    pub min_tx_ms: u32,
+    /// Desired Min TX Interval while not Up (at least 1000: RFC 5880 §6.8.3).
+    pub idle_tx_ms: u32,
+    /// Detect Mult.
+    pub multiplier: u8,
+    pub authentication: Option<BfdAuth>,
+}
+
+impl Default for OspfBfd {
+    fn default() -> Self {
+        OspfBfd {
+            min_rx_ms: 300,
+            min_tx_ms: 300,
+            idle_tx_ms: 1000,
+            multiplier: 3,
+            authentication: None,
+        }
+    }
+}
+
+/// BFD authentication (RFC 5880 §6.7): one key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BfdAuth {
+    #[serde(rename = "type")]
+    pub kind: BfdAuthType,
+    pub key_id: u8,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BfdAuthType {
+    Simple,
+    KeyedMd5,
+    MeticulousKeyedMd5,
+    KeyedSha1,
+    MeticulousKeyedSha1,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
@@ -193,6 +254,9 @@ pub enum OspfAuth {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GlobalDefs {
     pub router_id: Option<String>,
+    /// `net_namespace NAME`: the daemon runs in the named network namespace
+    /// (`/run/netns/NAME`, as `ip netns add` creates it).
+    pub net_namespace: Option<String>,
     pub notification_email: Vec<String>,
     pub notification_email_from: Option<String>,
     pub smtp_server: Option<SmtpServer>,
@@ -371,6 +435,42 @@ pub struct VrrpScript {
     pub init_fail: bool,
 }
 
+/// How a `vrrp_track_process`'s parameters are compared (`param_match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamMatch {
+    /// The process has exactly the configured parameters.
+    #[default]
+    Exact,
+    /// The first configured parameters match exactly; the process may have more.
+    Partial,
+    /// As `Partial`, and the last configured parameter may be a prefix of the process's.
+    Initial,
+}
+
+/// A top-level `vrrp_track_process NAME { }`: how many processes run a command.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct VrrpTrackProcess {
+    pub name: String,
+    /// The command name (`/proc/PID/comm`), or with parameters or `full_command` the
+    /// first word of the command line.
+    pub process: String,
+    /// `None`: parameters are not compared; `Some(empty)`: the process has none.
+    pub params: Option<Vec<String>>,
+    pub param_match: ParamMatch,
+    pub weight: i32,
+    pub reverse: bool,
+    pub quorum: u32,
+    pub quorum_max: u32,
+    /// Quorum must hold this long after it is reached before it counts.
+    #[serde(serialize_with = "secs")]
+    pub fork_delay: Duration,
+    /// Quorum must be lost this long before it counts.
+    #[serde(serialize_with = "secs")]
+    pub terminate_delay: Duration,
+    pub full_command: bool,
+}
+
 // ───────────────────────────── VRRP ─────────────────────────────
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -387,6 +487,8 @@ pub struct VrrpSyncGroup {
     pub sync_group_tracking_weight: bool,
     pub track_interface: Vec<TrackInterface>,
     pub track_script: Vec<TrackScript>,
+    pub track_file: Vec<TrackFileRef>,
+    pub track_process: Vec<TrackProcessRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
@@ -415,6 +517,8 @@ pub struct VrrpInstance {
     pub virtual_routes: Vec<RouteSpec>,
     pub track_interface: Vec<TrackInterface>,
     pub track_script: Vec<TrackScript>,
+    pub track_file: Vec<TrackFileRef>,
+    pub track_process: Vec<TrackProcessRef>,
     pub nopreempt: bool,
     #[serde(serialize_with = "secs")]
     pub preempt_delay: Duration,
@@ -473,6 +577,29 @@ pub struct TrackInterface {
     pub weight: i32,
     pub reverse: bool,
 }
+
+/// A top-level `track_file NAME { file; weight [reverse]; init_file }` block.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct TrackFileDef {
+    pub name: String,
+    pub path: PathBuf,
+    /// The default weight of the instances and groups that name it (default 1).
+    pub weight: i64,
+    pub reverse: bool,
+    pub init: Option<FileInit>,
+}
+
+/// `track_file { NAME [weight N] [reverse|noreverse] }` in a vrrp_instance or sync group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrackFileRef {
+    pub name: String,
+    /// `None`: the weight declared in the `track_file` block.
+    pub weight: Option<i32>,
+    pub reverse: bool,
+}
+
+/// `track_process { NAME [weight N] [reverse|noreverse] }`: the same shape.
+pub type TrackProcessRef = TrackFileRef;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrackScript {

@@ -18,11 +18,18 @@ pub fn redacted_json(config: &Config) -> Result<Value, serde_json::Error> {
 fn redact(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            // OSPF authentication is tagged `{"type": "simple"|"md5", "key": …}`; other
+            // OSPF and BFD authentication are tagged `{"type": "simple"|"md5"|…, "key": …}`; other
             // `key` fields (service keys, the SSL key *file*) are not secrets.
             let is_ospf_auth = matches!(
                 map.get("type").and_then(Value::as_str),
-                Some("simple" | "md5")
+                Some(
+                    "simple"
+                        | "md5"
+                        | "keyed_md5"
+                        | "meticulous_keyed_md5"
+                        | "keyed_sha1"
+                        | "meticulous_keyed_sha1"
+                )
             );
             for (name, field) in map.iter_mut() {
                 let secret = matches!(name.as_str(), "auth_pass" | "password")

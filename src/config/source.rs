@@ -36,6 +36,12 @@ const MAX_EXPANSION_DEPTH: u32 = 64;
 /// generated configurations (keepalived.conf(5)'s biggest example makes 65,024
 /// instances), small enough that a self-multiplying definition stops quickly.
 const MAX_EXPANSIONS: usize = 5_000_000;
+/// Bytes one load may bring in: every file read (the top file and its includes) plus every
+/// line that expansion produces (substituted text, `~SEQ`/`~LST` repetitions, definitions
+/// made by expanded lines). Line and expansion counts alone let 526 bytes ask for 20 GB
+/// (a 1-million-step `~SEQ` over a line of a hundred 200-byte parameters); this caps the
+/// text a reload can hold, whatever its shape. See docs/hostile-input.md for the ceiling.
+pub const MAX_TOTAL_BYTES: usize = 32 << 20;
 
 /// One logical line.
 #[derive(Debug, Clone)]
@@ -170,6 +176,8 @@ struct Preprocessor<'a> {
     too_many_lines: bool,
     expansions: usize,
     expansion_aborted: bool,
+    /// Bytes counted against [`MAX_TOTAL_BYTES`].
+    total_bytes: usize,
     random_state: u64,
 }
 
@@ -191,6 +199,7 @@ impl<'a> Preprocessor<'a> {
             too_many_lines: false,
             expansions: 0,
             expansion_aborted: false,
+            total_bytes: 0,
             random_state: seed | 1,
         }
     }
@@ -220,7 +229,15 @@ impl<'a> Preprocessor<'a> {
     fn read_file(&mut self, path: &Path, included_from: Option<Span>, depth: usize) {
         // Bytes, not text: real files carry Latin-1 or Shift-JIS comments. Bytes that are
         // not UTF-8 become U+FFFD, and only where they reach a token is it said.
-        match std::fs::read(path) {
+        // Never more than what is left of the budget, plus one byte to notice the excess:
+        // `include /dev/zero` must not read forever.
+        let room = MAX_TOTAL_BYTES.saturating_sub(self.total_bytes) as u64 + 1;
+        let read = std::fs::File::open(path).and_then(|file| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(file, room), &mut bytes)?;
+            Ok(bytes)
+        });
+        match read {
             Ok(bytes) => {
                 let dir = match path.parent() {
                     Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -265,6 +282,16 @@ impl<'a> Preprocessor<'a> {
             self.diag.error(
                 Span::new(name, 1, 1),
                 "file too large, expected under 4 GiB",
+            );
+            return;
+        }
+        if !self.charge(text.len()) {
+            self.diag.error(
+                Span::new(name, 1, 1),
+                format!(
+                    "configuration is larger than {} MiB in total (files and includes)",
+                    MAX_TOTAL_BYTES >> 20
+                ),
             );
             return;
         }
@@ -367,6 +394,14 @@ impl<'a> Preprocessor<'a> {
                 return;
             }
             self.expansions += 1;
+            if !self.charge(text.len()) {
+                let message = format!(
+                    "parameter expansion produces more than {} MiB of text",
+                    MAX_TOTAL_BYTES >> 20
+                );
+                self.abort_expansion(origin, base, message);
+                return;
+            }
             if self.expansions > MAX_EXPANSIONS {
                 let message =
                     format!("parameter expansion produces more than {MAX_EXPANSIONS} lines");
@@ -441,6 +476,12 @@ impl<'a> Preprocessor<'a> {
             return;
         }
         self.push_line(origin, text, base);
+    }
+
+    /// Counts `bytes` against [`MAX_TOTAL_BYTES`]; false once the budget is exhausted.
+    fn charge(&mut self, bytes: usize) -> bool {
+        self.total_bytes = self.total_bytes.saturating_add(bytes);
+        self.total_bytes <= MAX_TOTAL_BYTES
     }
 
     /// Stop all further expansion after a runaway one; reported once.
@@ -960,6 +1001,72 @@ mod tests {
         assert_eq!(
             messages[0],
             "t.conf:4:1: parameter expansion nests too deeply (a definition that expands to itself?)"
+        );
+    }
+
+    #[test]
+    fn expansion_stops_at_the_total_byte_budget() {
+        // 526 bytes that asked for 20 GB: a 1-million-step ~SEQ over 100 x 200 bytes.
+        let text = format!(
+            "$A={}\n~SEQ(i,1,1,1000000) {}\n",
+            "x".repeat(200),
+            "$A ".repeat(100)
+        );
+        assert!(text.len() <= 526, "{}", text.len());
+        let (lines, diag) = lines(&text, None);
+        let produced: usize = lines.iter().map(|l| l.len()).sum();
+        assert!(produced <= MAX_TOTAL_BYTES, "{produced} bytes");
+        assert_eq!(diag.errors.len(), 1, "{:?}", diag.errors);
+        assert!(
+            diag.errors[0]
+                .to_string()
+                .contains("parameter expansion produces more than 32 MiB of text"),
+            "{}",
+            diag.errors[0]
+        );
+    }
+
+    #[test]
+    fn definitions_made_by_expansion_count_too() {
+        // Each step defines a new 20 kB parameter and pushes no line at all.
+        let text = format!(
+            "$A={}\n~SEQ(i,1,1,1000000) $D_${{i}}={}\n",
+            "x".repeat(200),
+            "${A}".repeat(100)
+        );
+        let (lines, diag) = lines(&text, None);
+        assert!(lines.is_empty(), "{} lines", lines.len());
+        assert_eq!(diag.errors.len(), 1, "{:?}", diag.errors);
+    }
+
+    #[test]
+    fn files_larger_than_the_budget_are_refused() {
+        let big = format!("{}\n", "# padding ".repeat(MAX_TOTAL_BYTES / 10 + 1));
+        let (lines, diag) = lines(&big, None);
+        assert!(lines.is_empty());
+        assert!(
+            diag.errors[0].to_string().contains("larger than 32 MiB"),
+            "{:?}",
+            diag.errors
+        );
+    }
+
+    #[test]
+    fn an_endless_include_stops_at_the_budget() {
+        let mut diag = Diagnostics::default();
+        let set = SourceSet::from_text(
+            "t.conf",
+            "include /dev/zero\n",
+            &SourceOptions::default(),
+            &mut diag,
+        );
+        assert!(set.lines().is_empty());
+        assert!(
+            diag.errors
+                .iter()
+                .any(|e| e.to_string().contains("larger than 32 MiB")),
+            "{:?}",
+            diag.errors
         );
     }
 

@@ -152,6 +152,8 @@ fn vrrp(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
         }
     }
 
+    track_refs(config, map, diag);
+
     if let (Some(sync), Some(span)) = (&config.global_defs.lvs_sync_daemon, &map.lvs_sync_daemon) {
         if let Some(name) = &sync.vrrp_instance {
             if config.vrrp_instance(name).is_none() {
@@ -159,6 +161,123 @@ fn vrrp(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
                     span.clone(),
                     format!("lvs_sync_daemon names no vrrp_instance '{name}'"),
                 );
+            }
+        }
+    }
+}
+
+/// What one kind of VRRP tracking reference (`track_file`, `track_process`) needs from
+/// the model to be checked.
+struct TrackKind {
+    keyword: &'static str,
+    block: &'static str,
+    /// The weight of the named block, `None` if there is no such block.
+    default_weight: fn(&Config, &str) -> Option<i64>,
+    instance: fn(&VrrpInstance) -> &[TrackFileRef],
+    instance_spans: fn(&super::keywords::InstanceSpans) -> &[Span],
+    group: fn(&VrrpSyncGroup) -> &[TrackFileRef],
+    group_spans: fn(&super::keywords::SyncGroupSpans) -> &[Span],
+}
+
+const TRACK_KINDS: &[TrackKind] = &[
+    TrackKind {
+        keyword: "track_file",
+        block: "track_file",
+        default_weight: |c, n| c.track_file(n).map(|d| d.weight),
+        instance: |i| &i.track_file,
+        instance_spans: |s| &s.track_files,
+        group: |g| &g.track_file,
+        group_spans: |s| &s.track_files,
+    },
+    TrackKind {
+        keyword: "track_process",
+        block: "vrrp_track_process",
+        default_weight: |c, n| c.track_process(n).map(|d| i64::from(d.weight)),
+        instance: |i| &i.track_process,
+        instance_spans: |s| &s.track_processes,
+        group: |g| &g.track_process,
+        group_spans: |s| &s.track_processes,
+    },
+];
+
+/// VRRP `track_file` and `track_process` references: what the VRRP module ignores or
+/// changes (vrrp::settings `tracked`), said where it is written.
+fn track_refs(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
+    for kind in TRACK_KINDS {
+        track_refs_of(kind, config, map, diag);
+    }
+}
+
+fn track_refs_of(kind: &TrackKind, config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
+    let (keyword, block) = (kind.keyword, kind.block);
+    let unknown = |r: &TrackFileRef, span: &Span, diag: &mut Diagnostics| {
+        diag.warn(
+            span.clone(),
+            format!(
+                "{keyword} '{}' names no {block} block, ignored (as keepalived does)",
+                r.name
+            ),
+        );
+    };
+    let zeroed = |r: &TrackFileRef,
+                  weight: i64,
+                  group: &str,
+                  span: &Span,
+                  diag: &mut Diagnostics| {
+        if weight != 0 {
+            diag.warn(
+                span.clone(),
+                format!(
+                    "{keyword} '{}': weight {weight} ignored in vrrp_sync_group '{group}' without sync_group_tracking_weight, it only decides FAULT (as keepalived does)",
+                    r.name
+                ),
+            );
+        }
+    };
+    for (inst, spans) in config.vrrp_instances.iter().zip(&map.vrrp_instances) {
+        let group = config
+            .vrrp_sync_groups
+            .iter()
+            .find(|g| g.group.contains(&inst.name));
+        let refs = (kind.instance)(inst);
+        for (i, (r, span)) in refs.iter().zip((kind.instance_spans)(spans)).enumerate() {
+            let Some(default) = (kind.default_weight)(config, &r.name) else {
+                unknown(r, span, diag);
+                continue;
+            };
+            if refs[..i].iter().any(|p| p.name == r.name) {
+                diag.warn(
+                    span.clone(),
+                    format!("duplicate {keyword} '{}', ignored", r.name),
+                );
+                continue;
+            }
+            let weight = r.weight.map_or(default, i64::from);
+            match group {
+                Some(g) if !g.sync_group_tracking_weight => zeroed(r, weight, &g.name, span, diag),
+                _ if inst.priority == 255 && weight != 0 => diag.warn(
+                    span.clone(),
+                    format!(
+                        "{keyword} '{}' with weight {weight} ignored: the address owner's priority stays 255, expected weight 0 (as keepalived does)",
+                        r.name
+                    ),
+                ),
+                _ => {}
+            }
+        }
+    }
+    for (group, spans) in config.vrrp_sync_groups.iter().zip(&map.vrrp_sync_groups) {
+        for (r, span) in (kind.group)(group).iter().zip((kind.group_spans)(spans)) {
+            match (kind.default_weight)(config, &r.name) {
+                None => unknown(r, span, diag),
+                Some(default) if !group.sync_group_tracking_weight => zeroed(
+                    r,
+                    r.weight.map_or(default, i64::from),
+                    &group.name,
+                    span,
+                    diag,
+                ),
+                Some(_) => {}
             }
         }
     }

@@ -1,14 +1,14 @@
 //! Active-active announcements: turns the `ospf { }` block into an OSPF speaker instance
 //! and keeps the speaker's announced set equal to the VIPs the control loop wants.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use ipnetwork::Ipv4Network;
 use tokio::sync::mpsc;
 
-use crate::config::model::{Config, OspfAuth, OspfConfig, OspfNetworkType};
+use crate::config::model::{BfdAuthType, Config, OspfAuth, OspfConfig, OspfNetworkType};
 use crate::net::Netlink;
 
 /// Upper bound of the speaker's final flush: long enough for the neighbors'
@@ -87,6 +87,11 @@ impl Announcer {
         }
     }
 
+    /// A BFD session to this neighbor went Down: the neighbor goes Down at once.
+    pub fn neighbor_down(&self, interface: &str, address: Ipv4Addr, reason: &str) {
+        self.handle.neighbor_down(interface, address, reason);
+    }
+
     pub async fn status(&self) -> Result<ospf::Status, ospf::Error> {
         self.handle.status().await
     }
@@ -149,6 +154,37 @@ pub fn instance_config(ospf: &OspfConfig, router_id: Ipv4Addr) -> ospf::Instance
             })
             .collect(),
     }
+}
+
+/// The BFD session configuration of every OSPF interface that has a `bfd` block.
+pub fn bfd_configs(ospf: &OspfConfig) -> BTreeMap<String, bfd::SessionConfig> {
+    let mut out = BTreeMap::new();
+    for iface in ospf.areas.iter().flat_map(|a| &a.interfaces) {
+        let Some(b) = &iface.bfd else { continue };
+        let auth = b.authentication.as_ref().and_then(|a| {
+            use bfd::packet::AuthType as T;
+            let t = match a.kind {
+                BfdAuthType::Simple => T::SimplePassword,
+                BfdAuthType::KeyedMd5 => T::KeyedMd5,
+                BfdAuthType::MeticulousKeyedMd5 => T::MeticulousKeyedMd5,
+                BfdAuthType::KeyedSha1 => T::KeyedSha1,
+                BfdAuthType::MeticulousKeyedSha1 => T::MeticulousKeyedSha1,
+            };
+            // The configuration parser already bounded the key length.
+            bfd::packet::AuthConfig::new(t, a.key_id, a.key.as_bytes()).ok()
+        });
+        out.insert(
+            iface.name.clone(),
+            bfd::SessionConfig {
+                min_tx: Duration::from_millis(b.min_tx_ms.into()),
+                min_rx: Duration::from_millis(b.min_rx_ms.into()),
+                idle_tx: Duration::from_millis(b.idle_tx_ms.into()),
+                multiplier: b.multiplier,
+                auth,
+            },
+        );
+    }
+    out
 }
 
 /// Keys are NUL-padded to their wire width (8 bytes simple, 16 bytes MD5), as BIRD and

@@ -12,6 +12,8 @@ pub enum ComponentEvent {
     Dataplane(ReconcileReport),
     /// The OSPF speaker reports a state change.
     Ospf(ospf::Event),
+    /// A BFD session to an OSPF neighbor changed state.
+    Bfd(bfd::Event),
     /// A VRRP instance changed state or priority, or hit an error.
     Vrrp(crate::vrrp::VrrpEvent),
 }

@@ -4,12 +4,19 @@
 //! The control loop owns every number and publishes them in a snapshot; the endpoint reads
 //! the snapshot (see `snapshot.rs`), so a scrape sees one consistent state and never waits
 //! for the loop.
+//!
+//! The endpoint reads at most [`MAX_HEAD_BYTES`] of request head (never a body), gives a
+//! client [`REQUEST_TIME`] to send it and to take the answer, and serves at most
+//! [`MAX_CLIENTS`] connections at once (the ones beyond get a 503 and are closed).
 
 use std::fmt::Write;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 
 use super::socket::{Frontdesk, Reply, Request};
 
@@ -118,35 +125,113 @@ fn escape(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// Longest request head read (request line and headers); a body is never read.
+pub const MAX_HEAD_BYTES: usize = 8192;
+/// Time a client has to send its request head, and to take the answer.
+pub const REQUEST_TIME: Duration = Duration::from_secs(5);
+/// Scrapes served at once.
+pub const MAX_CLIENTS: usize = 16;
+
+/// What the endpoint answers to a request head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Metrics,
+    NotFound,
+    /// Not a complete HTTP request line.
+    BadRequest,
+}
+
+/// Routes a request by its first line: `GET /metrics` and `GET /` serve the metrics.
+pub fn route(head: &[u8]) -> Route {
+    let line_end = head
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .or_else(|| head.iter().position(|&b| b == b'\n'));
+    let Some(end) = line_end else {
+        return Route::BadRequest;
+    };
+    let mut words = head[..end].split(|&b| b == b' ');
+    match (words.next(), words.next(), words.next(), words.next()) {
+        (Some(b"GET"), Some(b"/metrics" | b"/"), Some(version), None)
+            if version.starts_with(b"HTTP/") =>
+        {
+            Route::Metrics
+        }
+        (Some(_), Some(_), Some(version), None) if version.starts_with(b"HTTP/") => Route::NotFound,
+        _ => Route::BadRequest,
+    }
+}
+
+/// Reads until the end of the request head (an empty line), at most `max` bytes; returns
+/// what was read (a head cut at `max` bytes is routed by its first line all the same).
+async fn read_head(stream: &mut TcpStream, max: usize) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    while head.len() < max {
+        let want = chunk.len().min(max - head.len());
+        let read = stream.read(&mut chunk[..want]).await?;
+        if read == 0 {
+            break;
+        }
+        head.extend_from_slice(&chunk[..read]);
+        if head.windows(4).any(|w| w == b"\r\n\r\n") || head.windows(2).any(|w| w == b"\n\n") {
+            break;
+        }
+    }
+    Ok(head)
+}
+
 /// Serves `GET /metrics` until the task is aborted.
 pub async fn serve_http(listener: TcpListener, frontdesk: Frontdesk) {
+    serve_http_with(listener, frontdesk, MAX_CLIENTS, REQUEST_TIME).await
+}
+
+async fn serve_http_with(
+    listener: TcpListener,
+    frontdesk: Frontdesk,
+    max_clients: usize,
+    request_time: Duration,
+) {
+    let slots = Arc::new(Semaphore::new(max_clients));
     loop {
         let Ok((mut stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            let busy = http_response("503 Service Unavailable", "text/plain", "busy\n");
+            let _ = stream.try_write(busy.as_bytes());
             continue;
         };
         let frontdesk = frontdesk.clone();
         tokio::spawn(async move {
-            let mut buffer = [0u8; 1024];
-            let Ok(read) = stream.read(&mut buffer).await else {
-                return;
-            };
-            let request_line = String::from_utf8_lossy(&buffer[..read]);
-            let response = if request_line.starts_with("GET /metrics ")
-                || request_line.starts_with("GET / ")
-            {
-                match metrics_text(&frontdesk).await {
+            let _slot = slot;
+            let head =
+                match tokio::time::timeout(request_time, read_head(&mut stream, MAX_HEAD_BYTES))
+                    .await
+                {
+                    Ok(Ok(head)) => head,
+                    _ => return,
+                };
+            let response = match route(&head) {
+                Route::Metrics => match metrics_text(&frontdesk).await {
                     Some(body) => {
                         http_response("200 OK", "text/plain; version=0.0.4; charset=utf-8", &body)
                     }
                     None => {
                         http_response("503 Service Unavailable", "text/plain", "shutting down\n")
                     }
+                },
+                Route::NotFound => http_response("404 Not Found", "text/plain", "try /metrics\n"),
+                Route::BadRequest => {
+                    http_response("400 Bad Request", "text/plain", "bad request\n")
                 }
-            } else {
-                http_response("404 Not Found", "text/plain", "try /metrics\n")
             };
-            let _ = stream.write_all(response.as_bytes()).await;
-            let _ = stream.shutdown().await;
+            let _ = tokio::time::timeout(request_time, async {
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            })
+            .await;
         });
     }
 }
@@ -184,6 +269,79 @@ mod tests {
             "# HELP director_vips VIPs held.\n# TYPE director_vips gauge\n\
              director_vips{state=\"announced\"} 2\ndirector_vips{name=\"a\\\"b\"} 1\n"
         );
+    }
+
+    #[test]
+    fn routes_by_the_request_line_only() {
+        assert_eq!(
+            route(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Route::Metrics
+        );
+        assert_eq!(route(b"GET / HTTP/1.0\n\n"), Route::Metrics);
+        assert_eq!(route(b"GET /other HTTP/1.1\r\n"), Route::NotFound);
+        assert_eq!(route(b"GET /metrics HTTP/1.1"), Route::BadRequest);
+        assert_eq!(route(b"\xff\xfe\r\n"), Route::BadRequest);
+        assert_eq!(route(b""), Route::BadRequest);
+    }
+
+    async fn scrape(addr: SocketAddr, request: &[u8]) -> Option<String> {
+        let mut stream = TcpStream::connect(addr).await.ok()?;
+        stream.write_all(request).await.ok()?;
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut answer))
+            .await
+            .ok()?
+            .ok()?;
+        Some(String::from_utf8_lossy(&answer).into_owned())
+    }
+
+    #[tokio::test]
+    async fn silent_huge_and_many_clients_neither_crash_nor_stall_the_endpoint() {
+        let listener = bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let frontdesk = super::super::socket::test_frontdesk();
+        tokio::spawn(serve_http_with(
+            listener,
+            frontdesk,
+            8,
+            Duration::from_millis(300),
+        ));
+        let ok = scrape(addr, b"GET /metrics HTTP/1.1\r\n\r\n")
+            .await
+            .expect("answer");
+        assert!(ok.starts_with("HTTP/1.1 200 OK"), "{ok}");
+        // A head that never ends is read up to the limit, then answered.
+        let mut huge = b"GET /metrics HTTP/1.1\r\n".to_vec();
+        huge.extend(std::iter::repeat_n(b'x', 1 << 20));
+        let answer = scrape(addr, &huge).await.expect("answer");
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        // Silent clients: the first 8 hold every slot until they time out, the rest get 503.
+        let mut silent = Vec::new();
+        for _ in 0..200 {
+            silent.push(TcpStream::connect(addr).await.expect("connect"));
+        }
+        let mut busy = 0;
+        for stream in silent.iter_mut().rev().take(20) {
+            let mut answer = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut answer))
+                .await
+                .expect("closed in time");
+            busy += usize::from(answer.starts_with(b"HTTP/1.1 503"));
+        }
+        assert!(busy > 0);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let answer = scrape(addr, b"GET / HTTP/1.1\r\n\r\n")
+                .await
+                .unwrap_or_default();
+            if answer.starts_with("HTTP/1.1 200 OK") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the endpoint stalled");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     #[test]

@@ -47,8 +47,8 @@ use events::ComponentEvent;
 use snapshot::Snapshot;
 use socket::{ControlRequest, Frontdesk, Reply, Request};
 use views::{
-    DataplaneView, MaintenanceReply, MaintenanceView, OspfSummaryView, ReloadCounters, StatusView,
-    VipView,
+    BfdSessionView, DataplaneView, MaintenanceReply, MaintenanceView, OspfSummaryView,
+    ReloadCounters, StatusView, VipView,
 };
 
 /// Retry back-off for kernel objects that failed to program: doubles up to the maximum.
@@ -73,6 +73,8 @@ pub enum ControlError {
     Netlink(#[from] NetError),
     #[error("ospf: {0}")]
     Ospf(#[source] ospf::Error),
+    #[error("bfd: cannot start the speaker (UDP port 3784): {0}")]
+    Bfd(#[source] std::io::Error),
     #[error(
         "ospf: no router ID: set `router_id` in the ospf block (the host has no IPv4 address to pick)"
     )]
@@ -239,6 +241,12 @@ struct Controller {
     healthy_vips: BTreeSet<IpAddr>,
     /// OSPF neighbors by (interface, router ID) and their state, from the speaker's events.
     ospf_neighbors: BTreeMap<(String, Ipv4Addr), ospf::neighbor::nsm::State>,
+    /// The BFD speaker, when an OSPF interface has a `bfd` block (started and stopped with
+    /// the OSPF speaker), and the session configuration per interface name.
+    bfd: Option<bfd::Handle>,
+    bfd_configs: BTreeMap<String, bfd::SessionConfig>,
+    /// BFD sessions as their events describe them (metrics, `directorctl status`).
+    bfd_sessions: BTreeMap<bfd::SessionKey, BfdSessionView>,
     /// VRRP instances (whenever the configuration has `vrrp_instance`s).
     vrrp: Option<VrrpHandle>,
     /// Where components (dataplane thread, speaker, checkers) send their reports.
@@ -305,6 +313,9 @@ impl Controller {
             announcer: None,
             healthy_vips: BTreeSet::new(),
             ospf_neighbors: BTreeMap::new(),
+            bfd: None,
+            bfd_configs: BTreeMap::new(),
+            bfd_sessions: BTreeMap::new(),
             vrrp: None,
             events,
             desired: Arc::default(),
@@ -381,8 +392,71 @@ impl Controller {
             }
         });
         self.announcer = Some(announcer);
+        self.start_bfd()?;
         self.apply_announcements();
         Ok(())
+    }
+
+    /// Starts the BFD speaker when an OSPF interface has a `bfd` block; sessions follow the
+    /// OSPF neighbors (see `component_event`).
+    fn start_bfd(&mut self) -> Result<(), ControlError> {
+        self.bfd_configs = self
+            .config()
+            .ospf
+            .as_ref()
+            .map(announcer::bfd_configs)
+            .unwrap_or_default();
+        self.bfd_sessions.clear();
+        if self.bfd_configs.is_empty() {
+            return Ok(());
+        }
+        let (handle, mut bfd_events) = bfd::spawn().map_err(ControlError::Bfd)?;
+        let forward = self.events.clone();
+        tokio::spawn(async move {
+            while let Some(event) = bfd_events.recv().await {
+                if forward.send(ComponentEvent::Bfd(event)).is_err() {
+                    return;
+                }
+            }
+        });
+        self.bfd = Some(handle);
+        Ok(())
+    }
+
+    /// A neighbor reached 2-Way: a BFD session to it, as FRR and BIRD do; below 2-Way the
+    /// session goes away (RFC 5882 §4.1: a client asks for sessions to its neighbors).
+    fn bfd_follow_neighbor(
+        &mut self,
+        interface: &str,
+        address: Ipv4Addr,
+        from: ospf::neighbor::nsm::State,
+        to: ospf::neighbor::nsm::State,
+    ) {
+        use ospf::neighbor::nsm::State as N;
+        let (Some(handle), Some(config)) = (self.bfd.as_ref(), self.bfd_configs.get(interface))
+        else {
+            return;
+        };
+        let key = bfd::SessionKey {
+            peer: address,
+            ifname: interface.to_string(),
+        };
+        if to >= N::TwoWay && from < N::TwoWay {
+            handle.add(key.clone(), None, config.clone());
+            self.bfd_sessions.insert(
+                key.clone(),
+                BfdSessionView {
+                    peer: key.peer.to_string(),
+                    interface: key.ifname.clone(),
+                    state: "Down".into(),
+                    transitions: 0,
+                    last_down_reason: None,
+                },
+            );
+        } else if to < N::TwoWay && from >= N::TwoWay {
+            handle.remove(key.clone());
+            self.bfd_sessions.remove(&key);
+        }
     }
 
     /// Applies a changed `ospf` block: a new VIP metric in place, anything else (router ID,
@@ -400,12 +474,18 @@ impl Controller {
         let wanted = announcer::instance_config(ospf_config, router_id);
         let mut same_but_metric = wanted.clone();
         same_but_metric.stub_metric = running.instance().stub_metric;
-        if same_but_metric == *running.instance() {
+        // A changed `bfd` block restarts both speakers too (sessions follow the neighbors
+        // of the new OSPF speaker).
+        let bfd_same = announcer::bfd_configs(ospf_config) == self.bfd_configs;
+        if same_but_metric == *running.instance() && bfd_same {
             running.set_metric(wanted.stub_metric);
             return;
         }
         tracing::info!("ospf block changed: restarting the speaker");
         if let Some(old) = self.announcer.take() {
+            old.shutdown().await;
+        }
+        if let Some(old) = self.bfd.take() {
             old.shutdown().await;
         }
         self.ospf_neighbors.clear();
@@ -496,10 +576,13 @@ impl Controller {
                 if let ospf::Event::NeighborStateChange {
                     interface,
                     router_id,
+                    address,
+                    from,
                     to,
                     ..
                 } = &event
                 {
+                    self.bfd_follow_neighbor(interface, *address, *from, *to);
                     let key = (interface.clone(), *router_id);
                     if *to == ospf::neighbor::nsm::State::Down {
                         self.ospf_neighbors.remove(&key);
@@ -509,6 +592,34 @@ impl Controller {
                     self.publish();
                 }
                 tracing::debug!(?event, "OSPF event");
+            }
+            ComponentEvent::Bfd(bfd::Event::StateChange {
+                key,
+                from,
+                to,
+                diag,
+                remote_admin_down,
+            }) => {
+                if let Some(view) = self.bfd_sessions.get_mut(&key) {
+                    view.state = to.to_string();
+                    view.transitions += 1;
+                    if to == bfd::packet::State::Down {
+                        view.last_down_reason = Some(diag.to_string());
+                    }
+                }
+                // RFC 5882 §4.1 / what BIRD and FRR do: a BFD session that was Up and
+                // went Down takes the OSPF neighbor Down at once. A session that never came
+                // Up tears nothing down (the dead interval still applies).
+                // A peer's AdminDown is not a failure (RFC 5882 §3.2).
+                if from == bfd::packet::State::Up
+                    && to != bfd::packet::State::Up
+                    && !remote_admin_down
+                {
+                    if let Some(announcer) = self.announcer.as_ref() {
+                        announcer.neighbor_down(&key.ifname, key.peer, &format!("bfd {diag}"));
+                    }
+                }
+                self.publish();
             }
             ComponentEvent::Vrrp(event) => {
                 tracing::debug!(?event, "VRRP event");
@@ -726,6 +837,11 @@ impl Controller {
                 self.mode().name(),
                 loaded.config.mode().name()
             ))
+        } else if loaded.config.global_defs.net_namespace != running.global_defs.net_namespace {
+            Some(format!(
+                "net_namespace would change from {:?} to {:?}",
+                running.global_defs.net_namespace, loaded.config.global_defs.net_namespace
+            ))
         } else if loaded.config.director.dataplane != running.director.dataplane {
             Some(format!(
                 "the dataplane would change from {} to {}",
@@ -831,7 +947,10 @@ impl Controller {
             Request::Services { .. } | Request::Metrics => {
                 return Reply::Error("answered from the snapshot, not by the loop".into())
             }
-            Request::OspfInterfaces | Request::OspfNeighbors | Request::OspfDatabase => {
+            Request::OspfInterfaces
+            | Request::OspfNeighbors
+            | Request::OspfDatabase
+            | Request::OspfCounters => {
                 let Some(announcer) = self.announcer.as_ref() else {
                     return Reply::Error(self.speaker_waiting().unwrap_or_else(|| {
                         "no OSPF speaker runs here (it runs in active-active mode, with an ospf block)"
@@ -849,10 +968,22 @@ impl Controller {
                     Request::OspfNeighbors => {
                         serde_json::to_value(inspect::ospf_neighbors(&status))
                     }
+                    Request::OspfCounters => serde_json::to_value(&status.counters),
                     _ => serde_json::to_value(inspect::ospf_database(&status)),
                 }
             }
             Request::Maintenance(op) => return self.maintain(op).await,
+            Request::Bfd => match self.bfd.as_ref() {
+                Some(handle) => match handle.status().await {
+                    Ok(status) => serde_json::to_value(status),
+                    Err(err) => return Reply::Error(format!("bfd: {err}")),
+                },
+                None => {
+                    return Reply::Error(
+                        "no BFD speaker runs here (an ospf interface needs a bfd block)".into(),
+                    )
+                }
+            },
             Request::Vrrp => match self.vrrp.as_ref() {
                 Some(handle) => match handle.status().await {
                     Ok(status) => serde_json::to_value(status),
@@ -995,6 +1126,7 @@ impl Controller {
                 })
                 .collect(),
             ospf,
+            bfd: self.bfd_sessions.values().cloned().collect(),
             reloads: self.reloads.clone(),
             maintenance: MaintenanceView::from(self.core.maintenance()),
             notes: self.speaker_waiting().into_iter().collect(),
@@ -1019,6 +1151,11 @@ impl Controller {
         }
         if let Some(announcer) = self.announcer.take() {
             announcer.shutdown().await;
+        }
+        // After OSPF said goodbye: AdminDown, which routers do not treat as a failure
+        // (RFC 5882 §3.2).
+        if let Some(handle) = self.bfd.take() {
+            handle.shutdown().await;
         }
         if let Some(handle) = self.vrrp.take() {
             handle.shutdown().await;

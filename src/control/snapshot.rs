@@ -155,6 +155,25 @@ impl Snapshot {
                 .sample(vec![("state", "any".into())], ospf.neighbors_total as f64),
             );
         }
+        if !status.bfd.is_empty() {
+            let mut up = Family::new(
+                "director_bfd_session_up",
+                Kind::Gauge,
+                "1 when the BFD session to an OSPF neighbor is Up.",
+            );
+            let mut transitions = Family::new(
+                "director_bfd_session_transitions_total",
+                Kind::Counter,
+                "State changes of each BFD session since it started.",
+            );
+            for s in &status.bfd {
+                let labels = vec![("peer", s.peer.clone()), ("interface", s.interface.clone())];
+                up = up.sample(labels.clone(), if s.state == "Up" { 1.0 } else { 0.0 });
+                transitions = transitions.sample(labels, s.transitions as f64);
+            }
+            families.push(up);
+            families.push(transitions);
+        }
         let services = self.services(stats);
         let mut weight = Family::new(
             "director_real_server_weight",
@@ -343,5 +362,38 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\ndirector_drained 1\n"), "{text}");
+    }
+}
+
+#[cfg(test)]
+mod bfd_metrics_tests {
+    use super::*;
+    use crate::control::views::BfdSessionView;
+
+    #[test]
+    fn bfd_sessions_become_metrics() {
+        let status = StatusView {
+            bfd: vec![BfdSessionView {
+                peer: "10.99.0.1".into(),
+                interface: "eth0".into(),
+                state: "Up".into(),
+                transitions: 3,
+                last_down_reason: Some("control_detection_time_expired".into()),
+            }],
+            ..StatusView::default()
+        };
+        let text = Snapshot::starting(status).metrics(None);
+        assert!(
+            text.contains("director_bfd_session_up{peer=\"10.99.0.1\",interface=\"eth0\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "director_bfd_session_transitions_total{peer=\"10.99.0.1\",interface=\"eth0\"} 3"
+            ),
+            "{text}"
+        );
+        let none = Snapshot::starting(StatusView::default()).metrics(None);
+        assert!(!none.contains("director_bfd"), "no BFD, no BFD metrics");
     }
 }

@@ -4,6 +4,11 @@
 //!
 //! Protocol: one JSON request per line, answered by one JSON reply per line. A connection
 //! may carry several requests. Replies are `{"ok": …}` or `{"error": "…"}`.
+//!
+//! Limits ([`Limits`]): a request line longer than [`MAX_REQUEST_BYTES`] is answered with an
+//! error and the connection closed; a client gets [`REQUEST_TIME`] to deliver each request
+//! (silent and slow clients are dropped) and to take each reply; at most [`MAX_CLIENTS`]
+//! connections are served at once, the ones beyond are told so and closed at once.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -11,9 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use super::dataplane_worker::StatsHandle;
 use super::snapshot::Snapshot;
@@ -32,7 +37,10 @@ pub enum Request {
     OspfInterfaces,
     OspfNeighbors,
     OspfDatabase,
+    OspfCounters,
     Vrrp,
+    /// BFD sessions: state, timers, last Down reason, counters.
+    Bfd,
     Reload,
     Config,
     Metrics,
@@ -161,13 +169,54 @@ impl Frontdesk {
     }
 }
 
+/// Longest request line (the longest real request is under 40 bytes).
+pub const MAX_REQUEST_BYTES: usize = 4096;
+/// Time a client has to deliver one request line, and to take one reply.
+pub const REQUEST_TIME: Duration = Duration::from_secs(10);
+/// Connections served at once.
+pub const MAX_CLIENTS: usize = 64;
+
+/// What a control-socket (or metrics) client may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_request_bytes: usize,
+    pub request_time: Duration,
+    pub max_clients: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_request_bytes: MAX_REQUEST_BYTES,
+            request_time: REQUEST_TIME,
+            max_clients: MAX_CLIENTS,
+        }
+    }
+}
+
 /// Accepts connections forever, answering each request through the front desk.
 pub async fn serve(listener: UnixListener, frontdesk: Frontdesk) {
+    serve_with(listener, frontdesk, Limits::default()).await
+}
+
+/// [`serve`] with explicit limits (tests use short times).
+pub async fn serve_with(listener: UnixListener, frontdesk: Frontdesk, limits: Limits) {
+    let slots = Arc::new(Semaphore::new(limits.max_clients));
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => {
-                tokio::spawn(serve_connection(stream, frontdesk.clone()));
-            }
+            Ok((stream, _)) => match slots.clone().try_acquire_owned() {
+                Ok(slot) => {
+                    let frontdesk = frontdesk.clone();
+                    tokio::spawn(async move {
+                        serve_connection(stream, frontdesk, limits).await;
+                        drop(slot);
+                    });
+                }
+                Err(_) => {
+                    // Never wait for this client: one non-blocking try, then close.
+                    let _ = stream.try_write(BUSY_REPLY.as_bytes());
+                }
+            },
             Err(err) => {
                 tracing::warn!(error = %err, "control socket accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -176,24 +225,95 @@ pub async fn serve(listener: UnixListener, frontdesk: Frontdesk) {
     }
 }
 
-async fn serve_connection(stream: UnixStream, frontdesk: Frontdesk) {
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if line.trim().is_empty() {
-            continue;
+const BUSY_REPLY: &str = "{\"error\":\"too many control connections, try again\"}\n";
+
+/// Why a request line could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error("request longer than {0} bytes")]
+    TooLong(usize),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// Reads one line into `line` (without its `\n`), refusing to buffer more than `max` bytes.
+/// `Ok(false)`: the client closed the connection before sending anything more.
+pub async fn read_line_bounded<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    max: usize,
+    line: &mut Vec<u8>,
+) -> Result<bool, LineError> {
+    line.clear();
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(!line.is_empty());
         }
-        let reply = match serde_json::from_str::<Request>(&line) {
-            Ok(request) => frontdesk.answer(request).await,
-            Err(err) => Reply::Error(format!("malformed request: {err}")),
+        let (take, found) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (at, true),
+            None => (available.len(), false),
         };
-        let mut text = match serde_json::to_string(&reply) {
-            Ok(text) => text,
-            Err(err) => format!("{{\"error\":\"cannot encode reply: {err}\"}}"),
+        if line.len() + take > max {
+            return Err(LineError::TooLong(max));
+        }
+        line.extend_from_slice(&available[..take]);
+        reader.consume(take + usize::from(found));
+        if found {
+            return Ok(true);
+        }
+    }
+}
+
+/// A request line as the server reads it: `None` for a blank line (ignored).
+pub fn parse_request(line: &[u8]) -> Option<Result<Request, String>> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    Some(serde_json::from_slice::<Request>(line).map_err(|err| format!("malformed request: {err}")))
+}
+
+/// One reply line, newline included.
+pub fn reply_line(reply: &Reply) -> String {
+    let mut text = match serde_json::to_string(reply) {
+        Ok(text) => text,
+        Err(err) => format!("{{\"error\":\"cannot encode reply: {err}\"}}"),
+    };
+    text.push('\n');
+    text
+}
+
+async fn serve_connection(stream: UnixStream, frontdesk: Frontdesk, limits: Limits) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let mut line = Vec::new();
+    loop {
+        let read = tokio::time::timeout(
+            limits.request_time,
+            read_line_bounded(&mut reader, limits.max_request_bytes, &mut line),
+        )
+        .await;
+        let reply = match read {
+            Err(_) => {
+                tracing::debug!("control client sent no complete request in time, closing");
+                return;
+            }
+            Ok(Ok(false)) | Ok(Err(LineError::Io(_))) => return,
+            Ok(Err(err @ LineError::TooLong(_))) => {
+                let text = reply_line(&Reply::Error(err.to_string()));
+                let _ = tokio::time::timeout(limits.request_time, write.write_all(text.as_bytes()))
+                    .await;
+                return;
+            }
+            Ok(Ok(true)) => match parse_request(&line) {
+                None => continue,
+                Some(Ok(request)) => frontdesk.answer(request).await,
+                Some(Err(message)) => Reply::Error(message),
+            },
         };
-        text.push('\n');
-        if write.write_all(text.as_bytes()).await.is_err() {
-            return;
+        let text = reply_line(&reply);
+        match tokio::time::timeout(limits.request_time, write.write_all(text.as_bytes())).await {
+            Ok(Ok(())) => {}
+            _ => return,
         }
     }
 }
@@ -253,39 +373,82 @@ pub async fn request(
         })?
 }
 
+/// A front desk over a starting snapshot (version "test") whose control loop echoes each
+/// request; for tests of the servers.
+#[cfg(test)]
+pub(crate) fn test_frontdesk() -> Frontdesk {
+    let (to_control, mut requests) = mpsc::channel(4);
+    let (reports, _) = mpsc::unbounded_channel::<crate::dataplane::ReconcileReport>();
+    let worker = super::dataplane_worker::DataplaneWorker::spawn(
+        crate::config::model::DataplaneKind::None,
+        crate::dataplane::OpenOptions::default(),
+        reports,
+    )
+    .expect("dataplane thread");
+    let status = super::views::StatusView {
+        version: "test".into(),
+        ..Default::default()
+    };
+    let (published, snapshot) = watch::channel(Arc::new(Snapshot::starting(status)));
+    let frontdesk = Frontdesk {
+        to_control,
+        snapshot,
+        stats: worker.stats_handle(),
+    };
+    tokio::spawn(async move {
+        let _keep = (published, worker);
+        while let Some(ControlRequest { request, reply }) = requests.recv().await {
+            let _ = reply.send(Reply::Ok(serde_json::json!({ "echo": request })));
+        }
+    });
+    frontdesk
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A server with a front desk over a starting snapshot and a loop that echoes; returns
+    /// the socket path (the directory is removed by the returned guard).
+    async fn start_server(name: &str, limits: Limits) -> (TempDir, PathBuf) {
+        let dir = TempDir(
+            std::env::temp_dir().join(format!("director-sock-{name}-{}", std::process::id())),
+        );
+        let path = dir.0.join("ctl.sock");
+        let listener = bind(&path).await.expect("bind");
+        tokio::spawn(serve_with(listener, test_frontdesk(), limits));
+        (dir, path)
+    }
+
+    struct TempDir(PathBuf);
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    async fn status_ok(path: &Path) -> bool {
+        matches!(
+            super::request(path, Request::Status, Duration::from_secs(2)).await,
+            Ok(Reply::Ok(_))
+        )
+    }
+
+    /// Reads what the server sends until it closes (or `within` passes: then None).
+    async fn read_to_close(stream: &mut UnixStream, within: Duration) -> Option<String> {
+        use tokio::io::AsyncReadExt;
+        let mut all = Vec::new();
+        tokio::time::timeout(within, stream.read_to_end(&mut all))
+            .await
+            .ok()?
+            .ok()?;
+        Some(String::from_utf8_lossy(&all).into_owned())
+    }
+
     #[tokio::test]
     async fn request_round_trip_through_server() {
-        let dir = std::env::temp_dir().join(format!("director-sock-test-{}", std::process::id()));
-        let path = dir.join("ctl.sock");
-        let listener = bind(&path).await.expect("bind");
-        let (to_control, mut requests) = mpsc::channel(4);
-        let (reports, _) = mpsc::unbounded_channel::<crate::dataplane::ReconcileReport>();
-        let worker = super::super::dataplane_worker::DataplaneWorker::spawn(
-            crate::config::model::DataplaneKind::None,
-            crate::dataplane::OpenOptions::default(),
-            reports,
-        )
-        .expect("dataplane thread");
-        let status = super::super::views::StatusView {
-            version: "test".into(),
-            ..Default::default()
-        };
-        let (_published, snapshot) = watch::channel(Arc::new(Snapshot::starting(status)));
-        let frontdesk = Frontdesk {
-            to_control,
-            snapshot,
-            stats: worker.stats_handle(),
-        };
-        tokio::spawn(serve(listener, frontdesk));
-        tokio::spawn(async move {
-            while let Some(ControlRequest { request, reply }) = requests.recv().await {
-                let _ = reply.send(Reply::Ok(serde_json::json!({ "echo": request })));
-            }
-        });
+        let (_dir, path) = start_server("roundtrip", Limits::default()).await;
         // A request that changes something goes to the control loop…
         let reply = super::request(&path, Request::Reload, Duration::from_secs(5))
             .await
@@ -312,7 +475,142 @@ mod tests {
         assert!(matches!(reply, Reply::Ok(_)), "{reply:?}");
         // A second daemon must not steal the socket of a live one.
         assert!(matches!(bind(&path).await, Err(SocketError::InUse { .. })));
-        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn oversized_request_is_refused_and_the_server_keeps_answering() {
+        let (_dir, path) = start_server("oversized", Limits::default()).await;
+        let mut stream = UnixStream::connect(&path).await.expect("connect");
+        let (mut read, mut write) = stream.split();
+        // A megabyte without a newline: the server must not buffer it.
+        let flood = async {
+            let _ = write.write_all(&vec![b'x'; 1 << 20]).await;
+        };
+        let answer = async {
+            let mut lines = BufReader::new(&mut read).lines();
+            lines.next_line().await
+        };
+        let (_, answer) = tokio::join!(
+            tokio::time::timeout(Duration::from_secs(5), flood),
+            tokio::time::timeout(Duration::from_secs(5), answer)
+        );
+        let line = answer
+            .expect("answered in time")
+            .expect("read")
+            .expect("a line");
+        let reply: Reply = serde_json::from_str(&line).expect("json");
+        assert_eq!(
+            reply,
+            Reply::Error(format!("request longer than {MAX_REQUEST_BYTES} bytes"))
+        );
+        assert!(status_ok(&path).await);
+    }
+
+    #[tokio::test]
+    async fn garbage_gets_an_error_and_the_connection_stays_usable() {
+        let (_dir, path) = start_server("garbage", Limits::default()).await;
+        let stream = UnixStream::connect(&path).await.expect("connect");
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        for garbage in [
+            &b"\xff\xfe{\"status\"\x00\n"[..],
+            b"{\"services\":{\"stats\":\"yes\"}}\n",
+            b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+            b"\"reload\" trailing\n",
+        ] {
+            write.write_all(garbage).await.expect("write");
+            let line = lines.next_line().await.expect("read").expect("line");
+            let reply: Reply = serde_json::from_str(&line).expect("json");
+            assert!(
+                matches!(&reply, Reply::Error(e) if e.starts_with("malformed request")),
+                "{reply:?}"
+            );
+        }
+        // Blank lines are skipped, and the next request is answered.
+        write.write_all(b"\n  \n\"status\"\n").await.expect("write");
+        let line = lines.next_line().await.expect("read").expect("line");
+        assert!(line.starts_with("{\"ok\""), "{line}");
+    }
+
+    #[tokio::test]
+    async fn silent_and_slow_clients_are_dropped_without_stalling_others() {
+        let limits = Limits {
+            request_time: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let (_dir, path) = start_server("slow", limits).await;
+        let started = std::time::Instant::now();
+        let mut silent = UnixStream::connect(&path).await.expect("connect");
+        let slow = UnixStream::connect(&path).await.expect("connect");
+        // The slow client sends a byte every 50 ms and never finishes its line.
+        let (mut slow_read, mut slow_write) = slow.into_split();
+        let dribble = tokio::spawn(async move {
+            for _ in 0..100 {
+                if slow_write.write_all(b" ").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        // Others are answered meanwhile.
+        assert!(status_ok(&path).await);
+        assert_eq!(
+            read_to_close(&mut silent, Duration::from_secs(3))
+                .await
+                .as_deref(),
+            Some("")
+        );
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(
+            Duration::from_secs(3),
+            tokio::io::AsyncReadExt::read_to_end(&mut slow_read, &mut rest),
+        )
+        .await;
+        assert!(closed.is_ok(), "a dribbling client is cut off");
+        // Cut off by the server: the client was still dribbling (it would for 5 s).
+        assert!(!dribble.is_finished() && started.elapsed() < Duration::from_secs(5));
+        dribble.abort();
+        assert!(status_ok(&path).await);
+    }
+
+    #[tokio::test]
+    async fn a_thousand_connections_neither_crash_nor_stall_the_server() {
+        let limits = Limits {
+            request_time: Duration::from_millis(500),
+            max_clients: 16,
+            ..Limits::default()
+        };
+        let (_dir, path) = start_server("thousand", limits).await;
+        let mut held = Vec::new();
+        let mut refused = 0;
+        for _ in 0..1000 {
+            match UnixStream::connect(&path).await {
+                Ok(stream) => held.push(stream),
+                Err(_) => refused += 1, // a full accept backlog
+            }
+        }
+        assert!(
+            held.len() >= 100,
+            "{} connected, {refused} refused",
+            held.len()
+        );
+        // Beyond the 16 served, clients are told at once and closed, not left hanging.
+        let mut busy = 0;
+        for stream in held.iter_mut().skip(100).take(50) {
+            let text = read_to_close(stream, Duration::from_secs(3))
+                .await
+                .expect("closed in time");
+            busy += usize::from(text.contains("too many control connections"));
+        }
+        assert!(busy > 0, "none of the excess clients was turned away");
+        // Once the silent ones time out, a real client is answered, with the flood still open.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !status_ok(&path).await {
+            assert!(std::time::Instant::now() < deadline, "the server stalled");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        drop(held);
+        assert!(status_ok(&path).await);
     }
 
     #[tokio::test]

@@ -15,6 +15,9 @@ pub struct StatusView {
     pub vips: Vec<VipView>,
     /// Set when an OSPF speaker runs.
     pub ospf: Option<OspfSummaryView>,
+    /// BFD sessions to OSPF neighbors (interfaces with a `bfd` block), from their events.
+    #[serde(default)]
+    pub bfd: Vec<BfdSessionView>,
     pub reloads: ReloadCounters,
     /// What the operator took out of service (`directorctl withdraw`/`drain`).
     #[serde(default)]
@@ -86,6 +89,17 @@ pub struct OspfSummaryView {
     pub router_id: String,
     pub neighbors_full: usize,
     pub neighbors_total: usize,
+}
+
+/// One BFD session as the metrics see it (`directorctl bfd` asks the speaker for more).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BfdSessionView {
+    pub peer: String,
+    pub interface: String,
+    pub state: String,
+    pub transitions: u64,
+    /// Diagnostic of the last transition to Down, if any.
+    pub last_down_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -184,7 +184,7 @@ pub struct Params {
 }
 
 /// One virtual router's protocol state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Machine {
     pub params: Params,
     pub state: State,

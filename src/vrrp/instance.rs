@@ -304,17 +304,23 @@ impl Instance {
     }
 
     /// Sends one advert with `priority` to the group or every unicast peer.
-    pub fn send_advert(&mut self, priority: u8) {
-        let Some(tx) = &self.tx else { return };
+    /// The advert this instance sends with `priority`.
+    pub fn advert(&self, priority: u8) -> Repr {
         let s = &self.settings;
-        let repr = Repr {
+        Repr {
             version: s.version,
             vrid: s.vrid,
             priority,
             adver_int: s.adver_int,
             auth: s.auth,
             addresses: s.vips.iter().map(|v| v.addr).collect(),
-        };
+        }
+    }
+
+    pub fn send_advert(&mut self, priority: u8) {
+        let Some(tx) = &self.tx else { return };
+        let s = &self.settings;
+        let repr = self.advert(priority);
         let dsts: Vec<IpAddr> = if s.unicast_peers.is_empty() {
             vec![s.mcast_group]
         } else {

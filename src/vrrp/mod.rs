@@ -25,9 +25,12 @@ pub mod network;
 pub mod notify;
 pub mod packet;
 pub mod settings;
+pub mod track_file;
+pub mod track_process;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -36,7 +39,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::config::model::{Config, VrrpScript};
+use crate::config::model::{Config, TrackFileDef, VrrpScript, VrrpTrackProcess};
 use crate::net::{NetError, NetEvent, NetWatch, Netlink};
 
 use self::fsm::{Event, FaultCause, Reason, State, PRIORITY_OWNER};
@@ -145,12 +148,16 @@ pub fn spawn_settings(
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (rx_tx, rx_rx) = mpsc::channel(1024);
     let (script_tx, script_rx) = mpsc::unbounded_channel();
+    let (file_tx, file_rx) = mpsc::unbounded_channel();
+    let (process_tx, process_rx) = mpsc::unbounded_channel();
     let manager = Manager {
         nl,
         settings: Settings {
             instances: Vec::new(),
             sync_groups: Vec::new(),
             scripts: Vec::new(),
+            track_files: Vec::new(),
+            track_processes: Vec::new(),
             smtp: settings.smtp.clone(),
             warnings: Vec::new(),
         },
@@ -160,12 +167,23 @@ pub fn spawn_settings(
         script_tasks: HashMap::new(),
         script_tx,
         scripts: HashMap::new(),
+        file_tasks: HashMap::new(),
+        file_tx,
+        file_generation: 0,
+        files: HashMap::new(),
+        process_task: None,
+        process_tx,
+        processes: HashMap::new(),
         links: HashMap::new(),
         events: events_tx,
         global: GlobalCounters::default(),
         group_state: HashMap::new(),
     };
-    let task = tokio::spawn(manager.run(settings, cmd_rx, rx_rx, script_rx, watch));
+    let track = TrackRx {
+        files: file_rx,
+        processes: process_rx,
+    };
+    let task = tokio::spawn(manager.run(settings, cmd_rx, rx_rx, script_rx, track, watch));
     Ok((
         VrrpHandle {
             commands: cmd_tx,
@@ -215,6 +233,12 @@ struct ScriptState {
     streak: u32,
 }
 
+/// What the track_file and track_process tasks report to the manager.
+struct TrackRx {
+    files: mpsc::UnboundedReceiver<(String, u64, i32)>,
+    processes: mpsc::UnboundedReceiver<(String, u64, bool)>,
+}
+
 struct Manager {
     nl: Netlink,
     settings: Settings,
@@ -224,6 +248,20 @@ struct Manager {
     script_tasks: HashMap<String, (VrrpScript, JoinHandle<()>)>,
     script_tx: mpsc::UnboundedSender<(String, bool)>,
     scripts: HashMap<String, ScriptState>,
+    /// One polling task per tracked file, with the definition it polls.
+    file_tasks: HashMap<String, (TrackFileDef, u64, JoinHandle<()>)>,
+    /// (file, task generation, value): a value from a task a reload replaced is dropped.
+    file_tx: mpsc::UnboundedSender<(String, u64, i32)>,
+    file_generation: u64,
+    /// The last value read from each tracked file.
+    files: HashMap<String, i32>,
+    /// The task walking /proc for the tracked processes it was started with, and its
+    /// generation (shared with the file tasks' counter).
+    process_task: Option<(Vec<VrrpTrackProcess>, u64, JoinHandle<()>)>,
+    /// (process, task generation, quorum held).
+    process_tx: mpsc::UnboundedSender<(String, u64, bool)>,
+    /// Whether each tracked process has its quorum.
+    processes: HashMap<String, bool>,
     links: HashMap<String, crate::net::Link>,
     events: mpsc::UnboundedSender<VrrpEvent>,
     global: GlobalCounters,
@@ -237,6 +275,7 @@ impl Manager {
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut rx: mpsc::Receiver<RxDatagram>,
         mut script_rx: mpsc::UnboundedReceiver<(String, bool)>,
+        mut track: TrackRx,
         mut watch: NetWatch,
     ) {
         if let Ok(links) = self.nl.links().await {
@@ -275,6 +314,8 @@ impl Manager {
                 Some(dgram) = rx.recv() => self.receive(dgram).await,
                 Some(ev) = watch.next() => self.net_event(ev).await,
                 Some((name, ok)) = script_rx.recv() => self.script_result(name, ok).await,
+                Some((name, generation, value)) = track.files.recv() => self.file_value(name, generation, value).await,
+                Some((name, generation, up)) = track.processes.recv() => self.process_quorum(name, generation, up).await,
                 _ = sleep => self.timers().await,
             }
         }
@@ -307,7 +348,12 @@ impl Manager {
         self.settings.smtp = new.smtp.clone();
         self.settings.scripts = new.scripts.clone();
         self.settings.instances = new.instances.clone();
+        self.settings.track_files = new.track_files.clone();
+        self.settings.track_processes = new.track_processes.clone();
         self.sync_script_tasks();
+        let reread = self.sync_file_tasks();
+        let rescanned = self.sync_process_task();
+        let running: Vec<String> = self.instances.keys().cloned().collect();
         let to_start: Vec<InstanceSettings> = new
             .instances
             .iter()
@@ -320,7 +366,92 @@ impl Manager {
         for s in updated {
             self.update_instance(s).await;
         }
+        // A file watched anew (a new or changed track_file block) was read again: the
+        // instances that were already running pick up its value.
+        for name in running {
+            let uses_reread = self.instances.get(&name).is_some_and(|i| {
+                i.settings
+                    .track_files
+                    .iter()
+                    .any(|t| reread.contains(&t.name))
+                    || (rescanned && !i.settings.track_processes.is_empty())
+            });
+            if uses_reread {
+                self.retrack(&name, true).await;
+            }
+        }
         self.sync_rx_tasks();
+    }
+
+    /// Starts a polling task for each tracked file, stops those no longer tracked or
+    /// whose block changed; returns the names of the files read anew. The first read
+    /// happens here, before the instances start, so that they start with the file's
+    /// priority and fault state (as keepalived's `init_track_files`).
+    fn sync_file_tasks(&mut self) -> Vec<String> {
+        let used: Vec<TrackFileDef> = self
+            .settings
+            .track_files
+            .iter()
+            .filter(|f| {
+                self.settings
+                    .instances
+                    .iter()
+                    .any(|i| i.track_files.iter().any(|t| t.name == f.name))
+            })
+            .cloned()
+            .collect();
+        self.file_tasks.retain(|name, (old, _, task)| {
+            let keep = used.iter().any(|f| &f.name == name && f == old);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        self.files
+            .retain(|name, _| self.file_tasks.contains_key(name));
+        let mut reread = Vec::new();
+        for def in used {
+            if self.file_tasks.contains_key(&def.name) {
+                continue;
+            }
+            if let Err(err) = crate::health::probe::file::write_init(&def.path, def.init) {
+                warn!(track_file = %def.name, path = %def.path.display(), %err,
+                    "cannot write the track_file's init_file value");
+            }
+            let (mut watch, value) = track_file::FileWatch::new(def.path.clone());
+            self.files.insert(def.name.clone(), value);
+            let tx = self.file_tx.clone();
+            let name = def.name.clone();
+            self.file_generation += 1;
+            let generation = self.file_generation;
+            let task = tokio::spawn(async move {
+                let mut tick = tokio::time::interval(track_file::POLL);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    // A small read, but the file system may stall (NFS): off the
+                    // async threads.
+                    let Ok((w, changed)) = tokio::task::spawn_blocking(move || {
+                        let changed = watch.poll();
+                        (watch, changed)
+                    })
+                    .await
+                    else {
+                        return;
+                    };
+                    watch = w;
+                    if let Some(value) = changed {
+                        if tx.send((name.clone(), generation, value)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+            reread.push(def.name.clone());
+            self.file_tasks
+                .insert(def.name.clone(), (def, generation, task));
+        }
+        reread
     }
 
     /// Applies settings that keep the instance's identity: a master moves to the new
@@ -484,6 +615,12 @@ impl Manager {
         for (_, (_, t)) in self.script_tasks.drain() {
             t.abort();
         }
+        for (_, (_, _, t)) in self.file_tasks.drain() {
+            t.abort();
+        }
+        if let Some((_, _, t)) = self.process_task.take() {
+            t.abort();
+        }
         for (_, t) in self.rx_tasks.drain() {
             t.abort();
         }
@@ -620,10 +757,132 @@ impl Manager {
         }
     }
 
+    /// Restarts the /proc walker when the set of tracked processes changed; true when
+    /// it did. The first walk happens here, before the instances start, so that they
+    /// start with the processes' state (keepalived walks /proc at start too).
+    fn sync_process_task(&mut self) -> bool {
+        let used: Vec<VrrpTrackProcess> = self
+            .settings
+            .track_processes
+            .iter()
+            .filter(|p| {
+                self.settings
+                    .instances
+                    .iter()
+                    .any(|i| i.track_processes.iter().any(|t| t.name == p.name))
+            })
+            .cloned()
+            .collect();
+        if self
+            .process_task
+            .as_ref()
+            .is_some_and(|(current, _, _)| *current == used)
+            || (self.process_task.is_none() && used.is_empty())
+        {
+            return false;
+        }
+        if let Some((_, _, t)) = self.process_task.take() {
+            t.abort();
+        }
+        self.processes.clear();
+        if used.is_empty() {
+            return true;
+        }
+        let root = std::path::Path::new("/proc");
+        let cmdline = track_process::needs_cmdline(&used);
+        let found = track_process::scan(root, cmdline);
+        let count = |t: &VrrpTrackProcess, found: &[track_process::ProcInfo]| {
+            found
+                .iter()
+                .filter(|p| track_process::matches(t, p))
+                .count()
+        };
+        let mut quorums: Vec<(VrrpTrackProcess, track_process::Quorum)> = Vec::new();
+        for t in &used {
+            let q = track_process::Quorum::new(t, count(t, &found));
+            info!(track_process = %t.name, quorum = q.have(), "tracking process");
+            self.processes.insert(t.name.clone(), q.have());
+            quorums.push((t.clone(), q));
+        }
+        self.file_generation += 1;
+        let generation = self.file_generation;
+        let tx = self.process_tx.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                // The next walk: after POLL, or when a fork/terminate delay ends.
+                let next = quorums
+                    .iter()
+                    .filter_map(|(_, q)| q.deadline())
+                    .map(tokio::time::Instant::from_std)
+                    .fold(tokio::time::Instant::now() + track_process::POLL, |a, b| {
+                        a.min(b)
+                    });
+                tokio::time::sleep_until(next).await;
+                // Reading /proc can block on a process's memory (cmdline): off the async
+                // threads.
+                let Ok(found) = tokio::task::spawn_blocking(move || {
+                    track_process::scan(Path::new("/proc"), cmdline)
+                })
+                .await
+                else {
+                    return;
+                };
+                let now = Instant::now();
+                for (t, q) in &mut quorums {
+                    if let Some(up) = q.update(t, count(t, &found), now) {
+                        if tx.send((t.name.clone(), generation, up)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        self.process_task = Some((used, generation, task));
+        true
+    }
+
+    /// A tracked process gained or lost its quorum.
+    async fn process_quorum(&mut self, name: String, generation: u64, up: bool) {
+        if self.process_task.as_ref().map(|(_, g, _)| *g) != Some(generation) {
+            // From a walker a reload replaced.
+            return;
+        }
+        self.processes.insert(name.clone(), up);
+        info!(track_process = %name, quorum = up, "track_process quorum changed");
+        let users: Vec<String> = self
+            .instances
+            .values()
+            .filter(|i| i.settings.track_processes.iter().any(|t| t.name == name))
+            .map(|i| i.settings.name.clone())
+            .collect();
+        for u in users {
+            self.retrack(&u, true).await;
+        }
+    }
+
+    /// A tracked file's value changed.
+    async fn file_value(&mut self, name: String, generation: u64, value: i32) {
+        if self.file_tasks.get(&name).map(|(_, g, _)| *g) != Some(generation) {
+            // From a task a reload stopped or replaced.
+            return;
+        }
+        let old = self.files.insert(name.clone(), value);
+        info!(track_file = %name, from = ?old, to = value, "track_file value changed");
+        let users: Vec<String> = self
+            .instances
+            .values()
+            .filter(|i| i.settings.track_files.iter().any(|t| t.name == name))
+            .map(|i| i.settings.name.clone())
+            .collect();
+        for u in users {
+            self.retrack(&u, true).await;
+        }
+    }
+
     // ===== tracking =====
 
     /// Recomputes the effective priority and fault state of `name` from its interface,
-    /// tracked interfaces and scripts; feeds the changes to the state machine.
+    /// tracked interfaces, scripts, processes and files; feeds the changes to the state machine.
     async fn retrack(&mut self, name: &str, running: bool) {
         let Some(inst) = self.instances.get(name) else {
             return;
@@ -645,6 +904,22 @@ impl Manager {
         for t in &s.track_scripts {
             let ok = self.scripts.get(&t.name).is_none_or(|st| st.ok);
             let (d, f) = track_adjustment(ok, t.weight, t.reverse);
+            delta += d;
+            if f {
+                fault = fault.or(Some(FaultCause::Tracking));
+            }
+        }
+        for t in &s.track_processes {
+            let up = self.processes.get(&t.name).copied().unwrap_or(false);
+            let (d, f) = track_adjustment(up, t.weight, t.reverse);
+            delta += d;
+            if f {
+                fault = fault.or(Some(FaultCause::Tracking));
+            }
+        }
+        for t in &s.track_files {
+            let value = self.files.get(&t.name).copied().unwrap_or(0);
+            let (d, f) = track_file::adjustment(value, t.weight, t.reverse);
             delta += d;
             if f {
                 fault = fault.or(Some(FaultCause::Tracking));

@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use crate::config::model::{
-    AddressScope, Config, IpAddressSpec, RouteSpec, Script, TrackInterface, VrrpAuth, VrrpInstance,
-    VrrpScript,
+    AddressScope, Config, IpAddressSpec, RouteSpec, Script, TrackFileDef, TrackFileRef,
+    TrackInterface, VrrpAuth, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackProcess,
 };
 use crate::net::Scope;
 
@@ -51,6 +51,19 @@ pub struct TrackedScript {
     pub reverse: bool,
 }
 
+/// A tracked file as an instance uses it (its own `track_file` and its sync group's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedFile {
+    pub name: String,
+    /// 0: a non-zero value is FAULT; otherwise value × weight joins the priority.
+    pub weight: i64,
+    pub reverse: bool,
+}
+
+/// A tracked process as an instance uses it: up while its quorum holds; the weight works
+/// as a vrrp_script's.
+pub type TrackedProcess = TrackedScript;
+
 /// The notify scripts of an instance or a sync group.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NotifyScripts {
@@ -91,6 +104,8 @@ pub struct InstanceSettings {
     pub garp: GarpSettings,
     pub track_interfaces: Vec<TrackInterface>,
     pub track_scripts: Vec<TrackedScript>,
+    pub track_files: Vec<TrackedFile>,
+    pub track_processes: Vec<TrackedProcess>,
     pub dont_track_primary: bool,
     pub notify: NotifyScripts,
     pub notify_master_rx_lower_pri: Option<Script>,
@@ -150,6 +165,10 @@ pub struct Settings {
     pub instances: Vec<InstanceSettings>,
     pub sync_groups: Vec<SyncGroupSettings>,
     pub scripts: Vec<VrrpScript>,
+    /// The `track_file` blocks, for the files the instances track.
+    pub track_files: Vec<TrackFileDef>,
+    /// The `vrrp_track_process` blocks, for the processes the instances track.
+    pub track_processes: Vec<VrrpTrackProcess>,
     pub smtp: SmtpSettings,
     /// Messages about settings keepalived would accept with a warning.
     pub warnings: Vec<String>,
@@ -254,6 +273,8 @@ impl Settings {
             instances,
             sync_groups,
             scripts: config.vrrp_scripts.clone(),
+            track_files: config.track_files.clone(),
+            track_processes: config.vrrp_track_processes.clone(),
             smtp: SmtpSettings::from_config(config),
             warnings,
         })
@@ -431,6 +452,8 @@ fn instance(
             })
         })
         .collect();
+    let track_files = tracked_files(config, inst);
+    let track_processes = tracked_processes(config, inst);
     let interval = if family == Family::V6 {
         g.gna_interval
     } else {
@@ -466,6 +489,8 @@ fn instance(
         },
         track_interfaces: inst.track_interface.clone(),
         track_scripts,
+        track_files,
+        track_processes,
         dont_track_primary: inst.dont_track_primary,
         notify: NotifyScripts {
             master: inst.notify_master.clone(),
@@ -484,6 +509,85 @@ fn instance(
         higher_prio_send_advert: inst.higher_prio_send_advert,
         down_timer_adverts: inst.down_timer_adverts.max(1),
     })
+}
+
+/// The files and processes `inst` tracks: its own, then its sync group's, each once (the
+/// first wins), naming an existing block (others are ignored, as keepalived does; config
+/// validation warns about each of these rules with its place). As in keepalived (vrrp.c
+/// `vrrp_complete_instance`): in a sync group without `sync_group_tracking_weight` every
+/// weight becomes 0, and the address owner (priority 255) drops weighted ones, its
+/// priority being fixed. `lookup` gives the block's (weight, reverse).
+fn tracked(
+    config: &Config,
+    inst: &VrrpInstance,
+    own: &[TrackFileRef],
+    of_group: fn(&VrrpSyncGroup) -> &[TrackFileRef],
+    lookup: impl Fn(&str) -> Option<(i64, bool)>,
+) -> Vec<(String, i64, bool)> {
+    let group = config
+        .vrrp_sync_groups
+        .iter()
+        .find(|g| g.group.contains(&inst.name));
+    let weighted = group.is_none_or(|g| g.sync_group_tracking_weight);
+    let group_refs = group.into_iter().flat_map(|g| of_group(g).iter());
+    let mut out: Vec<(String, i64, bool)> = Vec::new();
+    for r in own.iter().chain(group_refs) {
+        let Some((default_weight, default_reverse)) = lookup(&r.name) else {
+            continue;
+        };
+        if out.iter().any(|(name, _, _)| *name == r.name) {
+            continue;
+        }
+        let weight = if weighted {
+            r.weight.map(i64::from).unwrap_or(default_weight)
+        } else {
+            0
+        };
+        if weight != 0 && inst.priority == super::fsm::PRIORITY_OWNER {
+            continue;
+        }
+        out.push((r.name.clone(), weight, r.reverse || default_reverse));
+    }
+    out
+}
+
+fn tracked_files(config: &Config, inst: &VrrpInstance) -> Vec<TrackedFile> {
+    tracked(
+        config,
+        inst,
+        &inst.track_file,
+        |g| &g.track_file,
+        |n| config.track_file(n).map(|d| (d.weight, d.reverse)),
+    )
+    .into_iter()
+    .map(|(name, weight, reverse)| TrackedFile {
+        name,
+        weight,
+        reverse,
+    })
+    .collect()
+}
+
+fn tracked_processes(config: &Config, inst: &VrrpInstance) -> Vec<TrackedProcess> {
+    tracked(
+        config,
+        inst,
+        &inst.track_process,
+        |g| &g.track_process,
+        |n| {
+            config
+                .track_process(n)
+                .map(|d| (i64::from(d.weight), d.reverse))
+        },
+    )
+    .into_iter()
+    .map(|(name, weight, reverse)| TrackedProcess {
+        name,
+        // Within −254..=254: the keyword tables bound every weight.
+        weight: weight as i32,
+        reverse,
+    })
+    .collect()
 }
 
 #[cfg(test)]
@@ -557,6 +661,227 @@ vrrp_instance VI_6 {
     }
 }
 "#;
+
+    /// `track_file` in instances and sync groups, resolved as keepalived does; each
+    /// rule it changes or ignores is a warning at its place.
+    #[test]
+    fn track_files_resolve_with_keepalived_weights() {
+        let conf = r#"
+vrrp_instance SOLO {
+    interface eth0
+    virtual_router_id 1
+    track_file {
+        flag
+        level weight -3 reverse
+        level
+        ghost
+    }
+    virtual_ipaddress {
+        10.0.0.1
+    }
+}
+vrrp_instance OWNER {
+    interface eth0
+    virtual_router_id 2
+    priority 255
+    track_file {
+        level
+        flag weight 0
+    }
+    virtual_ipaddress {
+        10.0.0.2
+    }
+}
+vrrp_sync_group G {
+    group {
+        A
+        B
+    }
+    track_file {
+        level
+    }
+}
+vrrp_instance A {
+    interface eth0
+    virtual_router_id 3
+    track_file {
+        flag weight 5
+    }
+    virtual_ipaddress {
+        10.0.0.3
+    }
+}
+vrrp_instance B {
+    interface eth0
+    virtual_router_id 4
+    virtual_ipaddress {
+        10.0.0.4
+    }
+}
+track_file level {
+    file "/run/level"
+    weight 10
+}
+track_file flag {
+    file "/run/flag"
+    weight 0
+}
+"#;
+        let loaded = match crate::config::parse_str("tf.conf", conf) {
+            Ok(l) => l,
+            Err(e) => panic!("config: {e}"),
+        };
+        let s = Settings::from_config(&loaded.config).expect("settings");
+        let file = |name: &str, weight: i64, reverse: bool| TrackedFile {
+            name: name.into(),
+            weight,
+            reverse,
+        };
+        // The block after its users is found; the first mention wins; unknown ignored.
+        assert_eq!(
+            s.instance("SOLO").expect("SOLO").track_files,
+            vec![file("flag", 0, false), file("level", -3, true)]
+        );
+        // The address owner keeps only pass/fail files.
+        assert_eq!(
+            s.instance("OWNER").expect("OWNER").track_files,
+            vec![file("flag", 0, false)]
+        );
+        // In a sync group without sync_group_tracking_weight every weight is 0, and the
+        // group's files apply to every member.
+        assert_eq!(
+            s.instance("A").expect("A").track_files,
+            vec![file("flag", 0, false), file("level", 0, false)]
+        );
+        assert_eq!(
+            s.instance("B").expect("B").track_files,
+            vec![file("level", 0, false)]
+        );
+        let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+        for expected in [
+            "tf.conf:8:9: warning: duplicate track_file 'level', ignored",
+            "tf.conf:9:9: warning: track_file 'ghost' names no track_file block, ignored",
+            "tf.conf:20:9: warning: track_file 'level' with weight 10 ignored: the address owner's priority stays 255",
+            "tf.conf:33:9: warning: track_file 'level': weight 10 ignored in vrrp_sync_group 'G' without sync_group_tracking_weight",
+            "tf.conf:40:9: warning: track_file 'flag': weight 5 ignored in vrrp_sync_group 'G'",
+        ] {
+            assert!(
+                warnings.iter().any(|w| w.starts_with(expected)),
+                "missing {expected:?} in {warnings:#?}"
+            );
+        }
+        assert!(
+            !warnings.iter().any(|w| w.contains("not act on")),
+            "{warnings:#?}"
+        );
+
+        // With sync_group_tracking_weight the weights stay.
+        let weighted = conf.replace(
+            "    track_file {\n        level\n    }\n}",
+            "    sync_group_tracking_weight\n    track_file {\n        level\n    }\n}",
+        );
+        assert_ne!(weighted, conf);
+        let loaded = crate::config::parse_str("tf.conf", &weighted).expect("weighted");
+        let s = Settings::from_config(&loaded.config).expect("settings");
+        assert_eq!(
+            s.instance("A").expect("A").track_files,
+            vec![file("flag", 5, false), file("level", 10, false)]
+        );
+    }
+
+    /// `vrrp_track_process` blocks load with keepalived's defaults and rules, and
+    /// instances resolve `track_process` as they do `track_file`.
+    #[test]
+    fn track_processes_load_and_resolve() {
+        let conf = r#"
+vrrp_track_process haproxy {
+    process "/usr/sbin/haproxy" -f "/etc/h a.cfg"
+    param_match initial
+    weight 20 reverse
+    quorum 2
+    quorum_max 1
+    delay 1.5
+    terminate_delay 3
+}
+vrrp_track_process bare {
+    process nginx
+    param_match partial
+    full_command
+}
+vrrp_instance V {
+    interface eth0
+    virtual_router_id 1
+    track_process {
+        haproxy weight -5
+        bare
+        nothing
+    }
+    virtual_ipaddress {
+        10.0.0.1
+    }
+}
+"#;
+        let loaded = match crate::config::parse_str("tp.conf", conf) {
+            Ok(l) => l,
+            Err(e) => panic!("config: {e}"),
+        };
+        let c = &loaded.config;
+        let h = c.track_process("haproxy").expect("haproxy");
+        assert_eq!(h.process, "/usr/sbin/haproxy");
+        assert_eq!(
+            h.params,
+            Some(vec!["-f".to_string(), "/etc/h a.cfg".to_string()])
+        );
+        assert_eq!(h.param_match, crate::config::model::ParamMatch::Initial);
+        assert_eq!((h.weight, h.reverse), (20, true));
+        // quorum_max below quorum is raised to it, with a warning.
+        assert_eq!((h.quorum, h.quorum_max), (2, 2));
+        assert_eq!(h.fork_delay, Duration::from_millis(1500));
+        assert_eq!(h.terminate_delay, Duration::from_secs(3));
+        let b = c.track_process("bare").expect("bare");
+        assert_eq!(
+            b.params,
+            Some(Vec::new()),
+            "param_match alone: no parameters"
+        );
+        assert!(b.full_command);
+        assert_eq!((b.weight, b.quorum, b.quorum_max), (1, 1, u32::MAX));
+        let s = Settings::from_config(c).expect("settings");
+        let names: Vec<(String, i32, bool)> = s
+            .instance("V")
+            .expect("V")
+            .track_processes
+            .iter()
+            .map(|t| (t.name.clone(), t.weight, t.reverse))
+            .collect();
+        assert_eq!(
+            names,
+            vec![("haproxy".into(), -5, true), ("bare".into(), 1, false)]
+        );
+        let warnings: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+        for expected in [
+            "tp.conf:2:1: warning: vrrp_track_process 'haproxy': quorum_max 1 is below quorum 2, read as 2",
+            "tp.conf:22:9: warning: track_process 'nothing' names no vrrp_track_process block, ignored",
+        ] {
+            assert!(
+                warnings.iter().any(|w| w.starts_with(expected)),
+                "missing {expected:?} in {warnings:#?}"
+            );
+        }
+        assert!(
+            !warnings.iter().any(|w| w.contains("not use")),
+            "{warnings:#?}"
+        );
+        // No process: an error with its place.
+        let err = crate::config::parse_str("tp.conf", "vrrp_track_process x {\n    quorum 1\n}\n")
+            .map(|_| ())
+            .expect_err("no process");
+        assert!(
+            err.to_string()
+                .contains("tp.conf:1:1: vrrp_track_process 'x' has no 'process'"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn keepalived_conf_resolves() {

@@ -98,6 +98,32 @@ impl Router {
         }
     }
 
+    /// kill -9 of the process holding the router's BFD sessions: BIRD itself (its OSPF
+    /// dies with it), or FRR's bfdd (ospfd keeps running).
+    pub fn kill_bfd(&mut self) {
+        match self {
+            Router::Bird(b) => b.daemon.signal(super::process::Signal::Kill),
+            Router::Frr(f) => {
+                if let Some(bfdd) = f.bfdd.as_mut() {
+                    bfdd.signal(super::process::Signal::Kill)
+                }
+            }
+        }
+    }
+
+    /// The router's BFD sessions: (peer, Up?) — `birdc show bfd sessions` or
+    /// `vtysh show bfd peers json`.
+    pub fn bfd_up(&self) -> Result<Vec<(Ipv4Addr, bool)>, String> {
+        let sessions = match self {
+            Router::Bird(b) => b.bfd_sessions()?,
+            Router::Frr(f) => f.bfd_sessions()?,
+        };
+        Ok(sessions
+            .into_iter()
+            .map(|(peer, state)| (peer, state.eq_ignore_ascii_case("up")))
+            .collect())
+    }
+
     /// Whether the router has elected itself DR on `iface` (a joining neighbor then sees a
     /// settled segment; RFC 2328 BackupSeen ends its Waiting state early).
     pub fn is_dr(&self, iface: &str) -> Result<(), String> {
@@ -202,6 +228,19 @@ pub fn directord_config(spec: &DirectorSpec) -> String {
             c,
             "            authentication {{\n                auth_type md5\n                auth_key {id} {key}\n            }}"
         );
+    }
+    if i.bfd {
+        let _ = writeln!(
+            c,
+            "            bfd {{\n                min_rx 100\n                min_tx 100\n                idle_tx 1000\n                multiplier 3"
+        );
+        if let Some((id, key)) = &i.bfd_sha1 {
+            let _ = writeln!(
+                c,
+                "                auth_type keyed_sha1\n                auth_key {id} {key}"
+            );
+        }
+        let _ = writeln!(c, "            }}");
     }
     let _ = writeln!(c, "        }}\n    }}\n}}\n");
     for vip in &spec.vips {

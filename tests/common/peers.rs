@@ -28,6 +28,11 @@ pub struct OspfIface {
     pub priority: u8,
     /// Keyed MD5: (key id, secret).
     pub md5: Option<(u8, String)>,
+    /// BFD on this interface (100 ms × 3): BIRD `bfd yes` + `protocol bfd`, FRR
+    /// `ip ospf bfd` + bfdd, directord `bfd { }`.
+    pub bfd: bool,
+    /// BFD keyed SHA1 (RFC 5880 §6.7.4): (key id, key).
+    pub bfd_sha1: Option<(u8, String)>,
 }
 
 impl OspfIface {
@@ -40,6 +45,8 @@ impl OspfIface {
             dead,
             priority: 1,
             md5: None,
+            bfd: false,
+            bfd_sha1: None,
         }
     }
 
@@ -52,6 +59,18 @@ impl OspfIface {
 
     pub fn priority(mut self, priority: u8) -> OspfIface {
         self.priority = priority;
+        self
+    }
+
+    pub fn bfd(mut self) -> OspfIface {
+        self.bfd = true;
+        self
+    }
+
+    /// BFD with keyed SHA1 (BIRD and directord; not FRR's bfdd).
+    pub fn bfd_sha1(mut self, key_id: u8, key: &str) -> OspfIface {
+        self.bfd = true;
+        self.bfd_sha1 = Some((key_id, key.to_string()));
         self
     }
 
@@ -145,6 +164,20 @@ impl Bird {
         }
     }
 
+    /// `show bfd sessions`: (peer address, state) per row.
+    pub fn bfd_sessions(&self) -> Result<Vec<(Ipv4Addr, String)>, String> {
+        let text = self.birdc(&["show", "bfd", "sessions"])?;
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                let mut cols = l.split_whitespace();
+                let peer = cols.next()?.parse().ok()?;
+                let _iface = cols.next()?;
+                Some((peer, cols.next()?.to_string()))
+            })
+            .collect())
+    }
+
     /// `show ospf neighbors`, parsed.
     pub fn neighbors(&self) -> Result<Vec<Neighbor>, String> {
         Ok(parse_bird_neighbors(&self.birdc(&[
@@ -220,6 +253,9 @@ pub fn bird_config(cfg: &OspfRouter) -> String {
                 " authentication cryptographic; password \"{secret}\" {{ id {id}; algorithm keyed md5; }};"
             );
         }
+        if i.bfd {
+            let _ = write!(c, " bfd yes;");
+        }
         let _ = writeln!(c, " }};");
     }
     for vip in &cfg.stubs {
@@ -227,6 +263,19 @@ pub fn bird_config(cfg: &OspfRouter) -> String {
         let _ = writeln!(c, "    interface \"lo\" {vip}/32 {{ stub yes; }};");
     }
     let _ = writeln!(c, "  }};\n}}");
+    for i in cfg.ifaces.iter().filter(|i| i.bfd) {
+        let auth = match &i.bfd_sha1 {
+            Some((id, key)) => {
+                format!(" authentication keyed sha1; password \"{key}\" {{ id {id}; }};")
+            }
+            None => String::new(),
+        };
+        let _ = writeln!(
+            c,
+            "protocol bfd {{ interface \"{}\" {{ min rx interval 100 ms; min tx interval 100 ms; idle tx interval 1000 ms; multiplier 3;{auth} }}; }}",
+            i.name
+        );
+    }
     c
 }
 
@@ -237,6 +286,8 @@ pub fn bird_config(cfg: &OspfRouter) -> String {
 pub struct Frr {
     pub zebra: Daemon,
     pub ospfd: Daemon,
+    /// bfdd, when an interface has BFD.
+    pub bfdd: Option<Box<Daemon>>,
     dir: PathBuf,
 }
 
@@ -252,13 +303,30 @@ impl Frr {
             &dir.join("ospfd.conf"),
             &frr_ospfd_config(name, cfg, &networks),
         );
+        let bfd = cfg.ifaces.iter().any(|i| i.bfd);
+        if bfd {
+            // `ip ospf bfd profile fast` in ospfd.conf picks these timers.
+            write_file(
+                &dir.join("bfdd.conf"),
+                &format!("hostname {name}\nbfd\n profile fast\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n!\n"),
+            );
+        }
         super::run_ok(&["chown", "-R", "frr:frr", &path_str(dir)]);
         let zebra = Daemon::spawn(ns, &format!("{name}-zebra"), dir, &frr_argv(dir, "zebra"));
+        let bfdd = bfd.then(|| {
+            Box::new(Daemon::spawn(
+                ns,
+                &format!("{name}-bfdd"),
+                dir,
+                &frr_argv(dir, "bfdd"),
+            ))
+        });
         // ospfd connects to zebra's zserv socket and retries until it exists.
         let ospfd = Daemon::spawn(ns, &format!("{name}-ospfd"), dir, &frr_argv(dir, "ospfd"));
         Frr {
             zebra,
             ospfd,
+            bfdd,
             dir: dir.to_path_buf(),
         }
     }
@@ -287,6 +355,21 @@ impl Frr {
     /// `show ip ospf neighbor json`, parsed.
     pub fn neighbors(&self) -> Result<Vec<Neighbor>, String> {
         parse_frr_neighbors(&self.vtysh("show ip ospf neighbor json")?)
+    }
+
+    /// `show bfd peers json`: (peer address, status) per peer ("up", "down", "init").
+    pub fn bfd_sessions(&self) -> Result<Vec<(Ipv4Addr, String)>, String> {
+        let json = self.vtysh("show bfd peers json")?;
+        let v: serde_json::Value =
+            serde_json::from_str(&json).map_err(|e| format!("bad vtysh json ({e}): {json}"))?;
+        Ok(v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let peer = p.get("peer")?.as_str()?.parse().ok()?;
+                Some((peer, p.get("status")?.as_str()?.to_string()))
+            })
+            .collect())
     }
 }
 
@@ -354,6 +437,10 @@ pub fn frr_ospfd_config(name: &str, cfg: &OspfRouter, networks: &[String]) -> St
         if let Some((id, secret)) = &i.md5 {
             let _ = writeln!(c, " ip ospf authentication message-digest");
             let _ = writeln!(c, " ip ospf message-digest-key {id} md5 {secret}");
+        }
+        if i.bfd {
+            let _ = writeln!(c, " ip ospf bfd");
+            let _ = writeln!(c, " ip ospf bfd profile fast");
         }
         let _ = writeln!(c, "!");
     }

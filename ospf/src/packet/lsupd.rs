@@ -10,7 +10,7 @@ pub struct LsUpdate {
 }
 
 impl LsUpdate {
-    /// Parses every LSA. A structurally bad LSA (length, body) fails the whole packet, since
+    /// Parses every LSA; the announced count must account for the whole body. A structurally bad LSA (length, body) fails the whole packet, since
     /// the LSAs after it cannot be located; LSA checksums are checked by the receiver (§13 (1)).
     pub fn parse(body: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(body);
@@ -22,6 +22,13 @@ impl LsUpdate {
             let lsa = Lsa::parse(rest)?;
             r.bytes(lsa.header.length as usize)?;
             lsas.push(lsa);
+        }
+        // Bytes after the last announced LSA would be dropped on emit (and an update that
+        // says "0 LSAs" but carries some would read as empty): reject, as Hello and DD do.
+        if r.remaining() != 0 {
+            return Err(DecodeError::BadLength(
+                body.len().min(u16::MAX as usize) as u16
+            ));
         }
         Ok(LsUpdate { lsas })
     }
@@ -38,5 +45,32 @@ impl LsUpdate {
             l.emit(&mut out[pos..pos + n]);
             pos += n;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_after_the_last_lsa_are_rejected() {
+        // "0 LSAs" followed by one stray byte: found by fuzz target ospf_packet.
+        assert_eq!(
+            LsUpdate::parse(&[0, 0, 0, 0, 0]),
+            Err(DecodeError::BadLength(5))
+        );
+        assert_eq!(
+            LsUpdate::parse(&[0, 0, 0, 0]),
+            Ok(LsUpdate { lsas: vec![] })
+        );
+    }
+
+    #[test]
+    fn fuzz_finding_minimal_input_round_trips_or_is_rejected() {
+        let mut input = vec![0x02, 0x04, 0x00, 0x1d];
+        input.extend([0u8; 25]);
+        crate::fuzzing::packet(&input);
+        let p = crate::packet::Packet::new_checked(&input[..]).expect("header");
+        assert!(crate::packet::PacketRepr::parse(&p).is_err());
     }
 }

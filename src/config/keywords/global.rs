@@ -73,7 +73,6 @@ pub const GLOBAL_IGNORED: &[&str] = &[
     "max_auto_priority",
     "min_auto_priority_delay",
     "namespace_with_ipsets",
-    "net_namespace",
     "net_namespace_ipvs",
     "nftables",
     "nftables_counters",
@@ -131,6 +130,29 @@ pub const GLOBAL_IGNORED: &[&str] = &[
 pub const GLOBAL_DEFS: &[Kw<GlobalsDraft>] = &[
     kw!("router_id", |g, n, d| g.defs.router_id =
         v::string(n, "a router name", d).or(g.defs.router_id.take())),
+    kw!("net_namespace", |g, n, d| {
+        if let Some(name) = v::string(n, "a network namespace name", d) {
+            // `ip netns` names are file names under /run/netns.
+            if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+                v::bad(
+                    n,
+                    0,
+                    "a network namespace name (a file name under /run/netns)",
+                    d,
+                );
+            } else {
+                // The daemon refuses to start without it; say so at `-t` already, as a
+                // warning since the check may run on another host.
+                if !std::path::Path::new("/run/netns").join(&name).exists() {
+                    d.warn(
+                        n.span.clone(),
+                        format!("net_namespace '{name}': /run/netns/{name} does not exist on this host; directord will not start until it does (ip netns add {name})"),
+                    );
+                }
+                g.defs.net_namespace = Some(name);
+            }
+        }
+    }),
     kw_many!("notification_email", |g, n, d| {
         let words = v::list_words(n, d);
         g.defs

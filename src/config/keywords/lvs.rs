@@ -31,8 +31,9 @@ pub const SSL: &[Kw<SslContext>] = &[
 
 // ───────────────────────────── track_file ─────────────────────────────
 
-/// A top-level `track_file NAME { }`: a file holding a number, for FILE_CHECK (VRRP's
-/// `track_file` is still ignored).
+/// A top-level `track_file NAME { }`: a file holding a number, for FILE_CHECK (which must
+/// come after it, as in keepalived) and VRRP's `track_file` (through
+/// `Config::track_files`, resolved in validation wherever the block is).
 pub struct TrackFile {
     pub(super) name: String,
     pub(super) span: Span,
@@ -76,6 +77,15 @@ pub(super) fn track_file(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
             ),
         );
         return;
+    }
+    if let Some(path) = &tf.path {
+        b.config.track_files.push(TrackFileDef {
+            name: tf.name.clone(),
+            path: path.clone(),
+            weight: tf.weight,
+            reverse: tf.reverse,
+            init: tf.init,
+        });
     }
     b.track_files.push(tf);
 }
@@ -936,8 +946,10 @@ macro_rules! sched_flag {
     };
 }
 
-macro_rules! inherited_keywords {
-    ($t:ty) => {
+/// The checker timers every level may set (virtual server, real server, checker), written
+/// once: the array of these six keywords followed by `$extra`.
+macro_rules! with_timer_keywords {
+    ($($extra:expr),* $(,)?) => {
         [
             kw!("connect_timeout", |s, n, d| inherit_timer(s, n, d, |o| {
                 &mut o.connect_timeout
@@ -954,6 +966,15 @@ macro_rules! inherited_keywords {
                 .warmup)),
             kw!("delay_loop", |s, n, d| inherit_timer(s, n, d, |o| &mut o
                 .delay_loop)),
+            $($extra),*
+        ]
+    };
+}
+
+/// What a virtual server passes to its real servers and a real server to its checkers.
+macro_rules! inherited_keywords {
+    ($t:ty) => {
+        with_timer_keywords![
             kw!("inhibit_on_failure", |s, n, d| {
                 if let Some(f) = inherited_flag::<$t>(n, d) {
                     <$t as HasInherited>::inherited(s).inhibit_on_failure = Some(f)
@@ -1326,24 +1347,9 @@ pub(super) fn checker(r: &mut RsDraft, n: &Node, kind: CheckerKind, d: &mut Diag
 }
 
 /// Options of every checker from `alpha` on (MISC_CHECK has only these).
-pub(super) const CHECKER_TIMING: [Kw<CheckerDraft>; 8] = [
+pub(super) const CHECKER_TIMING: [Kw<CheckerDraft>; 8] = with_timer_keywords![
     kw!("alpha", |c, n, d| c.opts.alpha =
         v::flag(n, d).or(c.opts.alpha)),
-    kw!("connect_timeout", |c, n, d| inherit_timer(c, n, d, |o| {
-        &mut o.connect_timeout
-    })),
-    kw!("retry", |c, n, d| inherit_retry(c, n, d)),
-    kw!("nb_get_retry", |_c, n, d| nb_get_retry_ignored(n, d)),
-    kw!("delay_before_retry", |c, n, d| inherit_timer(
-        c,
-        n,
-        d,
-        |o| &mut o.delay_before_retry
-    )),
-    kw!("warmup", |c, n, d| inherit_timer(c, n, d, |o| &mut o
-        .warmup)),
-    kw!("delay_loop", |c, n, d| inherit_timer(c, n, d, |o| &mut o
-        .delay_loop)),
     kw!("log_all_failures", |c, n, d| c.log_all_failures =
         v::flag(n, d).or(c.log_all_failures)),
 ];

@@ -160,6 +160,7 @@ pub fn apply<T>(
 #[derive(Debug, Default)]
 pub struct SourceMap {
     pub vrrp_scripts: Vec<Span>,
+    pub vrrp_track_processes: Vec<Span>,
     pub vrrp_sync_groups: Vec<SyncGroupSpans>,
     pub vrrp_instances: Vec<InstanceSpans>,
     pub virtual_server_groups: Vec<Span>,
@@ -173,6 +174,8 @@ pub struct SourceMap {
 pub struct SyncGroupSpans {
     pub block: Option<Span>,
     pub members: Vec<Span>,
+    pub track_files: Vec<Span>,
+    pub track_processes: Vec<Span>,
 }
 
 #[derive(Debug, Clone)]
@@ -183,6 +186,8 @@ pub struct InstanceSpans {
     pub authentication: Option<Span>,
     pub nopreempt: Option<Span>,
     pub track_scripts: Vec<Span>,
+    pub track_files: Vec<Span>,
+    pub track_processes: Vec<Span>,
     pub virtual_ipaddress: Vec<Span>,
     pub unicast_peers: Option<Span>,
 }
@@ -400,7 +405,6 @@ const TOP_IGNORED: &[&str] = &[
     "static_rules",
     "linkbeat_interfaces",
     "garp_group",
-    "vrrp_track_process",
     "bfd_instance",
 ];
 
@@ -425,6 +429,7 @@ const TOP: &[Kw<Builder>] = &[
         }
     }),
     kw_many!("vrrp_script", |b, n, d| vrrp_script(b, n, d)),
+    kw_many!("vrrp_track_process", |b, n, d| vrrp_track_process(b, n, d)),
     kw_many!("vrrp_sync_group", |b, n, d| vrrp_sync_group(b, n, d)),
     kw_many!("vrrp_instance", |b, n, d| vrrp_instance(b, n, d)),
     kw_many!("virtual_server_group", |b, n, d| virtual_server_group(
@@ -470,8 +475,10 @@ pub fn all_keywords() -> Vec<(&'static str, Vec<&'static str>)> {
         ("area", names(AREA)),
         ("interface", names(OSPF_INTERFACE)),
         ("ospf authentication", names(OSPF_AUTH)),
+        ("ospf interface bfd", names(OSPF_BFD)),
         ("SSL", names(SSL)),
         ("vrrp_script", names(VRRP_SCRIPT)),
+        ("vrrp_track_process", names(TRACK_PROCESS)),
         ("vrrp_sync_group", names(SYNC_GROUP)),
         ("vrrp_instance", names(VRRP_INSTANCE)),
         ("vrrp authentication", names(VRRP_AUTH)),

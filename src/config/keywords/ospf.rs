@@ -98,6 +98,7 @@ pub const AREA: &[Kw<AreaDraft>] = &[kw_many!("interface", |a, n, d| {
         priority: 1,
         cost: 10,
         authentication: OspfAuth::None,
+        bfd: None,
     };
     let mut dead_set = false;
     if let Some(children) = n.children.as_deref() {
@@ -156,6 +157,17 @@ pub const OSPF_INTERFACE: &[Kw<OspfInterface>] = &[
     kw!("cost", |i, n, d| {
         if let Some(x) = v::int(n, 1, 65535, d) {
             i.cost = x
+        }
+    }),
+    kw!("bfd", |i, n, d| {
+        v::no_more_args(n, 0, d);
+        let mut bfd = BfdDraft::default();
+        // `bfd { }` (or `bfd` alone) takes every default.
+        if let Some(children) = n.children.as_deref() {
+            apply("bfd", OSPF_BFD, &[], &mut bfd, children, d);
+        }
+        if let Some(b) = bfd.resolve(n, d) {
+            i.bfd = Some(b)
         }
     }),
     kw!("authentication", |i, n, d| {
@@ -234,6 +246,102 @@ pub const OSPF_AUTH: &[Kw<OspfAuthDraft>] = &[
                 }
             }
             _ => v::bad(n, 1, "a key of at most 16 characters", d),
+        }
+    }),
+];
+
+#[derive(Default)]
+pub struct BfdDraft {
+    pub(super) bfd: OspfBfd,
+    pub(super) kind: Option<Option<BfdAuthType>>,
+    pub(super) key: Option<(u8, String)>,
+}
+
+impl BfdDraft {
+    fn resolve(mut self, n: &Node, d: &mut Diagnostics) -> Option<OspfBfd> {
+        match (self.kind.flatten(), self.key) {
+            (None, _) => {}
+            (Some(kind), Some((key_id, key))) => {
+                // RFC 5880 §4.2–§4.4: password 1–16 bytes, MD5 key ≤ 16, SHA1 key ≤ 20.
+                let max = match kind {
+                    BfdAuthType::KeyedSha1 | BfdAuthType::MeticulousKeyedSha1 => 20,
+                    _ => 16,
+                };
+                if key.len() > max {
+                    d.error(
+                        n.span.clone(),
+                        format!(
+                            "bfd: auth_key: a key of at most {max} characters for this auth_type"
+                        ),
+                    );
+                    return None;
+                }
+                self.bfd.authentication = Some(BfdAuth { kind, key_id, key });
+            }
+            (Some(_), None) => {
+                d.error(n.span.clone(), "bfd: this auth_type needs auth_key ID KEY");
+                return None;
+            }
+        }
+        Some(self.bfd)
+    }
+}
+
+/// `bfd { }` inside an OSPF `interface`: milliseconds, keepalived `bfd_instance` names.
+pub const OSPF_BFD: &[Kw<BfdDraft>] = &[
+    kw!("min_rx", |b, n, d| {
+        if let Some(x) = v::int(n, 1, 60_000, d) {
+            b.bfd.min_rx_ms = x
+        }
+    }),
+    kw!("min_tx", |b, n, d| {
+        if let Some(x) = v::int(n, 1, 60_000, d) {
+            b.bfd.min_tx_ms = x
+        }
+    }),
+    kw!("idle_tx", |b, n, d| {
+        // RFC 5880 §6.8.3: at least one second while the session is not Up.
+        if let Some(x) = v::int(n, 1000, 60_000, d) {
+            b.bfd.idle_tx_ms = x
+        }
+    }),
+    kw!("multiplier", |b, n, d| {
+        if let Some(x) = v::int(n, 1, 255, d) {
+            b.bfd.multiplier = x
+        }
+    }),
+    kw!("auth_type", |b, n, d| {
+        b.kind = v::choice(
+            n,
+            &[
+                ("none", None),
+                ("simple", Some(BfdAuthType::Simple)),
+                ("keyed_md5", Some(BfdAuthType::KeyedMd5)),
+                (
+                    "meticulous_keyed_md5",
+                    Some(BfdAuthType::MeticulousKeyedMd5),
+                ),
+                ("keyed_sha1", Some(BfdAuthType::KeyedSha1)),
+                (
+                    "meticulous_keyed_sha1",
+                    Some(BfdAuthType::MeticulousKeyedSha1),
+                ),
+            ],
+            d,
+        )
+        .or(b.kind)
+    }),
+    kw!("auth_key", |b, n, d| {
+        v::no_block(n, d);
+        let id = v::int_at(n, 0, 0, 255, d);
+        match n.arg(1) {
+            Some(key) if !key.is_empty() && key.len() <= 20 => {
+                v::no_more_args(n, 2, d);
+                if let Some(id) = id {
+                    b.key = Some((id as u8, key.to_string()))
+                }
+            }
+            _ => v::bad(n, 1, "a key of 1 to 20 characters", d),
         }
     }),
 ];

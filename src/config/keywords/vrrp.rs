@@ -41,6 +41,166 @@ pub(super) fn vrrp_script(b: &mut Builder, node: &Node, diag: &mut Diagnostics) 
     b.map.vrrp_scripts.push(node.span.clone());
 }
 
+// ───────────────────────────── vrrp_track_process ─────────────────────────────
+
+/// `vrrp_track_process NAME { }` (keepalived's vrrp_parser.c `vrrp_tprocess_*`).
+pub(super) fn vrrp_track_process(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
+    let Some(name) = block_name(node, diag) else {
+        return;
+    };
+    let mut draft = TrackProcessDraft {
+        tp: VrrpTrackProcess {
+            name,
+            process: String::new(),
+            params: None,
+            param_match: ParamMatch::Exact,
+            weight: def::TRACK_PROCESS_WEIGHT,
+            reverse: false,
+            quorum: 1,
+            quorum_max: u32::MAX,
+            fork_delay: Duration::ZERO,
+            terminate_delay: Duration::ZERO,
+            full_command: false,
+        },
+        param_match: false,
+    };
+    if let Some(children) = v::block(node, diag) {
+        apply(
+            &node.keyword,
+            TRACK_PROCESS,
+            &[],
+            &mut draft,
+            children,
+            diag,
+        );
+    }
+    let mut tp = draft.tp;
+    if tp.process.is_empty() {
+        diag.error(
+            node.span.clone(),
+            format!(
+                "vrrp_track_process '{}' has no 'process', expected process NAME [PARAM…]",
+                tp.name
+            ),
+        );
+        return;
+    }
+    // `param_match` without parameters: the process must have none (keepalived.conf(5)).
+    if draft.param_match && tp.params.is_none() {
+        tp.params = Some(Vec::new());
+    }
+    if tp.quorum_max < tp.quorum {
+        // keepalived: "quorum_max must be >= quorum", and it sets quorum_max = quorum.
+        diag.warn(
+            node.span.clone(),
+            format!(
+                "vrrp_track_process '{}': quorum_max {} is below quorum {}, read as {}",
+                tp.name, tp.quorum_max, tp.quorum, tp.quorum
+            ),
+        );
+        tp.quorum_max = tp.quorum;
+    }
+    if let Some(first) = b
+        .config
+        .vrrp_track_processes
+        .iter()
+        .position(|t| t.name == tp.name)
+    {
+        diag.error(
+            node.span.clone(),
+            format!(
+                "vrrp_track_process '{}' defined twice (first at line {}), expected unique names",
+                tp.name, b.map.vrrp_track_processes[first].line
+            ),
+        );
+        return;
+    }
+    b.config.vrrp_track_processes.push(tp);
+    b.map.vrrp_track_processes.push(node.span.clone());
+}
+
+pub struct TrackProcessDraft {
+    pub(super) tp: VrrpTrackProcess,
+    /// `param_match` was written.
+    pub(super) param_match: bool,
+}
+
+/// keepalived's limit on the delays (`read_decimal_unsigned_strvec` … `TIMER_MAXIMUM`).
+const PROCESS_DELAY_MAX_SECS: u64 = 3600;
+
+pub const TRACK_PROCESS: &[Kw<TrackProcessDraft>] = &[
+    kw!("process", |t, n, d| {
+        v::no_block(n, d);
+        let Some(first) = n.arg(0) else {
+            v::bad(n, 0, "a process name", d);
+            return;
+        };
+        t.tp.process = first.to_string();
+        let params: Vec<String> = n.args[1..].iter().map(|a| a.text.to_string()).collect();
+        t.tp.params = (!params.is_empty()).then_some(params);
+    }),
+    kw!("param_match", |t, n, d| {
+        if let Some(m) = v::choice(
+            n,
+            &[
+                ("initial", ParamMatch::Initial),
+                ("partial", ParamMatch::Partial),
+            ],
+            d,
+        ) {
+            t.tp.param_match = m;
+            t.param_match = true;
+        }
+    }),
+    kw!("weight", |t, n, d| {
+        // `weight N [reverse|noreverse]`, N from -254 to 254 (keepalived.conf(5)).
+        v::no_block(n, d);
+        let Some(weight) = v::int_at(n, 0, -254, 254, d) else {
+            return;
+        };
+        let reverse = match n.arg(1) {
+            None => false,
+            Some(_) => match v::choice_at(n, 1, &[("reverse", true), ("noreverse", false)], d) {
+                Some(r) => r,
+                None => return,
+            },
+        };
+        v::no_more_args(n, 2, d);
+        t.tp.weight = weight as i32;
+        t.tp.reverse = reverse;
+    }),
+    kw!("quorum", |t, n, d| {
+        if let Some(q) = v::int(n, 0, i64::from(u32::MAX), d) {
+            t.tp.quorum = q
+        }
+    }),
+    kw!("quorum_max", |t, n, d| {
+        if let Some(q) = v::int(n, 0, i64::from(u32::MAX), d) {
+            t.tp.quorum_max = q
+        }
+    }),
+    kw!("fork_delay", |t, n, d| {
+        if let Some(x) = v::timer(n, PROCESS_DELAY_MAX_SECS, d) {
+            t.tp.fork_delay = x
+        }
+    }),
+    kw!("terminate_delay", |t, n, d| {
+        if let Some(x) = v::timer(n, PROCESS_DELAY_MAX_SECS, d) {
+            t.tp.terminate_delay = x
+        }
+    }),
+    kw!("delay", |t, n, d| {
+        if let Some(x) = v::timer(n, PROCESS_DELAY_MAX_SECS, d) {
+            t.tp.fork_delay = x;
+            t.tp.terminate_delay = x;
+        }
+    }),
+    kw!("full_command", |t, n, d| {
+        v::bare(n, d);
+        t.tp.full_command = true
+    }),
+];
+
 pub struct VrrpScriptDraft {
     pub(super) script: VrrpScript,
 }
@@ -189,6 +349,31 @@ pub(super) fn track_scripts(n: &Node, d: &mut Diagnostics) -> Vec<(TrackScript, 
         .collect()
 }
 
+/// `track_file { NAME [weight -254..254] [reverse|noreverse] }` (and `track_process`, the
+/// same shape) of an instance or a sync group; the names are resolved against the
+/// top-level blocks in validation, so a block may come before or after its users.
+pub(super) fn track_file_refs(n: &Node, d: &mut Diagnostics) -> Vec<(TrackFileRef, Span)> {
+    let Some(children) = v::block(n, d) else {
+        return Vec::new();
+    };
+    children
+        .iter()
+        .filter_map(|c| {
+            v::no_block(c, d);
+            // keepalived's vrrp_track.c `alloc_track_file` range.
+            let (weight, reverse) = weight_and_reverse(c, 0, 254, d)?;
+            Some((
+                TrackFileRef {
+                    name: c.keyword.to_string(),
+                    weight,
+                    reverse,
+                },
+                c.span.clone(),
+            ))
+        })
+        .collect()
+}
+
 pub(super) fn vrrp_sync_group(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
     let Some(name) = block_name(node, diag) else {
         return;
@@ -207,10 +392,14 @@ pub(super) fn vrrp_sync_group(b: &mut Builder, node: &Node, diag: &mut Diagnosti
             sync_group_tracking_weight: false,
             track_interface: Vec::new(),
             track_script: Vec::new(),
+            track_file: Vec::new(),
+            track_process: Vec::new(),
         },
         spans: SyncGroupSpans {
             block: Some(node.span.clone()),
             members: Vec::new(),
+            track_files: Vec::new(),
+            track_processes: Vec::new(),
         },
     };
     if let Some(children) = v::block(node, diag) {
@@ -232,12 +421,7 @@ pub struct SyncGroupDraft {
     pub(super) spans: SyncGroupSpans,
 }
 
-pub const SYNC_GROUP_IGNORED: &[&str] = &[
-    "track_file",
-    "track_process",
-    "track_bfd",
-    "notify_priority_changes",
-];
+pub const SYNC_GROUP_IGNORED: &[&str] = &["track_process", "track_bfd", "notify_priority_changes"];
 
 pub const SYNC_GROUP: &[Kw<SyncGroupDraft>] = &[
     kw_many!("group", |g, n, d| {
@@ -277,6 +461,18 @@ pub const SYNC_GROUP: &[Kw<SyncGroupDraft>] = &[
         .group
         .track_script
         .extend(track_scripts(n, d).into_iter().map(|(t, _)| t))),
+    kw_many!("track_file", |g, n, d| {
+        for (t, span) in track_file_refs(n, d) {
+            g.group.track_file.push(t);
+            g.spans.track_files.push(span);
+        }
+    }),
+    kw_many!("track_process", |g, n, d| {
+        for (t, span) in track_file_refs(n, d) {
+            g.group.track_process.push(t);
+            g.spans.track_processes.push(span);
+        }
+    }),
 ];
 
 // ───────────────────────────── vrrp_instance ─────────────────────────────
@@ -326,6 +522,8 @@ pub(super) fn vrrp_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics
             virtual_routes: Vec::new(),
             track_interface: Vec::new(),
             track_script: Vec::new(),
+            track_file: Vec::new(),
+            track_process: Vec::new(),
             nopreempt: false,
             preempt_delay: def::PREEMPT_DELAY,
             garp_master_delay: Duration::ZERO,
@@ -368,6 +566,8 @@ pub(super) fn vrrp_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics
             authentication: None,
             nopreempt: None,
             track_scripts: Vec::new(),
+            track_files: Vec::new(),
+            track_processes: Vec::new(),
             virtual_ipaddress: Vec::new(),
             unicast_peers: None,
         },
@@ -405,8 +605,6 @@ pub(super) fn vrrp_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics
 
 pub const VRRP_INSTANCE_IGNORED: &[&str] = &[
     "virtual_rules",
-    "track_file",
-    "track_process",
     "track_bfd",
     "garp_extra_if",
     "use_vmac_addr",
@@ -551,6 +749,18 @@ pub const VRRP_INSTANCE: &[Kw<InstanceDraft>] = &[
         for (t, span) in track_scripts(n, d) {
             i.inst.track_script.push(t);
             i.spans.track_scripts.push(span);
+        }
+    }),
+    kw_many!("track_file", |i, n, d| {
+        for (t, span) in track_file_refs(n, d) {
+            i.inst.track_file.push(t);
+            i.spans.track_files.push(span);
+        }
+    }),
+    kw_many!("track_process", |i, n, d| {
+        for (t, span) in track_file_refs(n, d) {
+            i.inst.track_process.push(t);
+            i.spans.track_processes.push(span);
         }
     }),
     kw!("nopreempt", |i, n, d| {

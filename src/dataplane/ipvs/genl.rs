@@ -184,7 +184,7 @@ impl GenlSocket {
                 match m.nl_payload() {
                     NlPayload::Err(e) => {
                         let code = *e.error();
-                        return Err(err(Some(code.abs()), String::new()));
+                        return Err(err(Some(kernel_errno(code)), String::new()));
                     }
                     NlPayload::Ack(_) => return Ok(replies),
                     NlPayload::DumpExtAck(_) | NlPayload::Empty if *m.nl_type() == NLMSG_DONE => {
@@ -192,14 +192,10 @@ impl GenlSocket {
                     }
                     NlPayload::Payload(p) if *m.nl_type() == NLMSG_DONE => {
                         // A DONE carrying the dump's error code (int) in front.
-                        let code = p
-                            .as_ref()
-                            .get(..4)
-                            .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                            .unwrap_or(0);
+                        let code = done_code(p.as_ref());
                         if code != 0 {
                             return Err(err(
-                                Some(code.abs()),
+                                Some(kernel_errno(code)),
                                 "dump ended with an error".to_owned(),
                             ));
                         }
@@ -219,10 +215,46 @@ impl GenlSocket {
     }
 }
 
+/// The errno of a netlink error code (the kernel sends `-errno`). A reply can carry any
+/// 32-bit value: `i32::MIN` has no positive counterpart, so it saturates instead of
+/// overflowing (`abs()` panics in debug builds and stays negative in release).
+pub fn kernel_errno(code: i32) -> i32 {
+    code.saturating_abs()
+}
+
+/// The error code in front of an `NLMSG_DONE` payload (0 when there is none).
+pub fn done_code(payload: &[u8]) -> i32 {
+    match payload {
+        [a, b, c, d, ..] => i32::from_ne_bytes([*a, *b, *c, *d]),
+        _ => 0,
+    }
+}
+
 /// The errno behind a socket-level failure (None for encoding/decoding errors).
 fn io_errno(e: &SocketError) -> Option<i32> {
     match e {
         SocketError::Io(io) => io.raw_os_error(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_errno_of_any_code_does_not_overflow() {
+        assert_eq!(kernel_errno(-libc::ENOENT), libc::ENOENT);
+        assert_eq!(kernel_errno(libc::EEXIST), libc::EEXIST);
+        assert_eq!(kernel_errno(i32::MIN), i32::MAX);
+        assert!(describe(Some(kernel_errno(i32::MIN)), "").contains("errno"));
+    }
+
+    #[test]
+    fn done_code_reads_a_short_payload_as_success() {
+        assert_eq!(done_code(&[]), 0);
+        assert_eq!(done_code(&[1, 2, 3]), 0);
+        assert_eq!(done_code(&(-5i32).to_ne_bytes()), -5);
+        assert_eq!(done_code(&i32::MIN.to_ne_bytes()), i32::MIN);
     }
 }

@@ -23,7 +23,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use crate::config::model::{CheckerCommon, FileCheck};
+use crate::config::model::{CheckerCommon, FileCheck, FileInit};
 
 use super::{Outcome, WeightChange};
 
@@ -48,15 +48,20 @@ pub async fn probe(_common: &CheckerCommon, check: &FileCheck) -> Outcome {
 /// value and a newline when the file does not exist, or always with `overwrite`, which
 /// refuses to replace anything but a regular file.
 pub fn initialise(file: &FileCheck) -> io::Result<()> {
-    let Some(init) = file.init else {
+    write_init(&file.path, file.init)
+}
+
+/// [`initialise`] for a path: VRRP's track_file writes the same way.
+pub(crate) fn write_init(path: &Path, init: Option<FileInit>) -> io::Result<()> {
+    let Some(init) = init else {
         return Ok(());
     };
-    match std::fs::metadata(&file.path) {
+    match std::fs::metadata(path) {
         Ok(meta) if init.overwrite => {
             if !meta.is_file() {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("{} is not a regular file", file.path.display()),
+                    format!("{} is not a regular file", path.display()),
                 ));
             }
         }
@@ -64,7 +69,7 @@ pub fn initialise(file: &FileCheck) -> io::Result<()> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => {}
         Err(err) => return Err(err),
     }
-    std::fs::write(&file.path, format!("{}\n", init.value))
+    std::fs::write(path, format!("{}\n", init.value))
 }
 
 /// The number at the start of `path`, or why there is none.
@@ -91,7 +96,7 @@ fn read_value(path: &Path) -> Result<i64, String> {
 
 /// `strtol(text, NULL, 0)` that tells "no number" apart from 0. Too large for i64 is
 /// `i64::MAX`/`MIN`, which the caller's range check rejects, as keepalived does on ERANGE.
-fn parse_strtol(text: &[u8]) -> Option<i64> {
+pub(crate) fn parse_strtol(text: &[u8]) -> Option<i64> {
     let text = text.trim_ascii_start();
     let (negative, text) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),

@@ -3,7 +3,8 @@
 //! reads, and nothing a server sends can make it panic.
 
 mod dns;
-mod file;
+// VRRP's track_file shares the reading and init_file rules (vrrp/track_file.rs).
+pub(crate) mod file;
 mod http;
 mod misc;
 mod ping;
