@@ -953,3 +953,97 @@ fn net_namespace_runs_the_daemon_there() {
         "{log}"
     );
 }
+
+/// State of each VIP in `status`, by address.
+fn vip_states(socket: &Path) -> Result<Vec<(String, String)>, String> {
+    let status = ctl(socket, &["status"])?;
+    let vips = status["vips"]
+        .as_array()
+        .ok_or_else(|| format!("no vips in {status}"))?;
+    Ok(vips
+        .iter()
+        .map(|v| {
+            (
+                v["address"].as_str().unwrap_or_default().to_string(),
+                v["state"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect())
+}
+
+/// Active-active maintenance through the daemon: `withdraw` takes one VIP out of the
+/// announcements (it stays on lo), `drain --all` all of them, and both survive a restart.
+#[test]
+fn withdraw_and_drain_all_in_active_active_mode_survive_a_restart() {
+    require_root!();
+    let dir = TestDir::new("withdraw");
+    let ns = NetNs::new("wd");
+    ns.ip(&[
+        "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p",
+    ]);
+    ns.link_up("eth0");
+    ns.link_up("eth0p");
+    ns.add_addr("eth0", "10.0.0.11/24");
+    let mut config = String::from(
+        "director {\n    dataplane none\n}\nospf {\n    router_id 10.0.0.11\n    area 0 {\n        interface eth0 {\n            hello_interval 1\n            dead_interval 4\n        }\n    }\n}\n",
+    );
+    for vip in ["10.99.0.1", "10.99.0.2"] {
+        config.push_str(&format!(
+            "virtual_server {vip} 80 {{\n    lb_algo mh\n    real_server 10.1.0.11 80 {{\n    }}\n}}\n"
+        ));
+    }
+    let socket = dir.path().join("d1/run/directord.sock");
+    let state_of = |states: &[(String, String)], vip: &str| {
+        states
+            .iter()
+            .find(|(a, _)| a == vip)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default()
+    };
+    let mut daemon = common::directord(&ns, &dir, "d1", &config);
+    wait_until(WAIT, POLL, || vip_states(&socket)).expect("the daemon answers");
+
+    let reply = ctl(&socket, &["withdraw", "10.99.0.1"]).expect("withdraw");
+    assert_eq!(reply["changed"], true, "{reply}");
+    let states = vip_states(&socket).expect("status");
+    assert_eq!(state_of(&states, "10.99.0.1"), "maintenance", "{states:?}");
+    assert_ne!(state_of(&states, "10.99.0.2"), "maintenance", "{states:?}");
+    assert!(
+        ns.has_addr("10.99.0.1".parse().unwrap()),
+        "a withdrawn VIP stays on lo, so connections still arriving are served"
+    );
+
+    ctl(&socket, &["drain", "--all"]).expect("drain --all");
+    let metrics = ctl(&socket, &["metrics"]).expect("metrics");
+    assert!(
+        metrics
+            .as_str()
+            .is_some_and(|m| m.contains("\ndirector_drained 1\n")),
+        "{metrics}"
+    );
+
+    daemon.signal(Signal::Term);
+    daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+    let mut daemon = common::directord(&ns, &dir, "d1", &config);
+    let states = wait_until(WAIT, POLL, || vip_states(&socket))
+        .expect("the restarted daemon answers")
+        .value;
+    assert!(
+        states.iter().all(|(_, s)| s == "maintenance"),
+        "drain --all kept across a restart: {states:?}"
+    );
+
+    ctl(&socket, &["undrain", "--all"]).expect("undrain --all");
+    let states = vip_states(&socket).expect("status");
+    assert_eq!(
+        state_of(&states, "10.99.0.1"),
+        "maintenance",
+        "still withdrawn"
+    );
+    assert_ne!(state_of(&states, "10.99.0.2"), "maintenance", "{states:?}");
+    ctl(&socket, &["announce", "10.99.0.1"]).expect("announce");
+    let states = vip_states(&socket).expect("status");
+    assert!(states.iter().all(|(_, s)| s != "maintenance"), "{states:?}");
+    daemon.signal(Signal::Term);
+    daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+}
