@@ -339,7 +339,20 @@ pub fn ospf_full_md5_script(data: &[u8]) {
                 let n = lab.sent_by_peer.len();
                 let i = usize::from(script.byte()) % n;
                 let bytes = lab.sent_by_peer[i].clone();
-                if i + 1 < n {
+                // A dead neighbor's last sequence number is kept for RETIRED_SEQ_HOLD;
+                // after that RFC 2328 keeps nothing, and a replay cannot be told from a
+                // restarted neighbor (docs/hostile-input.md): only then may it be taken.
+                let forgotten = lab.peer_state().is_none()
+                    && lab.inst.ifaces[0]
+                        .retired_crypto_seq
+                        .get(&PEER)
+                        .is_none_or(|(_, at)| {
+                            lab.now.saturating_duration_since(*at)
+                                >= crate::interface::RETIRED_SEQ_HOLD
+                        });
+                if forgotten {
+                    lab.deliver(ALL_SPF_ROUTERS, bytes);
+                } else if i + 1 < n {
                     lab.must_drop(ALL_SPF_ROUTERS, bytes);
                 }
             }
