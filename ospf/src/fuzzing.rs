@@ -7,6 +7,24 @@
 
 use crate::packet::{self, AuthConfig, Packet, PacketRepr};
 
+/// Runs `harness` on every file of a checked-in corpus directory, in name order, and panics
+/// naming the file whose input broke a promise. Used by the replay tests of this crate and
+/// of `director`.
+pub fn replay_corpus(dir: &std::path::Path, harness: fn(&[u8])) {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{}: empty corpus", dir.display());
+    for file in &files {
+        let data = std::fs::read(file).expect("corpus file");
+        let outcome = std::panic::catch_unwind(|| harness(&data));
+        assert!(outcome.is_ok(), "{}: harness panicked", file.display());
+    }
+}
+
 /// OSPF packet codec: `decode` never panics with any authentication; whatever
 /// `PacketRepr::parse` accepts emits to the same body bytes, and the emitted packet parses
 /// back to the same value (parse → emit → parse). With MD5, `encode` → `decode` holds too.

@@ -8,18 +8,7 @@ fn replay(target: &str, harness: fn(&[u8])) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../fuzz/corpus")
         .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "{}: empty corpus", dir.display());
-    for file in &files {
-        let data = std::fs::read(file).expect("corpus file");
-        let outcome = std::panic::catch_unwind(|| harness(&data));
-        assert!(outcome.is_ok(), "{}: harness panicked", file.display());
-    }
+    ospf::fuzzing::replay_corpus(&dir, harness);
 }
 
 #[test]
