@@ -120,6 +120,24 @@ struct Row {
 }
 
 impl Row {
+    /// A row for one run, before anything was measured.
+    fn empty(kind: Kind, imp: &'static str, target: usize) -> Self {
+        Row {
+            kind,
+            imp,
+            target,
+            checks: None,
+            accepted: 0.0,
+            failures: None,
+            cpu: 0.0,
+            waited: 0.0,
+            stand_in_cpu: 0.0,
+            rss: 0.0,
+            startup: 0.0,
+            note: String::new(),
+        }
+    }
+
     fn line(&self) -> String {
         let opt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
         let rate = self.checks.unwrap_or(self.accepted);
@@ -202,20 +220,7 @@ fn poll<T>(bound: Duration, mut f: impl FnMut() -> Result<Option<T>, String>) ->
 
 /// One step on the host: ours at `n` checks/s.
 fn step(kind: Kind, n: usize, measure: Duration, vm: bool) -> Row {
-    let mut row = Row {
-        kind,
-        imp: if vm { "directord (VM)" } else { "directord" },
-        target: n,
-        checks: None,
-        accepted: 0.0,
-        failures: None,
-        cpu: 0.0,
-        waited: 0.0,
-        stand_in_cpu: 0.0,
-        rss: 0.0,
-        startup: 0.0,
-        note: String::new(),
-    };
+    let mut row = Row::empty(kind, if vm { "directord (VM)" } else { "directord" }, n);
     let dir = TestDir::new("hcap");
     let ns = NetNs::new("hcap");
     tune(&ns);
@@ -352,20 +357,7 @@ fn ipvs_reals(ns: &NetNs) -> String {
 
 /// keepalived's checker (`-C`) at `n` checks/s, in the VM.
 fn keepalived_step(kind: Kind, n: usize, measure: Duration) -> Row {
-    let mut row = Row {
-        kind,
-        imp: "keepalived (VM)",
-        target: n,
-        checks: None,
-        accepted: 0.0,
-        failures: None,
-        cpu: 0.0,
-        waited: 0.0,
-        stand_in_cpu: 0.0,
-        rss: 0.0,
-        startup: 0.0,
-        note: String::new(),
-    };
+    let mut row = Row::empty(kind, "keepalived (VM)", n);
     let dir = TestDir::new("hcapk");
     let ns = NetNs::new("hcapk");
     tune(&ns);
