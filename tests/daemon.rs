@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
+use common::health_lab::ctl;
 use common::netns::NetNs;
 use common::process::Signal;
 use common::wait::wait_until;
@@ -28,21 +29,6 @@ fn tables_only_config(reals: &[&str]) -> String {
     }
     text.push_str("}\n");
     text
-}
-
-/// `directorctl -s SOCK --json ARGS…` → the parsed answer, or the error text.
-fn ctl(socket: &Path, args: &[&str]) -> Result<serde_json::Value, String> {
-    let out = Command::new(DIRECTORCTL)
-        .arg("-s")
-        .arg(socket)
-        .arg("--json")
-        .args(args)
-        .output()
-        .map_err(|e| format!("directorctl: {e}"))?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("directorctl output: {e}"))
 }
 
 fn real_count(socket: &Path) -> Result<usize, String> {
