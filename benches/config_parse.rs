@@ -3,7 +3,8 @@
 //! parse, build the typed model, validate. Prints the median time of a few runs and the
 //! process's peak RSS (VmHWM). Targets: < 1 s and < 300 MB.
 //!
-//! Run: `cargo bench --bench config_parse`
+//! Run: `cargo bench --bench config_parse`; with `CONFIG_PARSE_KEEP=FILE` the generated
+//! configuration is left in FILE (scripts/bench times `directord -t` and `keepalived -t` on it).
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -11,6 +12,9 @@ use std::time::{Duration, Instant};
 const VIRTUAL_SERVERS: usize = 10_000;
 const REAL_SERVERS: usize = 10;
 const RUNS: usize = 5;
+
+#[path = "report/mod.rs"]
+mod report;
 
 fn generate() -> String {
     let mut text = String::with_capacity(VIRTUAL_SERVERS * REAL_SERVERS * 160);
@@ -60,7 +64,10 @@ fn status_kb(field: &str) -> Option<u64> {
 
 fn main() {
     let text = generate();
-    let path = std::env::temp_dir().join(format!("director-bench-{}.conf", std::process::id()));
+    let keep = std::env::var_os("CONFIG_PARSE_KEEP").map(std::path::PathBuf::from);
+    let path = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("director-bench-{}.conf", std::process::id()))
+    });
     if let Err(e) = std::fs::write(&path, &text) {
         eprintln!("cannot write {}: {e}", path.display());
         std::process::exit(1);
@@ -93,7 +100,9 @@ fn main() {
             }
             Err(e) => {
                 eprintln!("generated config failed to load:\n{e}");
-                let _ = std::fs::remove_file(&path);
+                if keep.is_none() {
+                    let _ = std::fs::remove_file(&path);
+                }
                 std::process::exit(1);
             }
         }
@@ -103,10 +112,17 @@ fn main() {
             peak_after_first_kb = status_kb("VmHWM:").unwrap_or(0);
         }
     }
-    let _ = std::fs::remove_file(&path);
+    if keep.is_none() {
+        let _ = std::fs::remove_file(&path);
+    }
     times.sort();
     let median = times[RUNS / 2];
     let peak_mb = status_kb("VmHWM:").unwrap_or(0) as f64 / 1024.0;
+    let shape = format!("{VIRTUAL_SERVERS}x{REAL_SERVERS}");
+    let labels = [("config", shape.as_str())];
+    let secs: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
+    report::figure("config_parse", &labels, "load", "s", &secs);
+    report::figure("config_parse", &labels, "peak_rss", "MiB", &[peak_mb]);
 
     println!("config_parse: load + validate a generated keepalived.conf");
     println!(

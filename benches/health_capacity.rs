@@ -35,6 +35,9 @@ use std::time::{Duration, Instant};
 use common::netns::NetNs;
 use common::process::Daemon;
 use common::TestDir;
+#[path = "report/mod.rs"]
+mod report;
+
 use health_common::{
     check_counts, clk_tck, cpu_ticks, flush, rss_mib, run_delay_ns, self_exe, served,
     HTTP_BODY_MD5, SERVE,
@@ -136,6 +139,32 @@ impl Row {
             startup: 0.0,
             note: String::new(),
         }
+    }
+
+    /// The row's figures as `report` lines, each after `prefix` (`VMROW:` inside the VM, so
+    /// that the host side passes them on).
+    fn report_lines(&self, place: &str, prefix: &str) -> Vec<String> {
+        let target = self.target.to_string();
+        let labels = [
+            ("impl", self.imp.trim_end_matches(" (VM)")),
+            ("checker", self.kind.name()),
+            ("target", target.as_str()),
+            ("place", place),
+        ];
+        let rate = self.checks.unwrap_or(self.accepted);
+        [
+            ("checks_per_s", "1/s", rate),
+            ("accepted_per_s", "1/s", self.accepted),
+            ("cpu", "%", self.cpu),
+            ("rss", "MiB", self.rss),
+            ("startup", "s", self.startup),
+        ]
+        .iter()
+        .filter_map(|(metric, unit, v)| {
+            report::figure_line("health_capacity", &labels, metric, unit, &[*v])
+        })
+        .map(|l| format!("{prefix}{l}"))
+        .collect()
     }
 
     fn line(&self) -> String {
@@ -438,6 +467,9 @@ fn vm_capacity(rates: &[usize]) {
             keepalived_step(Kind::Tcp, n, measure),
         ] {
             println!("VMROW:{}", row.line());
+            row.report_lines("vm", "VMROW:")
+                .iter()
+                .for_each(|l| println!("{l}"));
             flush();
         }
     }
@@ -518,6 +550,9 @@ fn main() {
         for &n in &rates {
             let row = step(kind, n, measure, false);
             println!("{}", row.line());
+            row.report_lines("host", "")
+                .iter()
+                .for_each(|l| println!("{l}"));
             flush();
             rows.push(row);
         }

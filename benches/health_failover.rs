@@ -43,6 +43,9 @@ use common::wait::wait_stable;
 use common::TestDir;
 use health_common::{flush, runs, self_exe, summary, SERVE};
 
+#[path = "report/mod.rs"]
+mod report;
+
 const VIP: &str = "10.99.100.1";
 const RS1: &str = "10.99.61.11";
 const RS2: &str = "10.99.61.12";
@@ -409,6 +412,13 @@ fn main() {
                 }
             }
             let ok = cols[2].len();
+            for (metric, values) in ["down_logged", "reconciled_logged", "table", "poll"]
+                .iter()
+                .zip(&cols)
+            {
+                let labels = [("case", "nftables"), ("impl", "directord")];
+                report::figure("health_failover", &labels, metric, "s", values);
+            }
             let poll = summary(&mut cols[3], "s");
             for (i, what) in [
                 "daemon logs \"real server down\"",
@@ -457,6 +467,9 @@ fn main() {
                     Err(e) => errs.push(e),
                 }
             }
+            let n = directors.to_string();
+            let labels = [("case", "ospf"), ("impl", "directord"), ("directors", &n)];
+            report::figure("health_failover", &labels, "route", "s", &route);
             println!(
                 "| (b) {directors} directord + BIRD, hello 1/dead 4 | router's route to the VIP gone | {} | {}/{runs} | {} |",
                 summary(&mut route, "s"),
@@ -477,6 +490,11 @@ fn main() {
             let backend = std::env::var("IPVSVM_BACKEND").unwrap_or_else(|_| "qemu".into());
             match run_vm(runs) {
                 Ok((mut ours, mut ka, errs)) => {
+                    let case = format!("ipvs-vm-{backend}");
+                    for (imp, values) in [("directord", &ours), ("keepalived", &ka)] {
+                        let labels = [("case", case.as_str()), ("impl", imp)];
+                        report::figure("health_failover", &labels, "table", "s", values);
+                    }
                     println!(
                         "| (c) directord, IPVS, in the VM ({backend}) | weight 0 or removed in ipvsadm -Ln | {} | {}/{runs} | {} |",
                         summary(&mut ours, "s"),

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use director::dataplane::maglev::{Backend, Table, DEFAULT_TABLE_SIZE};
 
+#[path = "report/mod.rs"]
+mod report;
+
 fn backends(n: usize) -> Vec<Backend> {
     (0..n)
         .map(|i| Backend {
@@ -50,6 +53,8 @@ fn main() {
             })
             .collect();
         let min = times.iter().min().copied().unwrap_or_default();
+        let secs: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
+        report::figure("maglev", &[("backends", &n.to_string())], "build", "s", &secs);
         println!("{n:>9} {runs:>6} {:>12.3?} {min:>12.3?}", median(times));
     }
     println!();
@@ -83,6 +88,11 @@ fn main() {
         let moved = moved_sum / n as f64;
         let coll = coll_sum / n as f64;
         let ideal = 1.0 / n as f64;
+        let labels = [("backends", n.to_string())];
+        let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        report::figure("maglev", &labels, "moved", "share", &[moved]);
+        report::figure("maglev", &labels, "ideal", "share", &[ideal]);
+        report::figure("maglev", &labels, "collateral", "share", &[coll]);
         println!(
             "{n:>9} {:>9.3}% {:>9.3}% {:>10.3} pp {:>13.3}%",
             ideal * 100.0,

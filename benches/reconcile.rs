@@ -4,7 +4,8 @@
 //! `cargo bench --bench reconcile` runs the in-memory backend, and the nftables backend in a
 //! throwaway network namespace when run as root. IPVS needs a kernel with ip_vs: run the same
 //! binary in the VM,
-//! `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=/work/shared/lab/ipvs-vm.sh cargo bench --bench reconcile`.
+//! `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$PWD/scripts/lab/ipvs-vm cargo bench --bench reconcile`;
+//! there the IPVS rows are followed by `ipvsadm -R` of the same tables (the baseline).
 //! Sizes: DIRECTOR_BENCH_SERVICES (1000), DIRECTOR_BENCH_REALS (10); backends:
 //! DIRECTOR_BENCH_ONLY=memory,nftables,ipvs (default: all); scheduler: DIRECTOR_BENCH_SCHED (mh).
 
@@ -19,6 +20,9 @@ use director::dataplane::tables::{
     DesiredTables, DestKey, DestSpec, FlowHash, Forward, Protocol, Service, ServiceKey, ServiceSpec,
 };
 use director::dataplane::{Dataplane, OpenOptions};
+
+#[path = "report/mod.rs"]
+mod report;
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -84,6 +88,13 @@ fn row(backend: &str, shape: &str, step: &str, b: &mut dyn Dataplane, d: &Desire
     let t = Instant::now();
     let r = b.reconcile(d);
     let wall = t.elapsed();
+    report::figure(
+        "reconcile",
+        &[("backend", backend), ("tables", shape), ("step", step)],
+        "wall",
+        "s",
+        &[wall.as_secs_f64()],
+    );
     println!(
         "{backend:<9} {shape:<22} {step:<26} {:>10.1?} {:>9} {:>9} {:>8}",
         wall,
@@ -168,6 +179,56 @@ fn nft_child(services: usize, reals: usize) {
     scenario("nftables", &mut b, 10, reals, Forward::Masq, 65_537);
 }
 
+/// The baseline of the IPVS rows: the same tables loaded by `ipvsadm -R` (one netlink
+/// message per object, as keepalived programs them), then cleared with `ipvsadm -C`.
+fn ipvsadm_restore(services: usize, reals: usize) {
+    let tables = desired(services, reals, Forward::Masq, 65_537);
+    let mut rules = String::new();
+    for s in &tables.services {
+        let ServiceKey::Addr { addr, port, .. } = s.spec.key else {
+            continue;
+        };
+        rules.push_str(&format!("-A -t {addr}:{port} -s {}\n", s.spec.scheduler));
+        for d in &s.dests {
+            rules.push_str(&format!(
+                "-a -t {addr}:{port} -r {}:{} -m -w {}\n",
+                d.key.addr, d.key.port, d.weight
+            ));
+        }
+    }
+    let t = Instant::now();
+    let restored = Command::new("ipvsadm")
+        .arg("-R")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            if let Some(mut stdin) = child.stdin.take() {
+                std::io::Write::write_all(&mut stdin, rules.as_bytes())?;
+            }
+            child.wait()
+        });
+    let wall = t.elapsed();
+    match restored {
+        Ok(status) if status.success() => {
+            let shape = format!("{services}x{reals} {}", full_sched());
+            report::figure(
+                "reconcile",
+                &[("backend", "ipvsadm -R"), ("tables", &shape), ("step", "empty -> full")],
+                "wall",
+                "s",
+                &[wall.as_secs_f64()],
+            );
+            println!(
+                "{:<9} {shape:<22} {:<26} {:>10.1?}",
+                "ipvsadm", "-R: empty -> full", wall
+            );
+        }
+        Ok(status) => println!("ipvsadm   -R failed: {status}"),
+        Err(e) => println!("ipvsadm   -R failed: {e}"),
+    }
+    let _ = Command::new("ipvsadm").arg("-C").status();
+}
+
 fn main() {
     let services = env_usize("DIRECTOR_BENCH_SERVICES", 1000);
     let reals = env_usize("DIRECTOR_BENCH_REALS", 10);
@@ -223,8 +284,11 @@ fn main() {
     match IpvsBackend::open(&OpenOptions {
         state_dir: dir.clone(),
     }) {
-        Ok(mut b) => scenario("ipvs", &mut b, services, reals, Forward::Masq, 65_537),
-        Err(e) => println!("ipvs      skipped: {e} (run through /work/shared/lab/ipvs-vm.sh)"),
+        Ok(mut b) => {
+            scenario("ipvs", &mut b, services, reals, Forward::Masq, 65_537);
+            ipvsadm_restore(services, reals);
+        }
+        Err(e) => println!("ipvs      skipped: {e} (run it through scripts/lab/ipvs-vm)"),
     }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -9,6 +9,10 @@
 //!
 //! `cargo bench --bench vrrp_failover` (as root): runs the real `directord` (release
 //! build) and keepalived from the same keepalived.conf text.
+//!
+//! `cargo bench --bench vrrp_failover -- --idle`: instead, the idle cost of each
+//! implementation as VRRP master (v2, advert_int 1, a backup on the segment): CPU (all of
+//! its processes, utime + stime over `IDLE_SECONDS`, default 10) and RSS (summed).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -26,6 +30,11 @@ use common::process::{Daemon, Signal};
 use common::wait::wait_stable;
 use common::TestDir;
 use vrrp_common::{directord_conf, has_addr, Node};
+
+#[path = "health_common/mod.rs"]
+mod health_common;
+#[path = "report/mod.rs"]
+mod report;
 
 const VIP: &str = "10.99.20.200/24";
 const VIP_ADDR: &str = "10.99.20.200";
@@ -63,6 +72,19 @@ impl Running {
             Impl::Keepalived => {
                 let kdir = dir.subdir(name);
                 Running::Ka(keepalived(ns, &kdir, name, &conf), kdir)
+            }
+        }
+    }
+
+    /// The implementation's processes (keepalived: the parent and its VRRP child).
+    fn pids(&self, name: &str) -> Vec<u32> {
+        match self {
+            Running::Ours(n) => vec![n.daemon.pid()],
+            Running::Ka(d, dir) => {
+                let child = std::fs::read_to_string(dir.join(format!("{name}-vrrp.pid")))
+                    .ok()
+                    .and_then(|p| p.trim().parse().ok());
+                std::iter::once(d.pid()).chain(child).collect()
             }
         }
     }
@@ -175,6 +197,56 @@ fn run_once(imp: Impl, ver: u8, int: f64, sig: Signal) -> Result<(f64, Option<f6
     Ok((failover.ok_or("backup never took over")?, garp))
 }
 
+/// The master's idle CPU (% of one core) and RSS (MiB), both summed over its processes.
+fn idle_once(imp: Impl, seconds: u64) -> Result<(f64, f64), String> {
+    let dir = TestDir::new("vrrp-idle");
+    let sw = Switch::new("visw");
+    let a = NetNs::new("via");
+    let b = NetNs::new("vib");
+    for (i, h) in [&a, &b].into_iter().enumerate() {
+        sw.attach(h, "eth0");
+        h.add_addr("eth0", &format!("10.99.20.{}/24", 21 + i));
+    }
+    let ra = Running::start(imp, &a, &dir, "a", 100, 2, 1.0);
+    let _rb = Running::start(imp, &b, &dir, "b", 90, 2, 1.0);
+    wait_stable(Duration::from_secs(30), Duration::from_secs(2), || {
+        (has_addr(&a, VIP) && !has_addr(&b, VIP))
+            .then_some(())
+            .ok_or_else(|| "a is not the only holder".to_string())
+    })
+    .map_err(|e| e.to_string())?;
+    let pids = ra.pids("a");
+    let ticks = || -> Option<u64> { pids.iter().map(|p| health_common::cpu_ticks(*p)).sum() };
+    let before = ticks().ok_or("master gone")?;
+    let t = Instant::now();
+    std::thread::sleep(Duration::from_secs(seconds)); // the measurement window
+    let after = ticks().ok_or("master gone")?;
+    let cpu = (after - before) as f64 / health_common::clk_tck() / t.elapsed().as_secs_f64();
+    let rss: Option<f64> = pids.iter().map(|p| health_common::rss_mib(*p)).sum();
+    Ok((cpu * 100.0, rss.ok_or("master gone")?))
+}
+
+fn idle_table() {
+    let seconds = std::env::var("IDLE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    println!("VRRP master idle, v2, advert_int 1, {seconds} s window");
+    println!("| implementation | CPU (% of one core) | RSS (MiB, all processes) |");
+    println!("|---|---|---|");
+    for (imp, name) in [(Impl::Ours, "directord"), (Impl::Keepalived, "keepalived")] {
+        match idle_once(imp, seconds) {
+            Ok((cpu, rss)) => {
+                let labels = [("impl", name), ("mode", "vrrp master")];
+                report::figure("idle", &labels, "cpu", "%", &[cpu]);
+                report::figure("idle", &labels, "rss", "MiB", &[rss]);
+                println!("| {name} | {cpu:.2} | {rss:.1} |");
+            }
+            Err(e) => println!("| {name} | failed: {e} | |"),
+        }
+    }
+}
+
 fn summary(v: &mut [f64]) -> String {
     if v.is_empty() {
         return "-".into();
@@ -195,6 +267,10 @@ fn main() {
     }
     if common::first_missing_program(&["keepalived", "tcpdump"]).is_some() {
         println!("SKIPPED: vrrp_failover needs keepalived and tcpdump");
+        return;
+    }
+    if std::env::args().any(|a| a == "--idle") {
+        idle_table();
         return;
     }
     let runs: usize = std::env::var("RUNS")
@@ -220,17 +296,33 @@ fn main() {
                         Err(e) => errors.push(e),
                     }
                 }
-                println!(
-                    "| {} | v{ver} | {int} s | {} | {} | {}{} |",
+                let (imp_name, stop) = (
                     match imp {
                         Impl::Ours => "directord",
-                        Impl::Keepalived => "keepalived 2.2.7",
+                        Impl::Keepalived => "keepalived",
                     },
                     if sig == Signal::Term {
                         "SIGTERM"
                     } else {
                         "SIGKILL"
                     },
+                );
+                let (version, advert) = (format!("v{ver}"), format!("{int}"));
+                let labels = [
+                    ("impl", imp_name),
+                    ("version", version.as_str()),
+                    ("advert_int", advert.as_str()),
+                    ("stop", stop),
+                ];
+                report::figure("vrrp_failover", &labels, "failover", "s", &fo);
+                report::figure("vrrp_failover", &labels, "garp", "s", &ga);
+                println!(
+                    "| {} | v{ver} | {int} s | {} | {} | {}{} |",
+                    match imp {
+                        Impl::Ours => "directord",
+                        Impl::Keepalived => "keepalived 2.2.7",
+                    },
+                    stop,
                     summary(&mut fo),
                     summary(&mut ga),
                     if errors.is_empty() {

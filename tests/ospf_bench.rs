@@ -18,6 +18,8 @@
 //! (default both), DT_BENCH_KINDS=bird,frr,directord (default all three).
 
 mod common;
+#[path = "../benches/report/mod.rs"]
+mod report;
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
@@ -211,6 +213,25 @@ fn ospf_convergence_table() {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (label, kind, r) in &rows {
+        let router = format!("{router_kind:?}");
+        let labels = [
+            ("router", router.as_str()),
+            ("director", kind.label()),
+            ("timers", label),
+        ];
+        for (metric, value) in [
+            ("start_full", r.full),
+            ("start_route", r.route),
+            ("withdraw", r.withdraw),
+            ("restore", r.restore),
+            ("sigterm", r.sigterm),
+            ("sigterm_exit", r.sigterm_exit),
+            ("restart", r.restart),
+            ("sigkill", r.sigkill),
+        ] {
+            let values: Vec<f64> = value.iter().map(Duration::as_secs_f64).collect();
+            report::figure("ospf_convergence", &labels, metric, "s", &values);
+        }
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             kind.label(),
@@ -369,10 +390,26 @@ fn ospf_many_vips_table() {
         rows.push((kind, row));
     }
     println!();
-    println!("{n} VIPs from each of 2 directors, router {router_kind:?} (BIRD: merge external yes), hello/dead 1/4, debug builds");
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    println!("{n} VIPs from each of 2 directors, router {router_kind:?} (BIRD: merge external yes), hello/dead 1/4, {build} builds");
     println!("| director | start->all {n} routes with 2 nexthops (s) | speaker RSS idle (MB) | speaker CPU idle (%, 10 s) | note |");
     println!("|---|---|---|---|---|");
     for (kind, r) in rows {
+        let (router, vips) = (format!("{router_kind:?}"), n.to_string());
+        let labels = [
+            ("router", router.as_str()),
+            ("director", kind.label()),
+            ("vips", vips.as_str()),
+        ];
+        let all: Vec<f64> = r.all_routes.iter().map(Duration::as_secs_f64).collect();
+        report::figure("ospf_many", &labels, "all_routes", "s", &all);
+        let rss: Vec<f64> = r.rss_kb.iter().map(|kb| *kb as f64 / 1024.0).collect();
+        report::figure("ospf_many", &labels, "rss_idle", "MiB", &rss);
+        report::figure("ospf_many", &labels, "cpu_idle", "%", &Vec::from_iter(r.cpu_pct));
         println!(
             "| {} | {} | {} | {} | {} |",
             kind.label(),
