@@ -195,10 +195,14 @@ impl Outcome {
     }
 
     fn timeline(&self) -> Vec<(f64, f64)> {
-        let steps = ((BEFORE + self.window).as_secs_f64() * 10.0) as i64;
-        (0..=steps)
-            .map(|i| {
-                let t = -BEFORE.as_secs_f64() + i as f64 / 10.0;
+        // Tenths of a second, as integers, so that the sample times print exactly.
+        let (from, to) = (
+            -(BEFORE.as_millis() as i64 / 100),
+            self.window.as_millis() as i64 / 100,
+        );
+        (from..=to)
+            .map(|tenth| {
+                let t = tenth as f64 / 10.0;
                 let carrying = self
                     .traces
                     .iter()

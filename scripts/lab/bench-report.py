@@ -8,7 +8,8 @@ line, {"bench", "case": {label: value}, "metric", "unit", "values": [...]} or a 
 {"bench", "case", "series", "points": [[t, v], ...]} (benches/report/mod.rs writes them).
 A figure is the median of its values; a ratio is ours / theirs from the same run. Missing
 steps leave their rows out and are listed as not measured. Plots are SVG, drawn with
-matplotlib (Debian's python3-matplotlib, which scripts/bench installs when missing).
+matplotlib (Debian's python3-matplotlib, which scripts/bench installs when missing;
+without it the page is written without plots).
 """
 
 import glob
@@ -17,12 +18,15 @@ import os
 import statistics
 import sys
 
-import matplotlib
+try:
+    import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # the backend must be chosen first
 
-plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "svg.hashsalt": "director"})
+    plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "svg.hashsalt": "director"})
+except ImportError:  # the page is still written, without its plots (and says so)
+    plt = None
 
 
 # ------------------------------------------------------------------ records
@@ -127,15 +131,20 @@ class Page:
         self.parts.append(text)
 
     def compare(self, what, ours, theirs, reference, unit, lower_is_better=True):
-        """One row of the summary: our figure, the reference's, ours/theirs."""
-        if ours is None and theirs is None:
+        """One row of the summary: our figure, the reference's, ours/theirs (both needed)."""
+        if ours is None or theirs is None:
             return
         better = "lower is better" if lower_is_better else "higher is better"
         self.glance.append(
             (what, fmt(ours, unit), reference, fmt(theirs, unit), ratio(ours, theirs), better)
         )
 
-    def plot(self, name, fig, alt):
+    def draw(self, name, alt, size, paint):
+        """A plot: `paint(ax)` draws it; saved as PLOT_DIR/name.svg and linked from the page."""
+        if plt is None:
+            return
+        fig, ax = plt.subplots(figsize=size)
+        paint(ax)
         path = os.path.join(self.plot_dir, name + ".svg")
         fig.tight_layout()
         fig.savefig(path, metadata={"Date": None})
@@ -175,7 +184,9 @@ def ospf_section(page, rec):
                 med = {
                     k: rec.median(b, metric, router=router, timers=timers, director=k) for k in kinds
                 }
-                row = [label] + [fmt(med[k], "s") for k in kinds]
+                row = [label] + [
+                    spread(rec.values(b, metric, router=router, timers=timers, director=k), "s") for k in kinds
+                ]
                 row += [ratio(med.get("directord"), med[k]) for k in kinds if k != "directord"]
                 rows.append(row)
             page.add(f"Router {router}, hello/dead {timers} s:\n\n" + table(header, rows) + "\n")
@@ -200,20 +211,22 @@ def ospf_section(page, rec):
     router = routers[0]
     timers = "1/4" if "1/4" in rec.cases(b, "timers", router=router) else rec.cases(b, "timers", router=router)[0]
     kinds = rec.cases(b, "director", router=router, timers=timers)
-    fig, ax = plt.subplots(figsize=(7.5, 3.2))
     shown = [(m, l) for m, l in metrics if m not in ("start_full", "sigterm_exit")]
     width = 0.8 / max(len(kinds), 1)
-    for i, k in enumerate(kinds):
-        ys = [j + i * width for j in range(len(shown))]
-        xs = [rec.median(b, m, router=router, timers=timers, director=k) or 0 for m, _ in shown]
-        ax.barh(ys, xs, height=width, label=k)
-    ax.set_yticks([j + width * (len(kinds) - 1) / 2 for j in range(len(shown))])
-    ax.set_yticklabels([l for _, l in shown])
-    ax.invert_yaxis()
-    ax.set_xlabel(f"seconds until the router's route shows it (router {router}, hello/dead {timers})")
-    ax.legend()
-    ax.grid(axis="x", alpha=0.3)
-    page.plot("ospf-convergence", fig, "OSPF convergence per event and speaker")
+
+    def paint(ax):
+        for i, k in enumerate(kinds):
+            ys = [j + i * width for j in range(len(shown))]
+            xs = [rec.median(b, m, router=router, timers=timers, director=k) or 0 for m, _ in shown]
+            ax.barh(ys, xs, height=width, label=k)
+        ax.set_yticks([j + width * (len(kinds) - 1) / 2 for j in range(len(shown))])
+        ax.set_yticklabels([l for _, l in shown])
+        ax.invert_yaxis()
+        ax.set_xlabel(f"seconds until the router's route shows it (router {router}, hello/dead {timers})")
+        ax.legend()
+        ax.grid(axis="x", alpha=0.3)
+
+    page.draw("ospf-convergence", "OSPF convergence per event and speaker", (7.5, 3.2), paint)
     page.add("")
 
 
@@ -276,17 +289,19 @@ def vrrp_section(page, rec):
                 page.compare(f"VRRP {what} failover ({stop}), {version}, advert_int {advert} s",
                              med(o), med(k), "keepalived", "s")
     page.add(table(["case", "directord", "keepalived", "ratio", "first GARP, directord", "first GARP, keepalived"], rows) + "\n")
-    fig, ax = plt.subplots(figsize=(7.5, 3))
-    xs = range(len(labels))
-    ax.bar([x - 0.2 for x in xs], ours_bars, width=0.4, label="directord")
-    ax.bar([x + 0.2 for x in xs], ka_bars, width=0.4, label="keepalived")
-    ax.set_xticks(list(xs))
-    ax.set_xticklabels(labels, rotation=20, ha="right")
-    ax.set_yscale("log")
-    ax.set_ylabel("seconds until the backup holds the VIP (log)")
-    ax.legend()
-    ax.grid(axis="y", alpha=0.3)
-    page.plot("vrrp-failover", fig, "VRRP failover, directord vs keepalived")
+
+    def paint(ax):
+        xs = range(len(labels))
+        ax.bar([x - 0.2 for x in xs], ours_bars, width=0.4, label="directord")
+        ax.bar([x + 0.2 for x in xs], ka_bars, width=0.4, label="keepalived")
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(labels, rotation=20, ha="right")
+        ax.set_yscale("log")
+        ax.set_ylabel("seconds until the backup holds the VIP (log)")
+        ax.legend()
+        ax.grid(axis="y", alpha=0.3)
+
+    page.draw("vrrp-failover", "VRRP failover, directord vs keepalived", (7.5, 3), paint)
     page.add("")
 
 
@@ -456,18 +471,20 @@ def survival_section(page, rec):
                      fmt(rec.median(b, "longest_stall", failure=f), "s")])
     page.add(table(["failure", "survived", "connections", "broke on the dead server", "broke elsewhere",
                     "longest stall of a survivor"], rows) + "\n")
-    fig, ax = plt.subplots(figsize=(7.5, 3))
-    for f in failures:
-        pts = rec.timeline(b, "carrying", failure=f)
-        if pts:
-            ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=describe.get(f, f))
-    ax.axvline(0, color="grey", linestyle=":")
-    ax.set_xlabel("seconds after the failure")
-    ax.set_ylabel("connections carrying data")
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7, loc="lower right")
-    ax.grid(alpha=0.3)
-    page.plot("connections-over-time", fig, "Connections carrying data over time, per failure")
+
+    def paint(ax):
+        for f in failures:
+            pts = rec.timeline(b, "carrying", failure=f)
+            if pts:
+                ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=describe.get(f, f))
+        ax.axvline(0, color="grey", linestyle=":")
+        ax.set_xlabel("seconds after the failure")
+        ax.set_ylabel("connections carrying data")
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7, loc="lower right")
+        ax.grid(alpha=0.3)
+
+    page.draw("connections-over-time", "Connections carrying data over time, per failure", (7.5, 3), paint)
     page.add("")
 
 
@@ -531,6 +548,8 @@ def main():
                     "repeats each figure and adds FRR as the router and the default OSPF timers.")
     head.append("- IPVS figures come from a QEMU (TCG) or UML virtual machine, because the host kernel "
                 "has no IPVS: compare them with each other, not with the host's figures.")
+    if plt is None:
+        head.append("- Plots left out: python3-matplotlib is not installed (scripts/bench installs it).")
     if m.get("note"):
         head.append(f"- {m['note']}")
     if missing:
