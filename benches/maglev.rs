@@ -54,7 +54,13 @@ fn main() {
             .collect();
         let min = times.iter().min().copied().unwrap_or_default();
         let secs: Vec<f64> = times.iter().map(Duration::as_secs_f64).collect();
-        report::figure("maglev", &[("backends", &n.to_string())], "build", "s", &secs);
+        report::figure(
+            "maglev",
+            &[("backends", &n.to_string())],
+            "build",
+            "s",
+            &secs,
+        );
         println!("{n:>9} {runs:>6} {:>12.3?} {min:>12.3?}", median(times));
     }
     println!();

@@ -213,7 +213,11 @@ fn ipvsadm_restore(services: usize, reals: usize) {
             let shape = format!("{services}x{reals} {}", full_sched());
             report::figure(
                 "reconcile",
-                &[("backend", "ipvsadm -R"), ("tables", &shape), ("step", "empty -> full")],
+                &[
+                    ("backend", "ipvsadm -R"),
+                    ("tables", &shape),
+                    ("step", "empty -> full"),
+                ],
                 "wall",
                 "s",
                 &[wall.as_secs_f64()],

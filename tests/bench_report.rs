@@ -24,7 +24,11 @@ fn records() -> String {
     std::env::set_var("DIRECTOR_BENCH_JSON", "1");
     let mut lines = Vec::new();
     for (director, sigkill) in [("directord", [1.0, 1.2, 5.0]), ("BIRD", [2.0, 2.4, 2.2])] {
-        let labels = [("router", "Bird"), ("director", director), ("timers", "1/4")];
+        let labels = [
+            ("router", "Bird"),
+            ("director", director),
+            ("timers", "1/4"),
+        ];
         lines.extend(report::figure_line(
             "ospf_convergence",
             &labels,

@@ -409,7 +409,13 @@ fn ospf_many_vips_table() {
         report::figure("ospf_many", &labels, "all_routes", "s", &all);
         let rss: Vec<f64> = r.rss_kb.iter().map(|kb| *kb as f64 / 1024.0).collect();
         report::figure("ospf_many", &labels, "rss_idle", "MiB", &rss);
-        report::figure("ospf_many", &labels, "cpu_idle", "%", &Vec::from_iter(r.cpu_pct));
+        report::figure(
+            "ospf_many",
+            &labels,
+            "cpu_idle",
+            "%",
+            &Vec::from_iter(r.cpu_pct),
+        );
         println!(
             "| {} | {} | {} | {} | {} |",
             kind.label(),

@@ -375,6 +375,23 @@ def capacity_section(page, rec):
                                      rec.median(b, metric, impl="keepalived", **c), "keepalived -C", unit)
     page.add(table(["where", "implementation", "checker", "due", "achieved", "CPU", "CPU per check", "RSS"], rows) + "\n")
 
+    def paint(ax):
+        for place in rec.cases(b, "place"):
+            for checker in rec.cases(b, "checker", place=place):
+                for imp in rec.cases(b, "impl", place=place, checker=checker):
+                    c = dict(place=place, checker=checker, impl=imp)
+                    targets = sorted(rec.cases(b, "target", **c), key=int)
+                    xs = [rec.median(b, "checks_per_s", target=t, **c) or 0 for t in targets]
+                    ys = [rec.median(b, "cpu", target=t, **c) or 0 for t in targets]
+                    ax.plot(xs, ys, marker="o", label=f"{imp}, {checker} ({place})")
+        ax.set_xlabel("achieved checks per second")
+        ax.set_ylabel("checker CPU (% of one core)")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+
+    page.draw("health-capacity", "Checker CPU against check rate", (7.5, 3), paint)
+    page.add("")
+
 
 def dataplane_section(page, rec):
     b = "reconcile"
@@ -449,7 +466,7 @@ def survival_section(page, rec):
         return
     describe = {
         "drain": "graceful drain of a director (SIGTERM)",
-        "crash": "crash of a director (SIGKILL + link down)",
+        "crash": "crash of a director (SIGKILL, its host drops every packet)",
         "server": "death of one real server",
         "reload": "reload adding a service",
     }
