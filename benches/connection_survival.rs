@@ -161,7 +161,7 @@ fn run(failure: Failure, window: Duration) -> Result<Outcome, String> {
             // forwards them, and hide the dead interval a real crash costs.
             lab.net.directors[0].exec_ok(&[
                 "nft",
-                "add table netdev crashed; add chain netdev crashed all { type filter hook ingress device eth0 priority -500; policy drop; }",
+                "add table netdev crashed; add chain netdev crashed everything { type filter hook ingress device eth0 priority -500; policy drop; }",
             ]);
         }
         Failure::Server => lab.stop_service(0),

@@ -190,6 +190,11 @@ def ospf_section(page, rec):
                 row += [ratio(med.get("directord"), med[k]) for k in kinds if k != "directord"]
                 rows.append(row)
             page.add(f"Router {router}, hello/dead {timers} s:\n\n" + table(header, rows) + "\n")
+    page.add(
+        "\"SIGTERM → process exited\" is long for directord by design: it flushes its LSAs, waits "
+        "for every neighbor's acknowledgment and then 1.1 s more (BIRD's route tick) before it exits "
+        "(docs/ospf.md, graceful shutdown), where BIRD and FRR exit at once. \"SIGKILL → dropped\" is the OSPF dead interval; BFD (docs/bfd.md) shortens it.\n"
+    )
         # The summary uses the fast timers when measured (what a production site tunes).
         timers = "1/4" if "1/4" in rec.cases(b, "timers", router=router) else None
         if timers is None:
@@ -476,7 +481,8 @@ def survival_section(page, rec):
         "servers, 24 long-lived connections each sending a line every 0.1 s "
         "(benches/connection_survival.rs). A connection survives when it answers again from the "
         "same real server; only those on a dead real server should break. The plot counts the "
-        "connections that had an answer in the last 0.5 s.\n"
+        "connections that had an answer in the last 0.5 s. keepalived + LVS is not measured here: "
+        "an LVS pair with connection sync needs a lab of its own in the IPVS VM.\n"
     )
     rows = []
     for f in failures:
