@@ -190,11 +190,6 @@ def ospf_section(page, rec):
                 row += [ratio(med.get("directord"), med[k]) for k in kinds if k != "directord"]
                 rows.append(row)
             page.add(f"Router {router}, hello/dead {timers} s:\n\n" + table(header, rows) + "\n")
-    page.add(
-        "\"SIGTERM → process exited\" is long for directord by design: it flushes its LSAs, waits "
-        "for every neighbor's acknowledgment and then 1.1 s more (BIRD's route tick) before it exits "
-        "(docs/ospf.md, graceful shutdown), where BIRD and FRR exit at once. \"SIGKILL → dropped\" is the OSPF dead interval; BFD (docs/bfd.md) shortens it.\n"
-    )
         # The summary uses the fast timers when measured (what a production site tunes).
         timers = "1/4" if "1/4" in rec.cases(b, "timers", router=router) else None
         if timers is None:
@@ -212,6 +207,12 @@ def ospf_section(page, rec):
                     f"{other} as director",
                     "s",
                 )
+    page.add(
+        "\"SIGTERM → process exited\" is long for directord by design: it flushes its LSAs, waits "
+        "for every neighbor's acknowledgment and then 1.1 s more (BIRD's route tick) before it exits "
+        "(docs/ospf.md, graceful shutdown), where BIRD and FRR exit at once. \"SIGKILL → dropped\" "
+        "is the OSPF dead interval; BFD (docs/bfd.md) shortens it.\n"
+    )
     # Convergence timeline: when each event completed, per speaker, fast timers.
     router = routers[0]
     timers = "1/4" if "1/4" in rec.cases(b, "timers", router=router) else rec.cases(b, "timers", router=router)[0]
