@@ -14,8 +14,9 @@
 //!
 //! A connection survives when it answers again, from the same real server, before the end
 //! of the window (`WINDOW` seconds after the failure, default 12). Prints a table; with
-//! `DIRECTOR_BENCH_JSON=1` also the figures and the "connections carrying data" timeline
-//! (replies within the last 0.5 s, sampled every 0.1 s) for the plots of docs/benchmarks.md.
+//! `DIRECTOR_BENCH_JSON=1` also the figures and two timelines for the plots of
+//! docs/benchmarks.md: connections carrying data (replies within the last 0.5 s, sampled
+//! every 0.1 s) and the number of nexthops of the router's route to the VIP (polled).
 //!
 //! `cargo bench --bench connection_survival` (as root). `FAILURES=drain,crash,server,reload`.
 
@@ -30,6 +31,8 @@ use std::time::{Duration, Instant};
 use common::health_lab::{
     client_sources, expected_reals, lab_can_run, real_name, HealthLab, HeldConnection, VIP, VIP2,
 };
+use common::ospf::host;
+use common::peers::route_nexthops;
 use common::process::Signal;
 use common::wait::wait_stable;
 
@@ -77,6 +80,15 @@ struct Trace {
     broken_at: Option<f64>,
 }
 
+/// Seconds from `failure_at` to `t` (negative before the failure).
+fn since(failure_at: Instant, t: Instant) -> f64 {
+    if t >= failure_at {
+        t.duration_since(failure_at).as_secs_f64()
+    } else {
+        -failure_at.duration_since(t).as_secs_f64()
+    }
+}
+
 /// Pings `conn` until `end`; every reply must come from `server`.
 fn ping(
     mut conn: HeldConnection,
@@ -85,13 +97,6 @@ fn ping(
     end: Instant,
     done: mpsc::Sender<Trace>,
 ) {
-    let rel = |t: Instant| {
-        if t >= failure_at {
-            t.duration_since(failure_at).as_secs_f64()
-        } else {
-            -failure_at.duration_since(t).as_secs_f64()
-        }
-    };
     let mut trace = Trace {
         server: server.clone(),
         replies: Vec::new(),
@@ -102,9 +107,9 @@ fn ping(
         seq += 1;
         let want = format!("{server} {seq}");
         match conn.exchange(&seq.to_string(), REPLY_TIMEOUT) {
-            Ok(reply) if reply == want => trace.replies.push(rel(Instant::now())),
+            Ok(reply) if reply == want => trace.replies.push(since(failure_at, Instant::now())),
             _ => {
-                trace.broken_at = Some(rel(Instant::now()));
+                trace.broken_at = Some(since(failure_at, Instant::now()));
                 break;
             }
         }
@@ -115,6 +120,8 @@ fn ping(
 
 struct Outcome {
     traces: Vec<Trace>,
+    /// (seconds from the failure, nexthops of the router's route to the VIP).
+    nexthops: Vec<(f64, f64)>,
     window: Duration,
     victim: String,
 }
@@ -150,39 +157,71 @@ fn run(failure: Failure, window: Duration) -> Result<Outcome, String> {
         })
         .collect();
     drop(tx);
-    std::thread::sleep(failure_at.saturating_duration_since(Instant::now()));
-    let victim = real_name(0);
-    match failure {
-        Failure::Drain => lab.directors[0].daemon.signal(Signal::Term),
-        Failure::Crash => {
-            let _ = lab.directors[0].daemon.kill();
-            // The host stops forwarding, but its switch port stays up: with the link down,
-            // the lab's bridge would flood d1's frames to d2, whose netdev ingress rule
-            // forwards them, and hide the dead interval a real crash costs.
-            lab.net.directors[0].exec_ok(&[
-                "nft",
-                "add table netdev crashed; add chain netdev crashed everything { type filter hook ingress device eth0 priority -500; policy drop; }",
-            ]);
-        }
-        Failure::Server => lab.stop_service(0),
-        Failure::Reload => {
-            for d in &lab.directors {
-                d.write_config(&d.config_for(&[VIP, VIP2]));
+    let router = &lab.net.r1;
+    let vip = host(VIP);
+    let (nexthops, victim) = std::thread::scope(|scope| {
+        let poller = scope.spawn(|| {
+            let mut points = Vec::new();
+            while Instant::now() < end {
+                let hops = route_nexthops(router, &vip).map_or(0, |h| h.len());
+                points.push((since(failure_at, Instant::now()), hops as f64));
+                std::thread::sleep(PING);
             }
-            for d in &mut lab.directors {
-                d.daemon.signal(Signal::Hup);
-            }
-        }
-    }
+            points
+        });
+        std::thread::sleep(failure_at.saturating_duration_since(Instant::now()));
+        inject(
+            failure,
+            &mut lab.directors,
+            &mut lab.servers,
+            &lab.net.directors[0],
+        );
+        (poller.join().unwrap_or_default(), real_name(0))
+    });
     let traces: Vec<Trace> = rx.iter().collect();
     for t in threads {
         let _ = t.join();
     }
     Ok(Outcome {
         traces,
+        nexthops,
         window,
         victim,
     })
+}
+
+/// Applies `failure` to the lab: d1 is `directors[0]` in the namespace `d1_ns`, b1 is
+/// `servers[0]`.
+fn inject(
+    failure: Failure,
+    directors: &mut [common::health_lab::Director],
+    servers: &mut [common::process::Daemon],
+    d1_ns: &common::netns::NetNs,
+) {
+    match failure {
+        Failure::Drain => directors[0].daemon.signal(Signal::Term),
+        Failure::Crash => {
+            let _ = directors[0].daemon.kill();
+            // The host stops forwarding, but its switch port stays up: with the link down,
+            // the lab's bridge would flood d1's frames to d2, whose netdev ingress rule
+            // forwards them, and hide the dead interval a real crash costs.
+            d1_ns.exec_ok(&[
+                "nft",
+                "add table netdev crashed; add chain netdev crashed everything { type filter hook ingress device eth0 priority -500; policy drop; }",
+            ]);
+        }
+        Failure::Server => {
+            servers[0].stop();
+        }
+        Failure::Reload => {
+            for d in directors.iter() {
+                d.write_config(&d.config_for(&[VIP, VIP2]));
+            }
+            for d in directors.iter_mut() {
+                d.daemon.signal(Signal::Hup);
+            }
+        }
+    }
 }
 
 impl Outcome {
@@ -319,6 +358,7 @@ fn main() {
             &[stall],
         );
         report::series("connection_survival", &labels, "carrying", &out.timeline());
+        report::series("connection_survival", &labels, "nexthops", &out.nexthops);
         println!(
             "| {} | {survived}/{total} | {broke_victim} | {broke_elsewhere} | {stall:.2} |",
             failure.describe()

@@ -109,7 +109,9 @@ def spread(values, unit):
 
 
 def ratio(ours, theirs):
-    if ours is None or theirs is None or theirs == 0:
+    # A zero is a figure below the measurement's resolution (idle CPU under one clock tick):
+    # no ratio to speak of.
+    if ours is None or theirs is None or ours == 0 or theirs == 0:
         return "–"
     return f"**{ours / theirs:.2f}×**"
 
@@ -139,11 +141,12 @@ class Page:
             (what, fmt(ours, unit), reference, fmt(theirs, unit), ratio(ours, theirs), better)
         )
 
-    def draw(self, name, alt, size, paint):
-        """A plot: `paint(ax)` draws it; saved as PLOT_DIR/name.svg and linked from the page."""
+    def draw(self, name, alt, size, paint, panels=1):
+        """A plot: `paint(ax)` (with panels > 1: a list of stacked axes sharing x) draws it;
+        saved as PLOT_DIR/name.svg and linked from the page."""
         if plt is None:
             return
-        fig, ax = plt.subplots(figsize=size)
+        fig, ax = plt.subplots(panels, 1, figsize=size, sharex=True)
         paint(ax)
         path = os.path.join(self.plot_dir, name + ".svg")
         fig.tight_layout()
@@ -482,7 +485,8 @@ def survival_section(page, rec):
         "servers, 24 long-lived connections each sending a line every 0.1 s "
         "(benches/connection_survival.rs). A connection survives when it answers again from the "
         "same real server; only those on a dead real server should break. The plot counts the "
-        "connections that had an answer in the last 0.5 s. keepalived + LVS is not measured here: "
+        "connections that had an answer in the last 0.5 s, and below it the router's route to the VIP: "
+        "the convergence timeline of each failure. keepalived + LVS is not measured here: "
         "an LVS pair with connection sync needs a lab of its own in the IPVS VM.\n"
     )
     rows = []
@@ -496,19 +500,25 @@ def survival_section(page, rec):
     page.add(table(["failure", "survived", "connections", "broke on the dead server", "broke elsewhere",
                     "longest stall of a survivor"], rows) + "\n")
 
-    def paint(ax):
+    def paint(axes):
+        carrying, hops = axes
         for f in failures:
-            pts = rec.timeline(b, "carrying", failure=f)
-            if pts:
-                ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=describe.get(f, f))
-        ax.axvline(0, color="grey", linestyle=":")
-        ax.set_xlabel("seconds after the failure")
-        ax.set_ylabel("connections carrying data")
-        ax.set_ylim(bottom=0)
-        ax.legend(fontsize=7, loc="lower right")
-        ax.grid(alpha=0.3)
+            for ax, series in ((carrying, "carrying"), (hops, "nexthops")):
+                pts = rec.timeline(b, series, failure=f)
+                if pts:
+                    ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=describe.get(f, f))
+        for ax in axes:
+            ax.axvline(0, color="grey", linestyle=":")
+            ax.set_ylim(bottom=0)
+            ax.grid(alpha=0.3)
+        carrying.set_ylabel("connections\ncarrying data")
+        carrying.legend(fontsize=7, loc="lower right")
+        hops.set_ylabel("router's nexthops\nfor the VIP")
+        hops.set_yticks([0, 1, 2])
+        hops.set_xlabel("seconds after the failure")
 
-    page.draw("connections-over-time", "Connections carrying data over time, per failure", (7.5, 3), paint)
+    page.draw("connections-over-time", "Connections carrying data and the router's nexthops over time, per failure",
+              (7.5, 4.5), paint, panels=2)
     page.add("")
 
 
@@ -567,6 +577,8 @@ def main():
             f"{nproc} cores. Absolute times are inflated and noisy; ratios measured in the same run "
             "(both sides under the same load, one after the other) are the figures to trust."
         )
+    head.append("- Idle CPU is read from clock ticks (10 ms): below one tick over the window it shows as "
+                "0.00 %, and such a pair has no ratio.")
     if m.get("mode") == "quick":
         head.append("- Quick mode: one run per figure and smaller sizes; the full run (`scripts/bench`) "
                     "repeats each figure and adds FRR as the router and the default OSPF timers.")
