@@ -505,6 +505,9 @@ def survival_section(page, rec):
         for f in failures:
             for ax, series in ((carrying, "carrying"), (hops, "nexthops")):
                 pts = rec.timeline(b, series, failure=f)
+                if pts and series == "carrying":
+                    # Its first 0.5 s look back to before the first ping.
+                    pts = [p for p in pts if p[0] >= pts[0][0] + 0.5]
                 if pts:
                     ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=describe.get(f, f))
         for ax in axes:
