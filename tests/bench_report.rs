@@ -20,8 +20,6 @@ fn scratch(tag: &str) -> std::path::PathBuf {
 /// The record lines of a made-up run: OSPF failover of directord and BIRD, and a
 /// connection-survival timeline.
 fn records() -> String {
-    // Records are printed only when asked for; this test binary asks for them.
-    std::env::set_var("DIRECTOR_BENCH_JSON", "1");
     let mut lines = Vec::new();
     for (director, sigkill) in [("directord", [1.0, 1.2, 5.0]), ("BIRD", [2.0, 2.4, 2.2])] {
         let labels = [
@@ -29,7 +27,7 @@ fn records() -> String {
             ("director", director),
             ("timers", "1/4"),
         ];
-        lines.extend(report::figure_line(
+        lines.push(report::record_line(
             "ospf_convergence",
             &labels,
             "sigkill",
@@ -37,7 +35,7 @@ fn records() -> String {
             &sigkill,
         ));
     }
-    lines.extend(report::figure_line(
+    lines.push(report::record_line(
         "connection_survival",
         &[("failure", "crash")],
         "survived",

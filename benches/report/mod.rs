@@ -27,18 +27,15 @@ fn case(labels: &[(&str, &str)]) -> Value {
     )
 }
 
-/// The record line of `metric` (one value per run) for the case `labels`, or `None` when
-/// records are not wanted. Non-finite values are left out.
-pub fn figure_line(
+/// The record line of `metric` (one value per run) for the case `labels`. Non-finite
+/// values are left out.
+pub fn record_line(
     bench: &str,
     labels: &[(&str, &str)],
     metric: &str,
     unit: &str,
     values: &[f64],
-) -> Option<String> {
-    if !enabled() {
-        return None;
-    }
+) -> String {
     let values: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
     let record = json!({
         "bench": bench,
@@ -47,7 +44,18 @@ pub fn figure_line(
         "unit": unit,
         "values": values,
     });
-    Some(format!("{PREFIX}{record}"))
+    format!("{PREFIX}{record}")
+}
+
+/// [`record_line`], or `None` when records are not wanted.
+pub fn figure_line(
+    bench: &str,
+    labels: &[(&str, &str)],
+    metric: &str,
+    unit: &str,
+    values: &[f64],
+) -> Option<String> {
+    enabled().then(|| record_line(bench, labels, metric, unit, values))
 }
 
 /// Prints the record of `metric` (see [`figure_line`]).
