@@ -21,7 +21,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use super::dataplane_worker::StatsHandle;
-use super::snapshot::Snapshot;
+use super::snapshot::{Live, Snapshot};
 
 /// What a client can ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,21 +151,44 @@ impl Frontdesk {
                 Ok(counters) => serde_json::to_value(snapshot.services(Some(&counters))),
                 Err(err) => return Reply::Error(format!("dataplane statistics: {err}")),
             },
-            Request::Metrics => {
-                let counters = tokio::time::timeout(STATS_WAIT, self.stats.stats())
-                    .await
-                    .ok()
-                    .and_then(Result::ok);
-                Ok(serde_json::Value::String(
-                    snapshot.metrics(counters.as_ref()),
-                ))
-            }
+            Request::Metrics => Ok(serde_json::Value::String(
+                snapshot.metrics(&self.live(&snapshot).await),
+            )),
             other => return ask_control(&self.to_control, other).await,
         };
         match value {
             Ok(value) => Reply::Ok(value),
             Err(err) => Reply::Error(format!("cannot encode the answer: {err}")),
         }
+    }
+}
+
+impl Frontdesk {
+    /// Reads the dataplane's counters and the OSPF and VRRP status at once, each given
+    /// [`STATS_WAIT`]: one that does not answer in time is left out of the scrape.
+    async fn live(&self, snapshot: &Snapshot) -> Live {
+        let tables = async {
+            tokio::time::timeout(STATS_WAIT, self.stats.stats())
+                .await
+                .ok()
+                .and_then(Result::ok)
+        };
+        let ospf = async {
+            let reader = snapshot.ospf.as_ref()?;
+            tokio::time::timeout(STATS_WAIT, reader.status())
+                .await
+                .ok()
+                .and_then(Result::ok)
+        };
+        let vrrp = async {
+            let reader = snapshot.vrrp.as_ref()?;
+            tokio::time::timeout(STATS_WAIT, reader.status())
+                .await
+                .ok()
+                .and_then(Result::ok)
+        };
+        let (tables, ospf, vrrp) = tokio::join!(tables, ospf, vrrp);
+        Live { tables, ospf, vrrp }
     }
 }
 

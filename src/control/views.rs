@@ -108,6 +108,10 @@ pub struct ReloadCounters {
     pub failed: u64,
     /// The errors of the last failed reload, if the last reload failed.
     pub last_errors: Vec<String>,
+    /// Seconds the last read of the configuration took (parse, includes, validation),
+    /// at start or at a reload, whether it was accepted or not.
+    #[serde(default)]
+    pub last_load_seconds: f64,
 }
 
 /// `directorctl services --diff`: where the kernel differs from the desired tables (empty:
