@@ -952,7 +952,7 @@ impl Controller {
                 Err(errors) => return Reply::Error(errors.join("\n")),
             },
             Request::Status => serde_json::to_value(&self.published.borrow().status),
-            Request::Services { .. } | Request::Metrics => {
+            Request::Services { .. } | Request::Connections | Request::Metrics => {
                 return Reply::Error("answered from the snapshot, not by the loop".into())
             }
             Request::OspfInterfaces

@@ -78,6 +78,11 @@ impl Snapshot {
         inspect::services(&self.backend, &self.desired, &self.health, stats)
     }
 
+    /// `directorctl services`: what the kernel holds, with the health of our real servers.
+    pub fn listed(&self, listing: &crate::dataplane::listing::Listing) -> ServicesView {
+        inspect::listed(&self.backend, listing, &self.health)
+    }
+
     /// `directorctl services --diff`: the desired tables against the kernel's.
     pub fn diff(&self, kernel: &TableStats) -> super::views::TablesDiffView {
         super::views::TablesDiffView {
