@@ -1,10 +1,11 @@
 //! Builds the control-socket views from the control loop's internal state.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use crate::dataplane::listing::{ListedDest, ListedService, Listing, Rates};
 use crate::dataplane::tables::{
-    svc_flags, DestKey, DestSpec, Forward, ServiceKey, ServiceSpec, TableStats,
+    svc_flags, DestKey, DestSpec, Family, Forward, ServiceKey, ServiceSpec, TableStats,
 };
 use crate::dataplane::DesiredTables;
 
@@ -129,20 +130,24 @@ pub fn kernel_listing_from_stats(desired: &DesiredTables, stats: &TableStats) ->
 }
 
 /// A kernel listing as `directorctl services` shows it, with the health of the real
-/// servers the configuration names.
+/// servers the configuration names. Sorted as ipvsadm sorts (unless `--nosort`): services
+/// by firewall mark, family, protocol, address and port; real servers by address and port
+/// (the kernel's own order, which `mh` depends on, is what `--diff` checks).
 pub fn listed(
     backend: &str,
     listing: &Listing,
     health: &HashMap<(ServiceKey, DestKey), RealHealthView>,
 ) -> ServicesView {
-    let services = listing
-        .services
-        .iter()
+    let mut sorted: Vec<&ListedService> = listing.services.iter().collect();
+    sorted.sort_by_key(|s| ipvsadm_order(&s.spec.key));
+    let services = sorted
+        .into_iter()
         .map(|service| {
             let key = service.spec.key;
-            let reals = service
-                .dests
-                .iter()
+            let mut dests: Vec<&ListedDest> = service.dests.iter().collect();
+            dests.sort_by_key(|d| (d.spec.key.addr, d.spec.key.port));
+            let reals = dests
+                .into_iter()
                 .map(|dest| {
                     let health = health.get(&(key, dest.spec.key));
                     RealView {
@@ -177,7 +182,7 @@ pub fn listed(
                 flags: flag_names(&spec.scheduler, spec.flags),
                 persistent: (spec.timeout > 0).then_some(spec.timeout),
                 persistence_netmask: (spec.timeout > 0 && spec.netmask < key.family().max_prefix())
-                    .then(|| format!("/{}", spec.netmask)),
+                    .then(|| netmask_text(key.family(), spec.netmask)),
                 reals,
                 stats: Some(counters(&service.counters)),
                 rates: service.rates.as_ref().map(rates),
@@ -193,6 +198,32 @@ pub fn listed(
             udp: t.udp,
         }),
         per_real_counters: listing.per_real_counters,
+    }
+}
+
+/// ipvsadm's service order: firewall mark (0 for address services), family, protocol,
+/// address, port.
+fn ipvsadm_order(key: &ServiceKey) -> (u32, Family, u16, Option<IpAddr>, u16) {
+    match *key {
+        ServiceKey::Addr {
+            addr,
+            port,
+            protocol,
+        } => (0, key.family(), protocol.number(), Some(addr), port),
+        ServiceKey::Fwmark { mark, family } => (mark, family, 0, None, 0),
+    }
+}
+
+/// A persistence netmask as ipvsadm prints it: dotted for IPv4, a prefix length for IPv6.
+fn netmask_text(family: Family, prefix: u8) -> String {
+    match family {
+        Family::Inet => {
+            let bits = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(32)))
+                .unwrap_or(0);
+            std::net::Ipv4Addr::from(bits).to_string()
+        }
+        Family::Inet6 => prefix.to_string(),
     }
 }
 
