@@ -16,17 +16,24 @@ use crate::control::views::{OspfInterfaceView, OspfNeighborView, ServicesView, S
 /// The exit statuses, as `directorctl --help` and directorctl(8) print them.
 pub const EXIT_STATUS_HELP: &str = "\
 Exit status:
-  0  healthy, or done
-  1  not healthy, or refused: status with a VIP pending or withdrawn by health, a failing
-     dataplane object or a rejected last reload; services with a real server down (not
-     drained); services --diff with a difference; ospf neighbors with no Full adjacency;
-     ospf interfaces with one Down; vrrp with an instance in FAULT; bfd with a session not
-     Up; reload rejected; a maintenance command refused; any error the daemon answers
-     (e.g. no OSPF speaker runs); realserver check with something missing; check-config
-     with an invalid file; genhash that could not fetch
+  0  what was asked about is healthy, or done
+  1  it is not healthy, or the daemon refused
   2  wrong usage
-  3  no answer: the daemon is not running, the socket cannot be used, or it did not
-     answer in time";
+  3  no answer from the daemon (not running,
+     socket not usable, or too slow)
+
+Healthy means, per command:
+  status           every VIP announced (or in
+                   maintenance), no failing dataplane
+                   object, the last reload accepted
+  services         every real server up or drained
+  services --diff  no difference
+  ospf neighbors   at least one Full adjacency
+  ospf interfaces  none Down
+  vrrp             no instance in FAULT
+  bfd              every session Up
+  realserver check nothing missing
+  check-config     a valid file";
 
 /// What directorctl exits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
