@@ -108,7 +108,7 @@ pub fn kernel_listing_from_stats(desired: &DesiredTables, stats: &TableStats) ->
                             key: d.key,
                             forward: wanted
                                 .and_then(|w| w.dests.iter().find(|x| x.key == d.key))
-                                .map_or(Forward::Masq, |x| x.forward.clone()),
+                                .map_or(Forward::Masq, |x| x.forward),
                             weight: d.weight,
                             upper_threshold: 0,
                             lower_threshold: 0,
