@@ -342,7 +342,7 @@ fn directorctl_without_a_daemon_says_so() {
         .args(["-s", "/nonexistent/directord.sock", "status"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3), "3: no answer");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("is directord running?"), "{stderr}");
 }
@@ -1032,4 +1032,76 @@ fn withdraw_and_drain_all_in_active_active_mode_survive_a_restart() {
     assert!(states.iter().all(|(_, s)| s != "maintenance"), "{states:?}");
     daemon.signal(Signal::Term);
     daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
+}
+
+/// `directorctl ARGS…` without --json: (exit code, stdout, stderr).
+fn ctl_exit(socket: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(DIRECTORCTL)
+        .arg("-s")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("run directorctl");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Exit statuses tell scripts whether what they asked about is healthy: 0 yes, 1 no (or
+/// refused), 2 wrong usage, 3 no answer (see `cli::exit`).
+#[test]
+fn exit_statuses_say_whether_what_was_asked_about_is_healthy() {
+    let dir = TestDir::new("exits");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let live = listener.local_addr().expect("address").port();
+    let dead = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        probe.local_addr().expect("address").port()
+    };
+    let config = dir.write("director.conf", &checked_config(live, dead, ""));
+    let runtime = dir.subdir("run");
+    let socket = runtime.join("directord.sock");
+    let _daemon = LocalDaemon::start(&config, &runtime, dir.path().join("directord.log"));
+    wait_until(WAIT, POLL, || match real_health(&socket, dead)? {
+        (0, false, _) => Ok(()),
+        other => Err(format!("closed port: {other:?}")),
+    })
+    .expect("the closed port is down");
+
+    let (code, text, _) = ctl_exit(&socket, &["services"]);
+    assert_eq!(code, Some(1), "a real server is down: {text}");
+    assert!(
+        text.contains("as the kernel holds it") && text.contains("DOWN"),
+        "{text}"
+    );
+    let (code, text, _) = ctl_exit(&socket, &["--json", "services", "--stats"]);
+    assert_eq!(
+        code,
+        Some(1),
+        "the same with --json and another layout: {text}"
+    );
+    assert!(text.starts_with('{'), "{text}");
+    let (code, text, _) = ctl_exit(&socket, &["status"]);
+    assert_eq!(code, Some(0), "tables-only, nothing failing: {text}");
+    let (code, _, err) = ctl_exit(&socket, &["ospf", "neighbors"]);
+    assert_eq!(code, Some(1), "no speaker runs here: {err}");
+    let (code, _, err) = ctl_exit(&socket, &["connections"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("forwards nothing"), "{err}");
+    let (code, _, _) = ctl_exit(&socket, &["services", "--stats", "--rate"]);
+    assert_eq!(code, Some(2), "two layouts at once is wrong usage");
+    let (code, _, _) = ctl_exit(&socket, &["metrics"]);
+    assert_eq!(code, Some(0));
+
+    // Drained by the operator: down on purpose, so healthy again.
+    let real = format!("127.0.0.1:{dead}");
+    let (code, text, err) = ctl_exit(&socket, &["drain", "10.99.0.1:80", &real]);
+    assert_eq!(code, Some(0), "{text}{err}");
+    let (code, text, _) = ctl_exit(&socket, &["services"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, _, _) = ctl_exit(&dir.path().join("no.sock"), &["status"]);
+    assert_eq!(code, Some(3), "no daemon, no answer");
+    drop(listener);
 }

@@ -66,6 +66,18 @@ fn health_checks_drive_tables_and_routes() {
     let tables_all_up = wait_until(VERDICT, POLL, || lab.nft_identical())
         .expect("baseline: identical nftables tables on both directors")
         .value;
+    // The metrics agree: each director's own LSA carries the VIP over a Full adjacency.
+    for d in &lab.directors {
+        let text = metrics_text(&d.socket);
+        for line in [
+            format!("director_vip_announced{{vip=\"{VIP}\"}} 1\n"),
+            "state=\"Full\"} 1\n".to_string(),
+            "director_ospf_adjacency_changes_total ".to_string(),
+            "director_ospf_lsas_sent_total ".to_string(),
+        ] {
+            assert!(text.contains(&line), "{}: no {line:?} in\n{text}", d.name);
+        }
+    }
 
     // ===== 2. one service stops: only its flows move =====
     let packets_before: Vec<u64> = lab.net.directors.iter().map(nft_packets).collect();
@@ -258,6 +270,12 @@ fn health_checks_drive_tables_and_routes() {
         lab.both_full()
     })
     .expect("all services down: both directors withdraw the VIP, no route at the router");
+    for d in &lab.directors {
+        let text = metrics_text(&d.socket);
+        let why =
+            format!("director_vip_not_announced_reason{{vip=\"{VIP}\",reason=\"unhealthy\"}} 1\n");
+        assert!(text.contains(&why), "{}: no {why:?} in\n{text}", d.name);
+    }
     eprintln!("all down: route gone, stable from {:.1?}", w.after);
 
     // ===== 4. services back: the route returns =====
@@ -483,4 +501,13 @@ fn measure_disagreement(lab: &HealthLab, i: usize, weight: u32) -> Disagreement 
         seen: results.iter().map(|r| r.0).collect(),
         poll: polls.iter().sum::<Duration>() / polls.len().max(1) as u32,
     }
+}
+
+/// `directorctl metrics` of the director behind `socket`.
+fn metrics_text(socket: &Path) -> String {
+    ctl(socket, &["metrics"])
+        .expect("metrics")
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }

@@ -824,3 +824,128 @@ fn directord_restart_never_flushes() {
     assert!(status.success(), "{status}");
     assert_eq!(saved(None), reloaded, "SIGTERM changed the tables");
 }
+
+/// `directorctl services` and `connections` read what the kernel holds: every line of
+/// `ipvsadm -Ln`, `-Ln --stats`, `-Ln --rate`, `-L --timeout` and `-Lnc` comes out the same
+/// (ours adds a health column to the first and says which dataplane in its header).
+#[test]
+fn kernel_listing_matches_ipvsadm_layouts() {
+    use director::cli::render::{self, Layout};
+    use director::control::snapshot::Snapshot;
+    use director::control::views::{ConnectionView, ConnectionsView, DataplaneView, StatusView};
+    use director::dataplane::ipvs::listing::IpvsReader;
+    use director::dataplane::listing;
+
+    let Some((_g, _dir)) = setup("listing") else {
+        return;
+    };
+    let pid = std::process::id();
+    let client = format!("dplc-{pid}");
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = sh(&format!(
+                "ip netns pids {0} | xargs -r kill -9; ip netns del {0}; ip addr del 10.98.100.1/32 dev lo",
+                self.0
+            ));
+        }
+    }
+    let _cleanup = Cleanup(client.clone());
+    run(&format!(
+        "ip netns add {client}; ip -n {client} link set lo up\n\
+         ip link add dplr{pid} type veth peer name eth0 netns {client}\n\
+         ip addr add 10.98.0.1/24 dev dplr{pid}; ip link set dplr{pid} up\n\
+         ip -n {client} addr add 10.98.0.2/24 dev eth0; ip -n {client} link set eth0 up\n\
+         ip -n {client} route add default via 10.98.0.1\n\
+         ip addr add 10.98.100.1/32 dev lo\n\
+         ipvsadm -A -t 10.98.100.1:80 -s mh -b mh-port\n\
+         ipvsadm -a -t 10.98.100.1:80 -r 10.98.0.9:80 -m -w 2\n\
+         ipvsadm -a -t 10.98.100.1:80 -r 10.98.0.10:8080 -m -w 0\n\
+         ipvsadm -A -u 10.98.100.1:53 -s rr -p 300 -M 255.255.255.0\n\
+         ipvsadm -a -u 10.98.100.1:53 -r 10.98.0.11 -g\n\
+         ipvsadm -A -f 7 -s wlc\n\
+         ipvsadm --set 901 121 301"
+    ));
+    let read = || {
+        IpvsReader::open()
+            .and_then(|mut r| r.read())
+            .expect("listing")
+    };
+    let snapshot = Snapshot::starting(StatusView {
+        dataplane: DataplaneView {
+            backend: "ipvs".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    // Only the table lines: ipvsadm's first line names the kernel module, ours the dataplane.
+    let body = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip(1)
+            .map(|l| l.trim_end().to_string())
+            .collect()
+    };
+    let ours = |layout| render::services(&snapshot.listed(&read()), layout, 0);
+    // The default layout, without our health column (`-`: no configuration here).
+    let plain: Vec<String> = body(&ours(Layout::Health))
+        .into_iter()
+        .map(|l| l.strip_suffix(" -").unwrap_or(&l).trim_end().to_string())
+        .collect();
+    assert_eq!(plain, body(&run("ipvsadm -Ln")));
+    assert_eq!(
+        body(&ours(Layout::Stats)),
+        body(&run("ipvsadm -Ln --stats"))
+    );
+    assert_eq!(body(&ours(Layout::Rate)), body(&run("ipvsadm -Ln --rate")));
+    assert_eq!(
+        ours(Layout::Timeout).trim_end(),
+        run("ipvsadm -L --timeout").trim_end()
+    );
+    assert!(ours(Layout::Timeout).contains("901 121 301"));
+
+    // A client's SYNs make a connection entry (the real server never answers).
+    run(&format!(
+        "ip netns exec {client} timeout 2 bash -c '</dev/tcp/10.98.100.1/80' || true"
+    ));
+    let entries =
+        listing::read_table(listing::IPVS_CONN, listing::parse_ipvs_conn).expect("ip_vs_conn");
+    assert!(entries.total >= 1, "no connection entry");
+    let view = ConnectionsView {
+        backend: "ipvs".into(),
+        total: entries.total,
+        entries: entries
+            .entries
+            .into_iter()
+            .map(|c| ConnectionView {
+                protocol: c.protocol,
+                expires: c.expires,
+                state: c.state,
+                source: c.source,
+                virtual_address: c.virtual_address,
+                destination: c.destination,
+            })
+            .collect(),
+        note: None,
+    };
+    // Every column but the expiry time, which moves between the two reads.
+    let without_expiry = |text: &str| -> Vec<Vec<String>> {
+        let mut rows: Vec<Vec<String>> = text
+            .lines()
+            .skip(2)
+            .map(|l| {
+                l.split_whitespace()
+                    .enumerate()
+                    .filter(|(i, _)| *i != 1)
+                    .map(|(_, f)| f.to_string())
+                    .collect()
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(
+        without_expiry(&render::connections(&view)),
+        without_expiry(&run("ipvsadm -Lnc"))
+    );
+    assert!(render::connections(&view).contains("10.98.100.1:80"));
+}

@@ -34,7 +34,8 @@ fn directorctl_bfd(d: &Director) -> Result<serde_json::Value, String> {
         .args(["--json", "bfd"])
         .output()
         .map_err(|e| e.to_string())?;
-    if !out.status.success() {
+    // Exit 1 with an answer: a session is not Up; the caller looks at which.
+    if out.stdout.is_empty() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
     serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())

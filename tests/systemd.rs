@@ -1,5 +1,6 @@
 //! The systemd unit in dist/ passes `systemd-analyze verify` (sd_notify itself is tested
-//! in tests/daemon.rs with a fake NOTIFY_SOCKET).
+//! in tests/daemon.rs with a fake NOTIFY_SOCKET). Why no real systemd runs in CI:
+//! docs/testing.md, "systemd".
 
 mod common;
 

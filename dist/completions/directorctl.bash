@@ -28,6 +28,9 @@ _directorctl() {
             directorctl,config)
                 cmd="directorctl__subcmd__config"
                 ;;
+            directorctl,connections)
+                cmd="directorctl__subcmd__connections"
+                ;;
             directorctl,drain)
                 cmd="directorctl__subcmd__drain"
                 ;;
@@ -75,6 +78,9 @@ _directorctl() {
                 ;;
             directorctl__subcmd__help,config)
                 cmd="directorctl__subcmd__help__subcmd__config"
+                ;;
+            directorctl__subcmd__help,connections)
+                cmd="directorctl__subcmd__help__subcmd__connections"
                 ;;
             directorctl__subcmd__help,drain)
                 cmd="directorctl__subcmd__help__subcmd__drain"
@@ -194,7 +200,7 @@ _directorctl() {
 
     case "${cmd}" in
         directorctl)
-            opts="-s -f -j -h -V --socket --config --json --help --version status services ospf vrrp bfd reload config metrics withdraw announce drain undrain realserver check-config genhash help"
+            opts="-s -f -j -h -V --socket --config --json --help --version status services connections ospf vrrp bfd reload config metrics withdraw announce drain undrain realserver check-config genhash help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,6 +293,20 @@ _directorctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        directorctl__subcmd__connections)
+            opts="-j -h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         directorctl__subcmd__drain)
             opts="-j -h --all --wait --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -332,7 +352,7 @@ _directorctl() {
             return 0
             ;;
         directorctl__subcmd__help)
-            opts="status services ospf vrrp bfd reload config metrics withdraw announce drain undrain realserver check-config genhash help"
+            opts="status services connections ospf vrrp bfd reload config metrics withdraw announce drain undrain realserver check-config genhash help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -388,6 +408,20 @@ _directorctl() {
             return 0
             ;;
         directorctl__subcmd__help__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        directorctl__subcmd__help__subcmd__connections)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -988,7 +1022,7 @@ _directorctl() {
             return 0
             ;;
         directorctl__subcmd__services)
-            opts="-j -h --stats --diff --json --help"
+            opts="-j -h --stats --rate --timeout --diff --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -136,6 +136,11 @@ pub struct Status {
     pub as_external_lsas: usize,
     pub counters: Counters,
     pub shutting_down: bool,
+    /// The /32 prefixes our own LSAs in the LSDB carry now (stub links of our Router-LSAs,
+    /// our AS-external LSAs), MaxAge ones left out: what the routers can see, as opposed to
+    /// `announced`, what we were asked to announce.
+    #[serde(default)]
+    pub in_lsdb: BTreeSet<Ipv4Network>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -187,6 +192,14 @@ pub struct Counters {
     pub tx: BTreeMap<&'static str, u64>,
     pub drops: BTreeMap<&'static str, u64>,
     pub tx_errors: u64,
+    /// Neighbor transitions into or out of Full.
+    pub adjacency_changes: u64,
+    /// LSAs in the Link State Updates accepted for processing.
+    pub lsas_received: u64,
+    /// LSAs in the Link State Updates sent (flooding, answers, retransmissions).
+    pub lsas_sent: u64,
+    /// LSAs sent again because a neighbor did not acknowledge them in time.
+    pub lsas_retransmitted: u64,
 }
 
 pub(crate) enum Command {

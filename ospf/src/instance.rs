@@ -22,7 +22,7 @@ use crate::interface::{elect_dr, ism, Interface, LinkInfo};
 use crate::lsdb::Lsdb;
 use crate::neighbor::nsm;
 use crate::packet::dbdesc::{FLAG_I, FLAG_M, FLAG_MS};
-use crate::packet::lsa::{LS_TYPE_EXTERNAL, LS_TYPE_NETWORK};
+use crate::packet::lsa::{LsaBody, LINK_STUB, LS_TYPE_EXTERNAL, LS_TYPE_NETWORK};
 use crate::packet::LsaKey;
 
 /// MinLSArrival (RFC 2328 Appendix B).
@@ -724,6 +724,7 @@ impl Instance {
                 });
             }
             if new == S::Full || old == S::Full {
+                self.counters.adjacency_changes += 1;
                 self.dirty = true;
             }
         }
@@ -854,6 +855,35 @@ impl Instance {
             as_external_lsas: self.as_lsdb.len(),
             counters: self.counters.clone(),
             shutting_down: self.shutdown.is_some(),
+            in_lsdb: self.prefixes_in_lsdb(now),
         }
+    }
+
+    /// The /32 prefixes our own live (not MaxAge) LSAs carry: stub links of our
+    /// Router-LSAs and our AS-external LSAs.
+    fn prefixes_in_lsdb(&self, now: Instant) -> BTreeSet<Ipv4Network> {
+        let host = |addr: Ipv4Addr, mask: Ipv4Addr| {
+            (mask == Ipv4Addr::BROADCAST).then(|| Ipv4Network::new(addr, 32).ok())?
+        };
+        let own = |db: &'_ Lsdb| -> Vec<Ipv4Network> {
+            db.iter()
+                .filter(|(k, e)| k.adv_rtr == self.router_id && !e.is_max_age(now))
+                .flat_map(|(k, e)| match &e.lsa.body {
+                    LsaBody::Router(r) => r
+                        .links
+                        .iter()
+                        .filter(|l| l.link_type == LINK_STUB)
+                        .filter_map(|l| host(l.id, l.data))
+                        .collect(),
+                    LsaBody::External(x) => host(k.id, x.mask).into_iter().collect(),
+                    _ => Vec::new(),
+                })
+                .collect()
+        };
+        self.areas
+            .iter()
+            .flat_map(|a| own(&a.lsdb))
+            .chain(own(&self.as_lsdb))
+            .collect()
     }
 }

@@ -322,6 +322,7 @@ impl Instance {
         if n.state < nsm::State::Exchange {
             return self.drop_packet(ii, src, "lsupd_state");
         }
+        self.counters.lsas_received += u.lsas.len() as u64;
         let mut direct_acks = Vec::new();
         for lsa in u.lsas {
             // (1) checksum, (2) known type.

@@ -929,3 +929,46 @@ fn dd_retransmission_refreshes_crypto_sequence() {
     assert_eq!((first.len(), again.len()), (1, 1));
     assert!(again[0] > first[0], "{again:?} after {first:?}");
 }
+
+#[test]
+fn status_shows_the_prefixes_our_lsas_carry_and_counts_lsas_and_adjacencies() {
+    let mut lab = full_with(R9);
+    let status = lab.inst.status(lab.now);
+    assert_eq!(status.in_lsdb, BTreeSet::from([vip()]));
+    assert_eq!(status.counters.adjacency_changes, 1);
+    assert!(status.counters.lsas_sent > 0);
+    let received = status.counters.lsas_received;
+    lab.rx_from(
+        R9,
+        R9,
+        ME,
+        Body::LsUpdate(LsUpdate {
+            lsas: vec![router_lsa(R9, 0x8000_0001, vec![])],
+        }),
+    );
+    assert_eq!(
+        lab.inst.status(lab.now).counters.lsas_received,
+        received + 1
+    );
+    // Withdrawn: asked for nothing, and our LSA no longer carries it.
+    lab.input(Input::SetAnnounced(BTreeSet::new()));
+    let status = lab.inst.status(lab.now);
+    assert!(status.announced.is_empty() && status.in_lsdb.is_empty());
+    // R9 does not acknowledge the new instance: it goes out again after RxmtInterval.
+    let before = status.counters.lsas_retransmitted;
+    lab.advance(Duration::from_secs(5));
+    assert!(lab.inst.status(lab.now).counters.lsas_retransmitted > before);
+    // As AS-external LSAs, too.
+    lab.advance(Duration::from_secs(5));
+    let many: BTreeSet<Ipv4Network> = (0..200u32)
+        .map(|i| Ipv4Network::new(Ipv4Addr::from(0xc633_0000 + i), 32).unwrap())
+        .collect();
+    lab.input(Input::SetAnnounced(many.clone()));
+    assert_eq!(lab.inst.status(lab.now).in_lsdb, many);
+    // The adjacency goes: a second change.
+    lab.input(Input::Link {
+        iface: 0,
+        info: None,
+    });
+    assert_eq!(lab.inst.status(lab.now).counters.adjacency_changes, 2);
+}

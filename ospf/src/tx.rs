@@ -180,6 +180,7 @@ impl Instance {
 
     /// Sends LSAs in as few LS Updates as the MTU allows.
     pub(crate) fn send_lsas(&mut self, now: Instant, ii: usize, dst: Ipv4Addr, lsas: Vec<Lsa>) {
+        self.counters.lsas_sent += lsas.len() as u64;
         let max = self.max_body(ii);
         let mut batch: Vec<Lsa> = Vec::new();
         let mut size = 4;
@@ -254,6 +255,7 @@ impl Instance {
         }
         if !lsas.is_empty() {
             *self.counters.tx.entry("lsupd_retransmit").or_default() += 1;
+            self.counters.lsas_retransmitted += lsas.len() as u64;
             let dst = self.nbr_dst(ii, k);
             self.send_lsas(now, ii, dst, lsas);
         }

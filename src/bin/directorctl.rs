@@ -5,14 +5,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use director::cli::exit::{self, Exit};
+use director::cli::render::Layout;
 use director::cli::{
     genhash, maintenance, render, CtlCommand, DirectorctlArgs, GenhashArgs, OspfWhat,
     RealServerAction, DEFAULT_SOCKET,
 };
 use director::control::socket::{self, Reply, Request};
 use director::control::views::{
-    MaintenanceReply, OspfInterfaceView, OspfLsaView, OspfNeighborView, ServicesView, StatusView,
-    TablesDiffView,
+    ConnectionsView, MaintenanceReply, OspfInterfaceView, OspfLsaView, OspfNeighborView,
+    ServicesView, StatusView, TablesDiffView,
 };
 use director::policy::maintenance::MaintenanceOp;
 
@@ -35,7 +37,10 @@ fn main() -> ExitCode {
         CtlCommand::Services(services) => Request::Services {
             stats: services.stats,
             diff: services.diff,
+            rate: services.rate,
+            timeout: services.timeout,
         },
+        CtlCommand::Connections => Request::Connections,
         CtlCommand::Ospf { what } => match what {
             OspfWhat::Interfaces => Request::OspfInterfaces,
             OspfWhat::Neighbors => Request::OspfNeighbors,
@@ -70,28 +75,24 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(socket::request(&path, request, timeout)) {
         Ok(Reply::Ok(value)) => {
-            // `services --diff` exits 1 when the kernel differs, for scripts and monitoring.
-            let differs = matches!(request, Request::Services { diff: true, .. })
-                && render::diff_found(&value);
+            // Whether what was asked about is healthy: the exit status (see cli::exit).
+            let verdict = exit::verdict(request, &value);
             if let Err(err) = director::cli::print_stdout(&render_reply(&args, request, value)) {
                 eprintln!("directorctl: cannot write the answer: {err}");
                 return ExitCode::FAILURE;
             }
             if wait_for_drain {
-                return runtime.block_on(wait_drained(&path));
+                return runtime.block_on(wait_drained(&path)).into();
             }
-            if differs {
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
+            verdict.into()
         }
         Ok(Reply::Error(message)) => {
             eprintln!("directorctl: {message}");
-            ExitCode::FAILURE
+            Exit::Unhealthy.into()
         }
         Err(err) => {
             eprintln!("directorctl: {err} (is directord running? see -s/--socket)");
-            ExitCode::FAILURE
+            Exit::NoAnswer.into()
         }
     }
 }
@@ -106,8 +107,8 @@ const DRAIN_POLL: Duration = Duration::from_secs(1);
 
 /// `drain --all --wait`: reads the kernel's connection counts until no active connection
 /// is left, printing each change. Exit 0 once drained; 1 when the backend cannot count
-/// (nftables) or the daemon stops answering.
-async fn wait_drained(path: &std::path::Path) -> ExitCode {
+/// (nftables); 3 when the daemon stops answering.
+async fn wait_drained(path: &std::path::Path) -> Exit {
     let mut last = None;
     loop {
         let view = match socket::request(
@@ -115,6 +116,8 @@ async fn wait_drained(path: &std::path::Path) -> ExitCode {
             Request::Services {
                 stats: true,
                 diff: false,
+                rate: false,
+                timeout: false,
             },
             LOOKUP_TIMEOUT,
         )
@@ -124,28 +127,29 @@ async fn wait_drained(path: &std::path::Path) -> ExitCode {
                 Ok(view) => view,
                 Err(err) => {
                     eprintln!("directorctl: unexpected services answer: {err}");
-                    return ExitCode::FAILURE;
+                    return Exit::Unhealthy;
                 }
             },
             Ok(Reply::Error(message)) => {
                 eprintln!("directorctl: {message}");
-                return ExitCode::FAILURE;
+                return Exit::Unhealthy;
             }
             Err(err) => {
                 eprintln!("directorctl: {err}");
-                return ExitCode::FAILURE;
+                return Exit::NoAnswer;
             }
         };
         let Some((active, inactive)) = maintenance::connections(&view) else {
             eprintln!(
-                "directorctl: the {} backend keeps no connection counts; watch                  `conntrack -C` instead (the VIPs are withdrawn)",
+                "directorctl: the {} backend keeps no connection counts; watch \
+                 `directorctl connections` instead (the VIPs are withdrawn)",
                 view.backend
             );
-            return ExitCode::FAILURE;
+            return Exit::Unhealthy;
         };
         if active == 0 {
             println!("drained: no active connection left ({inactive} inactive)");
-            return ExitCode::SUCCESS;
+            return Exit::Healthy;
         }
         if last != Some((active, inactive)) {
             println!("waiting: {active} active, {inactive} inactive connections");
@@ -282,12 +286,30 @@ fn render_reply(args: &DirectorctlArgs, request: Request, value: serde_json::Val
                 Err(_) => render::generic(&value),
             }
         }
-        Request::Services { stats, .. } => {
-            match serde_json::from_value::<ServicesView>(value.clone()) {
-                Ok(view) => render::services(&view, stats, unix_now()),
-                Err(_) => render::generic(&value),
+        Request::Services {
+            stats,
+            rate,
+            timeout,
+            ..
+        } => match serde_json::from_value::<ServicesView>(value.clone()) {
+            Ok(view) => {
+                let layout = if stats {
+                    Layout::Stats
+                } else if rate {
+                    Layout::Rate
+                } else if timeout {
+                    Layout::Timeout
+                } else {
+                    Layout::Health
+                };
+                render::services(&view, layout, unix_now())
             }
-        }
+            Err(_) => render::generic(&value),
+        },
+        Request::Connections => match serde_json::from_value::<ConnectionsView>(value.clone()) {
+            Ok(view) => render::connections(&view),
+            Err(_) => render::generic(&value),
+        },
         Request::Bfd => render::bfd(&value),
         Request::Metrics => value
             .as_str()

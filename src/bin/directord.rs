@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         eprintln!("directord: {message}");
         return ExitCode::FAILURE;
     }
+    let load_started = std::time::Instant::now();
     let loaded = match config::load_with(&path, &options) {
         Ok(loaded) => loaded,
         Err(failed) => {
@@ -60,6 +61,7 @@ fn main() -> ExitCode {
         config_path: path,
         load_options: options,
         runtime_dir: args.runtime_dir,
+        config_load_time: load_started.elapsed(),
     };
     match runtime.block_on(director::control::run(settings, loaded)) {
         Ok(()) => ExitCode::SUCCESS,

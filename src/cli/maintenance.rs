@@ -91,7 +91,7 @@ pub fn state(view: &MaintenanceView) -> String {
 /// Connections still on this director: (active, inactive), summed over every real server;
 /// None when the backend cannot count them (nftables keeps no per-server count).
 pub fn connections(view: &ServicesView) -> Option<(u64, u64)> {
-    if view.backend == "nftables" {
+    if !view.per_real_counters {
         return None;
     }
     Some(
@@ -150,10 +150,14 @@ mod tests {
                         active_conns: active,
                         inactive_conns: inactive,
                         stats: None,
+                        rates: None,
                     })
                     .collect(),
                 stats: None,
+                rates: None,
             }],
+            timeouts: None,
+            per_real_counters: backend == "ipvs",
         }
     }
 

@@ -1,6 +1,7 @@
 //! Command-line definitions of `directord` and `directorctl`, and rendering of their output.
 
 pub mod check;
+pub mod exit;
 pub mod genhash;
 pub mod maintenance;
 pub mod realserver;
@@ -109,7 +110,7 @@ pub fn config_path(explicit: Option<&Path>) -> PathBuf {
 
 /// directorctl: query and steer a running directord over its control socket.
 #[derive(Debug, Parser)]
-#[command(name = "directorctl", version)]
+#[command(name = "directorctl", version, after_help = exit::EXIT_STATUS_HELP)]
 pub struct DirectorctlArgs {
     /// Control socket of the daemon. Default: `control_socket` from the configuration
     /// file (see --config), else /run/director/directord.sock.
@@ -132,8 +133,12 @@ pub struct DirectorctlArgs {
 pub enum CtlCommand {
     /// Overview: mode, configuration file, uptime, VIPs and whether each is announced.
     Status,
-    /// Virtual services and real servers, like `ipvsadm -Ln`.
+    /// Virtual services and real servers as the kernel holds them, in `ipvsadm -Ln`'s
+    /// layout, each configured real server with its health.
     Services(ServicesArgs),
+    /// The dataplane's connection entries, like `ipvsadm -Lnc`: IPVS's connection table,
+    /// or for nftables the kernel's conntrack entries towards the services (NAT only).
+    Connections,
     /// The OSPF speaker: interfaces, neighbors, LSDB.
     Ospf {
         #[command(subcommand)]
@@ -278,13 +283,22 @@ pub struct UndrainArgs {
 
 #[derive(Debug, Args)]
 pub struct ServicesArgs {
-    /// Add connection, packet and byte counters (like `ipvsadm -Ln --stats`).
-    #[arg(long)]
+    /// Connection, packet and byte counters (like `ipvsadm -Ln --stats`).
+    #[arg(long, conflicts_with_all = ["rate", "timeout"])]
     pub stats: bool,
+
+    /// Connections, packets and bytes per second (like `ipvsadm -Ln --rate`; IPVS only,
+    /// nftables keeps no rates).
+    #[arg(long, conflicts_with = "timeout")]
+    pub rate: bool,
+
+    /// The IPVS tcp, tcpfin and udp timeouts (like `ipvsadm -L --timeout`).
+    #[arg(long)]
+    pub timeout: bool,
 
     /// Compare the desired tables with the kernel's: services, real servers and weights
     /// missing, extra or different. Exit 1 when they differ.
-    #[arg(long, conflicts_with = "stats")]
+    #[arg(long, conflicts_with_all = ["stats", "rate", "timeout"])]
     pub diff: bool,
 }
 

@@ -3,54 +3,87 @@
 use std::fmt::Write;
 
 use crate::control::views::{
-    OspfInterfaceView, OspfLsaView, OspfNeighborView, RealView, ServicesView, StatusView,
-    TablesDiffView,
+    ConnectionsView, OspfInterfaceView, OspfLsaView, OspfNeighborView, RealView, ServicesView,
+    StatusView, TablesDiffView,
 };
 
-/// `ipvsadm -Ln`-like listing; `--stats` adds the counters like `ipvsadm -Ln --stats`.
-/// Without `--stats`, each real server's line ends with its health: `up` or `DOWN`, for
-/// how long (relative to `now_unix`), and for a down server the failing check's reason.
-pub fn services(view: &ServicesView, with_stats: bool, now_unix: u64) -> String {
+/// Which of ipvsadm's layouts `directorctl services` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `ipvsadm -Ln`, each real server's line followed by its health.
+    Health,
+    /// `ipvsadm -Ln --stats`.
+    Stats,
+    /// `ipvsadm -Ln --rate`.
+    Rate,
+    /// `ipvsadm -L --timeout`.
+    Timeout,
+}
+
+/// `ipvsadm -Ln`'s layouts (columns as ipvsadm prints them). The default one ends each
+/// real server's line with its health: `up` or `DOWN`, for how long (relative to
+/// `now_unix`), and for a down server the failing check's reason.
+pub fn services(view: &ServicesView, layout: Layout, now_unix: u64) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Director dataplane: {}", view.backend);
-    if with_stats {
-        let _ = writeln!(
-            out,
-            "Prot LocalAddress:Port                 Conns    InPkts   OutPkts   InBytes  OutBytes"
-        );
-        let _ = writeln!(out, "  -> RemoteAddress:Port");
-    } else {
-        let _ = writeln!(out, "Prot LocalAddress:Port Scheduler Flags");
-        let _ = writeln!(
-            out,
-            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn"
-        );
+    if layout == Layout::Timeout {
+        return match view.timeouts {
+            Some(t) => format!(
+                "Timeout (tcp tcpfin udp): {} {} {}\n",
+                t.tcp, t.tcp_fin, t.udp
+            ),
+            None => format!(
+                "the {} dataplane has no timeouts of its own (conntrack's apply)\n",
+                view.backend
+            ),
+        };
+    }
+    let _ = writeln!(
+        out,
+        "Director dataplane: {} (as the kernel holds it)",
+        view.backend
+    );
+    match layout {
+        Layout::Stats => {
+            out.push_str(
+                "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n\
+                 \x20 -> RemoteAddress:Port\n",
+            );
+        }
+        Layout::Rate => {
+            out.push_str(
+                "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n\
+                 \x20 -> RemoteAddress:Port\n",
+            );
+        }
+        Layout::Health | Layout::Timeout => {
+            out.push_str(
+                "Prot LocalAddress:Port Scheduler Flags\n\
+                 \x20 -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n",
+            );
+        }
     }
     for service in &view.services {
-        if with_stats {
-            let counters = service.stats.clone().unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{:<4} {:<28} {}",
-                service.protocol,
-                service.address,
-                stats_columns(&counters)
-            );
-            for real in &service.reals {
-                let counters = real.stats.clone().unwrap_or_default();
+        let name = format!("{:<4} {}", service.protocol, service.address);
+        match layout {
+            Layout::Stats | Layout::Rate => {
                 let _ = writeln!(
                     out,
-                    "  -> {:<28} {}",
-                    real.address,
-                    stats_columns(&counters)
+                    "{name:<33}{}",
+                    numbers(layout, &service.stats, &service.rates)
                 );
+                for real in &service.reals {
+                    let _ = writeln!(
+                        out,
+                        "  -> {:<28}{}",
+                        real.address,
+                        numbers(layout, &real.stats, &real.rates)
+                    );
+                }
+                continue;
             }
-            continue;
+            Layout::Health | Layout::Timeout => {}
         }
-        let mut line = format!(
-            "{:<4} {} {}",
-            service.protocol, service.address, service.scheduler
-        );
+        let mut line = format!("{name} {}", service.scheduler);
         if !service.flags.is_empty() {
             let _ = write!(line, " ({})", service.flags.join(","));
         }
@@ -74,14 +107,86 @@ pub fn services(view: &ServicesView, with_stats: bool, now_unix: u64) -> String 
             );
         }
     }
+    if !view.per_real_counters && layout != Layout::Timeout {
+        let _ = writeln!(
+            out,
+            "(the {} dataplane counts per service only: per real server counts read 0{})",
+            view.backend,
+            if layout == Layout::Rate {
+                ", and it keeps no rates"
+            } else {
+                ""
+            }
+        );
+    }
     out
 }
 
-/// `up 00:05:12`, `DOWN 00:00:12 TCP_CHECK 10.1.0.2:80: connect …: refused`, or `sorry`
-/// for a server outside the configuration's real servers (the sorry server).
+/// The five number columns of `--stats` (counters) or `--rate` (per second).
+fn numbers(
+    layout: Layout,
+    stats: &Option<crate::control::views::Counters>,
+    rates: &Option<crate::control::views::RatesView>,
+) -> String {
+    let values = if layout == Layout::Rate {
+        let r = rates.clone().unwrap_or_default();
+        [
+            r.connections,
+            r.packets_in,
+            r.packets_out,
+            r.bytes_in,
+            r.bytes_out,
+        ]
+    } else {
+        let c = stats.clone().unwrap_or_default();
+        [
+            c.connections,
+            c.packets_in,
+            c.packets_out,
+            c.bytes_in,
+            c.bytes_out,
+        ]
+    };
+    values.iter().map(|&v| largenum(v)).collect()
+}
+
+/// `directorctl connections`, like `ipvsadm -Lnc`.
+pub fn connections(view: &ConnectionsView) -> String {
+    let mut out = format!("Director connection entries ({})\n", view.backend);
+    out.push_str("pro expire state       source             virtual            destination\n");
+    for c in &view.entries {
+        let _ = writeln!(
+            out,
+            "{:<3} {:02}:{:02}  {:<11} {:<18} {:<18} {}",
+            c.protocol,
+            c.expires / 60,
+            c.expires % 60,
+            c.state,
+            c.source,
+            c.virtual_address,
+            c.destination
+        );
+    }
+    if view.total > view.entries.len() {
+        let _ = writeln!(
+            out,
+            "(the first {} of {} entries)",
+            view.entries.len(),
+            view.total
+        );
+    }
+    if let Some(note) = &view.note {
+        let _ = writeln!(out, "({note})");
+    }
+    out
+}
+
+/// `up 00:05:12`, `DOWN 00:00:12 TCP_CHECK 10.1.0.2:80: connect …: refused`, or `-` for a
+/// server outside the configuration's real servers.
 fn health_column(real: &RealView, now_unix: u64) -> String {
+    // Not a real server of the configuration: the sorry server, or a service not ours.
     let Some(health) = &real.health else {
-        return "sorry".into();
+        return "-".into();
     };
     let age = duration(now_unix.saturating_sub(health.since_unix));
     // Drained by the operator: say so first, the health still matters for undrain.
@@ -114,26 +219,15 @@ fn health_column(real: &RealView, now_unix: u64) -> String {
     format!("{drained}DOWN {age} {why}")
 }
 
-fn stats_columns(counters: &crate::control::views::Counters) -> String {
-    format!(
-        "{:>9} {:>9} {:>9} {:>9} {:>9}",
-        human(counters.connections),
-        human(counters.packets_in),
-        human(counters.packets_out),
-        human(counters.bytes_in),
-        human(counters.bytes_out)
-    )
-}
-
-/// ipvsadm's abbreviation of large counters (its `print_largenum`): exact below 10^8,
-/// then K, M, G, T so a column never grows past nine characters.
-fn human(value: u64) -> String {
+/// ipvsadm's `print_largenum`: nine columns, exact below 10^8, then K, M, G or T so a
+/// column never grows.
+fn largenum(value: u64) -> String {
     match value {
-        0..100_000_000 => value.to_string(),
-        100_000_000..1_000_000_000 => format!("{}K", value / 1_000),
-        1_000_000_000..100_000_000_000 => format!("{}M", value / 1_000_000),
-        100_000_000_000..100_000_000_000_000 => format!("{}G", value / 1_000_000_000),
-        _ => format!("{}T", value / 1_000_000_000_000),
+        0..100_000_000 => format!("{value:>9}"),
+        100_000_000..1_000_000_000 => format!("{:>8}K", value / 1_000),
+        1_000_000_000..100_000_000_000 => format!("{:>8}M", value / 1_000_000),
+        100_000_000_000..100_000_000_000_000 => format!("{:>8}G", value / 1_000_000_000),
+        _ => format!("{:>8}T", value / 1_000_000_000_000),
     }
 }
 
@@ -462,7 +556,9 @@ fn scalar(value: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::views::{CheckView, RealHealthView, ServiceView};
+    use crate::control::views::{
+        CheckView, ConnectionView, Counters, RatesView, RealHealthView, ServiceView, TimeoutsView,
+    };
 
     #[test]
     fn bfd_sessions_table() {
@@ -517,7 +613,16 @@ mod tests {
                         }),
                         active_conns: 3,
                         inactive_conns: 0,
-                        stats: None,
+                        stats: Some(Counters {
+                            connections: 123_456_789,
+                            packets_in: 10,
+                            ..Default::default()
+                        }),
+                        rates: Some(RatesView {
+                            connections: 2,
+                            bytes_in: 4_000,
+                            ..Default::default()
+                        }),
                     },
                     RealView {
                         address: "192.168.1.11:80".into(),
@@ -540,12 +645,23 @@ mod tests {
                         active_conns: 0,
                         inactive_conns: 0,
                         stats: None,
+                        rates: None,
                     },
                 ],
-                stats: None,
+                stats: Some(Counters {
+                    connections: 7,
+                    ..Default::default()
+                }),
+                rates: None,
             }],
+            timeouts: Some(TimeoutsView {
+                tcp: 900,
+                tcp_fin: 120,
+                udp: 300,
+            }),
+            per_real_counters: true,
         };
-        let text = services(&view, false, 1072);
+        let text = services(&view, Layout::Health, 1072);
         assert!(text.contains("TCP  10.0.0.1:80 mh (mh-port)\n"), "{text}");
         assert!(
             text.contains(
@@ -558,6 +674,29 @@ mod tests {
                 "0         drained, DOWN 00:01:12 TCP_CHECK 192.168.1.11:80: connection refused"
             ),
             "{text}"
+        );
+        // ipvsadm -Ln --stats: numbers in nine columns from column 33.
+        let stats = services(&view, Layout::Stats, 1072);
+        assert!(
+            stats.contains(
+                "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n\
+                 \x20 -> RemoteAddress:Port\n\
+                 TCP  10.0.0.1:80                         7        0        0        0        0\n\
+                 \x20 -> 192.168.1.10:80               123456K       10        0        0        0\n\
+                 \x20 -> 192.168.1.11:80                     0        0        0        0        0\n"
+            ),
+            "{stats}"
+        );
+        let rate = services(&view, Layout::Rate, 1072);
+        assert!(
+            rate.contains(
+                "  -> 192.168.1.10:80                     2        0        0     4000        0\n"
+            ),
+            "{rate}"
+        );
+        assert_eq!(
+            services(&view, Layout::Timeout, 0),
+            "Timeout (tcp tcpfin udp): 900 120 300\n"
         );
     }
 
@@ -632,9 +771,33 @@ mod tests {
 
     #[test]
     fn counters_abbreviate_like_ipvsadm() {
-        assert_eq!(human(99_999_999), "99999999");
-        assert_eq!(human(123_456_789), "123456K");
-        assert_eq!(human(2_500_000_000), "2500M");
-        assert_eq!(human(250_000_000_000), "250G");
+        assert_eq!(largenum(99_999_999), " 99999999");
+        assert_eq!(largenum(123_456_789), "  123456K");
+        assert_eq!(largenum(2_500_000_000), "    2500M");
+        assert_eq!(largenum(250_000_000_000), "     250G");
+    }
+
+    #[test]
+    fn connections_look_like_ipvsadm_lnc() {
+        let view = ConnectionsView {
+            backend: "ipvs".into(),
+            total: 3,
+            entries: vec![ConnectionView {
+                protocol: "TCP".into(),
+                expires: 899,
+                state: "ESTABLISHED".into(),
+                source: "10.0.0.1:40000".into(),
+                virtual_address: "10.0.0.100:80".into(),
+                destination: "10.1.0.1:80".into(),
+            }],
+            note: None,
+        };
+        assert_eq!(
+            connections(&view),
+            "Director connection entries (ipvs)\n\
+             pro expire state       source             virtual            destination\n\
+             TCP 14:59  ESTABLISHED 10.0.0.1:40000     10.0.0.100:80      10.1.0.1:80\n\
+             (the first 1 of 3 entries)\n"
+        );
     }
 }

@@ -96,6 +96,11 @@ impl Announcer {
         self.handle.status().await
     }
 
+    /// Reads the speaker's status without the control loop (for the metrics endpoint).
+    pub fn status_reader(&self) -> super::snapshot::OspfReader {
+        super::snapshot::OspfReader::new(self.handle.clone())
+    }
+
     /// Withdraws everything and stops: the speaker flushes our LSAs, waits for every Full
     /// neighbor's acknowledgement (bounded) and for the routers' SPF, then says goodbye.
     /// Flushing is not held back by MinLSInterval, unlike re-originating without the stubs,

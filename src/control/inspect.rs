@@ -1,17 +1,21 @@
 //! Builds the control-socket views from the control loop's internal state.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
-use crate::dataplane::tables::{svc_flags, DestKey, Forward, ServiceKey, TableStats};
+use crate::dataplane::listing::{ListedDest, ListedService, Listing, Rates};
+use crate::dataplane::tables::{
+    svc_flags, DestKey, DestSpec, Family, Forward, ServiceKey, ServiceSpec, TableStats,
+};
 use crate::dataplane::DesiredTables;
 
 use super::views::{
-    Counters, OspfInterfaceView, OspfLsaView, OspfNeighborView, RealHealthView, RealView,
-    ServiceView, ServicesView,
+    Counters, OspfInterfaceView, OspfLsaView, OspfNeighborView, RatesView, RealHealthView,
+    RealView, ServiceView, ServicesView, TimeoutsView,
 };
 
 /// The tables as programmed, with each real server's health, and live counters when the
-/// backend could give them.
+/// backend could give them (the metrics' view: what this director wants, counted).
 pub fn services(
     backend: &str,
     desired: &DesiredTables,
@@ -35,23 +39,127 @@ pub fn services(
         .services
         .iter()
         .map(|service| {
+            let indexed = by_service.get(&service.spec.key);
+            ListedService {
+                spec: service.spec.clone(),
+                counters: indexed.map(|(s, _)| s.counters).unwrap_or_default(),
+                rates: None,
+                dests: service
+                    .dests
+                    .iter()
+                    .map(|dest| {
+                        let counted = indexed.and_then(|(_, dests)| dests.get(&dest.key).copied());
+                        ListedDest {
+                            spec: dest.clone(),
+                            active_connections: counted.map_or(0, |d| d.active_connections),
+                            inactive_connections: counted.map_or(0, |d| d.inactive_connections),
+                            counters: counted.map(|d| d.counters).unwrap_or_default(),
+                            rates: None,
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let listing = Listing {
+        services,
+        timeouts: None,
+        per_real_counters: backend != "nftables",
+    };
+    let mut view = listed(backend, &listing, health);
+    if stats.is_none() {
+        for service in &mut view.services {
+            service.stats = None;
+            for real in &mut service.reals {
+                real.stats = None;
+            }
+        }
+    }
+    view
+}
+
+/// What a backend without a kernel listing of its own (nftables, none) holds: the services
+/// its statistics list (read from the kernel), with scheduler and forwarding method from
+/// the desired tables (nftables keeps them only as rendered rules and maps).
+pub fn kernel_listing_from_stats(desired: &DesiredTables, stats: &TableStats) -> Listing {
+    let services = stats
+        .services
+        .iter()
+        .map(|counted| {
+            let wanted = desired.service(&counted.key);
+            ListedService {
+                spec: wanted.map_or_else(
+                    || ServiceSpec {
+                        key: counted.key,
+                        scheduler: String::new(),
+                        flags: 0,
+                        timeout: 0,
+                        netmask: counted.key.family().max_prefix(),
+                    },
+                    |w| w.spec.clone(),
+                ),
+                counters: counted.counters,
+                rates: None,
+                dests: counted
+                    .dests
+                    .iter()
+                    .map(|d| ListedDest {
+                        spec: DestSpec {
+                            key: d.key,
+                            forward: wanted
+                                .and_then(|w| w.dests.iter().find(|x| x.key == d.key))
+                                .map_or(Forward::Masq, |x| x.forward),
+                            weight: d.weight,
+                            upper_threshold: 0,
+                            lower_threshold: 0,
+                        },
+                        active_connections: d.active_connections,
+                        inactive_connections: d.inactive_connections,
+                        counters: d.counters,
+                        rates: None,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Listing {
+        services,
+        timeouts: None,
+        per_real_counters: false,
+    }
+}
+
+/// A kernel listing as `directorctl services` shows it, with the health of the real
+/// servers the configuration names. Sorted as ipvsadm sorts (unless `--nosort`): services
+/// by firewall mark, family, protocol, address and port; real servers by address and port
+/// (the kernel's own order, which `mh` depends on, is what `--diff` checks).
+pub fn listed(
+    backend: &str,
+    listing: &Listing,
+    health: &HashMap<(ServiceKey, DestKey), RealHealthView>,
+) -> ServicesView {
+    let mut sorted: Vec<&ListedService> = listing.services.iter().collect();
+    sorted.sort_by_key(|s| ipvsadm_order(&s.spec.key));
+    let services = sorted
+        .into_iter()
+        .map(|service| {
             let key = service.spec.key;
-            let indexed = by_service.get(&key);
-            let service_stats = indexed.map(|(s, _)| *s);
-            let reals = service
-                .dests
-                .iter()
+            let mut dests: Vec<&ListedDest> = service.dests.iter().collect();
+            dests.sort_by_key(|d| (d.spec.key.addr, d.spec.key.port));
+            let reals = dests
+                .into_iter()
                 .map(|dest| {
-                    let dest_stats = indexed.and_then(|(_, dests)| dests.get(&dest.key).copied());
+                    let health = health.get(&(key, dest.spec.key));
                     RealView {
-                        address: dest.key.to_string(),
-                        forward: forward_name(&dest.forward).to_string(),
-                        weight: dest.weight,
-                        up: health.get(&(key, dest.key)).is_none_or(|h| h.up),
-                        health: health.get(&(key, dest.key)).cloned(),
-                        active_conns: dest_stats.map_or(0, |d| u64::from(d.active_connections)),
-                        inactive_conns: dest_stats.map_or(0, |d| u64::from(d.inactive_connections)),
-                        stats: dest_stats.map(|d| counters(&d.counters)),
+                        address: dest.spec.key.to_string(),
+                        forward: forward_name(&dest.spec.forward).to_string(),
+                        weight: dest.spec.weight,
+                        up: health.is_none_or(|h| h.up),
+                        health: health.cloned(),
+                        active_conns: u64::from(dest.active_connections),
+                        inactive_conns: u64::from(dest.inactive_connections),
+                        stats: Some(counters(&dest.counters)),
+                        rates: dest.rates.as_ref().map(rates),
                     }
                 })
                 .collect();
@@ -66,23 +174,66 @@ pub fn services(
                 ),
                 ServiceKey::Fwmark { mark, .. } => ("FWM".to_string(), mark.to_string()),
             };
+            let spec = &service.spec;
             ServiceView {
                 protocol,
                 address,
-                scheduler: service.spec.scheduler.clone(),
-                flags: flag_names(&service.spec.scheduler, service.spec.flags),
-                persistent: (service.spec.timeout > 0).then_some(service.spec.timeout),
-                persistence_netmask: (service.spec.timeout > 0
-                    && service.spec.netmask < key.family().max_prefix())
-                .then(|| format!("/{}", service.spec.netmask)),
+                scheduler: spec.scheduler.clone(),
+                flags: flag_names(&spec.scheduler, spec.flags),
+                persistent: (spec.timeout > 0).then_some(spec.timeout),
+                persistence_netmask: (spec.timeout > 0 && spec.netmask < key.family().max_prefix())
+                    .then(|| netmask_text(key.family(), spec.netmask)),
                 reals,
-                stats: service_stats.map(|s| counters(&s.counters)),
+                stats: Some(counters(&service.counters)),
+                rates: service.rates.as_ref().map(rates),
             }
         })
         .collect();
     ServicesView {
         backend: backend.to_string(),
         services,
+        timeouts: listing.timeouts.map(|t| TimeoutsView {
+            tcp: t.tcp,
+            tcp_fin: t.tcp_fin,
+            udp: t.udp,
+        }),
+        per_real_counters: listing.per_real_counters,
+    }
+}
+
+/// ipvsadm's service order: firewall mark (0 for address services), family, protocol,
+/// address, port.
+fn ipvsadm_order(key: &ServiceKey) -> (u32, Family, u16, Option<IpAddr>, u16) {
+    match *key {
+        ServiceKey::Addr {
+            addr,
+            port,
+            protocol,
+        } => (0, key.family(), protocol.number(), Some(addr), port),
+        ServiceKey::Fwmark { mark, family } => (mark, family, 0, None, 0),
+    }
+}
+
+/// A persistence netmask as ipvsadm prints it: dotted for IPv4, a prefix length for IPv6.
+fn netmask_text(family: Family, prefix: u8) -> String {
+    match family {
+        Family::Inet => {
+            let bits = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(32)))
+                .unwrap_or(0);
+            std::net::Ipv4Addr::from(bits).to_string()
+        }
+        Family::Inet6 => prefix.to_string(),
+    }
+}
+
+fn rates(r: &Rates) -> RatesView {
+    RatesView {
+        connections: r.connections,
+        packets_in: r.packets_in,
+        packets_out: r.packets_out,
+        bytes_in: r.bytes_in,
+        bytes_out: r.bytes_out,
     }
 }
 

@@ -3,17 +3,23 @@
 //!
 //! The control loop owns every number and publishes them in a snapshot; the endpoint reads
 //! the snapshot (see `snapshot.rs`), so a scrape sees one consistent state and never waits
-//! for the loop.
+//! for the loop. Each scrape describes the families as plain data ([`Family`]) and
+//! `prometheus-client` (the Prometheus project's own Rust client) encodes them: names,
+//! escaping, number formats and histogram series follow its text format 0.0.4 encoder, not
+//! code of ours. Why that crate and not `prometheus` is in `docs/operations.md`.
 //!
 //! The endpoint reads at most [`MAX_HEAD_BYTES`] of request head (never a body), gives a
 //! client [`REQUEST_TIME`] to send it and to take the answer, and serves at most
 //! [`MAX_CLIENTS`] connections at once (the ones beyond get a 503 and are closed).
 
-use std::fmt::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -23,22 +29,33 @@ use super::socket::{Frontdesk, Reply, Request};
 /// A series' labels as (name, value) pairs.
 pub type Labels = Vec<(&'static str, String)>;
 
-/// One metric family: name, help, type, and its samples as (labels, value).
+/// One metric family: name (counters end in `_total`, as they are exposed), help, type,
+/// and its series.
+#[derive(Debug, Clone)]
 pub struct Family {
     pub name: &'static str,
     pub help: &'static str,
     pub kind: Kind,
     pub samples: Vec<(Labels, f64)>,
-    /// Histogram series as (name suffix, labels, value).
-    pub histogram_series: Vec<(&'static str, Labels, f64)>,
+    pub histograms: Vec<HistogramSeries>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Counter,
     Gauge,
-    /// Samples come from [`Family::histogram`]: `_bucket`, `_sum` and `_count` series.
+    /// Series come from [`Family::histogram`].
     Histogram,
+}
+
+/// One labelled histogram as counted elsewhere: bucket counts per upper bound (cumulative,
+/// as Prometheus exposes them), total count and sum.
+#[derive(Debug, Clone)]
+pub struct HistogramSeries {
+    labels: Labels,
+    buckets: Vec<(f64, u64)>,
+    count: u64,
+    sum: f64,
 }
 
 impl Family {
@@ -48,81 +65,108 @@ impl Family {
             help,
             kind,
             samples: Vec::new(),
-            histogram_series: Vec::new(),
+            histograms: Vec::new(),
         }
     }
 
-    pub fn sample(mut self, labels: Vec<(&'static str, String)>, value: f64) -> Self {
+    pub fn sample(mut self, labels: Labels, value: f64) -> Self {
         self.samples.push((labels, value));
         self
     }
 
-    /// One labelled histogram: cumulative `counts` per upper `bounds`, then +Inf, sum and
-    /// count.
+    /// Adds a series in place (for families filled in a loop).
+    pub fn push(&mut self, labels: Labels, value: f64) {
+        self.samples.push((labels, value));
+    }
+
+    /// One labelled histogram: cumulative `counts` per upper `bounds`, then the count of
+    /// every observation (the +Inf bucket) and their sum.
     pub fn histogram(
         mut self,
-        labels: Vec<(&'static str, String)>,
+        labels: Labels,
         bounds: &[f64],
         counts: &[u64],
         count: u64,
         sum: f64,
     ) -> Self {
-        for (bound, bucket) in bounds.iter().zip(counts) {
-            let mut l = labels.clone();
-            l.push(("le", bound.to_string()));
-            self.histogram_series.push(("_bucket", l, *bucket as f64));
-        }
-        let mut l = labels.clone();
-        l.push(("le", "+Inf".into()));
-        self.histogram_series.push(("_bucket", l, count as f64));
-        self.histogram_series.push(("_sum", labels.clone(), sum));
-        self.histogram_series.push(("_count", labels, count as f64));
+        self.histograms.push(HistogramSeries {
+            labels,
+            buckets: bounds.iter().copied().zip(counts.iter().copied()).collect(),
+            count,
+            sum,
+        });
         self
     }
 }
 
-/// Renders the families in the text format (version 0.0.4).
-pub fn render(families: &[Family]) -> String {
+/// Renders the families in the Prometheus text format (version 0.0.4).
+pub fn render(families: Vec<Family>) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Exposition(families)));
     let mut out = String::new();
-    for family in families {
-        let kind = match family.kind {
-            Kind::Counter => "counter",
-            Kind::Gauge => "gauge",
-            Kind::Histogram => "histogram",
-        };
-        let _ = writeln!(out, "# HELP {} {}", family.name, family.help);
-        let _ = writeln!(out, "# TYPE {} {kind}", family.name);
-        for (labels, value) in &family.samples {
-            series(&mut out, family.name, "", labels, *value);
-        }
-        for (suffix, labels, value) in &family.histogram_series {
-            series(&mut out, family.name, suffix, labels, *value);
-        }
+    // Writing into a String cannot fail; an encoder error would be a bug in a family
+    // (e.g. an invalid name), which the tests of every family catch.
+    if let Err(err) = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry) {
+        tracing::error!(error = %err, "metrics encoding failed");
     }
     out
 }
 
-fn series(out: &mut String, name: &str, suffix: &str, labels: &[(&str, String)], value: f64) {
-    out.push_str(name);
-    out.push_str(suffix);
-    if !labels.is_empty() {
-        out.push('{');
-        for (index, (key, label_value)) in labels.iter().enumerate() {
-            if index > 0 {
-                out.push(',');
+/// The families of one scrape, handed to the encoder as a collector.
+#[derive(Debug)]
+struct Exposition(Vec<Family>);
+
+impl Collector for Exposition {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for family in &self.0 {
+            let (name, metric_type) = match family.kind {
+                // The encoder appends `_total` to counters itself.
+                Kind::Counter => (
+                    family.name.strip_suffix("_total").unwrap_or(family.name),
+                    MetricType::Counter,
+                ),
+                Kind::Gauge => (family.name, MetricType::Gauge),
+                Kind::Histogram => (family.name, MetricType::Histogram),
+            };
+            let mut metric = encoder.encode_descriptor(name, family.help, None, metric_type)?;
+            for (labels, value) in &family.samples {
+                encode_sample(metric.encode_family(labels)?, family.kind, *value)?;
             }
-            let _ = write!(out, "{key}=\"{}\"", escape(label_value));
+            for series in &family.histograms {
+                // The encoder wants each bucket's own count and accumulates them.
+                let mut below = 0;
+                let mut buckets: Vec<(f64, u64)> = series
+                    .buckets
+                    .iter()
+                    .map(|&(bound, cumulative)| {
+                        let own = cumulative.saturating_sub(below);
+                        below = below.max(cumulative);
+                        (bound, own)
+                    })
+                    .collect();
+                buckets.push((f64::INFINITY, series.count.saturating_sub(below)));
+                metric
+                    .encode_family(&series.labels)?
+                    .encode_histogram::<NoLabelSet>(series.sum, series.count, &buckets, None)?;
+            }
         }
-        out.push('}');
+        Ok(())
     }
-    let _ = writeln!(out, " {value}");
 }
 
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// Whole numbers are written as integers (`1`, not `1.0`), as alert rules and people
+/// expect; the rest as floats.
+fn encode_sample(mut encoder: MetricEncoder, kind: Kind, value: f64) -> std::fmt::Result {
+    const EXACT: f64 = (1u64 << 53) as f64;
+    let whole = value.fract() == 0.0 && value.abs() < EXACT;
+    match (kind, whole) {
+        (Kind::Counter, true) if value >= 0.0 => {
+            encoder.encode_counter::<NoLabelSet, u64, u64>(&(value as u64), None)
+        }
+        (Kind::Counter, _) => encoder.encode_counter::<NoLabelSet, f64, f64>(&value, None),
+        (_, true) => encoder.encode_gauge(&(value as i64)),
+        (_, false) => encoder.encode_gauge(&value),
+    }
 }
 
 /// Longest request head read (request line and headers); a body is never read.
@@ -261,13 +305,31 @@ mod tests {
 
     #[test]
     fn text_format_has_help_type_and_escaped_labels() {
-        let text = render(&[Family::new("director_vips", Kind::Gauge, "VIPs held.")
-            .sample(vec![("state", "announced".into())], 2.0)
-            .sample(vec![("name", "a\"b".into())], 1.0)]);
+        let text = render(vec![Family::new(
+            "director_vips",
+            Kind::Gauge,
+            "VIPs held.",
+        )
+        .sample(vec![("state", "announced".into())], 2.0)
+        .sample(vec![("name", "a\"b".into())], 1.0)]);
         assert_eq!(
             text,
             "# HELP director_vips VIPs held.\n# TYPE director_vips gauge\n\
              director_vips{state=\"announced\"} 2\ndirector_vips{name=\"a\\\"b\"} 1\n"
+        );
+    }
+
+    #[test]
+    fn counters_keep_their_total_names_and_fractions_stay_floats() {
+        let text = render(vec![
+            Family::new("director_x_total", Kind::Counter, "Xs.").sample(vec![], 3.0),
+            Family::new("director_load_seconds", Kind::Gauge, "Load.").sample(vec![], 0.25),
+        ]);
+        assert_eq!(
+            text,
+            "# HELP director_x_total Xs.\n# TYPE director_x_total counter\ndirector_x_total 3\n\
+             # HELP director_load_seconds Load.\n# TYPE director_load_seconds gauge\n\
+             director_load_seconds 0.25\n"
         );
     }
 
@@ -346,15 +408,18 @@ mod tests {
 
     #[test]
     fn histograms_have_cumulative_buckets_sum_and_count() {
-        let text = render(&[
-            Family::new("d_seconds", Kind::Histogram, "Durations.").histogram(
-                vec![("checker", "TCP".into())],
-                &[0.1, 1.0],
-                &[1, 2],
-                3,
-                2.5,
-            ),
-        ]);
+        let text = render(vec![Family::new(
+            "d_seconds",
+            Kind::Histogram,
+            "Durations.",
+        )
+        .histogram(
+            vec![("checker", "TCP".into())],
+            &[0.1, 1.0],
+            &[1, 2],
+            3,
+            2.5,
+        )]);
         assert_eq!(
             text,
             "# HELP d_seconds Durations.\n# TYPE d_seconds histogram\n\

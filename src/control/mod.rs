@@ -101,6 +101,8 @@ pub struct Settings {
     pub load_options: config::LoadOptions,
     /// The control socket (unless the configuration names one) and the dataplane's records.
     pub runtime_dir: PathBuf,
+    /// How long reading and checking the configuration took at start (for the metrics).
+    pub config_load_time: Duration,
 }
 
 /// Runs the daemon until SIGTERM/SIGINT, then shuts down gracefully.
@@ -287,6 +289,7 @@ impl Controller {
             None
         };
         let maintained = maintenance::load(&settings.runtime_dir.join(maintenance::FILE_NAME))?;
+        let load_seconds = settings.config_load_time.as_secs_f64();
         if !maintained.is_empty() {
             tracing::info!(
                 withdrawn = maintained.withdrawn.len(),
@@ -320,7 +323,10 @@ impl Controller {
             events,
             desired: Arc::default(),
             last_report: ReconcileReport::default(),
-            reloads: ReloadCounters::default(),
+            reloads: ReloadCounters {
+                last_load_seconds: load_seconds,
+                ..ReloadCounters::default()
+            },
             published: watch::Sender::new(Arc::new(Snapshot::starting(StatusView::default()))),
             results_unpublished: false,
             notifier: sd_notify::Notifier::from_env(),
@@ -818,15 +824,17 @@ impl Controller {
 
     /// Reads the configuration file again and checks that it can be applied without a
     /// restart; nothing is changed yet. The errors are ready to log and show.
-    fn vet_reload(&self) -> Result<Loaded, Vec<String>> {
-        let loaded = config::load_with(&self.settings.config_path, &self.settings.load_options)
-            .map_err(|failed| {
-                failed
-                    .errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-            })?;
+    fn vet_reload(&mut self) -> Result<Loaded, Vec<String>> {
+        let started = std::time::Instant::now();
+        let loaded = config::load_with(&self.settings.config_path, &self.settings.load_options);
+        self.reloads.last_load_seconds = started.elapsed().as_secs_f64();
+        let loaded = loaded.map_err(|failed| {
+            failed
+                .errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        })?;
         for warning in &loaded.warnings {
             tracing::warn!("{warning}");
         }
@@ -944,7 +952,7 @@ impl Controller {
                 Err(errors) => return Reply::Error(errors.join("\n")),
             },
             Request::Status => serde_json::to_value(&self.published.borrow().status),
-            Request::Services { .. } | Request::Metrics => {
+            Request::Services { .. } | Request::Connections | Request::Metrics => {
                 return Reply::Error("answered from the snapshot, not by the loop".into())
             }
             Request::OspfInterfaces
@@ -1045,6 +1053,8 @@ impl Controller {
                 self.started,
             )),
             checks: self.core.stats().clone(),
+            ospf: self.announcer.as_ref().map(Announcer::status_reader),
+            vrrp: self.vrrp.as_ref().map(VrrpHandle::status_reader),
         };
         self.published.send_replace(Arc::new(snapshot));
         self.results_unpublished = false;

@@ -10,7 +10,9 @@
 //! (silent and slow clients are dropped) and to take each reply; at most [`MAX_CLIENTS`]
 //! connections are served at once, the ones beyond are told so and closed at once.
 
+use std::collections::HashSet;
 use std::io;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,19 +23,32 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use super::dataplane_worker::StatsHandle;
-use super::snapshot::Snapshot;
+use super::inspect;
+use super::snapshot::{Live, Snapshot};
+use super::views::{ConnectionView, ConnectionsView};
+use crate::dataplane::ipvs::listing::IpvsReader;
+use crate::dataplane::listing::{self, Listing};
+use crate::dataplane::tables::ServiceKey;
 
 /// What a client can ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Request {
     Status,
+    /// The kernel's tables. `stats`, `rate` and `timeout` choose ipvsadm's layouts (the
+    /// answer carries everything either way); `diff` asks instead for the differences
+    /// between the desired tables and the kernel's.
     Services {
         stats: bool,
-        /// Compare the desired tables with what the kernel holds.
         #[serde(default)]
         diff: bool,
+        #[serde(default)]
+        rate: bool,
+        #[serde(default)]
+        timeout: bool,
     },
+    /// The connection entries of the dataplane (`ipvsadm -Lnc`).
+    Connections,
     OspfInterfaces,
     OspfNeighbors,
     OspfDatabase,
@@ -135,31 +150,21 @@ impl Frontdesk {
         let snapshot = self.snapshot.borrow().clone();
         let value = match request {
             Request::Status => serde_json::to_value(&snapshot.status),
-            // The kernel's connection counts when it answers in time; the table alone else.
-            Request::Services {
-                stats: false,
-                diff: false,
-            } => {
-                let counters = tokio::time::timeout(STATS_WAIT, self.stats.stats())
-                    .await
-                    .ok()
-                    .and_then(Result::ok);
-                serde_json::to_value(snapshot.services(counters.as_ref()))
-            }
-            Request::Services { diff, .. } => match self.stats.stats().await {
-                Ok(counters) if diff => serde_json::to_value(snapshot.diff(&counters)),
-                Ok(counters) => serde_json::to_value(snapshot.services(Some(&counters))),
+            Request::Services { diff: true, .. } => match self.stats.stats().await {
+                Ok(counters) => serde_json::to_value(snapshot.diff(&counters)),
                 Err(err) => return Reply::Error(format!("dataplane statistics: {err}")),
             },
-            Request::Metrics => {
-                let counters = tokio::time::timeout(STATS_WAIT, self.stats.stats())
-                    .await
-                    .ok()
-                    .and_then(Result::ok);
-                Ok(serde_json::Value::String(
-                    snapshot.metrics(counters.as_ref()),
-                ))
-            }
+            Request::Services { .. } => match self.kernel_listing(&snapshot).await {
+                Ok(listing) => serde_json::to_value(snapshot.listed(&listing)),
+                Err(err) => return Reply::Error(err),
+            },
+            Request::Connections => match connections(&snapshot).await {
+                Ok(view) => serde_json::to_value(view),
+                Err(err) => return Reply::Error(err),
+            },
+            Request::Metrics => Ok(serde_json::Value::String(
+                snapshot.metrics(&self.live(&snapshot).await),
+            )),
             other => return ask_control(&self.to_control, other).await,
         };
         match value {
@@ -167,6 +172,133 @@ impl Frontdesk {
             Err(err) => Reply::Error(format!("cannot encode the answer: {err}")),
         }
     }
+}
+
+/// How long a kernel listing (services, connections) may take before the request fails.
+const LISTING_WAIT: Duration = Duration::from_secs(8);
+
+impl Frontdesk {
+    /// What the kernel holds: IPVS is read directly (every service, ours or not); the
+    /// nftables backend lists what its statistics read back from its own tables.
+    async fn kernel_listing(&self, snapshot: &Snapshot) -> Result<Listing, String> {
+        if snapshot.backend == "ipvs" {
+            let read = tokio::task::spawn_blocking(|| IpvsReader::open()?.read());
+            return match tokio::time::timeout(LISTING_WAIT, read).await {
+                Ok(Ok(Ok(listing))) => Ok(listing),
+                Ok(Ok(Err(err))) => Err(format!("reading the IPVS tables: {err}")),
+                Ok(Err(err)) => Err(format!("reading the IPVS tables: {err}")),
+                Err(_) => Err(format!(
+                    "reading the IPVS tables took longer than {LISTING_WAIT:?}"
+                )),
+            };
+        }
+        match tokio::time::timeout(LISTING_WAIT, self.stats.stats()).await {
+            Ok(Ok(stats)) => Ok(inspect::kernel_listing_from_stats(
+                &snapshot.desired,
+                &stats,
+            )),
+            Ok(Err(err)) => Err(format!("dataplane statistics: {err}")),
+            Err(_) => Err(format!(
+                "the dataplane did not answer within {LISTING_WAIT:?}"
+            )),
+        }
+    }
+
+    /// Reads the dataplane's counters and the OSPF and VRRP status at once, each given
+    /// [`STATS_WAIT`]: one that does not answer in time is left out of the scrape.
+    async fn live(&self, snapshot: &Snapshot) -> Live {
+        let tables = async {
+            tokio::time::timeout(STATS_WAIT, self.stats.stats())
+                .await
+                .ok()
+                .and_then(Result::ok)
+        };
+        let ospf = async {
+            let reader = snapshot.ospf.as_ref()?;
+            tokio::time::timeout(STATS_WAIT, reader.status())
+                .await
+                .ok()
+                .and_then(Result::ok)
+        };
+        let vrrp = async {
+            let reader = snapshot.vrrp.as_ref()?;
+            tokio::time::timeout(STATS_WAIT, reader.status())
+                .await
+                .ok()
+                .and_then(Result::ok)
+        };
+        let (tables, ospf, vrrp) = tokio::join!(tables, ospf, vrrp);
+        Live { tables, ospf, vrrp }
+    }
+}
+
+/// The connection table of the backend: IPVS's `/proc/net/ip_vs_conn`; for nftables the
+/// kernel's conntrack entries whose original destination is a service of ours.
+async fn connections(snapshot: &Snapshot) -> Result<ConnectionsView, String> {
+    let backend = snapshot.backend.clone();
+    let services: HashSet<(IpAddr, u16)> = snapshot
+        .desired
+        .services
+        .iter()
+        .filter_map(|s| match s.spec.key {
+            ServiceKey::Addr { addr, port, .. } => Some((addr, port)),
+            ServiceKey::Fwmark { .. } => None,
+        })
+        .collect();
+    let name = backend.clone();
+    let read = tokio::task::spawn_blocking(move || match name.as_str() {
+        "ipvs" => listing::read_table(listing::IPVS_CONN, listing::parse_ipvs_conn)
+            .map(|c| (c, None))
+            .map_err(|err| {
+                format!(
+                    "{}: {err} (is the ip_vs module loaded?)",
+                    listing::IPVS_CONN
+                )
+            }),
+        "nftables" => listing::read_table(listing::NF_CONNTRACK, |line| {
+            listing::parse_conntrack(line, |addr, port| services.contains(&(addr, port)))
+        })
+        .map(|c| {
+            let note = "only NAT connections are tracked: DR services are forwarded at \
+                        ingress, before conntrack";
+            (c, Some(note.to_string()))
+        })
+        .map_err(|err| {
+            format!(
+                "{}: {err}: the nftables backend lists the kernel's conntrack entries from \
+                 there (needs nf_conntrack with CONFIG_NF_CONNTRACK_PROCFS; else use \
+                 `conntrack -L`)",
+                listing::NF_CONNTRACK
+            )
+        }),
+        _ => Err("the `none` dataplane forwards nothing, so it has no connections".to_string()),
+    });
+    let (table, note) = match tokio::time::timeout(LISTING_WAIT, read).await {
+        Ok(Ok(result)) => result?,
+        Ok(Err(err)) => return Err(format!("reading the connection table: {err}")),
+        Err(_) => {
+            return Err(format!(
+                "reading the connection table took longer than {LISTING_WAIT:?}"
+            ))
+        }
+    };
+    Ok(ConnectionsView {
+        backend,
+        total: table.total,
+        entries: table
+            .entries
+            .into_iter()
+            .map(|c| ConnectionView {
+                protocol: c.protocol,
+                expires: c.expires,
+                state: c.state,
+                source: c.source,
+                virtual_address: c.virtual_address,
+                destination: c.destination,
+            })
+            .collect(),
+        note,
+    })
 }
 
 /// Longest request line (the longest real request is under 40 bytes).
@@ -467,6 +599,8 @@ mod tests {
             Request::Services {
                 stats: true,
                 diff: false,
+                rate: false,
+                timeout: false,
             },
             Duration::from_secs(5),
         )

@@ -108,6 +108,10 @@ pub struct ReloadCounters {
     pub failed: u64,
     /// The errors of the last failed reload, if the last reload failed.
     pub last_errors: Vec<String>,
+    /// Seconds the last read of the configuration took (parse, includes, validation),
+    /// at start or at a reload, whether it was accepted or not.
+    #[serde(default)]
+    pub last_load_seconds: f64,
 }
 
 /// `directorctl services --diff`: where the kernel differs from the desired tables (empty:
@@ -118,11 +122,61 @@ pub struct TablesDiffView {
     pub differences: Vec<String>,
 }
 
-/// `directorctl services`: the tables as the dataplane programs them.
+/// `directorctl services`: the tables as the kernel holds them (every service, ours or
+/// not), with each configured real server's health.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServicesView {
     pub backend: String,
     pub services: Vec<ServiceView>,
+    /// IPVS's connection timeouts (`--timeout`); absent for nftables.
+    #[serde(default)]
+    pub timeouts: Option<TimeoutsView>,
+    /// False when the backend keeps no per-real-server counters or connection counts
+    /// (nftables): those columns then read 0.
+    #[serde(default)]
+    pub per_real_counters: bool,
+}
+
+/// IPVS connection timeouts in seconds, as `ipvsadm -L --timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeoutsView {
+    pub tcp: u32,
+    pub tcp_fin: u32,
+    pub udp: u32,
+}
+
+/// Per-second rates (`ipvsadm -L --rate`): connections, packets and bytes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RatesView {
+    pub connections: u64,
+    pub packets_in: u64,
+    pub packets_out: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+/// `directorctl connections`: the backend's connection entries (at most the first
+/// `entries.len()` of `total`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionsView {
+    pub backend: String,
+    pub total: usize,
+    pub entries: Vec<ConnectionView>,
+    /// What the list cannot show (nftables: DR flows bypass conntrack).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// One connection, as a line of `ipvsadm -Lnc`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub protocol: String,
+    /// Seconds until the entry expires.
+    pub expires: u64,
+    pub state: String,
+    pub source: String,
+    pub virtual_address: String,
+    pub destination: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,6 +192,8 @@ pub struct ServiceView {
     pub persistence_netmask: Option<String>,
     pub reals: Vec<RealView>,
     pub stats: Option<Counters>,
+    #[serde(default)]
+    pub rates: Option<RatesView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +210,8 @@ pub struct RealView {
     pub active_conns: u64,
     pub inactive_conns: u64,
     pub stats: Option<Counters>,
+    #[serde(default)]
+    pub rates: Option<RatesView>,
 }
 
 /// A real server's health: its verdict, since when, and each checker's last result.

@@ -12,6 +12,7 @@
 //! How ownership is recorded is described in `docs/dataplane.md`.
 
 pub mod ipvs;
+pub mod listing;
 pub mod maglev;
 pub mod memory;
 pub mod nftables;

@@ -20,6 +20,8 @@ use super::settings::{GarpSettings, InstanceSettings, Vip};
 /// RFC 6527-like statistics of one instance.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
+    /// State changes of any kind (the MIB counts only those to Master, `became_master`).
+    pub transitions: u64,
     pub adverts_rx: u64,
     pub adverts_tx: u64,
     pub became_master: u64,
@@ -480,6 +482,7 @@ impl Instance {
                     self.release(nl).await;
                 }
                 Action::StateChanged { from, to, reason } => {
+                    self.counters.transitions += 1;
                     self.last_change = Some((reason, Instant::now()));
                     changes.push((from, to, reason));
                 }

@@ -128,6 +128,28 @@ pub struct VrrpHandle {
     task: JoinHandle<()>,
 }
 
+/// Reads the status of the running VRRP task (fails once the task stopped).
+#[derive(Clone)]
+pub struct StatusReader {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl std::fmt::Debug for StatusReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("vrrp::StatusReader")
+    }
+}
+
+impl StatusReader {
+    pub async fn status(&self) -> Result<VrrpStatus, VrrpError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Status(tx))
+            .map_err(|_| VrrpError::Stopped)?;
+        rx.await.map_err(|_| VrrpError::Stopped)
+    }
+}
+
 /// Starts every `vrrp_instance` of `config` (inside a tokio runtime).
 pub fn spawn(
     config: &Config,
@@ -209,11 +231,14 @@ impl VrrpHandle {
     }
 
     pub async fn status(&self) -> Result<VrrpStatus, VrrpError> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Status(tx))
-            .map_err(|_| VrrpError::Stopped)?;
-        rx.await.map_err(|_| VrrpError::Stopped)
+        self.status_reader().status().await
+    }
+
+    /// A handle that only reads the status, for the metrics endpoint (cheap to clone).
+    pub fn status_reader(&self) -> StatusReader {
+        StatusReader {
+            commands: self.commands.clone(),
+        }
     }
 
     /// Graceful stop: masters send priority 0, then remove their addresses.

@@ -186,7 +186,9 @@ pub fn director_config(
     c
 }
 
-/// `directorctl -s SOCK --json ARGS…` → the parsed answer, or the error text.
+/// `directorctl -s SOCK --json ARGS…` → the parsed answer, or the error text. An answer
+/// comes with exit status 0 or 1 (1: what was asked about is not healthy); an error has no
+/// answer on stdout.
 pub fn ctl(socket: &Path, args: &[&str]) -> Result<serde_json::Value, String> {
     let out = Command::new(DIRECTORCTL)
         .arg("-s")
@@ -195,7 +197,7 @@ pub fn ctl(socket: &Path, args: &[&str]) -> Result<serde_json::Value, String> {
         .args(args)
         .output()
         .map_err(|e| format!("directorctl: {e}"))?;
-    if !out.status.success() {
+    if out.stdout.is_empty() {
         return Err(format!(
             "directorctl {args:?}: {}",
             String::from_utf8_lossy(&out.stderr).trim()

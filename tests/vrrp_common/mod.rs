@@ -61,7 +61,8 @@ impl Node {
             .args(["-j", "vrrp"])
             .output()
             .map_err(|e| format!("directorctl: {e}"))?;
-        if !out.status.success() {
+        // Exit 1 with an answer: an instance is in FAULT; still the status asked for.
+        if out.stdout.is_empty() {
             return Err(format!(
                 "directorctl vrrp: {}",
                 String::from_utf8_lossy(&out.stderr).trim()

@@ -13,6 +13,7 @@
 
 pub mod attr;
 pub mod genl;
+pub mod listing;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
