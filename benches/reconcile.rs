@@ -70,10 +70,10 @@ fn desired(services: usize, reals: usize, forward: Forward, size: u32) -> Desire
                         })
                         .collect(),
                     flow_hash: FlowHash::SourceAddr,
+                    maglev_size: size,
                 }
             })
             .collect(),
-        maglev_size: size,
         ..Default::default()
     };
     t.canonicalize();
@@ -130,10 +130,7 @@ fn scenario(
         &shape,
         "full -> empty",
         b,
-        &DesiredTables {
-            maglev_size: size,
-            ..Default::default()
-        },
+        &DesiredTables::default(),
     );
 }
 

@@ -289,13 +289,13 @@ fn service(port: u16, forward: Forward, weights: [u32; 3]) -> Service {
             })
             .collect(),
         flow_hash: FlowHash::SourceAddr,
+        maglev_size: SIZE,
     }
 }
 
 fn tables(services: Vec<Service>) -> DesiredTables {
     let mut t = DesiredTables {
         services,
-        maglev_size: SIZE,
         ..Default::default()
     };
     t.canonicalize();

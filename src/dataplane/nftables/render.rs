@@ -128,7 +128,7 @@ fn value_of(addr: &IpAddr, port: Option<u16>) -> String {
 pub fn render(desired: &DesiredTables, facts: &HostFacts) -> Rendered {
     let mut out = Rendered::default();
     for svc in &desired.services {
-        match render_service(svc, desired.maglev_size, facts) {
+        match render_service(svc, svc.maglev_size, facts) {
             Ok(Some(objs)) => out.services.push(objs),
             Ok(None) => {}
             Err(reason) => out.unsupported.push(Unsupported {
@@ -396,6 +396,7 @@ mod tests {
                 })
                 .collect(),
             flow_hash: FlowHash::SourceAddr,
+            maglev_size: 13,
         }
     }
 
@@ -412,7 +413,6 @@ mod tests {
     fn nat_rule_and_map() {
         let d = DesiredTables {
             services: vec![svc(Forward::Masq, 80, 8080)],
-            maglev_size: 13,
             ..Default::default()
         };
         let r = render(&d, &facts());
@@ -432,7 +432,6 @@ mod tests {
     fn dr_rule_forwards_to_egress_device() {
         let d = DesiredTables {
             services: vec![svc(Forward::Route, 80, 80)],
-            maglev_size: 13,
             ..Default::default()
         };
         let r = render(&d, &facts());
@@ -463,7 +462,6 @@ mod tests {
                 80,
                 80,
             )],
-            maglev_size: 13,
             ..Default::default()
         };
         let r = render(&d, &facts());
@@ -474,7 +472,6 @@ mod tests {
     fn rendering_is_deterministic() {
         let d = DesiredTables {
             services: vec![svc(Forward::Masq, 80, 80)],
-            maglev_size: 1009,
             ..Default::default()
         };
         assert_eq!(render(&d, &facts()), render(&d, &facts()));
