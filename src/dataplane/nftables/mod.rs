@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod render;
+pub mod wire;
 
 use std::net::IpAddr;
 use std::time::Instant;
