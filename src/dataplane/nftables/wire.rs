@@ -220,7 +220,15 @@ impl Batch {
         let seq = self.seq;
         self.seq += 1;
         let start = self.buf.len();
-        header(&mut self.buf, kind, flags::REQUEST, seq, 0, 0, SUBSYS_NFTABLES);
+        header(
+            &mut self.buf,
+            kind,
+            flags::REQUEST,
+            seq,
+            0,
+            0,
+            SUBSYS_NFTABLES,
+        );
         fix_len(&mut self.buf, start);
     }
 
@@ -286,7 +294,13 @@ fn fix_len(buf: &mut [u8], start: usize) {
 }
 
 /// A request outside a batch (a get or a dump).
-pub fn request(kind: MsgType, msg_flags: u16, family: u8, seq: u32, fill: impl FnOnce(&mut Writer)) -> Vec<u8> {
+pub fn request(
+    kind: MsgType,
+    msg_flags: u16,
+    family: u8,
+    seq: u32,
+    fill: impl FnOnce(&mut Writer),
+) -> Vec<u8> {
     let mut w = Writer::default();
     header(
         &mut w.buf,
@@ -522,7 +536,10 @@ fn set_udata(shape: MapShape) -> Vec<u8> {
     numgen.u32(0, 0); // NFT_NG_INCREMENTAL
     numgen.u32(1, 2); // mod 2
     numgen.u32(2, 0); // offset
-    u.nest(UDATA_SET_KEY_TYPEOF, Udata::typeof_expr(EXPR_NUMGEN, numgen));
+    u.nest(
+        UDATA_SET_KEY_TYPEOF,
+        Udata::typeof_expr(EXPR_NUMGEN, numgen),
+    );
     u.nest(UDATA_SET_DATA_TYPEOF, data);
     u.u32(UDATA_SET_DATA_INTERVAL, 0);
     u.0
@@ -630,18 +647,51 @@ pub enum Base {
 /// 16-byte ones, 8–23 the 4-byte ones).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Expr {
-    Meta { key: MetaKey, dreg: u32 },
-    Payload { base: Base, offset: u32, len: u32, dreg: u32 },
-    CmpEq { sreg: u32, data: Vec<u8> },
+    Meta {
+        key: MetaKey,
+        dreg: u32,
+    },
+    Payload {
+        base: Base,
+        offset: u32,
+        len: u32,
+        dreg: u32,
+    },
+    CmpEq {
+        sreg: u32,
+        data: Vec<u8>,
+    },
     Counter,
-    Immediate { dreg: u32, data: Vec<u8> },
+    Immediate {
+        dreg: u32,
+        data: Vec<u8>,
+    },
     /// `jhash(sreg, len, seed) % modulus`.
-    Jhash { sreg: u32, dreg: u32, len: u32, modulus: u32, seed: u32 },
+    Jhash {
+        sreg: u32,
+        dreg: u32,
+        len: u32,
+        modulus: u32,
+        seed: u32,
+    },
     /// The map by name, and by batch id when it is created in the same batch.
-    Lookup { sreg: u32, dreg: u32, set: String, set_id: Option<u32> },
+    Lookup {
+        sreg: u32,
+        dreg: u32,
+        set: String,
+        set_id: Option<u32>,
+    },
     /// `dnat` to the address in `addr` and, if `proto` is set, the port in that register.
-    Dnat { family: u8, addr: u32, proto: Option<u32> },
-    Fwd { dev: u32, addr: u32, family: u8 },
+    Dnat {
+        family: u8,
+        addr: u32,
+        proto: Option<u32>,
+    },
+    Fwd {
+        dev: u32,
+        addr: u32,
+        family: u8,
+    },
 }
 
 const META_DREG: u16 = 1;

@@ -5,9 +5,7 @@
 use super::*;
 
 /// Message 8 of the capture.
-const INET_TABLE: &str = concat!(
-    "010000000d0001006469726563746f72000000000800020000000000",
-);
+const INET_TABLE: &str = concat!("010000000d0001006469726563746f72000000000800020000000000",);
 /// Message 9 of the capture.
 const NAT_CHAIN: &str = concat!(
     "010000000d0001006469726563746f72000000000f000300707265726f7574696e670000080007006e61740008000500",
@@ -45,9 +43,7 @@ const RULE_NAT_IP_TCP: &str = concat!(
     "61626300",
 );
 /// Message 21 of the capture.
-const NETDEV_TABLE: &str = concat!(
-    "050000000d0001006469726563746f72000000000800020000000000",
-);
+const NETDEV_TABLE: &str = concat!("050000000d0001006469726563746f72000000000800020000000000",);
 /// Message 22 of the capture.
 const INGRESS_CHAIN: &str = concat!(
     "050000000d0001006469726563746f72000000000c000300696e5f65746831000b00070066696c746572000008000500",
@@ -163,8 +159,14 @@ const SEED: u32 = 0x6d67_6c76;
 
 #[test]
 fn tables_and_chains_match_nft() {
-    assert_eq!(first(|b| new_table(b, NFPROTO_INET, "director")), INET_TABLE);
-    assert_eq!(first(|b| new_table(b, NFPROTO_NETDEV, "director")), NETDEV_TABLE);
+    assert_eq!(
+        first(|b| new_table(b, NFPROTO_INET, "director")),
+        INET_TABLE
+    );
+    assert_eq!(
+        first(|b| new_table(b, NFPROTO_NETDEV, "director")),
+        NETDEV_TABLE
+    );
     let nat = BaseChain {
         kind: "nat",
         hook: 0,
