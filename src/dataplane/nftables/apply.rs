@@ -195,6 +195,37 @@ fn chains_for(svc: &ServiceObjects, want: &Rendered) -> Vec<String> {
     }
 }
 
+/// The service tag of a rule comment (`director <key> #`), or the whole comment.
+pub fn tag_of(comment: &str) -> &str {
+    let end = comment.rfind('#').map_or(comment.len(), |i| i + 1);
+    &comment[..end]
+}
+
+/// Our rules by (family, chain, service tag), so planning a thousand services does not scan
+/// a thousand rules for each.
+pub struct RuleIndex<'a> {
+    rules: std::collections::HashMap<(NftFamily, String, String), Vec<&'a CurrentRule>>,
+}
+
+impl<'a> RuleIndex<'a> {
+    pub fn new(cur: &'a Current) -> RuleIndex<'a> {
+        let mut rules: std::collections::HashMap<_, Vec<&CurrentRule>> = Default::default();
+        for r in &cur.rules {
+            rules
+                .entry((r.family, r.chain.clone(), tag_of(&r.comment).to_owned()))
+                .or_default()
+                .push(r);
+        }
+        RuleIndex { rules }
+    }
+
+    fn get(&self, family: NftFamily, chain: &str, tag: &str) -> &[&'a CurrentRule] {
+        self.rules
+            .get(&(family, chain.to_owned(), tag.to_owned()))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
 /// The messages that bring one service from `cur` to `svc`. `map_id` numbers a map created
 /// in this batch. The map's contents must be known (read) when the map exists.
 pub fn service(
@@ -202,6 +233,7 @@ pub fn service(
     svc: &ServiceObjects,
     want: &Rendered,
     cur: &Current,
+    rules: &RuleIndex<'_>,
     map_id: u32,
 ) -> Planned {
     let mut p = Planned::default();
@@ -210,12 +242,24 @@ pub fn service(
     let have = match cur.maps.get(&(svc.family, svc.map.clone())) {
         Some(contents) => contents.as_ref().unwrap_or(&empty),
         None => {
-            wire::new_map(b, nfproto, TABLE, &svc.map, svc.shape, map_id);
+            wire::new_map(
+                b,
+                nfproto,
+                TABLE,
+                &svc.map,
+                svc.shape,
+                Some(svc.contents.slots.len() as u32),
+                map_id,
+            );
             p.objects += 1;
             &empty
         }
     };
-    let slots = have.slots.len().max(svc.contents.slots.len());
+    let slots = if *have == svc.contents {
+        0
+    } else {
+        have.slots.len().max(svc.contents.slots.len())
+    };
     let mut stale: Vec<(u32, &[u8])> = Vec::new();
     let mut fresh: Vec<(u32, &[u8])> = Vec::new();
     for slot in 0..slots {
@@ -236,10 +280,7 @@ pub fn service(
     wire::map_elements(b, nfproto, TABLE, &svc.map, None, &fresh, false);
     let tag = render::comment_tag(&svc.key);
     for chain in chains_for(svc, want) {
-        let mut existing = cur
-            .rules
-            .iter()
-            .filter(|r| r.family == svc.family && r.chain == chain && r.comment.starts_with(&tag));
+        let mut existing = rules.get(svc.family, &chain, &tag).iter();
         match existing.next() {
             None => {
                 wire::new_rule(
@@ -309,9 +350,8 @@ fn cleanup_family(b: &mut Batch, want: &Rendered, cur: &Current, family: NftFami
         .collect();
     let chain_removed = |chain: &str| family == NftFamily::Netdev && !wanted_chains.contains(chain);
     for r in cur.rules.iter().filter(|r| r.family == family) {
-        let tag_end = r.comment.rfind('#').map_or(r.comment.len(), |i| i + 1);
         let wanted =
-            r.comment.starts_with(COMMENT_PREFIX) && wanted_tags.contains(&r.comment[..tag_end]);
+            r.comment.starts_with(COMMENT_PREFIX) && wanted_tags.contains(tag_of(&r.comment));
         if !wanted || chain_removed(&r.chain) {
             wire::del_rule(b, nfproto, TABLE, &r.chain, r.handle);
             p.objects += 1;
@@ -456,7 +496,7 @@ mod tests {
         let cur = current();
         let mut b = Batch::new(1);
         assert_eq!(skeleton(&mut b, &want, &cur), Planned::default());
-        let p = service(&mut b, &want_svc, &want, &cur, 1);
+        let p = service(&mut b, &want_svc, &want, &cur, &RuleIndex::new(&cur), 1);
         assert_eq!(
             p,
             Planned {
@@ -489,7 +529,7 @@ mod tests {
         cur.rules.truncate(1);
         let mut b = Batch::new(1);
         let mut p = skeleton(&mut b, &want, &cur);
-        p += service(&mut b, &want_svc, &want, &cur, 1);
+        p += service(&mut b, &want_svc, &want, &cur, &RuleIndex::new(&cur), 1);
         p += cleanup(&mut b, &want, &cur);
         assert_eq!(p, Planned::default());
         assert_eq!(b.messages(), 0);
@@ -515,7 +555,7 @@ mod tests {
         };
         let cur = current();
         let mut b = Batch::new(1);
-        let p = service(&mut b, &changed, &want, &cur, 1);
+        let p = service(&mut b, &changed, &want, &cur, &RuleIndex::new(&cur), 1);
         assert_eq!(
             p,
             Planned {
@@ -523,7 +563,7 @@ mod tests {
                 rules_written: true
             }
         );
-        let p = service(&mut b, &new, &want, &cur, 2);
+        let p = service(&mut b, &new, &want, &cur, &RuleIndex::new(&cur), 2);
         assert_eq!(p.objects, 3);
         assert_eq!(
             ops(b),

@@ -44,6 +44,7 @@ pub struct NftBackend {
     /// wrote ourselves: editing elements inside our table behind our back is only noticed
     /// at the next full read (restart, failed transaction) — the table is ours, don't.
     cache: Option<(apply::Current, u32)>,
+    memo: render::Memo,
 }
 
 impl NftBackend {
@@ -55,6 +56,7 @@ impl NftBackend {
             socket,
             last: None,
             cache: None,
+            memo: render::Memo::default(),
         })
     }
 
@@ -130,9 +132,10 @@ impl NftBackend {
     ) -> (wire::Batch, apply::Planned) {
         let mut batch = self.socket.batch();
         let mut planned = apply::skeleton(&mut batch, want, current);
+        let rules = apply::RuleIndex::new(current);
         for i in services {
             if let Some(svc) = want.services.get(i) {
-                planned += apply::service(&mut batch, svc, want, current, i as u32 + 1);
+                planned += apply::service(&mut batch, svc, want, current, &rules, i as u32 + 1);
             }
         }
         if with_cleanup {
@@ -232,7 +235,7 @@ impl Dataplane for NftBackend {
     fn reconcile(&mut self, desired: &DesiredTables) -> ReconcileReport {
         let started = Instant::now();
         let mut report = ReconcileReport::default();
-        let want = render::render(desired, &Self::host_facts(desired));
+        let want = render::render_with(desired, &Self::host_facts(desired), &mut self.memo);
         for u in &want.unsupported {
             report.failures.push(Failure {
                 op: OpKind::AddService,
@@ -308,8 +311,7 @@ impl Dataplane for NftBackend {
         }
         let mut by_tag: std::collections::HashMap<&str, Counters> = Default::default();
         for r in &rules {
-            let tag_end = r.comment.rfind('#').map_or(r.comment.len(), |i| i + 1);
-            let c = by_tag.entry(&r.comment[..tag_end]).or_default();
+            let c = by_tag.entry(apply::tag_of(&r.comment)).or_default();
             c.packets_in += r.packets;
             c.bytes_in += r.bytes;
         }

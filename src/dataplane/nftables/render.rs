@@ -169,11 +169,42 @@ fn map_name(key: &ServiceKey, shape: &str) -> String {
     format!("m{digest:016x}")
 }
 
+/// The services rendered last time, by key: a service whose desired state and host facts
+/// are unchanged is not rendered again (a Maglev table per service is most of the cost of a
+/// reconcile that changes nothing).
+#[derive(Default)]
+pub struct Memo {
+    facts: HostFacts,
+    services: std::collections::HashMap<ServiceKey, (Service, ServiceObjects)>,
+}
+
 /// Renders every desired service.
 pub fn render(desired: &DesiredTables, facts: &HostFacts) -> Rendered {
+    render_with(desired, facts, &mut Memo::default())
+}
+
+/// [`render`], reusing what `memo` holds from the previous call and updating it.
+pub fn render_with(desired: &DesiredTables, facts: &HostFacts, memo: &mut Memo) -> Rendered {
+    if memo.facts != *facts {
+        memo.services.clear();
+        memo.facts = facts.clone();
+    }
+    let mut previous = std::mem::take(&mut memo.services);
     let mut out = Rendered::default();
     for svc in &desired.services {
-        match render_service(svc, facts) {
+        if let Some((was, objs)) = previous.remove(&svc.spec.key) {
+            if was == *svc {
+                out.services.push(objs.clone());
+                memo.services.insert(svc.spec.key, (was, objs));
+                continue;
+            }
+        }
+        let rendered = render_service(svc, facts);
+        if let Ok(Some(objs)) = &rendered {
+            memo.services
+                .insert(svc.spec.key, (svc.clone(), objs.clone()));
+        }
+        match rendered {
             Ok(Some(objs)) => out.services.push(objs),
             Ok(None) => {}
             Err(reason) => out.unsupported.push(Unsupported {

@@ -24,6 +24,14 @@ const ELEMENTS_IP_TCP: &str = concat!(
     "0800010000000000100002800c0001000a0100011f900000200002800c0001800800010001000000100002800c000100",
     "0a0100021f900000",
 );
+/// `add map inet director m9 { typeof numgen inc mod 2 : ip daddr; size 1201; }`.
+const MAP_IP_SIZED: &str = concat!(
+    "010000000d0001006469726563746f7200000000070002006d3900000800030000000008080004000000000408000500",
+    "000000040800060000000007080007000000000408000a00000000010c00098008000100000004b148000d0000040100",
+    "0000010402000000031a00041700000001120004000000000104020000000204000000000414000407000000010c0004",
+    "0c00000001040c000000060400000000",
+);
+
 /// Message 12 of the capture.
 const RULE_NAT_IP_TCP: &str = concat!(
     "010000000d0001006469726563746f72000000000f000200707265726f7574696e6700005c0204802400018009000100",
@@ -192,13 +200,32 @@ fn tables_and_chains_match_nft() {
 #[test]
 fn maps_carry_nfts_typeof_annotation() {
     let map = |family, name: &str, v6, port_of, id| {
-        first(|b| new_map(b, family, "director", name, MapShape { v6, port_of }, id))
+        first(|b| {
+            new_map(
+                b,
+                family,
+                "director",
+                name,
+                MapShape { v6, port_of },
+                None,
+                id,
+            )
+        })
     };
     assert_eq!(map(NFPROTO_INET, "m1", false, Some(6), 1), MAP_IP_TCP);
     assert_eq!(map(NFPROTO_NETDEV, "m2", false, None, 1), MAP_IP);
     assert_eq!(map(NFPROTO_INET, "m3", true, Some(17), 2), MAP_IP6_UDP);
     assert_eq!(map(NFPROTO_INET, "m4", true, None, 3), MAP_IP6);
     assert_eq!(map(NFPROTO_INET, "m5", false, Some(132), 4), MAP_IP_SCTP);
+    // `size 1201;`
+    let shape = MapShape {
+        v6: false,
+        port_of: None,
+    };
+    assert_eq!(
+        first(|b| new_map(b, NFPROTO_INET, "director", "m9", shape, Some(1201), 1)),
+        MAP_IP_SIZED
+    );
 }
 
 #[test]
