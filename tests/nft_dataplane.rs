@@ -60,8 +60,8 @@ fn helper_reconcile() {
         .unwrap_or_else(|e| panic!("{e}"));
     // Each report with the ruleset generation after it: a reconcile that sends nothing
     // leaves the generation where it was.
-    let mut socket = director::dataplane::nftables::netlink::NfSocket::open()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut socket =
+        director::dataplane::nftables::netlink::NfSocket::open().unwrap_or_else(|e| panic!("{e}"));
     let reports: Vec<serde_json::Value> = steps
         .iter()
         .map(|d| {
@@ -352,7 +352,10 @@ fn traffic_reaches_predicted_server(tag: &str, forward: Forward) {
     // Idempotent: nothing to do the second time, not even an empty transaction.
     let again = reconcile_in(&lab.director, lab.dir.path(), &tables(vec![svc]));
     assert_eq!(again["kernel_ops"], 0, "{again}");
-    assert_eq!(again["generation"], report["generation"], "nothing was committed");
+    assert_eq!(
+        again["generation"], report["generation"],
+        "nothing was committed"
+    );
     // Readable for operators: nft shows the map's typeof and the rule's comment.
     let (family, typeof_clause) = match forward {
         Forward::Route => ("netdev", "typeof numgen inc mod 2 : ip daddr\n"),
@@ -417,7 +420,11 @@ fn nft_dr_ignores_frames_for_another_mac() {
         answer.starts_with(&format!("{source} err:")),
         "no answer expected: {answer}"
     );
-    assert_eq!(packets(&lab), before, "no frame for another MAC was forwarded");
+    assert_eq!(
+        packets(&lab),
+        before,
+        "no frame for another MAC was forwarded"
+    );
 }
 
 #[test]
@@ -556,10 +563,13 @@ fn nft_reload_changes_no_unrelated_mapping() {
         "restart adopts, changes nothing: {}",
         reports[0]
     );
-    assert_eq!(reports[1]["kernel_ops"], 1, "one transaction: {}", reports[1]);
     assert_eq!(
-        reports[1]["objects_changed"],
-        reports[1]["ops_planned"],
+        reports[1]["kernel_ops"], 1,
+        "one transaction: {}",
+        reports[1]
+    );
+    assert_eq!(
+        reports[1]["objects_changed"], reports[1]["ops_planned"],
         "{}",
         reports[1]
     );

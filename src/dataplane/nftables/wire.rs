@@ -940,7 +940,7 @@ pub fn messages(buf: &[u8]) -> impl Iterator<Item = Message<'_>> {
             seq: u32::from_ne_bytes([rest[8], rest[9], rest[10], rest[11]]),
             payload: &rest[NLMSG_HDR_LEN..len],
         };
-        rest = rest.get((len + 3) / 4 * 4..).unwrap_or_default();
+        rest = rest.get(len.div_ceil(4) * 4..).unwrap_or_default();
         Some(m)
     })
 }
@@ -970,7 +970,7 @@ pub fn attrs(buf: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
             return None;
         }
         let value = &rest[4..len];
-        let next = ((len + 3) / 4 * 4).min(rest.len());
+        let next = (len.div_ceil(4) * 4).min(rest.len());
         rest = &rest[next..];
         Some((kind, value))
     })
@@ -1073,8 +1073,11 @@ fn udata_find(buf: &[u8], kind: u8) -> Option<&[u8]> {
     None
 }
 
+/// The (slot, value) pairs of map elements.
+pub type Elements = Vec<(u32, Vec<u8>)>;
+
 /// `NEWSETELEM`: (table, set) and the (slot, value) of every element.
-pub fn set_elements(m: &Message<'_>) -> Option<(String, String, Vec<(u32, Vec<u8>)>)> {
+pub fn set_elements(m: &Message<'_>) -> Option<(String, String, Elements)> {
     let b = body(m);
     let table = c_str(attr(b, SET_ELEM_LIST_TABLE)?)?;
     let set = c_str(attr(b, SET_ELEM_LIST_SET)?)?;
