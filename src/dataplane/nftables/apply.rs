@@ -7,6 +7,7 @@
 //! takes what the kernel holds and what we want and appends the messages to a batch.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::netlink::{NetlinkError, NfSocket};
 use super::render::{
@@ -31,7 +32,7 @@ pub struct Current {
     pub tables: BTreeSet<NftFamily>,
     pub chains: BTreeSet<(NftFamily, String)>,
     /// (family, map) → contents; `None` when the elements have not been read.
-    pub maps: BTreeMap<(NftFamily, String), Option<MapContents>>,
+    pub maps: BTreeMap<(NftFamily, String), Option<Arc<MapContents>>>,
     pub rules: Vec<CurrentRule>,
 }
 
@@ -240,7 +241,7 @@ pub fn service(
     let nfproto = svc.family.nfproto();
     let empty = MapContents::default();
     let have = match cur.maps.get(&(svc.family, svc.map.clone())) {
-        Some(contents) => contents.as_ref().unwrap_or(&empty),
+        Some(contents) => contents.as_deref().unwrap_or(&empty),
         None => {
             wire::new_map(
                 b,
@@ -255,7 +256,7 @@ pub fn service(
             &empty
         }
     };
-    let slots = if *have == svc.contents {
+    let slots = if *have == *svc.contents {
         0
     } else {
         have.slots.len().max(svc.contents.slots.len())
@@ -399,7 +400,7 @@ pub fn expected_after(want: &Rendered, before: &Current) -> Current {
     }
     for svc in &want.services {
         cur.maps
-            .insert((svc.family, svc.map.clone()), Some(svc.contents.clone()));
+            .insert((svc.family, svc.map.clone()), Some(Arc::clone(&svc.contents)));
         for chain in chains_for(svc, want) {
             if let Some(kept) = before
                 .rules
@@ -436,10 +437,10 @@ mod tests {
                 v6: false,
                 port_of: Some(6),
             },
-            contents: MapContents {
+            contents: Arc::new(MapContents {
                 values: vec![value(1), value(2)],
                 slots: slots.to_vec(),
-            },
+            }),
             exprs: wire::encode_exprs(&[wire::Expr::Counter]),
             comment: "director tcp 10.0.0.1:80 #1".into(),
             backends: vec![(
@@ -458,10 +459,10 @@ mod tests {
         cur.chains.insert((NftFamily::Inet, NAT_CHAIN.to_owned()));
         cur.maps.insert(
             (NftFamily::Inet, "m1".into()),
-            Some(MapContents {
+            Some(Arc::new(MapContents {
                 values: vec![value(1), value(2)],
                 slots: vec![0, 1, 0],
-            }),
+            })),
         );
         cur.maps.insert((NftFamily::Inet, "stale".into()), None);
         for (handle, comment) in [
@@ -490,7 +491,7 @@ mod tests {
     fn one_changed_slot_is_a_delete_and_an_add_in_one_batch() {
         let want_svc = svc(&[0, 0, 0]);
         let want = Rendered {
-            services: vec![want_svc.clone()],
+            services: vec![Arc::new(want_svc.clone())],
             ..Default::default()
         };
         let cur = current();
@@ -521,7 +522,7 @@ mod tests {
     fn nothing_to_do_sends_nothing() {
         let want_svc = svc(&[0, 1, 0]);
         let want = Rendered {
-            services: vec![want_svc.clone()],
+            services: vec![Arc::new(want_svc.clone())],
             ..Default::default()
         };
         let mut cur = current();
@@ -550,7 +551,7 @@ mod tests {
         new.map = "m2".into();
         new.comment = "director tcp 10.0.0.2:80 #1".into();
         let want = Rendered {
-            services: vec![changed.clone(), new.clone()],
+            services: vec![Arc::new(changed.clone()), Arc::new(new.clone())],
             ..Default::default()
         };
         let cur = current();

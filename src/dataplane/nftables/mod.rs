@@ -113,8 +113,12 @@ impl NftBackend {
             let id = (svc.family, svc.map.clone());
             if let Some(contents) = cur.maps.get_mut(&id) {
                 *contents = match known.get(&id) {
-                    Some(Some(c)) => Some(c.clone()),
-                    _ => Some(apply::read_map(&mut self.socket, svc.family, &svc.map)?),
+                    Some(Some(c)) => Some(std::sync::Arc::clone(c)),
+                    _ => Some(std::sync::Arc::new(apply::read_map(
+                        &mut self.socket,
+                        svc.family,
+                        &svc.map,
+                    )?)),
                 };
             }
         }

@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::wire::{self, Base, Expr, MapShape, MetaKey};
 use crate::dataplane::maglev::{self, Backend, Table};
@@ -122,8 +123,9 @@ pub struct ServiceObjects {
     pub family: NftFamily,
     pub map: String,
     pub shape: MapShape,
-    /// Slot → element value, every slot with a live backend.
-    pub contents: MapContents,
+    /// Slot → element value, every slot with a live backend (shared with the backend's
+    /// cache of what the kernel holds: a million slots are not copied per reconcile).
+    pub contents: Arc<MapContents>,
     /// The rule's expressions, encoded (`wire::encode_exprs`).
     pub exprs: Vec<u8>,
     /// The rule's comment: `director <key> #<digest>`; the digest changes with the rule.
@@ -142,7 +144,7 @@ pub struct Unsupported {
 /// The whole desired nftables state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rendered {
-    pub services: Vec<ServiceObjects>,
+    pub services: Vec<Arc<ServiceObjects>>,
     pub unsupported: Vec<Unsupported>,
     /// DR ingress chains (interface names) wanted.
     pub ingress_devices: Vec<String>,
@@ -175,7 +177,7 @@ fn map_name(key: &ServiceKey, shape: &str) -> String {
 #[derive(Default)]
 pub struct Memo {
     facts: HostFacts,
-    services: std::collections::HashMap<ServiceKey, (Service, ServiceObjects)>,
+    services: std::collections::HashMap<ServiceKey, (Service, Arc<ServiceObjects>)>,
 }
 
 /// Renders every desired service.
@@ -194,15 +196,15 @@ pub fn render_with(desired: &DesiredTables, facts: &HostFacts, memo: &mut Memo) 
     for svc in &desired.services {
         if let Some((was, objs)) = previous.remove(&svc.spec.key) {
             if was == *svc {
-                out.services.push(objs.clone());
+                out.services.push(Arc::clone(&objs));
                 memo.services.insert(svc.spec.key, (was, objs));
                 continue;
             }
         }
-        let rendered = render_service(svc, facts);
+        let rendered = render_service(svc, facts).map(|o| o.map(Arc::new));
         if let Ok(Some(objs)) = &rendered {
             memo.services
-                .insert(svc.spec.key, (svc.clone(), objs.clone()));
+                .insert(svc.spec.key, (svc.clone(), Arc::clone(objs)));
         }
         match rendered {
             Ok(Some(objs)) => out.services.push(objs),
@@ -364,14 +366,14 @@ fn render_service(svc: &Service, facts: &HostFacts) -> Result<Option<ServiceObje
             wire::element_value(&d.key.addr, with_port.then_some(port))
         })
         .collect();
-    let contents = MapContents {
+    let contents = Arc::new(MapContents {
         values,
         slots: table
             .slots()
             .iter()
             .map(|b| b.map_or(NO_BACKEND, |b| b as u16))
             .collect(),
-    };
+    });
     if family == NftFamily::Netdev {
         let egress = facts
             .egress
