@@ -82,8 +82,18 @@ fn reconcile_in(ns: &NetNs, dir: &Path, desired: &DesiredTables) -> serde_json::
     reports.pop().unwrap_or_default()
 }
 
-/// Reconciles each of `steps` in turn with one backend (a running daemon's reloads).
+/// Reconciles each of `steps` in turn with one backend (a running daemon's reloads); every
+/// step must succeed.
 fn reconcile_steps_in(ns: &NetNs, dir: &Path, steps: &[DesiredTables]) -> Vec<serde_json::Value> {
+    let reports = run_helper(ns, dir, steps);
+    for r in &reports {
+        assert_eq!(r["failures"], serde_json::json!([]), "{r}");
+    }
+    reports
+}
+
+/// The reports of reconciling each of `steps` with one backend, failures included.
+fn run_helper(ns: &NetNs, dir: &Path, steps: &[DesiredTables]) -> Vec<serde_json::Value> {
     let input = dir.join("desired.json");
     let output = dir.join("report.json");
     let _ = std::fs::remove_file(&output);
@@ -107,12 +117,7 @@ fn reconcile_steps_in(ns: &NetNs, dir: &Path, steps: &[DesiredTables]) -> Vec<se
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&output).unwrap_or_else(|e| panic!("report: {e}"));
-    let reports: Vec<serde_json::Value> =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-    for r in &reports {
-        assert_eq!(r["failures"], serde_json::json!([]), "{r}");
-    }
-    reports
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 const NAME_SERVER: &str = r#"
@@ -369,6 +374,39 @@ fn traffic_reaches_predicted_server(tag: &str, forward: Forward) {
         listing.contains(&format!("comment \"director tcp {VIP}:80 #")),
         "{listing}"
     );
+}
+
+/// A transaction the kernel refuses changes nothing, and the report names the refused
+/// object and errno: here someone made our `prerouting` a filter chain, where `dnat` is
+/// not allowed.
+#[test]
+fn nft_rejected_transaction_names_the_object() {
+    require_root!();
+    require_programs!("nft");
+    let dir = TestDir::new("nftrej");
+    let ns = NetNs::new("nftrej");
+    ns.exec_ok(&[
+        "nft",
+        "add table inet director; add chain inet director prerouting { type filter hook prerouting priority 0; }",
+    ]);
+    let reports = run_helper(
+        &ns,
+        dir.path(),
+        &[tables(vec![service(80, Forward::Masq, [1, 1, 1])])],
+    );
+    let report = &reports[0];
+    // The whole batch, then the service alone: both refused.
+    assert_eq!(report["kernel_ops"], 2, "{report}");
+    assert_eq!(report["objects_changed"], 0, "{report}");
+    let failures = report["failures"].as_array().cloned().unwrap_or_default();
+    assert_eq!(failures.len(), 1, "{report}");
+    assert_eq!(failures[0]["object"], format!("tcp {VIP}:80"), "{report}");
+    assert_eq!(failures[0]["errno"], libc::EOPNOTSUPP, "{report}");
+    let message = failures[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("in chain prerouting"), "{message}");
+    // Nothing of the refused batch is in the kernel: no map was created.
+    let maps = ns.exec_ok(&["nft", "list", "maps", "inet"]);
+    assert!(!maps.contains("map m"), "{maps}");
 }
 
 /// A frame addressed to another host's MAC (flooded unknown unicast) is not forwarded by

@@ -399,8 +399,10 @@ pub fn expected_after(want: &Rendered, before: &Current) -> Current {
         }
     }
     for svc in &want.services {
-        cur.maps
-            .insert((svc.family, svc.map.clone()), Some(Arc::clone(&svc.contents)));
+        cur.maps.insert(
+            (svc.family, svc.map.clone()),
+            Some(Arc::clone(&svc.contents)),
+        );
         for chain in chains_for(svc, want) {
             if let Some(kept) = before
                 .rules
