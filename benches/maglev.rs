@@ -2,12 +2,17 @@
 //! of slots that move when one of 10 / one of 100 backends leaves (ideal: 1/N), with the
 //! "collateral" share (slots that did not belong to the leaving backend but moved anyway).
 //!
+//! Then, with the automatic table size (`maglev::table_size_for`), the share of flows that
+//! change real server when one real server is added: within a size step only the
+//! newcomer's share moves; crossing a step changes M and almost every flow moves.
+//!
 //! `cargo bench --bench maglev` (a plain program that prints a table; no criterion).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use director::dataplane::maglev::{Backend, Table, DEFAULT_TABLE_SIZE};
+use director::dataplane::maglev::{table_size_for, Backend, Table, DEFAULT_TABLE_SIZE};
+use director::dataplane::nftables::render::source_slot;
 
 #[path = "report/mod.rs"]
 mod report;
@@ -105,6 +110,39 @@ fn main() {
             moved * 100.0,
             (moved - ideal).abs() * 100.0,
             coll * 100.0
+        );
+    }
+    println!();
+    added_flows();
+}
+
+/// Share of 65,536 client addresses whose real server changes when the service goes from
+/// N to N+1 real servers, each table at its automatic size.
+fn added_flows() {
+    println!("Flows moved when a real server is added, automatic M (65,536 client addresses)");
+    println!(
+        "{:>9} {:>8} {:>8} {:>10} {:>10}",
+        "N -> N+1", "M", "M'", "ideal", "moved"
+    );
+    let clients: Vec<std::net::IpAddr> = (0..65_536u32)
+        .map(|i| std::net::IpAddr::from([10, 99, (i >> 8) as u8, i as u8]))
+        .collect();
+    for n in [3usize, 4, 10, 11, 12, 16, 24, 100] {
+        let (before, after) = (backends(n), backends(n + 1));
+        let (m, m2) = (table_size_for(n), table_size_for(n + 1));
+        let (t, t2) = (build(&before, m), build(&after, m2));
+        let server = |t: &Table, b: &[Backend], m: u32, c: &std::net::IpAddr| {
+            t.slots()[source_slot(c, m) as usize].map(|k| b[k as usize].name.clone())
+        };
+        let moved = clients
+            .iter()
+            .filter(|c| server(&t, &before, m, c) != server(&t2, &after, m2, c))
+            .count();
+        println!(
+            "{:>9} {m:>8} {m2:>8} {:>9.2}% {:>9.2}%",
+            format!("{n} -> {}", n + 1),
+            100.0 / (n + 1) as f64,
+            moved as f64 * 100.0 / clients.len() as f64
         );
     }
 }

@@ -1,19 +1,26 @@
 //! Reconcile figures: empty → S services × R real servers, then one real-server weight
-//! change, then back, then removal; wall time and kernel operations, per backend.
+//! change, then back, then removal; wall time, kernel operations and peak RSS, per backend.
 //!
 //! `cargo bench --bench reconcile` runs the in-memory backend, and the nftables backend in a
-//! throwaway network namespace when run as root. IPVS needs a kernel with ip_vs: run the same
+//! throwaway network namespace when run as root, for 10, 100 and 1,000 services (and the
+//! sizes in DIRECTOR_BENCH_NFT_SERVICES, e.g. `10,100,1000,10000`), each beside a
+//! hand-written `nft -f` ruleset of the same services (`jhash ip saddr mod R map { … }`,
+//! the plain-nft way to spread a VIP) loaded into an empty namespace. Peak RSS: the
+//! bench process's `VmHWM` (reset before each step); for `nft -f`, the maximum resident
+//! size of the nft process (`/usr/bin/time`). IPVS needs a kernel with ip_vs: run the same
 //! binary in the VM,
 //! `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$PWD/scripts/lab/ipvs-vm cargo bench --bench reconcile`;
 //! there the IPVS rows are followed by `ipvsadm -R` of the same tables (the baseline).
-//! Sizes: DIRECTOR_BENCH_SERVICES (1000), DIRECTOR_BENCH_REALS (10); backends:
-//! DIRECTOR_BENCH_ONLY=memory,nftables,ipvs (default: all); scheduler: DIRECTOR_BENCH_SCHED (mh).
+//! Sizes: DIRECTOR_BENCH_SERVICES (1000, memory and ipvs), DIRECTOR_BENCH_REALS (10);
+//! backends: DIRECTOR_BENCH_ONLY=memory,nftables,ipvs (default: all); scheduler:
+//! DIRECTOR_BENCH_SCHED (mh). nftables uses the automatic Maglev size (1201 for 10 reals).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
 use std::time::Instant;
 
 use director::dataplane::ipvs::IpvsBackend;
+use director::dataplane::maglev::table_size_for;
 use director::dataplane::memory::MemoryBackend;
 use director::dataplane::nftables::NftBackend;
 use director::dataplane::tables::{
@@ -74,17 +81,37 @@ fn desired(services: usize, reals: usize, forward: Forward, size: u32) -> Desire
                         })
                         .collect(),
                     flow_hash: FlowHash::SourceAddr,
+                    maglev_size: size,
                 }
             })
             .collect(),
-        maglev_size: size,
         ..Default::default()
     };
     t.canonicalize();
     t
 }
 
+/// Resets this process's peak RSS (`VmHWM`) to its current RSS.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// This process's peak RSS since the last reset, in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("VmHWM:")
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            })
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
 fn row(backend: &str, shape: &str, step: &str, b: &mut dyn Dataplane, d: &DesiredTables) {
+    reset_peak_rss();
     let t = Instant::now();
     let r = b.reconcile(d);
     let wall = t.elapsed();
@@ -96,11 +123,12 @@ fn row(backend: &str, shape: &str, step: &str, b: &mut dyn Dataplane, d: &Desire
         &[wall.as_secs_f64()],
     );
     println!(
-        "{backend:<9} {shape:<22} {step:<26} {:>10.1?} {:>9} {:>9} {:>8}",
+        "{backend:<9} {shape:<22} {step:<26} {:>10.1?} {:>9} {:>9} {:>8} {:>9.1}",
         wall,
         r.kernel_ops,
         r.objects_changed,
-        r.failures.len()
+        r.failures.len(),
+        peak_rss_mib()
     );
     if let Some(f) = r.failures.first() {
         println!(
@@ -141,17 +169,81 @@ fn scenario(
         &shape,
         "full -> empty",
         b,
-        &DesiredTables {
-            maglev_size: size,
-            ..Default::default()
-        },
+        &DesiredTables::default(),
+    );
+}
+
+/// The same services as `desired(services, reals, Masq, _)`, written by hand for `nft -f`:
+/// one rule per service spreading by `jhash ip saddr mod R` over an anonymous map.
+fn handwritten_ruleset(services: usize, reals: usize) -> String {
+    let mut text = String::from(
+        "table inet lb {\n  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n",
+    );
+    for svc in desired(services, reals, Forward::Masq, 101).services {
+        let ServiceKey::Addr { addr, port, .. } = svc.spec.key else {
+            continue;
+        };
+        let targets: Vec<String> = svc
+            .dests
+            .iter()
+            .enumerate()
+            .map(|(i, d)| format!("{i} : {} . {}", d.key.addr, d.key.port))
+            .collect();
+        text.push_str(&format!(
+            "    ip daddr {addr} tcp dport {port} dnat ip addr . port to jhash ip saddr mod {} map {{ {} }}\n",
+            svc.dests.len(),
+            targets.join(", ")
+        ));
+    }
+    text.push_str("  }\n}\n");
+    text
+}
+
+/// Loads the hand-written ruleset with `nft -f` into the (empty) namespace we run in.
+fn handwritten_row(services: usize, reals: usize) {
+    let path = std::env::temp_dir().join(format!("director-bench-{}.nft", std::process::id()));
+    if std::fs::write(&path, handwritten_ruleset(services, reals)).is_err() {
+        println!("nft -f     skipped: cannot write {}", path.display());
+        return;
+    }
+    let t = Instant::now();
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg("nft")
+        .arg("-f")
+        .arg(&path)
+        .output();
+    let wall = t.elapsed();
+    let _ = Command::new("nft")
+        .args(["delete", "table", "inet", "lb"])
+        .status();
+    let _ = std::fs::remove_file(&path);
+    let Ok(out) = out else {
+        println!("nft -f     skipped: cannot run /usr/bin/time nft");
+        return;
+    };
+    let peak_kib: f64 = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0.0);
+    println!(
+        "{:<9} {:<22} {:<26} {:>10.1?} {:>9} {:>9} {:>8} {:>9.1}",
+        "nft -f",
+        format!("{services}x{reals} jhash mod {reals}"),
+        "empty -> full",
+        wall,
+        1,
+        services,
+        usize::from(!out.status.success()),
+        peak_kib / 1024.0
     );
 }
 
 fn header() {
     println!(
-        "{:<9} {:<22} {:<26} {:>10} {:>9} {:>9} {:>8}",
-        "backend", "tables", "step", "wall", "kern.ops", "objects", "failures"
+        "{:<9} {:<22} {:<26} {:>10} {:>9} {:>9} {:>8} {:>9}",
+        "backend", "tables", "step", "wall", "kern.ops", "objects", "failures", "peak MiB"
     );
 }
 
@@ -167,16 +259,47 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn nft_child(services: usize, reals: usize) {
-    let mut b = match NftBackend::open(&OpenOptions::default()) {
-        Ok(b) => b,
-        Err(e) => {
-            println!("nftables  skipped: {e}");
-            return;
-        }
-    };
-    scenario("nftables", &mut b, services, reals, Forward::Masq, 1021);
-    scenario("nftables", &mut b, 10, reals, Forward::Masq, 65_537);
+fn nft_child(reals: usize) {
+    let sizes: Vec<usize> = std::env::var("DIRECTOR_BENCH_NFT_SERVICES")
+        .unwrap_or_else(|_| "10,100,1000".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    let size = table_size_for(reals);
+    for services in sizes {
+        let mut b = match NftBackend::open(&OpenOptions::default()) {
+            Ok(b) => b,
+            Err(e) => {
+                println!("nftables  skipped: {e}");
+                return;
+            }
+        };
+        scenario("nftables", &mut b, services, reals, Forward::Masq, size);
+        stats_row(&mut b, services, reals, size);
+        handwritten_row(services, reals);
+    }
+}
+
+/// `stats()` over a full table: what a Prometheus scrape or `directorctl services --stats`
+/// costs.
+fn stats_row(b: &mut NftBackend, services: usize, reals: usize, size: u32) {
+    b.reconcile(&desired(services, reals, Forward::Masq, size));
+    reset_peak_rss();
+    let t = Instant::now();
+    let stats = b.stats();
+    let wall = t.elapsed();
+    println!(
+        "{:<9} {:<22} {:<26} {:>10.1?} {:>9} {:>9} {:>8} {:>9.1}",
+        "nftables",
+        format!("{services}x{reals} M={size}"),
+        "stats (full table)",
+        wall,
+        2,
+        stats.as_ref().map_or(0, |s| s.services.len()),
+        usize::from(stats.is_err()),
+        peak_rss_mib()
+    );
+    b.reconcile(&DesiredTables::default());
 }
 
 /// The baseline of the IPVS rows: the same tables loaded by `ipvsadm -R` (one netlink
@@ -237,7 +360,7 @@ fn main() {
     let services = env_usize("DIRECTOR_BENCH_SERVICES", 1000);
     let reals = env_usize("DIRECTOR_BENCH_REALS", 10);
     if std::env::var("DIRECTOR_BENCH_CHILD").is_ok_and(|v| v == "nft") {
-        nft_child(services, reals);
+        nft_child(reals);
         return;
     }
     let only =

@@ -16,8 +16,7 @@ use crate::config::{parse_str, parse_str_with, LoadOptions};
 use crate::control::metrics;
 use crate::control::socket::{self, Reply};
 use crate::dataplane::ipvs::{attr, genl};
-use crate::dataplane::nftables::apply::{parse_listing, Current};
-use crate::dataplane::nftables::render::NftFamily;
+use crate::dataplane::nftables::wire;
 use crate::dataplane::tables::Family as TableFamily;
 use crate::vrrp::fsm::{Action, Event};
 use crate::vrrp::instance::{Drop, Instance, RxDatagram};
@@ -100,12 +99,17 @@ pub fn rtnetlink_event(data: &[u8]) {
     let _ = crate::net::decode_event(data);
 }
 
-/// The `nft -j list table` reader: no panic on any document.
-pub fn nft_listing(data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
-    for family in [NftFamily::Inet, NftFamily::Netdev] {
-        let mut current = Current::default();
-        let _ = parse_listing(&text, family, &mut current);
+/// The nf_tables netlink reply readers (messages, errors, generation, tables, chains,
+/// maps, rules with counters and comments, map elements): no panic on any bytes.
+pub fn nft_netlink(data: &[u8]) {
+    for m in wire::messages(data) {
+        let _ = wire::error_of(&m);
+        let _ = wire::gen_id(&m);
+        let _ = wire::table_name(&m);
+        let _ = wire::chain_name(&m);
+        let _ = wire::set_name(&m);
+        let _ = wire::rule_info(&m);
+        let _ = wire::set_elements(&m);
     }
 }
 

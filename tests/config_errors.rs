@@ -317,6 +317,14 @@ fn director_and_ospf_problems() {
         errors("director {\n    metrics_listen localhost\n}\n"),
         ["t.conf:2:20: metrics_listen: expected ADDR:PORT (IPv6 as [ADDR]:PORT), found 'localhost'"]
     );
+    assert_eq!(
+        errors("director {\n    maglev_table_size 1000\n}\n"),
+        ["t.conf:2:23: maglev_table_size: expected auto or a prime from 3 to 1048573 (e.g. 1009, 4093, 65537), found '1000'"]
+    );
+    assert_eq!(
+        errors("virtual_server 10.0.0.1 80 {\n    protocol TCP\n    maglev_table_size 2000003\n}\n"),
+        ["t.conf:3:23: maglev_table_size: expected auto or a prime from 3 to 1048573 (e.g. 1009, 4093, 65537), found '2000003'"]
+    );
     let text = "ospf {\n    router_id 0.0.0.0\n    area 0 {\n        interface eth0 {\n            hello_interval 10\n            dead_interval 10\n        }\n    }\n    area backbone {\n    }\n}\n";
     assert_eq!(
         errors(text),

@@ -93,6 +93,7 @@ const TOKENS: &[&str] = &[
     "active-active",
     "dataplane",
     "metrics_listen",
+    "maglev_table_size",
     "dead_interval",
     "hello_interval",
     "version",

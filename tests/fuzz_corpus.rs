@@ -28,8 +28,8 @@ fn control_request_corpus_replays() {
 }
 
 #[test]
-fn nft_listing_corpus_replays() {
-    replay("nft_listing", director::fuzzing::nft_listing);
+fn nft_netlink_corpus_replays() {
+    replay("nft_netlink", director::fuzzing::nft_netlink);
 }
 
 #[test]

@@ -137,6 +137,7 @@ fn service(
         },
         dests,
         flow_hash: FlowHash::SourceAddr,
+        maglev_size: 65537,
     }
 }
 
@@ -260,7 +261,6 @@ fn rich_config() -> (DesiredTables, &'static str) {
             conntrack: None,
             expire_nodest_conn: None,
         },
-        maglev_size: 65537,
     };
     t.canonicalize();
     let cmds = "\
@@ -675,7 +675,6 @@ fn ipvs_dr_flow_survives_moving_to_another_director() {
             conntrack: None,
             expire_nodest_conn: None,
         },
-        maglev_size: 65537,
         ..Default::default()
     };
     desired.canonicalize();

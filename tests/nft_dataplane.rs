@@ -58,7 +58,20 @@ fn helper_reconcile() {
     let steps: Vec<DesiredTables> = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     let mut backend = director::dataplane::nftables::NftBackend::open(&OpenOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));
-    let reports: Vec<_> = steps.iter().map(|d| backend.reconcile(d)).collect();
+    // Each report with the ruleset generation after it: a reconcile that sends nothing
+    // leaves the generation where it was.
+    let mut socket =
+        director::dataplane::nftables::netlink::NfSocket::open().unwrap_or_else(|e| panic!("{e}"));
+    let reports: Vec<serde_json::Value> = steps
+        .iter()
+        .map(|d| {
+            let mut report =
+                serde_json::to_value(backend.reconcile(d)).unwrap_or_else(|e| panic!("{e}"));
+            let generation = socket.generation().unwrap_or_else(|e| panic!("{e}"));
+            report["generation"] = serde_json::json!(generation);
+            report
+        })
+        .collect();
     let json = serde_json::to_string(&reports).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(&output, json).unwrap_or_else(|e| panic!("{output}: {e}"));
 }
@@ -69,8 +82,18 @@ fn reconcile_in(ns: &NetNs, dir: &Path, desired: &DesiredTables) -> serde_json::
     reports.pop().unwrap_or_default()
 }
 
-/// Reconciles each of `steps` in turn with one backend (a running daemon's reloads).
+/// Reconciles each of `steps` in turn with one backend (a running daemon's reloads); every
+/// step must succeed.
 fn reconcile_steps_in(ns: &NetNs, dir: &Path, steps: &[DesiredTables]) -> Vec<serde_json::Value> {
+    let reports = run_helper(ns, dir, steps);
+    for r in &reports {
+        assert_eq!(r["failures"], serde_json::json!([]), "{r}");
+    }
+    reports
+}
+
+/// The reports of reconciling each of `steps` with one backend, failures included.
+fn run_helper(ns: &NetNs, dir: &Path, steps: &[DesiredTables]) -> Vec<serde_json::Value> {
     let input = dir.join("desired.json");
     let output = dir.join("report.json");
     let _ = std::fs::remove_file(&output);
@@ -94,12 +117,7 @@ fn reconcile_steps_in(ns: &NetNs, dir: &Path, steps: &[DesiredTables]) -> Vec<se
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&output).unwrap_or_else(|e| panic!("report: {e}"));
-    let reports: Vec<serde_json::Value> =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-    for r in &reports {
-        assert_eq!(r["failures"], serde_json::json!([]), "{r}");
-    }
-    reports
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 const NAME_SERVER: &str = r#"
@@ -289,13 +307,13 @@ fn service(port: u16, forward: Forward, weights: [u32; 3]) -> Service {
             })
             .collect(),
         flow_hash: FlowHash::SourceAddr,
+        maglev_size: SIZE,
     }
 }
 
 fn tables(services: Vec<Service>) -> DesiredTables {
     let mut t = DesiredTables {
         services,
-        maglev_size: SIZE,
         ..Default::default()
     };
     t.canonicalize();
@@ -336,9 +354,115 @@ fn traffic_reaches_predicted_server(tag: &str, forward: Forward) {
     assert_eq!(got, want, "traffic vs Maglev+jhash prediction");
     let distinct: std::collections::BTreeSet<&String> = got.values().collect();
     assert!(distinct.len() >= 2, "8 sources all on one server: {got:?}");
-    // Idempotent: nothing to do the second time.
+    // Idempotent: nothing to do the second time, not even an empty transaction.
     let again = reconcile_in(&lab.director, lab.dir.path(), &tables(vec![svc]));
     assert_eq!(again["kernel_ops"], 0, "{again}");
+    assert_eq!(
+        again["generation"], report["generation"],
+        "nothing was committed"
+    );
+    // Readable for operators: nft shows the map's typeof and the rule's comment.
+    let (family, typeof_clause) = match forward {
+        Forward::Route => ("netdev", "typeof numgen inc mod 2 : ip daddr\n"),
+        _ => ("inet", "typeof numgen inc mod 2 : ip daddr . tcp dport"),
+    };
+    let listing = lab
+        .director
+        .exec_ok(&["nft", "list", "table", family, "director"]);
+    assert!(listing.contains(typeof_clause), "{listing}");
+    assert!(
+        listing.contains(&format!("comment \"director tcp {VIP}:80 #")),
+        "{listing}"
+    );
+}
+
+/// A transaction the kernel refuses changes nothing, and the report names the refused
+/// object and errno: here someone made our `prerouting` a filter chain, where `dnat` is
+/// not allowed.
+#[test]
+fn nft_rejected_transaction_names_the_object() {
+    require_root!();
+    require_programs!("nft");
+    let dir = TestDir::new("nftrej");
+    let ns = NetNs::new("nftrej");
+    ns.exec_ok(&[
+        "nft",
+        "add table inet director; add chain inet director prerouting { type filter hook prerouting priority 0; }",
+    ]);
+    let reports = run_helper(
+        &ns,
+        dir.path(),
+        &[tables(vec![service(80, Forward::Masq, [1, 1, 1])])],
+    );
+    let report = &reports[0];
+    // The whole batch, then the service alone: both refused.
+    assert_eq!(report["kernel_ops"], 2, "{report}");
+    assert_eq!(report["objects_changed"], 0, "{report}");
+    let failures = report["failures"].as_array().cloned().unwrap_or_default();
+    assert_eq!(failures.len(), 1, "{report}");
+    assert_eq!(failures[0]["object"], format!("tcp {VIP}:80"), "{report}");
+    assert_eq!(failures[0]["errno"], libc::EOPNOTSUPP, "{report}");
+    let message = failures[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("in chain prerouting"), "{message}");
+    // Nothing of the refused batch is in the kernel: no map was created.
+    let maps = ns.exec_ok(&["nft", "list", "maps", "inet"]);
+    assert!(!maps.contains("map m"), "{maps}");
+}
+
+/// A frame addressed to another host's MAC (flooded unknown unicast) is not forwarded by
+/// the DR ingress rule, as IPVS would not see it: two directors never both forward it.
+#[test]
+fn nft_dr_ignores_frames_for_another_mac() {
+    require_root!();
+    require_programs!("nft", "python3");
+    let lab = Lab::new("nftmac", true);
+    let svc = service(80, Forward::Route, [1, 1, 1]);
+    reconcile_in(&lab.director, lab.dir.path(), &tables(vec![svc.clone()]));
+    let source = SOURCES[0];
+    let predicted_server = predicted(&svc).get(source).cloned().unwrap_or_default();
+    let one = |lab: &Lab| -> String {
+        let script = lab.dir.path().join("client.py");
+        lab.client
+            .exec_ok(&["python3", &script.to_string_lossy(), VIP, "80", source])
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(one(&lab), format!("{source} {predicted_server}"));
+    let packets = |lab: &Lab| -> u64 {
+        let text = lab
+            .director
+            .exec_ok(&["nft", "list", "table", "netdev", "director"]);
+        text.split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(2)
+            .filter(|w| w[0] == "packets")
+            .filter_map(|w| w[1].parse::<u64>().ok())
+            .sum()
+    };
+    let before = packets(&lab);
+    // The client now sends to a MAC that is not the director's: the director's interface
+    // still receives the frames (a point-to-point veth, like a flooding switch port).
+    lab.client.ip(&[
+        "neigh",
+        "replace",
+        "10.99.3.1",
+        "lladdr",
+        "02:00:00:00:99:99",
+        "dev",
+        "eth0",
+        "nud",
+        "permanent",
+    ]);
+    let answer = one(&lab);
+    assert!(
+        answer.starts_with(&format!("{source} err:")),
+        "no answer expected: {answer}"
+    );
+    assert_eq!(
+        packets(&lab),
+        before,
+        "no frame for another MAC was forwarded"
+    );
 }
 
 #[test]
@@ -477,7 +601,16 @@ fn nft_reload_changes_no_unrelated_mapping() {
         "restart adopts, changes nothing: {}",
         reports[0]
     );
-    assert_eq!(reports[1]["kernel_ops"], 1, "{}", reports[1]);
+    assert_eq!(
+        reports[1]["kernel_ops"], 1,
+        "one transaction: {}",
+        reports[1]
+    );
+    assert_eq!(
+        reports[1]["objects_changed"], reports[1]["ops_planned"],
+        "{}",
+        reports[1]
+    );
     let contents_after: Vec<String> = maps_before.iter().map(|m| lab.nft_map(m)).collect();
     let changed: Vec<bool> = contents_before
         .iter()

@@ -140,6 +140,9 @@ pub struct DirectorSettings {
     /// Group allowed to use the control socket besides root (name or GID); read at start.
     pub control_socket_group: Option<String>,
     pub metrics_listen: Option<SocketAddr>,
+    /// `maglev_table_size`: the nftables Maglev table size of every virtual server that
+    /// does not set its own; `None` (`auto`): sized from each one's real-server count.
+    pub maglev_table_size: Option<u32>,
 }
 
 // ───────────────────────────── ospf { } ─────────────────────────────
@@ -857,6 +860,8 @@ pub struct VirtualServer {
     /// keepalived's old `nat_mask`: accepted, not used by IPVS.
     pub nat_mask: Option<IpAddr>,
     pub smtp_alert: Option<bool>,
+    /// `maglev_table_size` (director's own keyword): `None` takes the `director { }` value.
+    pub maglev_table_size: Option<u32>,
     pub real_servers: Vec<RealServer>,
 }
 

@@ -477,6 +477,7 @@ mod diff_tests {
                 })
                 .collect(),
             flow_hash: FlowHash::SourceAddrPort,
+            maglev_size: 101,
         };
         let desired = DesiredTables {
             services: vec![service(80, &[(1, 1), (2, 1)]), service(443, &[(1, 1)])],

@@ -13,8 +13,48 @@
 //! `floor((r+1)·wᵢ/w_max) > floor(r·wᵢ/w_max)`, so over a full table each backend fills a share
 //! proportional to its weight. Weight-0 backends take no slot.
 
-/// Default table size: a prime, large enough that 1,000 backends still get ~65 slots each.
+/// A large prime table size: 1,000 backends still get ~65 slots each. Tests and benches
+/// use it as a fixed reference; services get [`table_size_for`] unless configured.
 pub const DEFAULT_TABLE_SIZE: u32 = 65_537;
+
+/// Largest table size the configuration accepts (the largest prime below 2²⁰): bounds the
+/// map one service can put in the kernel.
+pub const MAX_TABLE_SIZE: u32 = 1_048_573;
+
+/// Slots per backend of the automatic size: the paper's rule (M > 100 × N keeps every
+/// backend's share within about 1 % of its ideal).
+const SLOTS_PER_BACKEND: u64 = 100;
+
+/// The backend count the automatic size is computed for: `n` rounded up to the next of
+/// 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, … (powers of two and 1.5 × powers of two). M changes
+/// only when the configured count crosses one of these steps, and stays within 1.5× of what
+/// the exact count would need.
+pub fn size_step(n: usize) -> u64 {
+    let n = n.max(1) as u64;
+    let mut step = 1u64;
+    loop {
+        if n <= step {
+            return step;
+        }
+        let half_way = step + step / 2;
+        if step >= 2 && n <= half_way {
+            return half_way;
+        }
+        step *= 2;
+    }
+}
+
+/// The automatic table size for a service with `n` configured backends: the smallest prime
+/// greater than 100 × [`size_step`]`(n)`, capped at [`MAX_TABLE_SIZE`]. A pure function of
+/// the configuration, so every director computes the same M.
+pub fn table_size_for(n: usize) -> u32 {
+    let floor = (SLOTS_PER_BACKEND * size_step(n)).min(u64::from(MAX_TABLE_SIZE) - 1) as u32;
+    let mut m = floor + 1;
+    while !is_prime(m) {
+        m += 1;
+    }
+    m
+}
 
 /// Fixed SipHash keys for the two Maglev permutation hashes (offset and skip). Changing any
 /// of these changes every table on every director: treat them as a wire-format constant.
@@ -312,6 +352,25 @@ mod tests {
             // Same input, same table: adding the backend back restores every slot.
             let again = Table::build(&all, DEFAULT_TABLE_SIZE).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(again, before);
+        }
+    }
+
+    #[test]
+    fn automatic_size_follows_the_steps() {
+        let steps: Vec<u64> = (1..=13).map(size_step).collect();
+        assert_eq!(steps, [1, 2, 3, 4, 6, 6, 8, 8, 12, 12, 12, 12, 16]);
+        assert_eq!(table_size_for(0), 101);
+        assert_eq!(table_size_for(1), 101);
+        assert_eq!(table_size_for(10), 1201);
+        assert_eq!(table_size_for(11), 1201);
+        assert_eq!(table_size_for(13), 1601);
+        for n in [1usize, 5, 10, 100, 1000, 5000, 100_000] {
+            let m = table_size_for(n);
+            assert!(is_prime(m) && m <= MAX_TABLE_SIZE, "n={n}: {m}");
+            assert!(
+                u64::from(m) > 100 * n as u64 || m == MAX_TABLE_SIZE,
+                "n={n}: {m}"
+            );
         }
     }
 

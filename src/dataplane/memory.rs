@@ -220,6 +220,7 @@ mod tests {
                     spec: spec(*s),
                     dests: d.clone(),
                     flow_hash: FlowHash::SourceAddr,
+                    maglev_size: 101,
                 })
                 .collect(),
             ..Default::default()

@@ -308,6 +308,7 @@ mod tests {
                 spec: spec(80, sched),
                 dests,
                 flow_hash: FlowHash::SourceAddr,
+                maglev_size: 101,
             }],
             ..Default::default()
         }

@@ -240,6 +240,9 @@ pub struct Service {
     /// Sorted by (addr, port). Failed servers are present with weight 0.
     pub dests: Vec<DestSpec>,
     pub flow_hash: FlowHash,
+    /// Maglev table size of the nftables backend (a prime; see `maglev::table_size_for`).
+    /// IPVS ignores it: the kernel's `mh` table size is fixed when the kernel is built.
+    pub maglev_size: u32,
 }
 
 /// `ipvsadm --set tcp tcpfin udp`, in seconds (0 = leave the kernel's value).
@@ -281,7 +284,7 @@ pub struct IpvsSysctls {
 }
 
 /// Everything a backend programs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DesiredTables {
     /// Sorted by key.
     pub services: Vec<Service>,
@@ -289,21 +292,6 @@ pub struct DesiredTables {
     /// Sorted.
     pub sync_daemons: Vec<SyncDaemon>,
     pub sysctls: IpvsSysctls,
-    /// Maglev table size used by the nftables backend (a prime).
-    pub maglev_size: u32,
-}
-
-impl Default for DesiredTables {
-    /// Nothing to program, with the default Maglev table size.
-    fn default() -> Self {
-        DesiredTables {
-            services: Vec::new(),
-            timeouts: None,
-            sync_daemons: Vec::new(),
-            sysctls: IpvsSysctls::default(),
-            maglev_size: super::maglev::DEFAULT_TABLE_SIZE,
-        }
-    }
 }
 
 impl DesiredTables {

@@ -20,7 +20,7 @@
 use std::net::IpAddr;
 
 use crate::config::model::{self as cfg, Config, Mode};
-use crate::dataplane::maglev::DEFAULT_TABLE_SIZE;
+use crate::dataplane::maglev;
 use crate::dataplane::tables::{
     svc_flags, DesiredTables, DestKey, DestSpec, FlowHash, Forward, IpvsSysctls, Service,
     ServiceKey, ServiceSpec, SyncDaemon, SyncState, Timeouts, TunnelType,
@@ -34,7 +34,13 @@ pub fn desired_tables(config: &Config, health: &Evaluation) -> DesiredTables {
     let mut services = Vec::new();
     for (vs, status) in config.virtual_servers.iter().zip(&health.services) {
         for key in groups::service_keys(config, vs) {
-            services.push(service(vs, key, status, active_active));
+            services.push(service(
+                vs,
+                key,
+                status,
+                active_active,
+                maglev_size(config, vs),
+            ));
         }
     }
     let timeouts = config.global_defs.lvs_timeouts.as_ref().and_then(|t| {
@@ -82,7 +88,6 @@ pub fn desired_tables(config: &Config, health: &Evaluation) -> DesiredTables {
         timeouts,
         sync_daemons,
         sysctls,
-        maglev_size: DEFAULT_TABLE_SIZE,
     };
     tables.canonicalize();
     tables
@@ -132,11 +137,23 @@ fn prefix_of(mask: &IpAddr) -> u8 {
     }
 }
 
+/// The Maglev table size of `vs`: its own keyword, else the `director { }` one, else sized
+/// from the configured real servers (sorry server included), never from health, so a
+/// failing server does not resize the table and every director computes the same M.
+fn maglev_size(config: &Config, vs: &cfg::VirtualServer) -> u32 {
+    vs.maglev_table_size
+        .or(config.director.maglev_table_size)
+        .unwrap_or_else(|| {
+            maglev::table_size_for(vs.real_servers.len() + usize::from(vs.sorry_server.is_some()))
+        })
+}
+
 fn service(
     vs: &cfg::VirtualServer,
     key: ServiceKey,
     status: &ServiceStatus,
     active_active: bool,
+    maglev_size: u32,
 ) -> Service {
     let fam = key.family();
     let mut flags = vs.scheduler_flags.kernel_bits();
@@ -201,5 +218,6 @@ fn service(
         } else {
             FlowHash::SourceAddrPort
         },
+        maglev_size,
     }
 }

@@ -81,6 +81,7 @@ fn vs(addr: &str, port: u16, reals: Vec<cfg::RealServer>) -> cfg::VirtualServer 
         sorry_server: None,
         nat_mask: None,
         smtp_alert: None,
+        maglev_table_size: None,
         real_servers: reals,
     }
 }
@@ -150,6 +151,29 @@ fn two_directors_same_inputs_byte_identical() {
     );
     assert_eq!(ta.services[0].dests.len(), 2, "and is never deleted");
     assert_eq!(ta.sysctls.sloppy_tcp, Some(true));
+}
+
+#[test]
+fn maglev_size_comes_from_the_configuration_not_from_health() {
+    let reals = |n: usize| (1..=n).map(|i| real(&format!("10.1.0.{i}"), 1)).collect();
+    let mut c = config(
+        vec![vs("10.0.0.1", 80, reals(10)), vs("10.0.0.2", 80, reals(3))],
+        Mode::ActiveActive,
+    );
+    let size = |c: &Config, down: &[&str]| -> Vec<u32> {
+        desired_tables(c, &eval(c, down))
+            .services
+            .iter()
+            .map(|s| s.maglev_size)
+            .collect()
+    };
+    assert_eq!(size(&c, &[]), [1201, 307]);
+    // A failed real server does not resize the table (that would move most flows).
+    assert_eq!(size(&c, &["10.1.0.1", "10.1.0.2"]), [1201, 307]);
+    // The global default, then the service's own keyword, win over the automatic size.
+    c.director.maglev_table_size = Some(4093);
+    c.virtual_servers[1].maglev_table_size = Some(13);
+    assert_eq!(size(&c, &[]), [4093, 13]);
 }
 
 #[test]

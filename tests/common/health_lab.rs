@@ -80,7 +80,7 @@ pub fn client_sources() -> Vec<Ipv4Addr> {
 /// for the others) and the kernel's jhash of the source address predict for each client
 /// source: the name of the real server that must answer it.
 pub fn predicted_flows(up: &[usize]) -> BTreeMap<Ipv4Addr, String> {
-    use director::dataplane::maglev::{Backend, Table, DEFAULT_TABLE_SIZE};
+    use director::dataplane::maglev::{table_size_for, Backend, Table};
     use director::dataplane::nftables::render::source_slot;
     use director::dataplane::tables::DestKey;
     let backends: Vec<Backend> = (0..3)
@@ -93,11 +93,13 @@ pub fn predicted_flows(up: &[usize]) -> BTreeMap<Ipv4Addr, String> {
             weight: u32::from(up.contains(&i)),
         })
         .collect();
-    let table = Table::build(&backends, DEFAULT_TABLE_SIZE).unwrap_or_else(|e| panic!("{e}"));
+    // The daemon's automatic size for a service of three real servers.
+    let size = table_size_for(3);
+    let table = Table::build(&backends, size).unwrap_or_else(|e| panic!("{e}"));
     client_sources()
         .into_iter()
         .map(|src| {
-            let slot = source_slot(&src.into(), DEFAULT_TABLE_SIZE) as usize;
+            let slot = source_slot(&src.into(), size) as usize;
             let name = table.slots()[slot].map_or("none".to_string(), |b| real_name(b as usize));
             (src, name)
         })

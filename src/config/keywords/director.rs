@@ -67,6 +67,11 @@ pub const DIRECTOR: &[Kw<DirectorSettings>] = &[
             s.control_socket_group = Some(group.to_string())
         }
     }),
+    kw!("maglev_table_size", |s, n, d| {
+        if let Some(size) = maglev_table_size(n, d) {
+            s.maglev_table_size = size
+        }
+    }),
     kw!("metrics_listen", |s, n, d| {
         if let Some(text) = v::single(n, "ADDR:PORT", d) {
             match text.parse() {
@@ -76,3 +81,29 @@ pub const DIRECTOR: &[Kw<DirectorSettings>] = &[
         }
     }),
 ];
+
+/// `maglev_table_size auto|PRIME`: `Some(None)` is `auto`, `None` an error (reported).
+pub(super) fn maglev_table_size(n: &Node, d: &mut Diagnostics) -> Option<Option<u32>> {
+    let text = v::single(n, "auto or a prime table size", d)?;
+    if text == "auto" {
+        return Some(None);
+    }
+    let max = crate::dataplane::maglev::MAX_TABLE_SIZE;
+    match v::parse_int(text) {
+        Some(m)
+            if (3..=i64::from(max)).contains(&m)
+                && crate::dataplane::maglev::is_prime(m as u32) =>
+        {
+            Some(Some(m as u32))
+        }
+        _ => {
+            v::bad(
+                n,
+                0,
+                &format!("auto or a prime from 3 to {max} (e.g. 1009, 4093, 65537)"),
+                d,
+            );
+            None
+        }
+    }
+}

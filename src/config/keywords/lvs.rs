@@ -508,6 +508,7 @@ pub(super) fn virtual_server(b: &mut Builder, node: &Node, diag: &mut Diagnostic
             sorry_server: None,
             nat_mask: None,
             smtp_alert: None,
+            maglev_table_size: None,
             real_servers: Vec::new(),
         },
         opts: Inherited::default(),
@@ -1014,6 +1015,11 @@ pub(super) const VS_OWN: &[Kw<VsDraft>] = &[
     sched_flag!("sh-fallback", sh_fallback),
     sched_flag!("mh-port", mh_port),
     sched_flag!("mh-fallback", mh_fallback),
+    kw!("maglev_table_size", |s, n, d| {
+        if let Some(size) = super::director::maglev_table_size(n, d) {
+            s.vs.maglev_table_size = size
+        }
+    }),
     kw!("ops", |s, n, d| {
         v::bare(n, d);
         s.vs.one_packet_scheduling = true

@@ -1,28 +1,19 @@
-//! Reading our nftables tables back (`nft -j list table …`, JSON) and applying a diff as one
-//! `nft -f -` script: one script is one kernel transaction, so packets see either the old or
-//! the new state, never a table without a rule or a map with a missing slot.
+//! Reading our nftables tables back and turning the difference into one netlink batch: one
+//! batch is one kernel transaction, so packets see either the old or the new state, never
+//! a table without a rule or a map with a missing slot.
 //!
-//! Why text in and JSON out: the nftables 1.0.6 JSON parser cannot declare the maps this
-//! backend needs (a jhash result is an unqualified integer key: JSON rejects `"type":
-//! "integer"`, and `typeof` has no JSON form in that release), while the text grammar takes
-//! `typeof numgen inc mod 2 : ip daddr . tcp dport`. Reading uses JSON, the stable
-//! machine-readable form. The script is generated from typed values in `render.rs` and
-//! here (statement by statement, one object each), not by splicing user strings: the only
-//! strings from the configuration are addresses, ports and interface names, all validated
-//! types or kernel-reported names.
+//! Reading is by netlink dumps of our two tables only (tables, chains, maps, rules; map
+//! elements only for maps whose contents we do not know yet). Planning is pure: [`plan`]
+//! takes what the kernel holds and what we want and appends the messages to a batch.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::sync::Arc;
 
-use serde_json::Value;
-
-use super::render::{self, NftFamily, Rendered, ServiceObjects, COMMENT_PREFIX, NAT_CHAIN, TABLE};
-use super::NftError;
-
-/// Handle of a rule we added ourselves and have not read back yet.
-pub const UNKNOWN_HANDLE: u64 = 0;
+use super::netlink::{NetlinkError, NfSocket};
+use super::render::{
+    self, MapContents, NftFamily, Rendered, ServiceObjects, COMMENT_PREFIX, NAT_CHAIN, TABLE,
+};
+use super::wire::{self, Batch, MsgType, Placement};
 
 /// One of our rules as read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,217 +31,158 @@ pub struct CurrentRule {
 pub struct Current {
     pub tables: BTreeSet<NftFamily>,
     pub chains: BTreeSet<(NftFamily, String)>,
-    /// (family, map) → slot → value text.
-    pub maps: BTreeMap<(NftFamily, String), BTreeMap<u32, String>>,
+    /// (family, map) → contents; `None` when the elements have not been read.
+    pub maps: BTreeMap<(NftFamily, String), Option<Arc<MapContents>>>,
     pub rules: Vec<CurrentRule>,
 }
 
-/// Runs `nft` with `args`, feeding `stdin`; returns stdout.
-pub fn nft(args: &[&str], stdin: Option<&str>) -> Result<String, NftError> {
-    let mut child = Command::new("nft")
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| NftError::Spawn(e.to_string()))?;
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes())
-            .map_err(|e| NftError::Spawn(format!("writing to nft: {e}")))?;
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| NftError::Spawn(e.to_string()))?;
-    if !out.status.success() {
-        return Err(NftError::Failed {
-            args: args.join(" "),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
+const FAMILIES: [NftFamily; 2] = [NftFamily::Inet, NftFamily::Netdev];
 
-/// Reads both of our tables (absent tables read as empty). `terse` leaves out map elements
-/// (`nft -t`): listing a million elements takes nft seconds, so the backend reads them only
-/// for maps it has not seen yet and otherwise trusts what it wrote itself.
-pub fn read_current(terse: bool) -> Result<Current, NftError> {
+/// Reads the names of our tables, chains and maps and every rule with its counter (no map
+/// elements: milliseconds however large the maps).
+pub fn read_skeleton(sock: &mut NfSocket) -> Result<Current, NetlinkError> {
     let mut cur = Current::default();
-    for family in [NftFamily::Inet, NftFamily::Netdev] {
-        let args: &[&str] = if terse {
-            &["-t", "-j", "list", "table", family.as_str(), TABLE]
-        } else {
-            &["-j", "list", "table", family.as_str(), TABLE]
-        };
-        let text = match nft(args, None) {
-            Ok(t) => t,
-            Err(NftError::Failed { stderr, .. })
-                if stderr.contains("No such file or directory") =>
-            {
-                continue
-            }
-            Err(e) => return Err(e),
-        };
-        parse_listing(&text, family, &mut cur)?;
+    for family in FAMILIES {
+        let nfproto = family.nfproto();
+        let exists = sock.query(
+            "table director",
+            |seq| wire::get_table(seq, nfproto, TABLE),
+            |_| {},
+        )?;
+        if !exists {
+            continue;
+        }
+        cur.tables.insert(family);
+        sock.query(
+            "chains",
+            |seq| wire::dump(MsgType::GetChain, seq, nfproto, Some(TABLE)),
+            |m| {
+                if let Some((table, name)) = wire::chain_name(m) {
+                    if table == TABLE {
+                        cur.chains.insert((family, name));
+                    }
+                }
+            },
+        )?;
+        sock.query(
+            "maps",
+            |seq| wire::dump(MsgType::GetSet, seq, nfproto, Some(TABLE)),
+            |m| {
+                if let Some((table, name)) = wire::set_name(m) {
+                    if table == TABLE {
+                        cur.maps.insert((family, name), None);
+                    }
+                }
+            },
+        )?;
+        cur.rules.extend(read_rules(sock, family)?);
     }
     Ok(cur)
 }
 
-fn value_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Object(o) => {
-            let parts = o.get("concat")?.as_array()?;
-            let texts: Option<Vec<String>> = parts.iter().map(value_text).collect();
-            Some(texts?.join(" . "))
-        }
-        _ => None,
-    }
-}
-
-/// Parses `nft -j list table` output into `cur`.
-pub fn parse_listing(text: &str, family: NftFamily, cur: &mut Current) -> Result<(), NftError> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| NftError::Parse(e.to_string()))?;
-    let items = doc
-        .get("nftables")
-        .and_then(Value::as_array)
-        .ok_or_else(|| NftError::Parse("no \"nftables\" array".into()))?;
-    for item in items {
-        if item.get("table").is_some() {
-            cur.tables.insert(family);
-        } else if let Some(c) = item.get("chain") {
-            if let Some(name) = c.get("name").and_then(Value::as_str) {
-                cur.chains.insert((family, name.to_owned()));
-            }
-        } else if let Some(m) = item.get("map") {
-            let Some(name) = m.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            let mut elems = BTreeMap::new();
-            for e in m
-                .get("elem")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let Some(pair) = e.as_array() else { continue };
-                let (Some(k), Some(v)) = (
-                    pair.first().and_then(Value::as_u64),
-                    pair.get(1).and_then(value_text),
-                ) else {
-                    continue;
-                };
-                if let Ok(k) = u32::try_from(k) {
-                    elems.insert(k, v);
+/// Every rule of our table in `family`, with its counter.
+pub fn read_rules(
+    sock: &mut NfSocket,
+    family: NftFamily,
+) -> Result<Vec<CurrentRule>, NetlinkError> {
+    let mut rules = Vec::new();
+    sock.query(
+        "rules",
+        |seq| wire::dump(MsgType::GetRule, seq, family.nfproto(), Some(TABLE)),
+        |m| {
+            if let Some(r) = wire::rule_info(m) {
+                if r.table == TABLE {
+                    rules.push(CurrentRule {
+                        family,
+                        chain: r.chain,
+                        handle: r.handle,
+                        comment: r.comment,
+                        packets: r.packets,
+                        bytes: r.bytes,
+                    });
                 }
             }
-            cur.maps.insert((family, name.to_owned()), elems);
-        } else if let Some(r) = item.get("rule") {
-            let comment = r.get("comment").and_then(Value::as_str).unwrap_or_default();
-            let (Some(chain), Some(handle)) = (
-                r.get("chain").and_then(Value::as_str),
-                r.get("handle").and_then(Value::as_u64),
-            ) else {
-                continue;
-            };
-            let counter = r
-                .get("expr")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find_map(|x| x.get("counter"));
-            let num = |k| {
-                counter
-                    .and_then(|c| c.get(k))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0)
-            };
-            cur.rules.push(CurrentRule {
-                family,
-                chain: chain.to_owned(),
-                handle,
-                comment: comment.to_owned(),
-                packets: num("packets"),
-                bytes: num("bytes"),
-            });
-        }
-    }
-    Ok(())
+        },
+    )?;
+    Ok(rules)
 }
 
-/// A script for one transaction and how many objects it changes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Script {
-    pub text: String,
+/// The elements of one of our maps.
+pub fn read_map(
+    sock: &mut NfSocket,
+    family: NftFamily,
+    map: &str,
+) -> Result<MapContents, NetlinkError> {
+    let mut elements = Vec::new();
+    sock.query(
+        &format!("elements of map {map}"),
+        |seq| wire::dump_elements(seq, family.nfproto(), TABLE, map),
+        |m| {
+            if let Some((_, _, mut e)) = wire::set_elements(m) {
+                elements.append(&mut e);
+            }
+        },
+    )?;
+    Ok(MapContents::from_elements(elements))
+}
+
+/// What [`plan`] appended: how many objects it changes, and whether it adds or replaces
+/// rules (whose new handles must then be read back).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Planned {
     pub objects: usize,
-    /// A statement needed the handle of a rule we added without learning its handle
-    /// (see [`expected_after`]): read the rules back and plan again.
-    pub unknown_handle: bool,
+    pub rules_written: bool,
 }
 
-impl Script {
-    fn line(&mut self, objects: usize, s: std::fmt::Arguments<'_>) {
-        let _ = self.text.write_fmt(s);
-        self.text.push('\n');
-        self.objects += objects;
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.objects == 0
-    }
-
-    fn append(&mut self, other: Script) {
-        self.text.push_str(&other.text);
-        self.objects += other.objects;
-        self.unknown_handle |= other.unknown_handle;
-    }
-
-    fn handle(&mut self, handle: u64) -> u64 {
-        self.unknown_handle |= handle == UNKNOWN_HANDLE;
-        handle
+impl std::ops::AddAssign for Planned {
+    fn add_assign(&mut self, o: Planned) {
+        self.objects += o.objects;
+        self.rules_written |= o.rules_written;
     }
 }
 
-/// Largest number of elements per `add element` statement (keeps lines and netlink batches
-/// reasonable; all statements still form one transaction).
-const ELEMENTS_PER_STATEMENT: usize = 4096;
-
-/// Table and base chains we need (idempotent `add`s; count as objects only when created).
-pub fn skeleton(want: &Rendered, cur: &Current) -> Script {
-    let mut s = Script::default();
+/// Table and base chains we need (created only when missing).
+pub fn skeleton(b: &mut Batch, want: &Rendered, cur: &Current) -> Planned {
+    let mut p = Planned::default();
     if want.needs(NftFamily::Inet) {
-        let created = !cur.tables.contains(&NftFamily::Inet);
-        s.line(usize::from(created), format_args!("add table inet {TABLE}"));
-        let created = !cur
+        if !cur.tables.contains(&NftFamily::Inet) {
+            wire::new_table(b, wire::NFPROTO_INET, TABLE);
+            p.objects += 1;
+        }
+        if !cur
             .chains
-            .contains(&(NftFamily::Inet, NAT_CHAIN.to_owned()));
-        s.line(
-            usize::from(created),
-            format_args!("add chain inet {TABLE} {NAT_CHAIN} {{ type nat hook prerouting priority dstnat; policy accept; }}"),
-        );
+            .contains(&(NftFamily::Inet, NAT_CHAIN.to_owned()))
+        {
+            let nat = wire::BaseChain {
+                kind: "nat",
+                hook: 0,
+                priority: -100,
+                device: None,
+            };
+            wire::new_chain(b, wire::NFPROTO_INET, TABLE, NAT_CHAIN, &nat);
+            p.objects += 1;
+        }
     }
     if want.needs(NftFamily::Netdev) {
-        let created = !cur.tables.contains(&NftFamily::Netdev);
-        s.line(
-            usize::from(created),
-            format_args!("add table netdev {TABLE}"),
-        );
+        if !cur.tables.contains(&NftFamily::Netdev) {
+            wire::new_table(b, wire::NFPROTO_NETDEV, TABLE);
+            p.objects += 1;
+        }
         for dev in &want.ingress_devices {
             let chain = render::ingress_chain(dev);
-            let created = !cur.chains.contains(&(NftFamily::Netdev, chain.clone()));
-            s.line(
-                usize::from(created),
-                format_args!(
-                    "add chain netdev {TABLE} {chain} {{ type filter hook ingress device \"{dev}\" priority -500; policy accept; }}"
-                ),
-            );
+            if !cur.chains.contains(&(NftFamily::Netdev, chain.clone())) {
+                let ingress = wire::BaseChain {
+                    kind: "filter",
+                    hook: 0,
+                    priority: -500,
+                    device: Some(dev),
+                };
+                wire::new_chain(b, wire::NFPROTO_NETDEV, TABLE, &chain, &ingress);
+                p.objects += 1;
+            }
         }
     }
-    s
+    p
 }
 
 fn chains_for(svc: &ServiceObjects, want: &Rendered) -> Vec<String> {
@@ -264,106 +196,148 @@ fn chains_for(svc: &ServiceObjects, want: &Rendered) -> Vec<String> {
     }
 }
 
-/// The statements that bring one service from `cur` to `svc`.
-pub fn service_script(svc: &ServiceObjects, want: &Rendered, cur: &Current) -> Script {
-    let mut s = Script::default();
-    let fam = svc.family.as_str();
-    let have = cur.maps.get(&(svc.family, svc.map.clone()));
-    if have.is_none() {
-        s.line(
-            1,
-            format_args!("add map {fam} {TABLE} {} {{ {}; }}", svc.map, svc.map_type),
-        );
+/// The service tag of a rule comment (`director <key> #`), or the whole comment.
+pub fn tag_of(comment: &str) -> &str {
+    let end = comment.rfind('#').map_or(comment.len(), |i| i + 1);
+    &comment[..end]
+}
+
+/// Our rules by (family, chain, service tag), so planning a thousand services does not scan
+/// a thousand rules for each.
+pub struct RuleIndex<'a> {
+    rules: std::collections::HashMap<(NftFamily, String, String), Vec<&'a CurrentRule>>,
+}
+
+impl<'a> RuleIndex<'a> {
+    pub fn new(cur: &'a Current) -> RuleIndex<'a> {
+        let mut rules: std::collections::HashMap<_, Vec<&CurrentRule>> = Default::default();
+        for r in &cur.rules {
+            rules
+                .entry((r.family, r.chain.clone(), tag_of(&r.comment).to_owned()))
+                .or_default()
+                .push(r);
+        }
+        RuleIndex { rules }
     }
-    let empty = BTreeMap::new();
-    let have = have.unwrap_or(&empty);
-    let stale: Vec<u32> = have
-        .iter()
-        .filter(|(k, v)| svc.elements.get(k) != Some(*v))
-        .map(|(k, _)| *k)
-        .collect();
-    let fresh: Vec<(u32, &String)> = svc
-        .elements
-        .iter()
-        .filter(|(k, v)| have.get(k) != Some(*v))
-        .map(|(k, v)| (*k, v))
-        .collect();
-    for chunk in stale.chunks(ELEMENTS_PER_STATEMENT) {
-        let list: Vec<String> = chunk.iter().map(u32::to_string).collect();
-        s.line(
-            chunk.len(),
-            format_args!(
-                "delete element {fam} {TABLE} {} {{ {} }}",
-                svc.map,
-                list.join(", ")
-            ),
-        );
+
+    fn get(&self, family: NftFamily, chain: &str, tag: &str) -> &[&'a CurrentRule] {
+        self.rules
+            .get(&(family, chain.to_owned(), tag.to_owned()))
+            .map_or(&[], Vec::as_slice)
     }
-    for chunk in fresh.chunks(ELEMENTS_PER_STATEMENT) {
-        let list: Vec<String> = chunk.iter().map(|(k, v)| format!("{k} : {v}")).collect();
-        // A replaced slot was deleted just above: its delete and add count as one change.
-        let replaced = chunk.iter().filter(|(k, _)| have.contains_key(k)).count();
-        s.line(
-            chunk.len() - replaced,
-            format_args!(
-                "add element {fam} {TABLE} {} {{ {} }}",
-                svc.map,
-                list.join(", ")
-            ),
-        );
+}
+
+/// The messages that bring one service from `cur` to `svc`. `map_id` numbers a map created
+/// in this batch. The map's contents must be known (read) when the map exists.
+pub fn service(
+    b: &mut Batch,
+    svc: &ServiceObjects,
+    want: &Rendered,
+    cur: &Current,
+    rules: &RuleIndex<'_>,
+    map_id: u32,
+) -> Planned {
+    let mut p = Planned::default();
+    let nfproto = svc.family.nfproto();
+    let empty = MapContents::default();
+    let have = match cur.maps.get(&(svc.family, svc.map.clone())) {
+        Some(contents) => contents.as_deref().unwrap_or(&empty),
+        None => {
+            wire::new_map(
+                b,
+                nfproto,
+                TABLE,
+                &svc.map,
+                svc.shape,
+                Some(svc.contents.slots.len() as u32),
+                map_id,
+            );
+            p.objects += 1;
+            &empty
+        }
+    };
+    let slots = if *have == *svc.contents {
+        0
+    } else {
+        have.slots.len().max(svc.contents.slots.len())
+    };
+    let mut stale: Vec<(u32, &[u8])> = Vec::new();
+    let mut fresh: Vec<(u32, &[u8])> = Vec::new();
+    for slot in 0..slots {
+        let (old, new) = (have.get(slot), svc.contents.get(slot));
+        if old == new {
+            continue;
+        }
+        if let Some(v) = old {
+            stale.push((slot as u32, v));
+        }
+        if let Some(v) = new {
+            fresh.push((slot as u32, v));
+        }
     }
+    // A replaced slot is a delete and an add in the same transaction: one change.
+    p.objects += stale.len().max(fresh.len());
+    wire::map_elements(b, nfproto, TABLE, &svc.map, None, &stale, true);
+    wire::map_elements(b, nfproto, TABLE, &svc.map, None, &fresh, false);
     let tag = render::comment_tag(&svc.key);
     for chain in chains_for(svc, want) {
-        let existing: Vec<&CurrentRule> = cur
-            .rules
-            .iter()
-            .filter(|r| r.family == svc.family && r.chain == chain && r.comment.starts_with(&tag))
-            .collect();
-        match existing.split_first() {
-            None => s.line(
-                1,
-                format_args!("add rule {fam} {TABLE} {chain} {}", svc.rule),
-            ),
-            Some((first, extra)) => {
+        let mut existing = rules.get(svc.family, &chain, &tag).iter();
+        match existing.next() {
+            None => {
+                wire::new_rule(
+                    b,
+                    nfproto,
+                    TABLE,
+                    &chain,
+                    &svc.exprs,
+                    &svc.comment,
+                    Placement::Append,
+                );
+                p.objects += 1;
+                p.rules_written = true;
+            }
+            Some(first) => {
                 if first.comment != svc.comment {
-                    let handle = s.handle(first.handle);
-                    s.line(
-                        1,
-                        format_args!(
-                            "replace rule {fam} {TABLE} {chain} handle {} {}",
-                            handle, svc.rule
-                        ),
+                    wire::new_rule(
+                        b,
+                        nfproto,
+                        TABLE,
+                        &chain,
+                        &svc.exprs,
+                        &svc.comment,
+                        Placement::Replace(first.handle),
                     );
+                    p.objects += 1;
+                    p.rules_written = true;
                 }
-                for r in extra {
-                    let handle = s.handle(r.handle);
-                    s.line(
-                        1,
-                        format_args!("delete rule {fam} {TABLE} {chain} handle {handle}"),
-                    );
+                for r in existing {
+                    wire::del_rule(b, nfproto, TABLE, &chain, r.handle);
+                    p.objects += 1;
                 }
             }
         }
     }
-    s
+    p
 }
 
-/// Statements removing what is ours but no longer wanted: a table we no longer need at all,
+/// Messages removing what is ours but no longer wanted: a table we no longer need at all,
 /// else unwanted rules first, then unwanted maps, then the DR chains of vanished interfaces.
-pub fn cleanup_script(want: &Rendered, cur: &Current) -> Script {
-    let mut s = Script::default();
+pub fn cleanup(b: &mut Batch, want: &Rendered, cur: &Current) -> Planned {
+    let mut p = Planned::default();
     for family in &cur.tables {
         if want.needs(*family) {
-            s.append(cleanup_family(want, cur, *family));
+            p += cleanup_family(b, want, cur, *family);
         } else {
-            s.line(1, format_args!("delete table {} {TABLE}", family.as_str()));
+            wire::del_table(b, family.nfproto(), TABLE);
+            p.objects += 1;
         }
     }
-    s
+    p
 }
 
-fn cleanup_family(want: &Rendered, cur: &Current, family: NftFamily) -> Script {
-    let mut s = Script::default();
+fn cleanup_family(b: &mut Batch, want: &Rendered, cur: &Current, family: NftFamily) -> Planned {
+    let mut p = Planned::default();
+    let nfproto = family.nfproto();
     let wanted_tags: BTreeSet<String> = want
         .services
         .iter()
@@ -377,19 +351,11 @@ fn cleanup_family(want: &Rendered, cur: &Current, family: NftFamily) -> Script {
         .collect();
     let chain_removed = |chain: &str| family == NftFamily::Netdev && !wanted_chains.contains(chain);
     for r in cur.rules.iter().filter(|r| r.family == family) {
-        let tag_end = r.comment.rfind('#').map_or(r.comment.len(), |i| i + 1);
         let wanted =
-            r.comment.starts_with(COMMENT_PREFIX) && wanted_tags.contains(&r.comment[..tag_end]);
+            r.comment.starts_with(COMMENT_PREFIX) && wanted_tags.contains(tag_of(&r.comment));
         if !wanted || chain_removed(&r.chain) {
-            let handle = s.handle(r.handle);
-            s.line(
-                1,
-                format_args!(
-                    "delete rule {} {TABLE} {} handle {handle}",
-                    family.as_str(),
-                    r.chain
-                ),
-            );
+            wire::del_rule(b, nfproto, TABLE, &r.chain, r.handle);
+            p.objects += 1;
         }
     }
     let wanted_maps: BTreeSet<&str> = want
@@ -400,27 +366,25 @@ fn cleanup_family(want: &Rendered, cur: &Current, family: NftFamily) -> Script {
         .collect();
     for (f, name) in cur.maps.keys() {
         if *f == family && !wanted_maps.contains(name.as_str()) {
-            s.line(
-                1,
-                format_args!("delete map {} {TABLE} {name}", family.as_str()),
-            );
+            wire::del_map(b, nfproto, TABLE, name);
+            p.objects += 1;
         }
     }
     for (f, chain) in &cur.chains {
         if *f == family && chain_removed(chain) {
-            s.line(1, format_args!("delete chain netdev {TABLE} {chain}"));
+            wire::del_chain(b, nfproto, TABLE, chain);
+            p.objects += 1;
         }
     }
-    s
+    p
 }
 
 /// Our tables right after a transaction that brought `before` to `want` succeeded: exactly
-/// the rendered objects. Rules keep their handle when they were left untouched; rules we
-/// added or replaced get [`UNKNOWN_HANDLE`] (nft cannot echo handles for a transaction of
-/// this size) and are read back only if a later change needs them.
+/// the rendered objects. Rules keep their handles when they were left untouched; the caller
+/// reads rules back when the transaction wrote any (their handles are the kernel's choice).
 pub fn expected_after(want: &Rendered, before: &Current) -> Current {
     let mut cur = Current::default();
-    for family in [NftFamily::Inet, NftFamily::Netdev] {
+    for family in FAMILIES {
         if want.needs(family) {
             cur.tables.insert(family);
         }
@@ -435,171 +399,192 @@ pub fn expected_after(want: &Rendered, before: &Current) -> Current {
         }
     }
     for svc in &want.services {
-        cur.maps
-            .insert((svc.family, svc.map.clone()), svc.elements.clone());
+        cur.maps.insert(
+            (svc.family, svc.map.clone()),
+            Some(Arc::clone(&svc.contents)),
+        );
         for chain in chains_for(svc, want) {
-            let kept = before
+            if let Some(kept) = before
                 .rules
                 .iter()
-                .find(|r| r.family == svc.family && r.chain == chain && r.comment == svc.comment);
-            cur.rules.push(CurrentRule {
-                family: svc.family,
-                chain,
-                handle: kept.map_or(UNKNOWN_HANDLE, |r| r.handle),
-                comment: svc.comment.clone(),
-                packets: 0,
-                bytes: 0,
-            });
+                .find(|r| r.family == svc.family && r.chain == chain && r.comment == svc.comment)
+            {
+                cur.rules.push(kept.clone());
+            }
         }
     }
     cur
 }
 
-/// Cheap listings (no elements, no rules: milliseconds however large the maps) of the table,
-/// chain and map names of our tables.
-pub fn read_names() -> Result<Current, NftError> {
-    let mut cur = Current::default();
-    for family in [NftFamily::Inet, NftFamily::Netdev] {
-        for what in ["chains", "maps"] {
-            let text = nft(&["-t", "-j", "list", what, family.as_str()], None)?;
-            let doc: Value =
-                serde_json::from_str(&text).map_err(|e| NftError::Parse(e.to_string()))?;
-            for item in doc
-                .get("nftables")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let Some(obj) = item.get("chain").or_else(|| item.get("map")) else {
-                    continue;
-                };
-                if obj.get("table").and_then(Value::as_str) != Some(TABLE) {
-                    continue;
-                }
-                let Some(name) = obj.get("name").and_then(Value::as_str) else {
-                    continue;
-                };
-                cur.tables.insert(family);
-                if item.get("chain").is_some() {
-                    cur.chains.insert((family, name.to_owned()));
-                } else {
-                    cur.maps.insert((family, name.to_owned()), BTreeMap::new());
-                }
-            }
-        }
-    }
-    Ok(cur)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataplane::tables::{DestKey, ServiceKey};
+    use crate::dataplane::nftables::wire::MapShape;
+    use crate::dataplane::tables::{DestKey, Protocol, ServiceKey};
 
-    fn svc(elements: &[(u32, &str)]) -> ServiceObjects {
+    fn value(last: u8) -> Vec<u8> {
+        wire::element_value(&std::net::IpAddr::from([10, 1, 0, last]), Some(80))
+    }
+
+    fn svc(slots: &[u16]) -> ServiceObjects {
         ServiceObjects {
             key: ServiceKey::Addr {
                 addr: std::net::IpAddr::from([10, 0, 0, 1]),
                 port: 80,
-                protocol: crate::dataplane::tables::Protocol::Tcp,
+                protocol: Protocol::Tcp,
             },
             family: NftFamily::Inet,
             map: "m1".into(),
-            map_type: "typeof numgen inc mod 2 : ip daddr . tcp dport".into(),
-            elements: elements.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
-            rule: "ip daddr 10.0.0.1 tcp dport 80 counter dnat ip addr . port to jhash ip saddr mod 3 seed 0x6d676c76 map @m1 comment \"director tcp 10.0.0.1:80 #1\"".into(),
+            shape: MapShape {
+                v6: false,
+                port_of: Some(6),
+            },
+            contents: Arc::new(MapContents {
+                values: vec![value(1), value(2)],
+                slots: slots.to_vec(),
+            }),
+            exprs: wire::encode_exprs(&[wire::Expr::Counter]),
             comment: "director tcp 10.0.0.1:80 #1".into(),
-            backends: vec![("10.1.0.1 . 80".into(), DestKey { addr: std::net::IpAddr::from([10, 1, 0, 1]), port: 80 }, 1)],
+            backends: vec![(
+                DestKey {
+                    addr: std::net::IpAddr::from([10, 1, 0, 1]),
+                    port: 80,
+                },
+                1,
+            )],
         }
     }
 
-    const LISTING: &str = r#"{"nftables": [{"metainfo": {"version": "1.0.6"}},
-      {"table": {"family": "inet", "name": "director", "handle": 1}},
-      {"map": {"family": "inet", "name": "m1", "table": "director", "type": "integer", "handle": 2,
-               "map": "ipv4_addr . inet_service",
-               "elem": [[0, {"concat": ["10.1.0.1", 80]}], [1, {"concat": ["10.1.0.2", 80]}], [2, {"concat": ["10.1.0.1", 80]}]]}},
-      {"map": {"family": "inet", "name": "stale", "table": "director", "type": "integer", "handle": 5, "map": "ipv4_addr"}},
-      {"chain": {"family": "inet", "table": "director", "name": "prerouting", "handle": 3, "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}},
-      {"rule": {"family": "inet", "table": "director", "chain": "prerouting", "handle": 4, "comment": "director tcp 10.0.0.1:80 #1",
-                "expr": [{"counter": {"packets": 7, "bytes": 420}}]}},
-      {"rule": {"family": "inet", "table": "director", "chain": "prerouting", "handle": 6, "comment": "director tcp 10.0.0.9:80 #2", "expr": []}}
-    ]}"#;
-
     fn current() -> Current {
         let mut cur = Current::default();
-        parse_listing(LISTING, NftFamily::Inet, &mut cur).unwrap_or_else(|e| panic!("{e}"));
+        cur.tables.insert(NftFamily::Inet);
+        cur.chains.insert((NftFamily::Inet, NAT_CHAIN.to_owned()));
+        cur.maps.insert(
+            (NftFamily::Inet, "m1".into()),
+            Some(Arc::new(MapContents {
+                values: vec![value(1), value(2)],
+                slots: vec![0, 1, 0],
+            })),
+        );
+        cur.maps.insert((NftFamily::Inet, "stale".into()), None);
+        for (handle, comment) in [
+            (4, "director tcp 10.0.0.1:80 #1"),
+            (6, "director tcp 10.0.0.9:80 #2"),
+        ] {
+            cur.rules.push(CurrentRule {
+                family: NftFamily::Inet,
+                chain: NAT_CHAIN.into(),
+                handle,
+                comment: comment.into(),
+                packets: 0,
+                bytes: 0,
+            });
+        }
         cur
     }
 
-    #[test]
-    fn parses_maps_rules_and_counters() {
-        let cur = current();
-        assert_eq!(
-            cur.maps[&(NftFamily::Inet, "m1".to_owned())][&1],
-            "10.1.0.2 . 80"
-        );
-        assert_eq!(cur.rules.len(), 2);
-        assert_eq!(
-            (
-                cur.rules[0].handle,
-                cur.rules[0].packets,
-                cur.rules[0].bytes
-            ),
-            (4, 7, 420)
-        );
-        assert!(cur
-            .chains
-            .contains(&(NftFamily::Inet, "prerouting".to_owned())));
+    /// The (message type, object) list of a batch.
+    fn ops(b: Batch) -> Vec<String> {
+        let (_, objects, _) = b.finish();
+        objects.into_iter().map(|(_, o)| o).collect()
     }
 
     #[test]
-    fn one_changed_slot_is_a_delete_and_an_add_in_one_script() {
-        let want_svc = svc(&[
-            (0, "10.1.0.1 . 80"),
-            (1, "10.1.0.1 . 80"),
-            (2, "10.1.0.1 . 80"),
-        ]);
+    fn one_changed_slot_is_a_delete_and_an_add_in_one_batch() {
+        let want_svc = svc(&[0, 0, 0]);
         let want = Rendered {
-            services: vec![want_svc.clone()],
+            services: vec![Arc::new(want_svc.clone())],
             ..Default::default()
         };
         let cur = current();
-        let s = service_script(&want_svc, &want, &cur);
+        let mut b = Batch::new(1);
+        assert_eq!(skeleton(&mut b, &want, &cur), Planned::default());
+        let p = service(&mut b, &want_svc, &want, &cur, &RuleIndex::new(&cur), 1);
         assert_eq!(
-            s.text,
-            "delete element inet director m1 { 1 }\nadd element inet director m1 { 1 : 10.1.0.1 . 80 }\n"
+            p,
+            Planned {
+                objects: 1,
+                rules_written: false
+            }
         );
-        assert_eq!(s.objects, 1);
-        // The unwanted service's rule goes, then the unwanted map; the wanted ones stay.
-        let c = cleanup_script(&want, &cur);
+        let c = cleanup(&mut b, &want, &cur);
+        assert_eq!(c.objects, 2);
         assert_eq!(
-            c.text,
-            "delete rule inet director prerouting handle 6\ndelete map inet director stale\n"
+            ops(b),
+            [
+                "delete 1 elements of map m1",
+                "add 1 elements of map m1",
+                "delete rule handle 6 in chain prerouting",
+                "delete map stale",
+            ]
         );
-        assert!(skeleton(&want, &cur).is_empty());
     }
 
     #[test]
-    fn expected_after_keeps_known_handles_only() {
-        let want_svc = svc(&[(0, "10.1.0.1 . 80")]);
+    fn nothing_to_do_sends_nothing() {
+        let want_svc = svc(&[0, 1, 0]);
         let want = Rendered {
-            services: vec![want_svc.clone()],
+            services: vec![Arc::new(want_svc.clone())],
             ..Default::default()
         };
-        let after = expected_after(&want, &current());
-        assert_eq!(after.rules.len(), 1);
-        assert_eq!(after.rules[0].handle, 4);
-        let mut changed = want_svc;
+        let mut cur = current();
+        cur.maps.remove(&(NftFamily::Inet, "stale".into()));
+        cur.rules.truncate(1);
+        let mut b = Batch::new(1);
+        let mut p = skeleton(&mut b, &want, &cur);
+        p += service(&mut b, &want_svc, &want, &cur, &RuleIndex::new(&cur), 1);
+        p += cleanup(&mut b, &want, &cur);
+        assert_eq!(p, Planned::default());
+        assert_eq!(b.messages(), 0);
+        // And what a successful transaction leaves is what was wanted: nothing more to do.
+        assert_eq!(expected_after(&want, &cur), cur);
+    }
+
+    #[test]
+    fn a_changed_rule_is_replaced_in_place_and_a_new_service_gets_map_and_rule() {
+        let mut changed = svc(&[0, 1, 0]);
         changed.comment = "director tcp 10.0.0.1:80 #9".into();
+        let mut new = svc(&[1]);
+        new.key = ServiceKey::Addr {
+            addr: std::net::IpAddr::from([10, 0, 0, 2]),
+            port: 80,
+            protocol: Protocol::Tcp,
+        };
+        new.map = "m2".into();
+        new.comment = "director tcp 10.0.0.2:80 #1".into();
         let want = Rendered {
-            services: vec![changed.clone()],
+            services: vec![Arc::new(changed.clone()), Arc::new(new.clone())],
             ..Default::default()
         };
-        let after = expected_after(&want, &current());
-        assert_eq!(after.rules[0].handle, UNKNOWN_HANDLE);
-        // Replacing that rule again later needs a fresh read.
-        let mut again = changed;
-        again.comment = "director tcp 10.0.0.1:80 #10".into();
-        assert!(service_script(&again, &want, &after).unknown_handle);
+        let cur = current();
+        let mut b = Batch::new(1);
+        let p = service(&mut b, &changed, &want, &cur, &RuleIndex::new(&cur), 1);
+        assert_eq!(
+            p,
+            Planned {
+                objects: 1,
+                rules_written: true
+            }
+        );
+        let p = service(&mut b, &new, &want, &cur, &RuleIndex::new(&cur), 2);
+        assert_eq!(p.objects, 3);
+        assert_eq!(
+            ops(b),
+            [
+                "rule \"director tcp 10.0.0.1:80 #9\" in chain prerouting",
+                "map m2",
+                "add 1 elements of map m2",
+                "rule \"director tcp 10.0.0.2:80 #1\" in chain prerouting",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unwanted_family_goes_with_its_table() {
+        let cur = current();
+        let mut b = Batch::new(1);
+        let p = cleanup(&mut b, &Rendered::default(), &cur);
+        assert_eq!(p.objects, 1);
+        assert_eq!(ops(b), ["delete table director"]);
     }
 }

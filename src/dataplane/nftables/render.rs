@@ -1,23 +1,28 @@
 //! Desired tables → the nftables objects we want: per service one map (Maglev slot → real
-//! server) and one rule, plus the base chains. Pure: host facts (interfaces, routes) come in
-//! as [`HostFacts`].
+//! server) and one rule, plus the base chains. Pure: host facts (interfaces, routes,
+//! interface indexes) come in as [`HostFacts`].
 //!
 //! NAT services live in `table inet director`, chain `prerouting` (nat hook, priority
 //! dstnat): `ip daddr VIP tcp dport P counter dnat ip addr . port to jhash <key> mod M seed S
 //! map @m…`. DR services live in `table netdev director`, one ingress chain per interface:
-//! `… fwd ip to jhash <key> mod M seed S map @m… device "<egress>"`, which resolves the real
-//! server's MAC through the neighbour table and sends the unchanged IP packet to it.
+//! `… meta pkttype host counter fwd ip to jhash <key> mod M seed S map @m… device
+//! "<egress>"`, which resolves the real server's MAC through the neighbour table and sends
+//! the unchanged IP packet to it. `meta pkttype host`: a frame flooded to this host but
+//! addressed to another MAC (unknown unicast after a switch forgot a port) is not forwarded,
+//! so two directors never both forward one packet — as IPVS, which only sees frames
+//! delivered to its host.
 //!
 //! The kernel computes the slot as `reciprocal_scale(jhash(key, seed), M)` (nft_hash.c); the
 //! seed is fixed ([`JHASH_SEED`]) so every director maps a flow to the same slot, and the
 //! Maglev table (the same everywhere) maps the slot to the same real server.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::Arc;
 
+use super::wire::{self, Base, Expr, MapShape, MetaKey};
 use crate::dataplane::maglev::{self, Backend, Table};
-use crate::dataplane::tables::{DesiredTables, FlowHash, Forward, Protocol, Service, ServiceKey};
+use crate::dataplane::tables::{DesiredTables, DestKey, FlowHash, Forward, Service, ServiceKey};
 
 /// Name of our tables (in the `inet` and `netdev` families). Everything inside is ours.
 pub const TABLE: &str = "director";
@@ -44,6 +49,14 @@ impl NftFamily {
             NftFamily::Netdev => "netdev",
         }
     }
+
+    /// `NFPROTO_*` of the table.
+    pub fn nfproto(self) -> u8 {
+        match self {
+            NftFamily::Inet => wire::NFPROTO_INET,
+            NftFamily::Netdev => wire::NFPROTO_NETDEV,
+        }
+    }
 }
 
 /// Facts about the host that rendering needs.
@@ -53,6 +66,54 @@ pub struct HostFacts {
     pub ingress_devices: Vec<String>,
     /// Egress interface towards each DR real server.
     pub egress: BTreeMap<IpAddr, String>,
+    /// Interface index of each egress interface (`fwd … device` takes an index).
+    pub ifindex: BTreeMap<String, u32>,
+}
+
+/// Slot value meaning "no backend" (every backend has weight 0).
+pub const NO_BACKEND: u16 = u16::MAX;
+
+/// A Maglev map's contents, compactly: each slot holds an index into `values` (the element
+/// values of the real servers), so a million slots cost two bytes each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MapContents {
+    pub values: Vec<Vec<u8>>,
+    pub slots: Vec<u16>,
+}
+
+impl MapContents {
+    pub fn get(&self, slot: usize) -> Option<&[u8]> {
+        let i = *self.slots.get(slot)?;
+        self.values.get(usize::from(i)).map(Vec::as_slice)
+    }
+
+    /// Number of slots that hold a value.
+    pub fn len(&self) -> usize {
+        self.slots.iter().filter(|s| **s != NO_BACKEND).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Contents from (slot, value) pairs as read back.
+    pub fn from_elements(elements: impl IntoIterator<Item = (u32, Vec<u8>)>) -> MapContents {
+        let mut out = MapContents::default();
+        let mut index: std::collections::HashMap<Vec<u8>, u16> = Default::default();
+        for (slot, value) in elements {
+            let slot = slot as usize;
+            if slot >= out.slots.len() {
+                out.slots.resize(slot + 1, NO_BACKEND);
+            }
+            let next = out.values.len() as u16;
+            let i = *index.entry(value.clone()).or_insert_with(|| {
+                out.values.push(value);
+                next
+            });
+            out.slots[slot] = i;
+        }
+        out
+    }
 }
 
 /// The objects one service needs.
@@ -61,16 +122,16 @@ pub struct ServiceObjects {
     pub key: ServiceKey,
     pub family: NftFamily,
     pub map: String,
-    /// `typeof …` clause of the map declaration.
-    pub map_type: String,
-    /// Slot → element value (`10.1.0.1 . 80` or `10.1.0.1`), every slot with a live backend.
-    pub elements: BTreeMap<u32, String>,
-    /// Rule statement text (without `add rule <family> <table> <chain>`), comment included.
-    pub rule: String,
+    pub shape: MapShape,
+    /// Slot → element value, every slot with a live backend (shared with the backend's
+    /// cache of what the kernel holds: a million slots are not copied per reconcile).
+    pub contents: Arc<MapContents>,
+    /// The rule's expressions, encoded (`wire::encode_exprs`).
+    pub exprs: Vec<u8>,
     /// The rule's comment: `director <key> #<digest>`; the digest changes with the rule.
     pub comment: String,
-    /// Real servers by element value, for statistics.
-    pub backends: Vec<(String, crate::dataplane::tables::DestKey, u32)>,
+    /// Real servers and their weights, for statistics.
+    pub backends: Vec<(DestKey, u32)>,
 }
 
 /// A service the nftables backend cannot express, and why.
@@ -83,7 +144,7 @@ pub struct Unsupported {
 /// The whole desired nftables state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rendered {
-    pub services: Vec<ServiceObjects>,
+    pub services: Vec<Arc<ServiceObjects>>,
     pub unsupported: Vec<Unsupported>,
     /// DR ingress chains (interface names) wanted.
     pub ingress_devices: Vec<String>,
@@ -110,25 +171,42 @@ fn map_name(key: &ServiceKey, shape: &str) -> String {
     format!("m{digest:016x}")
 }
 
-fn addr_family_words(key: &ServiceKey) -> (&'static str, &'static str) {
-    match key.family() {
-        crate::dataplane::tables::Family::Inet => ("ip", "ipv4"),
-        crate::dataplane::tables::Family::Inet6 => ("ip6", "ipv6"),
-    }
-}
-
-fn value_of(addr: &IpAddr, port: Option<u16>) -> String {
-    match port {
-        Some(p) => format!("{addr} . {p}"),
-        None => addr.to_string(),
-    }
+/// The services rendered last time, by key: a service whose desired state and host facts
+/// are unchanged is not rendered again (a Maglev table per service is most of the cost of a
+/// reconcile that changes nothing).
+#[derive(Default)]
+pub struct Memo {
+    facts: HostFacts,
+    services: std::collections::HashMap<ServiceKey, (Service, Arc<ServiceObjects>)>,
 }
 
 /// Renders every desired service.
 pub fn render(desired: &DesiredTables, facts: &HostFacts) -> Rendered {
+    render_with(desired, facts, &mut Memo::default())
+}
+
+/// [`render`], reusing what `memo` holds from the previous call and updating it.
+pub fn render_with(desired: &DesiredTables, facts: &HostFacts, memo: &mut Memo) -> Rendered {
+    if memo.facts != *facts {
+        memo.services.clear();
+        memo.facts = facts.clone();
+    }
+    let mut previous = std::mem::take(&mut memo.services);
     let mut out = Rendered::default();
     for svc in &desired.services {
-        match render_service(svc, desired.maglev_size, facts) {
+        if let Some((was, objs)) = previous.remove(&svc.spec.key) {
+            if was == *svc {
+                out.services.push(Arc::clone(&objs));
+                memo.services.insert(svc.spec.key, (was, objs));
+                continue;
+            }
+        }
+        let rendered = render_service(svc, facts).map(|o| o.map(Arc::new));
+        if let Ok(Some(objs)) = &rendered {
+            memo.services
+                .insert(svc.spec.key, (svc.clone(), Arc::clone(objs)));
+        }
+        match rendered {
             Ok(Some(objs)) => out.services.push(objs),
             Ok(None) => {}
             Err(reason) => out.unsupported.push(Unsupported {
@@ -143,12 +221,23 @@ pub fn render(desired: &DesiredTables, facts: &HostFacts) -> Rendered {
     out
 }
 
-fn render_service(
-    svc: &Service,
-    size: u32,
-    facts: &HostFacts,
-) -> Result<Option<ServiceObjects>, String> {
+/// Registers of the NAT rule (hash input, hash output = map value) and of the DR rule
+/// (device index, map value, hash input): the allocation nft itself makes.
+struct Registers {
+    device: u32,
+    value: u32,
+    hash_in: u32,
+}
+
+/// The 4-byte register just after `len` bytes of the 16-byte register `reg`.
+fn after(reg: u32, len: u32) -> u32 {
+    // Register n (1..=4) is the 4-byte registers 8 + 4(n-1) .. 8 + 4(n-1) + 3.
+    8 + 4 * (reg - 1) + len / 4
+}
+
+fn render_service(svc: &Service, facts: &HostFacts) -> Result<Option<ServiceObjects>, String> {
     let key = svc.spec.key;
+    let size = svc.maglev_size;
     let Some(first) = svc.dests.first() else {
         // No real servers at all: nothing to forward to, no objects.
         return Ok(None);
@@ -160,6 +249,13 @@ fn render_service(
                 .into(),
         );
     }
+    if svc.dests.len() >= usize::from(NO_BACKEND) {
+        return Err(format!(
+            "{} real servers: the nftables backend takes at most {}",
+            svc.dests.len(),
+            NO_BACKEND - 1
+        ));
+    }
     let family = match method {
         Forward::Masq => NftFamily::Inet,
         Forward::Route => NftFamily::Netdev,
@@ -169,45 +265,90 @@ fn render_service(
             ))
         }
     };
-    let (ipw, nfproto) = addr_family_words(&key);
-    let mut matches = String::new();
-    let (vport, proto) = match key {
+    let v6 = key.family() == crate::dataplane::tables::Family::Inet6;
+    let (nfproto, addr_len, daddr_at, saddr_at, ethertype) = if v6 {
+        (wire::NFPROTO_IPV6, 16, 24, 8, [0x86, 0xdd])
+    } else {
+        (wire::NFPROTO_IPV4, 4, 16, 12, [0x08, 0x00])
+    };
+    let regs = match family {
+        NftFamily::Inet => Registers {
+            device: 0,
+            value: 1,
+            hash_in: 2,
+        },
+        NftFamily::Netdev => Registers {
+            device: 1,
+            value: 2,
+            hash_in: 3,
+        },
+    };
+    let meta = |key| Expr::Meta { key, dreg: 1 };
+    let cmp = |data: Vec<u8>| Expr::CmpEq { sreg: 1, data };
+    let mut exprs = Vec::new();
+    // Which packets: the family first (nft's dependency for `ip daddr` in inet/netdev).
+    let (vport, l4proto) = match key {
         ServiceKey::Addr {
             addr,
             port,
             protocol,
         } => {
-            let _ = write!(matches, "{ipw} daddr {addr} ");
-            if port == 0 {
-                let _ = write!(matches, "meta l4proto {} ", protocol.as_str());
-            } else {
-                let _ = write!(matches, "{} dport {port} ", protocol.as_str());
+            match family {
+                NftFamily::Inet => exprs.extend([meta(MetaKey::NfProto), cmp(vec![nfproto])]),
+                NftFamily::Netdev => {
+                    exprs.extend([meta(MetaKey::Protocol), cmp(ethertype.to_vec())])
+                }
             }
-            (port, Some(protocol))
+            exprs.extend([
+                Expr::Payload {
+                    base: Base::Network,
+                    offset: daddr_at,
+                    len: addr_len,
+                    dreg: 1,
+                },
+                cmp(wire::element_value(&addr, None)),
+                meta(MetaKey::L4Proto),
+                cmp(vec![protocol.number() as u8]),
+            ]);
+            if port != 0 {
+                exprs.extend([
+                    Expr::Payload {
+                        base: Base::Transport,
+                        offset: 2,
+                        len: 2,
+                        dreg: 1,
+                    },
+                    cmp(port.to_be_bytes().to_vec()),
+                ]);
+            }
+            (port, Some(protocol.number() as u8))
         }
         ServiceKey::Fwmark { mark, .. } => {
             if family == NftFamily::Netdev {
                 return Err("fwmark services with direct routing are not available with the nftables backend (marks are set after ingress)".into());
             }
-            let _ = write!(matches, "meta mark {mark} meta nfproto {nfproto} ");
+            exprs.extend([
+                meta(MetaKey::Mark),
+                cmp(mark.to_ne_bytes().to_vec()),
+                meta(MetaKey::NfProto),
+                cmp(vec![nfproto]),
+            ]);
             (0, None)
         }
     };
-    let hash_key = match svc.flow_hash {
-        FlowHash::SourceAddr => format!("{ipw} saddr"),
-        FlowHash::SourceAddrPort => format!("{ipw} saddr . th sport"),
-    };
+    if family == NftFamily::Netdev {
+        // PACKET_HOST: only frames addressed to this host's MAC.
+        exprs.extend([meta(MetaKey::PktType), cmp(vec![0])]);
+    }
+    exprs.push(Expr::Counter);
     // NAT keeps the client's destination port when the service covers all ports; otherwise it
     // rewrites to the real server's port (its own, or the service's when it says 0).
     let with_port = family == NftFamily::Inet && vport != 0;
-    let l4 = proto.unwrap_or(Protocol::Tcp).as_str();
-    let map_type = if with_port {
-        format!("typeof numgen inc mod 2 : {ipw} daddr . {l4} dport")
-    } else {
-        format!("typeof numgen inc mod 2 : {ipw} daddr")
+    let shape = MapShape {
+        v6,
+        port_of: if with_port { l4proto } else { None },
     };
-    let shape = format!("{size}|{map_type}|{family:?}");
-    let map = map_name(&key, &shape);
+    let map = map_name(&key, &format!("{size}|{}|{family:?}", shape.describe()));
     let backends: Vec<Backend> = svc
         .dests
         .iter()
@@ -217,66 +358,107 @@ fn render_service(
         })
         .collect();
     let table = Table::build(&backends, size).map_err(|e| e.to_string())?;
-    let values: Vec<String> = svc
+    let values: Vec<Vec<u8>> = svc
         .dests
         .iter()
         .map(|d| {
             let port = if d.key.port == 0 { vport } else { d.key.port };
-            value_of(&d.key.addr, with_port.then_some(port))
+            wire::element_value(&d.key.addr, with_port.then_some(port))
         })
         .collect();
-    let elements: BTreeMap<u32, String> = table
-        .slots()
-        .iter()
-        .enumerate()
-        .filter_map(|(slot, b)| b.map(|b| (slot as u32, values[b as usize].clone())))
-        .collect();
-    let lookup = format!("jhash {hash_key} mod {size} seed 0x{JHASH_SEED:08x} map @{map}");
-    let action = match family {
-        NftFamily::Inet if with_port => format!("dnat {ipw} addr . port to {lookup}"),
-        NftFamily::Inet => format!("dnat {ipw} to {lookup}"),
-        NftFamily::Netdev => {
-            let egress = facts
-                .egress
-                .get(&first.key.addr)
-                .ok_or_else(|| format!("no route to real server {}", first.key.addr))?;
-            if svc
-                .dests
-                .iter()
-                .any(|d| facts.egress.get(&d.key.addr) != Some(egress))
-            {
-                return Err(
-                    "direct-routing real servers of one service must share one interface".into(),
-                );
-            }
-            if svc
-                .dests
-                .iter()
-                .any(|d| d.key.port != 0 && d.key.port != vport)
-            {
-                return Err("direct routing cannot change the destination port".into());
-            }
-            format!("fwd {ipw} to {lookup} device \"{egress}\"")
+    let contents = Arc::new(MapContents {
+        values,
+        slots: table
+            .slots()
+            .iter()
+            .map(|b| b.map_or(NO_BACKEND, |b| b as u16))
+            .collect(),
+    });
+    if family == NftFamily::Netdev {
+        let egress = facts
+            .egress
+            .get(&first.key.addr)
+            .ok_or_else(|| format!("no route to real server {}", first.key.addr))?;
+        if svc
+            .dests
+            .iter()
+            .any(|d| facts.egress.get(&d.key.addr) != Some(egress))
+        {
+            return Err(
+                "direct-routing real servers of one service must share one interface".into(),
+            );
         }
-    };
-    let body = format!("{matches}counter {action}");
-    let digest = maglev::siphash24((0x6e66_7472_756c_6531, 0), body.as_bytes());
+        if svc
+            .dests
+            .iter()
+            .any(|d| d.key.port != 0 && d.key.port != vport)
+        {
+            return Err("direct routing cannot change the destination port".into());
+        }
+        let ifindex = facts
+            .ifindex
+            .get(egress)
+            .ok_or_else(|| format!("interface {egress} has no index"))?;
+        exprs.push(Expr::Immediate {
+            dreg: regs.device,
+            data: ifindex.to_ne_bytes().to_vec(),
+        });
+    }
+    exprs.push(Expr::Payload {
+        base: Base::Network,
+        offset: saddr_at,
+        len: addr_len,
+        dreg: regs.hash_in,
+    });
+    let mut hash_len = addr_len;
+    if svc.flow_hash == FlowHash::SourceAddrPort {
+        exprs.push(Expr::Payload {
+            base: Base::Transport,
+            offset: 0,
+            len: 2,
+            dreg: after(regs.hash_in, addr_len),
+        });
+        hash_len += 4;
+    }
+    exprs.extend([
+        Expr::Jhash {
+            sreg: regs.hash_in,
+            dreg: regs.value,
+            len: hash_len,
+            modulus: size,
+            seed: JHASH_SEED,
+        },
+        Expr::Lookup {
+            sreg: regs.value,
+            dreg: regs.value,
+            set: map.clone(),
+            set_id: None,
+        },
+    ]);
+    exprs.push(match family {
+        NftFamily::Inet => Expr::Dnat {
+            family: nfproto,
+            addr: regs.value,
+            proto: with_port.then(|| after(regs.value, addr_len)),
+        },
+        NftFamily::Netdev => Expr::Fwd {
+            dev: regs.device,
+            addr: regs.value,
+            family: nfproto,
+        },
+    });
+    let exprs = wire::encode_exprs(&exprs);
+    let digest = maglev::siphash24((0x6e66_7472_756c_6531, 0), &exprs);
     let comment = format!("{}{digest:016x}", comment_tag(&key));
-    let rule = format!("{body} comment \"{comment}\"");
     Ok(Some(ServiceObjects {
         key,
         family,
         map,
-        map_type,
-        elements,
-        rule,
+        shape,
+        contents,
+        exprs,
         comment,
-        backends: svc
-            .dests
-            .iter()
-            .zip(values)
-            .map(|(d, v)| (v, d.key, d.weight))
-            .collect(),
+        backends: svc.dests.iter().map(|d| (d.key, d.weight)).collect(),
     }))
 }
 
@@ -368,7 +550,7 @@ pub fn source_slot(saddr: &IpAddr, size: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataplane::tables::{DestKey, DestSpec, ServiceSpec};
+    use crate::dataplane::tables::{DestSpec, Protocol, ServiceSpec};
 
     fn svc(forward: Forward, port: u16, real_port: u16) -> Service {
         Service {
@@ -396,6 +578,7 @@ mod tests {
                 })
                 .collect(),
             flow_hash: FlowHash::SourceAddr,
+            maglev_size: 13,
         }
     }
 
@@ -405,6 +588,7 @@ mod tests {
             egress: (1..=3)
                 .map(|i| (IpAddr::from([10, 1, 0, i]), "eth1".to_owned()))
                 .collect(),
+            ifindex: BTreeMap::from([("eth1".to_owned(), 7)]),
         }
     }
 
@@ -412,43 +596,64 @@ mod tests {
     fn nat_rule_and_map() {
         let d = DesiredTables {
             services: vec![svc(Forward::Masq, 80, 8080)],
-            maglev_size: 13,
             ..Default::default()
         };
         let r = render(&d, &facts());
         assert!(r.unsupported.is_empty());
         let s = &r.services[0];
         assert_eq!(s.family, NftFamily::Inet);
-        assert_eq!(s.elements.len(), 13);
-        assert!(s.elements.values().all(|v| v.ends_with(" . 8080")));
-        assert!(s.rule.starts_with(&format!(
-            "ip daddr 10.0.0.1 tcp dport 80 counter dnat ip addr . port to jhash ip saddr mod 13 seed 0x6d676c76 map @{} comment \"director tcp 10.0.0.1:80 #",
-            s.map
-        )), "{}", s.rule);
+        assert_eq!(s.contents.len(), 13);
+        let want: Vec<Vec<u8>> = (1..=3)
+            .map(|i| wire::element_value(&IpAddr::from([10, 1, 0, i]), Some(8080)))
+            .collect();
+        assert_eq!(s.contents.values, want);
+        assert_eq!(
+            s.shape,
+            MapShape {
+                v6: false,
+                port_of: Some(6)
+            }
+        );
+        assert!(s.comment.starts_with("director tcp 10.0.0.1:80 #"));
         assert!(r.ingress_devices.is_empty());
     }
 
+    /// Does `haystack` contain `needle`?
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
     #[test]
-    fn dr_rule_forwards_to_egress_device() {
+    fn dr_rule_forwards_only_frames_for_this_host() {
         let d = DesiredTables {
             services: vec![svc(Forward::Route, 80, 80)],
-            maglev_size: 13,
             ..Default::default()
         };
         let r = render(&d, &facts());
         let s = &r.services[0];
         assert_eq!(s.family, NftFamily::Netdev);
-        assert!(
-            s.rule.contains("fwd ip to jhash ip saddr mod 13"),
-            "{}",
-            s.rule
-        );
-        assert!(s.rule.contains("device \"eth1\""));
-        assert!(s
-            .elements
-            .values()
-            .all(|v| !v.contains('.') || v.matches('.').count() == 3));
+        assert_eq!(s.shape.port_of, None);
         assert_eq!(r.ingress_devices, vec!["eth0".to_owned()]);
+        let host_only = wire::encode_exprs(&[
+            Expr::Meta {
+                key: MetaKey::PktType,
+                dreg: 1,
+            },
+            Expr::CmpEq {
+                sreg: 1,
+                data: vec![0],
+            },
+        ]);
+        assert!(contains(&s.exprs, &host_only), "meta pkttype host");
+        let egress = wire::encode_exprs(&[Expr::Immediate {
+            dreg: 1,
+            data: 7u32.to_ne_bytes().to_vec(),
+        }]);
+        assert!(contains(&s.exprs, &egress), "device eth1 (index 7)");
+        // Without the interface's index the service cannot be rendered.
+        let mut f = facts();
+        f.ifindex.clear();
+        assert_eq!(render(&d, &f).unsupported.len(), 1);
     }
 
     #[test]
@@ -463,7 +668,6 @@ mod tests {
                 80,
                 80,
             )],
-            maglev_size: 13,
             ..Default::default()
         };
         let r = render(&d, &facts());
@@ -474,7 +678,6 @@ mod tests {
     fn rendering_is_deterministic() {
         let d = DesiredTables {
             services: vec![svc(Forward::Masq, 80, 80)],
-            maglev_size: 1009,
             ..Default::default()
         };
         assert_eq!(render(&d, &facts()), render(&d, &facts()));
