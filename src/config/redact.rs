@@ -29,6 +29,10 @@ fn redact(value: &mut Value) {
                         | "meticulous_keyed_md5"
                         | "keyed_sha1"
                         | "meticulous_keyed_sha1"
+                        | "hmac_sha1"
+                        | "hmac_sha256"
+                        | "hmac_sha384"
+                        | "hmac_sha512"
                 )
             );
             for (name, field) in map.iter_mut() {

@@ -81,6 +81,7 @@ fn vs(addr: &str, port: u16, reals: Vec<cfg::RealServer>) -> cfg::VirtualServer 
         sorry_server: None,
         nat_mask: None,
         smtp_alert: None,
+        ospf_metric: None,
         real_servers: reals,
     }
 }
