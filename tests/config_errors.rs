@@ -644,7 +644,9 @@ fn net_namespace_must_be_a_file_name() {
 /// The `ospf` block of the peering tests, with `iface` inside `interface eth0 { }` and
 /// `area` inside `area 1 { }`.
 fn ospf_block(area: &str, iface: &str) -> String {
-    format!("ospf {{\n    area 1 {{\n{area}        interface eth0 {{\n{iface}        }}\n    }}\n}}\n")
+    format!(
+        "ospf {{\n    area 1 {{\n{area}        interface eth0 {{\n{iface}        }}\n    }}\n}}\n"
+    )
 }
 
 #[test]
@@ -658,7 +660,8 @@ fn ospf_authentication_problems() {
             "t.conf:9:17: authentication: a md5 key of at most 16 characters, got 17",
         ]
     );
-    let no_key = "            authentication {\n                auth_type hmac_sha512\n            }\n";
+    let no_key =
+        "            authentication {\n                auth_type hmac_sha512\n            }\n";
     assert_eq!(
         errors(&ospf_block("", no_key)),
         ["t.conf:4:13: authentication: auth_type hmac_sha512 needs auth_key ID KEY"]

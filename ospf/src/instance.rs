@@ -305,7 +305,9 @@ impl Instance {
         }
         for (p, metric) in &set {
             match self.announced.get(p) {
-                None => info!(prefix = %p, metric = metric.unwrap_or(self.stub_metric), "OSPF announce"),
+                None => {
+                    info!(prefix = %p, metric = metric.unwrap_or(self.stub_metric), "OSPF announce")
+                }
                 Some(old) if old != metric => {
                     info!(prefix = %p, metric = metric.unwrap_or(self.stub_metric), "OSPF prefix metric changed")
                 }

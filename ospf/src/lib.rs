@@ -73,8 +73,8 @@ mod tests;
 use std::net::Ipv4Addr;
 
 pub use api::{
-    Announcements, AreaConfig, AreaStatus, Counters, Event, Handle, InstanceConfig, InterfaceConfig,
-    InterfaceStatus, LsaSummary, NeighborStatus, NetworkType, Status, VipEncoding,
+    Announcements, AreaConfig, AreaStatus, Counters, Event, Handle, InstanceConfig,
+    InterfaceConfig, InterfaceStatus, LsaSummary, NeighborStatus, NetworkType, Status, VipEncoding,
 };
 pub use error::Error;
 pub use ipnetwork::Ipv4Network;

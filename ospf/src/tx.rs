@@ -53,20 +53,23 @@ impl Instance {
         });
     }
 
-    pub(crate) fn encode_body(&self, now: Instant, ii: usize, body: Body) -> Vec<u8> {
+    /// The packet(s) for `body`: one copy per configured key (key rollover, see
+    /// `packet::auth`).
+    pub(crate) fn encode_body(&self, now: Instant, ii: usize, body: Body) -> Vec<Vec<u8>> {
         let iface = &self.ifaces[ii];
         let repr = PacketRepr {
             router_id: self.router_id,
             area_id: self.areas[iface.area].id,
             body,
         };
-        packet::encode(&repr, &iface.cfg.auth, self.crypto_seq(now))
+        packet::encode_per_key(&repr, &iface.cfg.auth, self.crypto_seq(now))
     }
 
     pub(crate) fn send_body(&mut self, now: Instant, ii: usize, dst: Ipv4Addr, body: Body) {
         let kind = body.packet_type().name();
-        let bytes = self.encode_body(now, ii, body);
-        self.push_packet(ii, dst, bytes, kind);
+        for bytes in self.encode_body(now, ii, body) {
+            self.push_packet(ii, dst, bytes, kind);
+        }
     }
 
     /// Hello (§9.5). `goodbye` lists no neighbor: receivers drop the adjacency at once.

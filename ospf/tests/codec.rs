@@ -704,7 +704,12 @@ fn bird_crypto_hellos() -> Vec<(String, u8, String, Vec<u8>)> {
                 .step_by(2)
                 .map(|i| u8::from_str_radix(&f[3][i..i + 2], 16).unwrap())
                 .collect();
-            (f[0].to_string(), f[1].parse().unwrap(), f[2].to_string(), bytes)
+            (
+                f[0].to_string(),
+                f[1].parse().unwrap(),
+                f[2].to_string(),
+                bytes,
+            )
         })
         .collect()
 }
@@ -731,8 +736,7 @@ fn golden_bird_cryptographic_hellos() {
             continue;
         }
         let auth = AuthConfig::single(id, algorithm(&name), &key);
-        let (repr, seq) =
-            packet::decode(&bytes, &auth).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (repr, seq) = packet::decode(&bytes, &auth).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(seq, Some(1_796_114_976), "{name}");
         let Body::Hello(h) = &repr.body else {
             panic!("{name}: not a Hello")
@@ -748,7 +752,10 @@ fn golden_bird_cryptographic_hellos() {
         // One flipped digest bit, or the right key under another id: refused.
         let mut bad = bytes.clone();
         *bad.last_mut().unwrap() ^= 1;
-        assert_eq!(packet::decode(&bad, &auth).unwrap_err(), DecodeError::BadDigest);
+        assert_eq!(
+            packet::decode(&bad, &auth).unwrap_err(),
+            DecodeError::BadDigest
+        );
         let other_id = AuthConfig::single(id + 1, algorithm(&name), &key);
         assert_eq!(
             packet::decode(&bytes, &other_id).unwrap_err(),

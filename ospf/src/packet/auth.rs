@@ -13,9 +13,14 @@
 //!   two agree only for keys of at most L bytes (`tests/codec.rs` proves both facts on a
 //!   BIRD capture).
 //!
-//! Keys (RFC 2328 D.3): a packet is accepted with any configured key its Key ID names; we
-//! send with the key configured last (the newest), as FRR does with its last
-//! `message-digest-key`, and as BIRD does with its first valid password. See
+//! Keys (RFC 2328 D.3, RFC 5709 §3.2: several keys may be valid at once): a packet is
+//! accepted with any configured key its Key ID names, and every packet is sent once per
+//! configured key (the way Cisco IOS rolls MD5 keys over). A receiver verifies the copy
+//! signed with a key it has and drops the others: BIRD accepts any of its keys, but FRR
+//! 8.4 accepts only its newest `message-digest-key` (`ospf_check_auth`), so a single
+//! signing key could not stay adjacent to FRR across its switch to a new key. All copies
+//! carry the same sequence number, which BIRD, FRR and this speaker accept (they drop only
+//! smaller ones). With one key configured — normal operation — one copy goes out. See
 //! docs/ospf.md, "Authentication", for the rollover procedure.
 
 use hmac::digest::KeyInit;
@@ -128,7 +133,7 @@ impl std::fmt::Debug for CryptoKey {
     }
 }
 
-/// The keys of one interface: at least one, Key IDs unique, the last one signs.
+/// The keys of one interface: at least one, Key IDs unique, in configuration order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CryptoKeys {
     keys: Vec<CryptoKey>,
@@ -143,8 +148,8 @@ impl CryptoKeys {
         (!keys.is_empty() && ids.len() == keys.len()).then_some(CryptoKeys { keys })
     }
 
-    /// The key packets are sent with: the one configured last.
-    pub fn send_key(&self) -> &CryptoKey {
+    /// The key configured last (the newest): what [`super::encode`] signs with.
+    pub fn newest(&self) -> &CryptoKey {
         // `new` refuses an empty list.
         &self.keys[self.keys.len() - 1]
     }
@@ -181,15 +186,15 @@ impl std::fmt::Debug for AuthConfig {
 }
 
 impl Serialize for AuthConfig {
-    /// `{"type": "none"|"simple"|"cryptographic", "keys": [{"id", "algorithm"}],
-    /// "send_key_id"}`, secrets left out.
+    /// `{"type": "none"|"simple"|"cryptographic", "keys": [{"id", "algorithm"}]}`,
+    /// secrets left out.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
         struct KeyInfo {
             id: u8,
             algorithm: Algorithm,
         }
-        let mut st = s.serialize_struct("AuthConfig", 3)?;
+        let mut st = s.serialize_struct("AuthConfig", 2)?;
         match self {
             AuthConfig::None => st.serialize_field("type", "none")?,
             AuthConfig::Simple(_) => st.serialize_field("type", "simple")?,
@@ -203,7 +208,6 @@ impl Serialize for AuthConfig {
                     })
                     .collect();
                 st.serialize_field("keys", &info)?;
-                st.serialize_field("send_key_id", &keys.send_key().id)?;
             }
         }
         st.end()
@@ -242,10 +246,14 @@ impl AuthConfig {
         }
     }
 
-    /// Bytes appended after the OSPF packet we send (the send key's digest).
+    /// Most bytes appended after an OSPF packet we send (the longest key digest).
     pub fn trailer_len(&self) -> usize {
         match self {
-            AuthConfig::Crypto(keys) => keys.send_key().algorithm.digest_len(),
+            AuthConfig::Crypto(keys) => keys
+                .iter()
+                .map(|k| k.algorithm.digest_len())
+                .max()
+                .unwrap_or(0),
             _ => 0,
         }
     }
@@ -303,9 +311,10 @@ pub fn verify<T: AsRef<[u8]>>(
     }
 }
 
-/// Fills checksum and authentication of an emitted packet. `buf` holds the packet followed by
-/// `auth.trailer_len()` spare bytes.
-pub fn apply(buf: &mut [u8], auth: &AuthConfig, crypto_seq: u32) {
+/// Fills checksum and authentication of an emitted packet, signing with `key` (one of
+/// `auth`'s keys; ignored unless cryptographic). `buf` holds the packet followed by
+/// `key.algorithm.digest_len()` spare bytes.
+pub fn apply(buf: &mut [u8], auth: &AuthConfig, key: Option<&CryptoKey>, crypto_seq: u32) {
     let len = {
         let p = Packet::new_unchecked(&buf[..]);
         p.length() as usize
@@ -327,7 +336,7 @@ pub fn apply(buf: &mut [u8], auth: &AuthConfig, crypto_seq: u32) {
             p.auth_data_mut().copy_from_slice(key);
         }
         AuthConfig::Crypto(keys) => {
-            let key = keys.send_key();
+            let key = key.unwrap_or(keys.newest());
             let digest_len = key.algorithm.digest_len();
             p.set_checksum(0);
             let a = p.auth_data_mut();
@@ -352,7 +361,7 @@ mod tests {
         assert!(CryptoKeys::new(vec![]).is_none());
         assert!(CryptoKeys::new(vec![k(1), k(1)]).is_none());
         let keys = CryptoKeys::new(vec![k(1), k(2)]).unwrap();
-        assert_eq!(keys.send_key().id, 2, "the key configured last signs");
+        assert_eq!(keys.newest().id, 2, "configuration order is kept");
     }
 
     #[test]
@@ -361,7 +370,11 @@ mod tests {
         let k = CryptoKey::new(1, Algorithm::HmacSha1, &long);
         assert_eq!(k.material, Sha1::digest(long).to_vec());
         let within = CryptoKey::new(1, Algorithm::HmacSha512, &long);
-        assert_eq!(within.material, long.to_vec(), "at most L bytes: used as is");
+        assert_eq!(
+            within.material,
+            long.to_vec(),
+            "at most L bytes: used as is"
+        );
     }
 
     #[test]

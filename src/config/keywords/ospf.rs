@@ -94,41 +94,41 @@ pub const AREA: &[Kw<AreaDraft>] = &[
         }
     }),
     kw_many!("interface", |a, n, d| {
-    let Some(name) = block_name(n, d) else { return };
-    let mut iface = OspfInterface {
-        name,
-        network_type: OspfNetworkType::Broadcast,
-        hello_interval: 10,
-        dead_interval: 40,
-        retransmit_interval: 5,
-        transmit_delay: 1,
-        priority: 1,
-        cost: 10,
-        authentication: OspfAuth::None,
-        passive: false,
-        bfd: None,
-    };
-    let mut dead_set = false;
-    if let Some(children) = n.children.as_deref() {
-        dead_set = children.iter().any(|c| c.keyword == "dead_interval");
-        apply("interface", OSPF_INTERFACE, &[], &mut iface, children, d);
-    }
-    if !dead_set {
-        // RFC 2328 C.3: RouterDeadInterval, "some multiple of the HelloInterval"; 4×
-        // is what BIRD and FRR use.
-        iface.dead_interval = 4 * iface.hello_interval as u32;
-    }
-    if iface.passive && iface.bfd.is_some() {
-        d.error(
+        let Some(name) = block_name(n, d) else { return };
+        let mut iface = OspfInterface {
+            name,
+            network_type: OspfNetworkType::Broadcast,
+            hello_interval: 10,
+            dead_interval: 40,
+            retransmit_interval: 5,
+            transmit_delay: 1,
+            priority: 1,
+            cost: 10,
+            authentication: OspfAuth::None,
+            passive: false,
+            bfd: None,
+        };
+        let mut dead_set = false;
+        if let Some(children) = n.children.as_deref() {
+            dead_set = children.iter().any(|c| c.keyword == "dead_interval");
+            apply("interface", OSPF_INTERFACE, &[], &mut iface, children, d);
+        }
+        if !dead_set {
+            // RFC 2328 C.3: RouterDeadInterval, "some multiple of the HelloInterval"; 4×
+            // is what BIRD and FRR use.
+            iface.dead_interval = 4 * iface.hello_interval as u32;
+        }
+        if iface.passive && iface.bfd.is_some() {
+            d.error(
             n.span.clone(),
             format!(
                 "interface {}: a passive interface has no OSPF neighbor for BFD to watch, expected passive or bfd, not both",
                 iface.name
             ),
         );
-    }
-    a.area.interfaces.push(iface);
-    a.spans.push(n.span.clone());
+        }
+        a.area.interfaces.push(iface);
+        a.spans.push(n.span.clone());
     }),
 ];
 
@@ -305,9 +305,18 @@ pub const OSPF_AUTH: &[Kw<OspfAuthDraft>] = &[
                 ("simple", AuthKind::Simple),
                 ("md5", AuthKind::Crypto(OspfKeyAlgorithm::Md5)),
                 ("hmac_sha1", AuthKind::Crypto(OspfKeyAlgorithm::HmacSha1)),
-                ("hmac_sha256", AuthKind::Crypto(OspfKeyAlgorithm::HmacSha256)),
-                ("hmac_sha384", AuthKind::Crypto(OspfKeyAlgorithm::HmacSha384)),
-                ("hmac_sha512", AuthKind::Crypto(OspfKeyAlgorithm::HmacSha512)),
+                (
+                    "hmac_sha256",
+                    AuthKind::Crypto(OspfKeyAlgorithm::HmacSha256),
+                ),
+                (
+                    "hmac_sha384",
+                    AuthKind::Crypto(OspfKeyAlgorithm::HmacSha384),
+                ),
+                (
+                    "hmac_sha512",
+                    AuthKind::Crypto(OspfKeyAlgorithm::HmacSha512),
+                ),
             ],
             d,
         )
@@ -337,7 +346,8 @@ pub const OSPF_AUTH: &[Kw<OspfAuthDraft>] = &[
         };
         v::no_more_args(n, 3, d);
         if let Some(id) = id {
-            a.keys.push((id as u8, key.to_string(), algorithm, n.span.clone()))
+            a.keys
+                .push((id as u8, key.to_string(), algorithm, n.span.clone()))
         }
     }),
 ];
