@@ -245,6 +245,7 @@ fn scenario(kind: Kind) {
     // every packet once per key); the adjacency stays Full. FRR 8.4 accepts only the
     // key it signs with, so this holds only because d1 sends both copies.
     let before = sending_key_id(&lab.r1, ROUTER_ID).expect("router's key before");
+    let log_at_switch = director.log_text().len();
     let only = |id: u8| -> Vec<(u8, &str)> { both.iter().copied().filter(|k| k.0 == id).collect() };
     match &router {
         Router::Bird(bird) => {
@@ -265,21 +266,33 @@ fn scenario(kind: Kind) {
             .expect("vtysh");
         }
     }
-    let after = wait_until(
-        CONVERGE,
-        Duration::from_millis(100),
-        || match sending_key_id(&lab.r1, ROUTER_ID)? {
+    // From the switch on, every look must find the adjacency Full.
+    let still_full = || {
+        alive();
+        if let Err(e) = router.neighbors().and_then(|n| all_full(n, &[d1])) {
+            panic!("{label}: adjacency left Full after the key switch: {e}");
+        }
+    };
+    let after = wait_until(CONVERGE, Duration::from_millis(100), || {
+        still_full();
+        match sending_key_id(&lab.r1, ROUTER_ID)? {
             id if id != before => Ok(id),
             id => Err(format!("router still signs with key {id}")),
-        },
-    )
+        }
+    })
     .unwrap_or_else(|e| panic!("{label}: router switched keys: {e}"))
     .value;
     hold_for(ROLLOVER_HOLD, || {
-        alive();
-        all_full(router.neighbors()?, &[d1]).map(|_| ())
+        still_full();
+        Ok::<(), String>(())
     })
-    .unwrap_or_else(|e| panic!("{label}: adjacency left Full after the key switch: {e}"));
+    .unwrap_or_else(|e| panic!("{label}: {e}"));
+    // d1's side of the same adjacency never left Full either (one INFO line per change).
+    assert!(
+        !director.log_text()[log_at_switch..].contains("from=Full"),
+        "{label}: d1 saw its neighbor leave Full; log: {}",
+        director.log_path().display()
+    );
     println!("{label}: router switched from key {before} to key {after}; d1 stayed Full");
 }
 
