@@ -163,6 +163,8 @@ pub struct Status {
 pub struct InterfaceStatus {
     pub name: String,
     pub area: Ipv4Addr,
+    pub stub_area: bool,
+    pub passive: bool,
     pub network_type: NetworkType,
     pub state: ism::State,
     pub address: Option<Ipv4Network>,

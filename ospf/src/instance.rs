@@ -842,6 +842,8 @@ impl Instance {
             .map(|i| InterfaceStatus {
                 name: i.cfg.name.clone(),
                 area: self.areas[i.area].id,
+                stub_area: self.areas[i.area].stub,
+                passive: i.cfg.passive,
                 network_type: i.cfg.network_type,
                 state: i.state,
                 address: i.link.map(|l| l.address),
