@@ -663,6 +663,14 @@ proptest! {
     fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
         let _ = packet::decode(&bytes, &AuthConfig::None);
         let _ = packet::decode(&bytes, &AuthConfig::md5(1, "k"));
+        let ring = AuthConfig::Crypto(CryptoKeys::new(vec![
+            CryptoKey::new(0, Algorithm::KeyedMd5, b"k"),
+            CryptoKey::new(1, Algorithm::HmacSha1, b"k"),
+            CryptoKey::new(2, Algorithm::HmacSha256, b"k"),
+            CryptoKey::new(3, Algorithm::HmacSha384, b"k"),
+            CryptoKey::new(4, Algorithm::HmacSha512, b"k"),
+        ]).unwrap());
+        let _ = packet::decode(&bytes, &ring);
         if let Ok(p) = packet::Packet::new_checked(&bytes[..]) {
             if let Ok(repr) = PacketRepr::parse(&p) {
                 let mut out = vec![0u8; repr.buffer_len()];
