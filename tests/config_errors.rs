@@ -648,3 +648,96 @@ fn net_namespace_must_be_a_file_name() {
         "{errors:?}"
     );
 }
+
+/// The `ospf` block of the peering tests, with `iface` inside `interface eth0 { }` and
+/// `area` inside `area 1 { }`.
+fn ospf_block(area: &str, iface: &str) -> String {
+    format!(
+        "ospf {{\n    area 1 {{\n{area}        interface eth0 {{\n{iface}        }}\n    }}\n}}\n"
+    )
+}
+
+#[test]
+fn ospf_authentication_problems() {
+    let keys = "            authentication {\n                auth_type hmac_sha256\n                auth_key 1 old\n                auth_key 1 new\n                auth_key 2 x sha3\n                auth_key 3 0123456789abcdefX md5\n            }\n";
+    assert_eq!(
+        errors(&ospf_block("", keys)),
+        [
+            "t.conf:7:17: authentication: key ID 1 is given twice, expected one key per ID",
+            "t.conf:8:30: auth_key: expected md5|hmac_sha1|hmac_sha256|hmac_sha384|hmac_sha512, found 'sha3'",
+            "t.conf:9:17: authentication: a md5 key of at most 16 characters, got 17",
+        ]
+    );
+    let no_key =
+        "            authentication {\n                auth_type hmac_sha512\n            }\n";
+    assert_eq!(
+        errors(&ospf_block("", no_key)),
+        ["t.conf:4:13: authentication: auth_type hmac_sha512 needs auth_key ID KEY"]
+    );
+}
+
+#[test]
+fn ospf_long_hmac_key_warns_about_bird() {
+    let long = format!(
+        "            authentication {{\n                auth_type hmac_sha1\n                auth_key 1 {}\n            }}\n",
+        "k".repeat(21)
+    );
+    assert_eq!(
+        warnings(&ospf_block("", &long)),
+        ["t.conf:6:17: warning: authentication: a hmac_sha1 key longer than 20 bytes is hashed first (RFC 5709 §3.3); BIRD 2 does not hash it and will refuse our packets"]
+    );
+}
+
+#[test]
+fn passive_interface_with_bfd() {
+    assert_eq!(
+        errors(&ospf_block("", "            passive\n            bfd { }\n")),
+        ["t.conf:3:9: interface eth0: a passive interface has no OSPF neighbor for BFD to watch, expected passive or bfd, not both"]
+    );
+}
+
+#[test]
+fn stub_area_with_more_vips_than_stub_links() {
+    let mut text = ospf_block("        stub\n", "");
+    for i in 0..=ospf::STUB_LINK_LIMIT {
+        text.push_str(&format!(
+            "virtual_server 10.0.{}.{} 80 {{\n    protocol TCP\n}}\n",
+            i / 200,
+            i % 200 + 1
+        ));
+    }
+    assert_eq!(
+        errors(&text),
+        ["t.conf:2:5: area 0.0.0.1 is a stub area, which admits no AS-external LSA: at most 100 IPv4 VIPs can be announced in it (as stub links), the configuration has 101; expected a normal area or fewer VIPs"]
+    );
+}
+
+#[test]
+fn ospf_metric_problems() {
+    let vs = |port: u16, metric: &str| {
+        format!("virtual_server 10.0.0.1 {port} {{\n    protocol TCP\n{metric}}}\n")
+    };
+    // Without an ospf block there is no route to carry it.
+    assert_eq!(
+        errors(&vs(80, "    ospf_metric 10\n")),
+        ["t.conf:3:17: ospf_metric is the metric of the VIP's OSPF route, expected an ospf block (active-active mode)"]
+    );
+    // Two services of one VIP with different metrics (the second has vip_metric 0).
+    let text = format!(
+        "{}{}{}",
+        ospf_block("", ""),
+        vs(80, "    ospf_metric 10\n"),
+        vs(443, "")
+    );
+    assert_eq!(
+        errors(&text),
+        ["t.conf:11:1: VIP 10.0.0.1: OSPF metric 0 differs from the metric 10 of another virtual_server with this VIP (first at t.conf:9:17), expected the same ospf_metric on every service of a VIP (a service without one has ospf vip_metric 0)"]
+    );
+    let same = format!(
+        "{}{}{}",
+        ospf_block("", ""),
+        vs(80, "    ospf_metric 10\n"),
+        vs(443, "    ospf_metric 10\n")
+    );
+    assert!(warnings(&same).is_empty());
+}

@@ -497,9 +497,12 @@ fn active_active_director() {
     assert_eq!((eth0.hello_interval, eth0.dead_interval), (1, 4));
     assert_eq!(
         eth0.authentication,
-        OspfAuth::Md5 {
-            key_id: 1,
-            key: "ospf-md5-secret".into()
+        OspfAuth::Crypto {
+            keys: vec![OspfKey {
+                id: 1,
+                algorithm: OspfKeyAlgorithm::Md5,
+                key: "ospf-md5-secret".into()
+            }]
         }
     );
     assert_eq!(

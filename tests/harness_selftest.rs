@@ -215,7 +215,7 @@ fn namespace_names_are_unique_and_carry_the_pid() {
 #[test]
 fn directord_configs_of_the_ospf_suites_load() {
     use common::ospf::{directord_config, DirectorSpec, VIP_A, VIP_B};
-    use director::config::model::{OspfAuth, OspfNetworkType};
+    use director::config::model::{OspfAuth, OspfKey, OspfKeyAlgorithm, OspfNetworkType};
     let cases = [
         (OspfIface::broadcast("eth0", 1, 4), vec![VIP_A, VIP_B]),
         (OspfIface::point_to_point("eth0", 1, 4), vec![VIP_A]),
@@ -249,9 +249,12 @@ fn directord_configs_of_the_ospf_suites_load() {
         };
         assert_eq!(i.network_type, link);
         let auth = match &iface.md5 {
-            Some((key_id, key)) => OspfAuth::Md5 {
-                key_id: *key_id,
-                key: key.clone(),
+            Some((key_id, key)) => OspfAuth::Crypto {
+                keys: vec![OspfKey {
+                    id: *key_id,
+                    algorithm: OspfKeyAlgorithm::Md5,
+                    key: key.clone(),
+                }],
             },
             None => OspfAuth::None,
         };

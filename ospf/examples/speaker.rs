@@ -95,10 +95,10 @@ async fn main() {
     let cfg = InstanceConfig {
         router_id,
         stub_metric: metric,
-        areas: vec![AreaConfig {
-            id: "0.0.0.0".parse().unwrap_or_else(|_| usage()),
+        areas: vec![AreaConfig::new(
+            "0.0.0.0".parse().unwrap_or_else(|_| usage()),
             interfaces,
-        }],
+        )],
     };
     let (handle, mut events) = match ospf::spawn(cfg) {
         Ok(x) => x,

@@ -27,7 +27,22 @@ pub struct InstanceConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AreaConfig {
     pub id: Ipv4Addr,
+    /// A stub area (RFC 2328 §3.6): no AS-external LSAs; Hellos, DDs and our LSAs carry no
+    /// E bit, and a neighbor whose Hellos disagree is ignored. VIPs always travel as stub
+    /// links here, whatever the [`VipEncoding`].
+    pub stub: bool,
     pub interfaces: Vec<InterfaceConfig>,
+}
+
+impl AreaConfig {
+    /// A normal (non-stub) area.
+    pub fn new(id: Ipv4Addr, interfaces: Vec<InterfaceConfig>) -> Self {
+        AreaConfig {
+            id,
+            stub: false,
+            interfaces,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,6 +65,9 @@ pub struct InterfaceConfig {
     /// Cost of the interface's own link (the subnet), not of the VIPs.
     pub cost: u16,
     pub auth: AuthConfig,
+    /// Passive: the subnet is announced as a stub link, but no Hello is sent and every
+    /// packet received is dropped (BIRD `stub yes`, FRR `passive-interface`).
+    pub passive: bool,
 }
 
 impl InterfaceConfig {
@@ -66,6 +84,7 @@ impl InterfaceConfig {
             priority: 1,
             cost: 10,
             auth: AuthConfig::None,
+            passive: false,
         }
     }
 }
@@ -131,6 +150,8 @@ pub struct Status {
     pub stub_metric: u16,
     pub vip_encoding: VipEncoding,
     pub announced: BTreeSet<Ipv4Network>,
+    /// The metric each announced prefix carries (its own, or `stub_metric`).
+    pub metrics: BTreeMap<Ipv4Network, u16>,
     pub interfaces: Vec<InterfaceStatus>,
     pub areas: Vec<AreaStatus>,
     pub as_external_lsas: usize,
@@ -147,6 +168,8 @@ pub struct Status {
 pub struct InterfaceStatus {
     pub name: String,
     pub area: Ipv4Addr,
+    pub stub_area: bool,
+    pub passive: bool,
     pub network_type: NetworkType,
     pub state: ism::State,
     pub address: Option<Ipv4Network>,
@@ -202,8 +225,12 @@ pub struct Counters {
     pub lsas_retransmitted: u64,
 }
 
+/// Announced prefixes and the metric each carries: `None` follows the instance's
+/// `stub_metric` (and [`Handle::set_metric`]), `Some(m)` is the prefix's own.
+pub type Announcements = BTreeMap<Ipv4Network, Option<u16>>;
+
 pub(crate) enum Command {
-    SetAnnounced(BTreeSet<Ipv4Network>),
+    SetAnnounced(Announcements),
     Announce(Ipv4Network),
     Withdraw(Ipv4Network),
     SetMetric(u16),
@@ -231,6 +258,14 @@ impl Handle {
 
     /// The desired set of announced prefixes (idempotent): the control loop's main call.
     pub fn set_announced(&self, prefixes: BTreeSet<Ipv4Network>) {
+        self.send(Command::SetAnnounced(
+            prefixes.into_iter().map(|p| (p, None)).collect(),
+        ));
+    }
+
+    /// [`Handle::set_announced`] with a metric per prefix (stub links and AS-external
+    /// LSAs carry it); `None` takes the instance's metric.
+    pub fn set_announced_with_metrics(&self, prefixes: Announcements) {
         self.send(Command::SetAnnounced(prefixes));
     }
 
@@ -242,7 +277,7 @@ impl Handle {
         self.send(Command::Withdraw(p));
     }
 
-    /// Metric of every announced prefix.
+    /// Metric of every announced prefix that has none of its own.
     pub fn set_metric(&self, metric: u16) {
         self.send(Command::SetMetric(metric));
     }

@@ -32,10 +32,11 @@ impl Instance {
             if iface.state == ism::State::Down {
                 continue;
             }
-            if let Scope::Area(a) = scope {
-                if iface.area != a {
-                    continue;
-                }
+            match scope {
+                Scope::Area(a) if iface.area != a => continue,
+                // §13.3 (1): AS-external LSAs are not flooded into stub areas.
+                Scope::As if self.areas[iface.area].stub => continue,
+                _ => {}
             }
             let rxmt = Duration::from_secs(iface.cfg.retransmit_interval.max(1) as u64);
             let mut added = false;

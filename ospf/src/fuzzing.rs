@@ -5,6 +5,7 @@
 //! Each harness panics on a broken promise (a round trip that does not hold) and must
 //! return normally for any input that is merely invalid.
 
+use crate::packet::auth::{Algorithm, CryptoKey, CryptoKeys};
 use crate::packet::{self, AuthConfig, Packet, PacketRepr};
 
 /// Runs `harness` on every file of a checked-in corpus directory, in name order, and panics
@@ -25,13 +26,16 @@ pub fn replay_corpus(dir: &std::path::Path, harness: fn(&[u8])) {
     }
 }
 
-/// OSPF packet codec: `decode` never panics with any authentication; whatever
-/// `PacketRepr::parse` accepts emits to the same body bytes, and the emitted packet parses
-/// back to the same value (parse → emit → parse). With MD5, `encode` → `decode` holds too.
+/// OSPF packet codec: `decode` never panics with any authentication (MD5, HMAC-SHA, a
+/// key ring mixing them); whatever `PacketRepr::parse` accepts emits to the same body
+/// bytes, and the emitted packet parses back to the same value (parse → emit → parse). With
+/// every cryptographic key, `encode` → `decode` holds too.
 pub fn packet(data: &[u8]) {
     let _ = packet::decode(data, &AuthConfig::None);
     let md5 = AuthConfig::md5(1, "fuzz");
     let _ = packet::decode(data, &md5);
+    let ring = fuzz_key_ring();
+    let _ = packet::decode(data, &ring);
     let Ok(p) = Packet::new_checked(data) else {
         return;
     };
@@ -53,12 +57,33 @@ pub fn packet(data: &[u8]) {
     );
     let signed = packet::encode(&repr, &md5, 7);
     let (decoded, seq) = packet::decode(&signed, &md5).expect("what we sign decodes");
-    assert_eq!((decoded, seq), (repr, Some(7)));
+    assert_eq!((decoded, seq), (repr.clone(), Some(7)));
+    for key in ring_keys() {
+        let one = AuthConfig::Crypto(CryptoKeys::new(vec![key]).expect("one key"));
+        let signed = packet::encode(&repr, &one, 8);
+        let (decoded, seq) = packet::decode(&signed, &ring).expect("any ring key verifies");
+        assert_eq!((decoded, seq), (repr.clone(), Some(8)));
+    }
+}
+
+/// One key per algorithm, the long HMAC key hashed (RFC 5709 §3.3).
+fn ring_keys() -> Vec<CryptoKey> {
+    vec![
+        CryptoKey::new(1, Algorithm::KeyedMd5, b"fuzz"),
+        CryptoKey::new(2, Algorithm::HmacSha1, b"fuzz"),
+        CryptoKey::new(3, Algorithm::HmacSha256, &[b'k'; 40]),
+        CryptoKey::new(4, Algorithm::HmacSha384, b"fuzz"),
+        CryptoKey::new(5, Algorithm::HmacSha512, b"fuzz"),
+    ]
+}
+
+fn fuzz_key_ring() -> AuthConfig {
+    AuthConfig::Crypto(CryptoKeys::new(ring_keys()).expect("distinct key ids"))
 }
 
 // ===== stateful: an instance in Full with MD5 =====
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -96,14 +121,14 @@ impl FullLab {
         let cfg = InstanceConfig {
             router_id: ME,
             stub_metric: 0,
-            areas: vec![AreaConfig {
-                id: Ipv4Addr::UNSPECIFIED,
-                interfaces: vec![InterfaceConfig {
+            areas: vec![AreaConfig::new(
+                Ipv4Addr::UNSPECIFIED,
+                vec![InterfaceConfig {
                     priority: 1,
                     auth: auth.clone(),
                     ..InterfaceConfig::new("eth0")
                 }],
-            }],
+            )],
         };
         let now = Instant::now();
         let mut inst = Instance::new(&cfg, now, 1_700_000_000);
@@ -119,7 +144,7 @@ impl FullLab {
             },
         );
         let vip = Ipv4Network::new(Ipv4Addr::new(192, 0, 2, 1), 32).expect("prefix");
-        inst.handle(now, Input::SetAnnounced(BTreeSet::from([vip])));
+        inst.handle(now, Input::SetAnnounced(BTreeMap::from([(vip, None)])));
         let mut lab = FullLab {
             inst,
             now,

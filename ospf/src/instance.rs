@@ -15,15 +15,15 @@ use ipnetwork::Ipv4Network;
 use tracing::{debug, info, warn};
 
 use crate::api::{
-    AreaStatus, Counters, Event, InstanceConfig, InterfaceStatus, LsaSummary, NeighborStatus,
-    Status, VipEncoding,
+    Announcements, AreaStatus, Counters, Event, InstanceConfig, InterfaceStatus, LsaSummary,
+    NeighborStatus, Status, VipEncoding,
 };
 use crate::interface::{elect_dr, ism, Interface, LinkInfo};
 use crate::lsdb::Lsdb;
 use crate::neighbor::nsm;
 use crate::packet::dbdesc::{FLAG_I, FLAG_M, FLAG_MS};
 use crate::packet::lsa::{LsaBody, LINK_STUB, LS_TYPE_EXTERNAL, LS_TYPE_NETWORK};
-use crate::packet::LsaKey;
+use crate::packet::{LsaKey, OPTION_E};
 
 /// MinLSArrival (RFC 2328 Appendix B).
 pub const MIN_LS_ARRIVAL: Duration = Duration::from_secs(1);
@@ -52,7 +52,8 @@ pub enum Input {
         iface: usize,
         info: Option<LinkInfo>,
     },
-    SetAnnounced(BTreeSet<Ipv4Network>),
+    /// Prefixes to announce, each with its own metric or `None` for `stub_metric`.
+    SetAnnounced(Announcements),
     SetMetric(u16),
     SetVipEncoding(VipEncoding),
     /// An outside detector (BFD) says the neighbor with this interface address is gone.
@@ -92,6 +93,8 @@ pub enum Scope {
 #[derive(Debug)]
 pub struct Area {
     pub id: Ipv4Addr,
+    /// Stub area (§3.6): no AS-external LSAs, no E bit.
+    pub stub: bool,
     pub lsdb: Lsdb,
 }
 
@@ -110,7 +113,7 @@ pub struct Instance {
     pub areas: Vec<Area>,
     pub ifaces: Vec<Interface>,
     pub as_lsdb: Lsdb,
-    pub announced: BTreeSet<Ipv4Network>,
+    pub announced: Announcements,
     pub counters: Counters,
     pub(crate) out: Vec<Output>,
     /// Self-originated LSAs must be re-evaluated (something they depend on changed).
@@ -137,6 +140,7 @@ impl Instance {
         for (ai, a) in cfg.areas.iter().enumerate() {
             areas.push(Area {
                 id: a.id,
+                stub: a.stub,
                 lsdb: Lsdb::default(),
             });
             for ic in &a.interfaces {
@@ -150,7 +154,7 @@ impl Instance {
             areas,
             ifaces,
             as_lsdb: Lsdb::default(),
-            announced: BTreeSet::new(),
+            announced: Announcements::new(),
             counters: Counters::default(),
             out: Vec::new(),
             dirty: true,
@@ -202,6 +206,30 @@ impl Instance {
             Scope::Area(a) => &mut self.areas[a].lsdb,
             Scope::As => &mut self.as_lsdb,
         }
+    }
+
+    /// The Options field of Hellos, DDs and our LSAs in this interface's area: E, unless
+    /// the area is a stub area (§3.6, §10.5: a mismatch keeps routers from neighboring).
+    pub(crate) fn area_options(&self, ii: usize) -> u8 {
+        if self.areas[self.ifaces[ii].area].stub {
+            0
+        } else {
+            OPTION_E
+        }
+    }
+
+    /// Whether the interface belongs to a stub area (no AS-external LSAs cross it).
+    pub(crate) fn in_stub_area(&self, ii: usize) -> bool {
+        self.areas[self.ifaces[ii].area].stub
+    }
+
+    /// The metric `prefix` is announced with.
+    pub fn prefix_metric(&self, prefix: &Ipv4Network) -> u16 {
+        self.announced
+            .get(prefix)
+            .copied()
+            .flatten()
+            .unwrap_or(self.stub_metric)
     }
 
     pub(crate) fn scope_of(&self, iface: usize, ls_type: u8) -> Scope {
@@ -271,14 +299,22 @@ impl Instance {
         self.finish(now);
     }
 
-    fn set_announced(&mut self, set: BTreeSet<Ipv4Network>) {
+    fn set_announced(&mut self, set: Announcements) {
         if set == self.announced {
             return;
         }
-        for p in set.difference(&self.announced) {
-            info!(prefix = %p, "OSPF announce");
+        for (p, metric) in &set {
+            match self.announced.get(p) {
+                None => {
+                    info!(prefix = %p, metric = metric.unwrap_or(self.stub_metric), "OSPF announce")
+                }
+                Some(old) if old != metric => {
+                    info!(prefix = %p, metric = metric.unwrap_or(self.stub_metric), "OSPF prefix metric changed")
+                }
+                Some(_) => {}
+            }
         }
-        for p in self.announced.difference(&set) {
+        for p in self.announced.keys().filter(|p| !set.contains_key(p)) {
             info!(prefix = %p, "OSPF withdraw");
         }
         self.announced = set;
@@ -510,6 +546,15 @@ impl Instance {
         let new = match (old, ev) {
             (S::Down, E::InterfaceUp) => {
                 let iface = &mut self.ifaces[ii];
+                if iface.cfg.passive {
+                    // No Hello, no neighbor, no election: the subnet becomes a stub link.
+                    let passive = if iface.is_p2p() {
+                        S::PointToPoint
+                    } else {
+                        S::DrOther
+                    };
+                    return self.set_iface_state(ii, old, passive);
+                }
                 iface.hello_due = Some(now);
                 if iface.is_p2p() {
                     S::PointToPoint
@@ -773,7 +818,9 @@ impl Instance {
     fn build_summary(&mut self, now: Instant, ii: usize, k: Ipv4Addr) {
         let area = self.ifaces[ii].area;
         let mut headers = self.areas[area].lsdb.headers(now);
-        headers.extend(self.as_lsdb.headers(now));
+        if !self.areas[area].stub {
+            headers.extend(self.as_lsdb.headers(now));
+        }
         if let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) {
             n.db_summary = headers.into();
         }
@@ -796,6 +843,8 @@ impl Instance {
             .map(|i| InterfaceStatus {
                 name: i.cfg.name.clone(),
                 area: self.areas[i.area].id,
+                stub_area: self.areas[i.area].stub,
+                passive: i.cfg.passive,
                 network_type: i.cfg.network_type,
                 state: i.state,
                 address: i.link.map(|l| l.address),
@@ -849,7 +898,12 @@ impl Instance {
             router_id: self.router_id,
             stub_metric: self.stub_metric,
             vip_encoding: self.vip_encoding,
-            announced: self.announced.clone(),
+            announced: self.announced.keys().copied().collect(),
+            metrics: self
+                .announced
+                .keys()
+                .map(|p| (*p, self.prefix_metric(p)))
+                .collect(),
             interfaces,
             areas,
             as_external_lsas: self.as_lsdb.len(),

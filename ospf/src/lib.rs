@@ -13,7 +13,7 @@
 //! let cfg = InstanceConfig {
 //!     router_id: "10.0.0.11".parse().unwrap(),
 //!     stub_metric: 0,
-//!     areas: vec![AreaConfig { id: "0.0.0.0".parse().unwrap(), interfaces: vec![InterfaceConfig::new("eth0")] }],
+//!     areas: vec![AreaConfig::new("0.0.0.0".parse().unwrap(), vec![InterfaceConfig::new("eth0")])],
 //! };
 //! let (handle, mut events) = ospf::spawn(cfg)?;          // inside a tokio runtime
 //! handle.set_announced(BTreeSet::from(["192.0.2.1/32".parse().unwrap()])); // idempotent
@@ -22,7 +22,8 @@
 //! handle.shutdown(Duration::from_secs(3)).await?;      // flush, wait for acks, goodbye Hello
 //! # Ok(()) }
 //! ```
-//! `Handle` (Clone): `set_announced`, `announce`, `withdraw`, `set_metric`, `set_vip_encoding`,
+//! `Handle` (Clone): `set_announced`, `set_announced_with_metrics` (a metric per prefix),
+//! `announce`, `withdraw`, `set_metric`, `set_vip_encoding`,
 //! `neighbor_down` (an outside detector such as BFD declared a neighbor dead),
 //! `status().await`, `shutdown(max_wait).await`. Events: `InterfaceStateChange`,
 //! `NeighborStateChange`, `AdjacencyFull`, `AdjacencyLost`, `LsaOriginated`, `LsaReceived`.
@@ -72,11 +73,12 @@ mod tests;
 use std::net::Ipv4Addr;
 
 pub use api::{
-    AreaConfig, AreaStatus, Counters, Event, Handle, InstanceConfig, InterfaceConfig,
-    InterfaceStatus, LsaSummary, NeighborStatus, NetworkType, Status, VipEncoding,
+    Announcements, AreaConfig, AreaStatus, Counters, Event, Handle, InstanceConfig,
+    InterfaceConfig, InterfaceStatus, LsaSummary, NeighborStatus, NetworkType, Status, VipEncoding,
 };
 pub use error::Error;
 pub use ipnetwork::Ipv4Network;
+pub use packet::auth::{Algorithm, CryptoKey, CryptoKeys};
 pub use packet::AuthConfig;
 pub use runtime::spawn;
 
@@ -86,7 +88,8 @@ pub const ALL_SPF_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 5);
 pub const ALL_D_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 6);
 
 /// Most VIPs announced as stub links in the Router-LSA ([`VipEncoding::Auto`]); above it all
-/// are announced as AS-external LSAs. 100 stub links plus up to 17 interface links keep the
-/// Router-LSA (24 + 12·links bytes) within one LS Update in a 1500-byte MTU with MD5
-/// (20 IP + 24 OSPF + 4 + 16 digest): see docs/ospf.md.
+/// are announced as AS-external LSAs (never in a stub area). 100 stub links plus up to 17
+/// interface links keep the Router-LSA (24 + 12·links bytes) within one LS Update in a
+/// 1500-byte MTU with MD5 (20 IP + 24 OSPF + 4 + 16 digest), up to 13 with HMAC-SHA-512
+/// (64-byte digest): see docs/ospf.md.
 pub const STUB_LINK_LIMIT: usize = 100;

@@ -23,19 +23,21 @@ use crate::packet::lsa::{
 use crate::packet::{Lsa, LsaHeader, LsaKey, OPTION_E};
 
 impl Instance {
-    /// Are announced prefixes encoded as AS-external LSAs rather than stub links?
+    /// Are announced prefixes encoded as AS-external LSAs rather than stub links (in the
+    /// areas that are not stub areas; stub areas always get stub links)?
     pub fn vips_as_externals(&self) -> bool {
-        match self.vip_encoding {
+        let wanted = match self.vip_encoding {
             VipEncoding::External => true,
             VipEncoding::Auto => self.announced.len() > crate::STUB_LINK_LIMIT,
-        }
+        };
+        wanted && self.areas.iter().any(|a| !a.stub)
     }
 
-    fn new_lsa(&self, ls_type: u8, id: Ipv4Addr, body: LsaBody) -> Lsa {
+    fn new_lsa(&self, options: u8, ls_type: u8, id: Ipv4Addr, body: LsaBody) -> Lsa {
         Lsa {
             header: LsaHeader {
                 age: 0,
-                options: OPTION_E,
+                options,
                 ls_type,
                 id,
                 adv_rtr: self.router_id,
@@ -96,13 +98,16 @@ impl Instance {
                 }
             }
         }
+        // AS-external LSAs do not enter a stub area (§3.6): there the VIPs stay stub links.
+        let stub_area = self.areas[area].stub;
+        let externals = externals && !stub_area;
         if !externals {
-            for p in &self.announced {
+            for p in self.announced.keys() {
                 links.push(RouterLink {
                     id: p.network(),
                     data: p.mask(),
                     link_type: LINK_STUB,
-                    metric: self.stub_metric,
+                    metric: self.prefix_metric(p),
                     tos: vec![],
                 });
             }
@@ -113,6 +118,7 @@ impl Instance {
             0
         };
         self.new_lsa(
+            area_options(stub_area),
             LS_TYPE_ROUTER,
             self.router_id,
             LsaBody::Router(RouterLsa {
@@ -146,6 +152,7 @@ impl Instance {
             out.push((
                 Scope::Area(iface.area),
                 self.new_lsa(
+                    area_options(self.areas[iface.area].stub),
                     LS_TYPE_NETWORK,
                     link.address.ip(),
                     LsaBody::Network(NetworkLsa {
@@ -156,17 +163,18 @@ impl Instance {
             ));
         }
         if externals {
-            for p in &self.announced {
+            for p in self.announced.keys() {
                 out.push((
                     Scope::As,
                     self.new_lsa(
+                        OPTION_E,
                         LS_TYPE_EXTERNAL,
                         p.network(),
                         LsaBody::External(ExternalLsa {
                             mask: p.mask(),
                             e_bit: true,
                             tos_bits: 0,
-                            metric: self.stub_metric as u32,
+                            metric: self.prefix_metric(p) as u32,
                             forwarding: Ipv4Addr::UNSPECIFIED,
                             tag: 0,
                             extra: vec![],
@@ -298,5 +306,14 @@ impl Instance {
                 db.iter()
                     .all(|(k, e)| !self.is_self_originated(k) || e.is_max_age(now))
             })
+    }
+}
+
+/// LSA options in an area: the E bit, except in a stub area (§12.1.2).
+fn area_options(stub_area: bool) -> u8 {
+    if stub_area {
+        0
+    } else {
+        OPTION_E
     }
 }

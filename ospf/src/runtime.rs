@@ -95,7 +95,7 @@ async fn run(
                     Some(Command::SetAnnounced(s)) => inst.handle(now, Input::SetAnnounced(s)),
                     Some(Command::Announce(p)) => {
                         let mut s = inst.announced.clone();
-                        s.insert(p);
+                        s.entry(p).or_insert(None);
                         inst.handle(now, Input::SetAnnounced(s));
                     }
                     Some(Command::Withdraw(p)) => {

@@ -10,7 +10,7 @@ use crate::api::Event;
 use crate::instance::Instance;
 use crate::interface::ism;
 use crate::neighbor::{nsm, LastDd, Neighbor};
-use crate::packet::lsa::{MAX_AGE, MAX_SEQ};
+use crate::packet::lsa::{LS_TYPE_EXTERNAL, MAX_AGE, MAX_SEQ};
 use crate::packet::{self, Body, DbDesc, Hello, LsAck, LsRequest, LsUpdate, OPTION_E};
 
 impl Instance {
@@ -27,6 +27,9 @@ impl Instance {
         };
         if iface.state == ism::State::Down {
             return self.drop_packet(ii, src, "interface_down");
+        }
+        if iface.cfg.passive {
+            return self.drop_packet(ii, src, "passive_interface");
         }
         let (repr, crypto_seq) = match packet::decode(bytes, &iface.cfg.auth) {
             Ok(x) => x,
@@ -102,7 +105,9 @@ impl Instance {
         if h.dead_interval != iface.cfg.dead_interval {
             return self.drop_packet(ii, src, "dead_interval_mismatch");
         }
-        if h.options & OPTION_E == 0 {
+        // §10.5: the E bit must match the area's ExternalRoutingCapability (clear in a
+        // stub area, set elsewhere).
+        if h.options & OPTION_E != self.area_options(ii) & OPTION_E {
             return self.drop_packet(ii, src, "options_mismatch");
         }
         let known = self.ifaces[ii].neighbors.contains_key(&key);
@@ -252,8 +257,10 @@ impl Instance {
     /// An accepted, in-sequence Database Description: request what we lack, then answer or
     /// continue (§10.6, last part).
     fn accept_dbdesc(&mut self, now: Instant, ii: usize, k: Ipv4Addr, dd: DbDesc, this: LastDd) {
+        let stub = self.in_stub_area(ii);
         for h in &dd.lsa_headers {
-            if !(1..=5).contains(&h.ls_type) {
+            // §10.6: unknown types, and AS-external LSAs from a stub-area neighbor.
+            if !(1..=5).contains(&h.ls_type) || (stub && h.ls_type == LS_TYPE_EXTERNAL) {
                 return self.nsm(now, ii, k, nsm::Event::SeqNumberMismatch);
             }
             let scope = self.scope_of(ii, h.ls_type);
@@ -304,8 +311,12 @@ impl Instance {
             return self.drop_packet(ii, src, "lsreq_state");
         }
         let delay = self.ifaces[ii].cfg.transmit_delay;
+        let stub = self.in_stub_area(ii);
         let mut lsas = Vec::with_capacity(r.entries.len());
         for key in &r.entries {
+            if stub && key.ls_type == LS_TYPE_EXTERNAL {
+                return self.nsm(now, ii, k, nsm::Event::BadLsReq);
+            }
             let scope = self.scope_of(ii, key.ls_type);
             match self.lsdb(scope).get(key) {
                 Some(e) => lsas.push(e.for_transmit(now, delay)),
@@ -332,6 +343,11 @@ impl Instance {
             }
             if !(1..=5).contains(&lsa.header.ls_type) {
                 self.drop_packet(ii, src, "unknown_lsa_type");
+                continue;
+            }
+            // (3) no AS-external LSA enters a stub area.
+            if lsa.header.ls_type == LS_TYPE_EXTERNAL && self.in_stub_area(ii) {
+                self.drop_packet(ii, src, "external_lsa_in_stub_area");
                 continue;
             }
             let key = lsa.header.key();

@@ -1,7 +1,7 @@
 //! Protocol-core tests: the `Instance` is driven with a fake clock and scripted neighbor
 //! packets, and its outputs (packets, events) are decoded and asserted. No sockets.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -34,21 +34,30 @@ struct Lab {
     inst: Instance,
     now: Instant,
     auth: AuthConfig,
+    /// Options of the neighbors' Hellos and DDs (E, or 0 in a stub area).
+    options: u8,
 }
 
 impl Lab {
     fn new(priority: u8, auth: AuthConfig) -> Self {
+        Lab::with_area(priority, auth, |_| {})
+    }
+
+    /// [`Lab::new`] with the area configuration changed by `edit` (stub, passive, ...).
+    fn with_area(priority: u8, auth: AuthConfig, edit: impl FnOnce(&mut AreaConfig)) -> Self {
+        let mut area = AreaConfig::new(
+            AREA0,
+            vec![InterfaceConfig {
+                priority,
+                auth: auth.clone(),
+                ..InterfaceConfig::new("eth0")
+            }],
+        );
+        edit(&mut area);
         let cfg = InstanceConfig {
             router_id: ME,
             stub_metric: 0,
-            areas: vec![AreaConfig {
-                id: AREA0,
-                interfaces: vec![InterfaceConfig {
-                    priority,
-                    auth: auth.clone(),
-                    ..InterfaceConfig::new("eth0")
-                }],
-            }],
+            areas: vec![area],
         };
         let now = Instant::now();
         let mut inst = Instance::new(&cfg, now, 1_700_000_000);
@@ -63,7 +72,12 @@ impl Lab {
                 }),
             },
         );
-        Lab { inst, now, auth }
+        Lab {
+            inst,
+            now,
+            auth,
+            options: OPTION_E,
+        }
     }
 
     fn advance(&mut self, d: Duration) {
@@ -103,7 +117,7 @@ impl Lab {
         let h = Hello {
             network_mask: ip("255.255.255.0"),
             hello_interval: 10,
-            options: OPTION_E,
+            options: self.options,
             priority: prio,
             dead_interval: 40,
             dr,
@@ -383,7 +397,7 @@ fn bad_md5_key_is_dropped_and_forms_nothing() {
 /// Brings R at `rid` to ExStart with us (router is DR, we are BDR).
 fn to_exstart(rid: Ipv4Addr) -> Lab {
     let mut lab = Lab::new(1, AuthConfig::None);
-    lab.input(Input::SetAnnounced(BTreeSet::from([vip()])));
+    lab.input(Input::SetAnnounced(BTreeMap::from([(vip(), None)])));
     lab.hello(rid, rid, 10, rid, Ipv4Addr::UNSPECIFIED, true);
     assert_eq!(lab.nbr_state(rid), Some(nsm::State::ExStart));
     lab.sent();
@@ -573,7 +587,12 @@ fn dd_with_larger_mtu_is_refused() {
 }
 
 fn full_with(rid: Ipv4Addr) -> Lab {
-    let mut lab = to_exstart(rid);
+    full_from(to_exstart(rid), rid)
+}
+
+/// Completes the DD exchange of a neighbor in ExStart (with the lab's options).
+fn full_from(mut lab: Lab, rid: Ipv4Addr) -> Lab {
+    let options = lab.options;
     let seq = lab.inst.ifaces[0].neighbors[&rid].dd_seq;
     if rid > ME {
         lab.rx_from(
@@ -582,7 +601,7 @@ fn full_with(rid: Ipv4Addr) -> Lab {
             ME,
             Body::DbDesc(DbDesc {
                 mtu: 1500,
-                options: OPTION_E,
+                options,
                 flags: FLAG_I | FLAG_M | FLAG_MS,
                 seq: 77,
                 lsa_headers: vec![],
@@ -594,7 +613,7 @@ fn full_with(rid: Ipv4Addr) -> Lab {
             ME,
             Body::DbDesc(DbDesc {
                 mtu: 1500,
-                options: OPTION_E,
+                options,
                 flags: FLAG_MS,
                 seq: 78,
                 lsa_headers: vec![],
@@ -607,7 +626,7 @@ fn full_with(rid: Ipv4Addr) -> Lab {
             ME,
             Body::DbDesc(DbDesc {
                 mtu: 1500,
-                options: OPTION_E,
+                options,
                 flags: 0,
                 seq,
                 lsa_headers: vec![],
@@ -619,7 +638,7 @@ fn full_with(rid: Ipv4Addr) -> Lab {
             ME,
             Body::DbDesc(DbDesc {
                 mtu: 1500,
-                options: OPTION_E,
+                options,
                 flags: 0,
                 seq: seq.wrapping_add(1),
                 lsa_headers: vec![],
@@ -654,13 +673,13 @@ fn newer_copy_of_our_own_lsa_is_superseded() {
 fn withdraw_reoriginates_and_min_ls_interval_holds_the_next_change() {
     let mut lab = full_with(R9);
     let seq0 = lab.our_router_lsa().header.seq;
-    lab.input(Input::SetAnnounced(BTreeSet::new()));
+    lab.input(Input::SetAnnounced(BTreeMap::new()));
     let l = lab.our_router_lsa();
     assert_eq!(l.header.seq, seq0 + 1);
     assert!(stub_links(&l).is_empty());
     // Announce again 1 s later: held until MinLSInterval (5 s) has passed.
     lab.advance(Duration::from_secs(1));
-    lab.input(Input::SetAnnounced(BTreeSet::from([vip()])));
+    lab.input(Input::SetAnnounced(BTreeMap::from([(vip(), None)])));
     assert!(stub_links(&lab.our_router_lsa()).is_empty());
     lab.advance(Duration::from_secs(4));
     assert_eq!(stub_links(&lab.our_router_lsa()), vec![ip("192.0.2.1")]);
@@ -686,8 +705,13 @@ fn withdraw_reoriginates_and_min_ls_interval_holds_the_next_change() {
 #[test]
 fn external_encoding_and_many_vips() {
     let mut lab = full_with(R9);
-    let many: BTreeSet<Ipv4Network> = (0..1000u32)
-        .map(|i| Ipv4Network::new(Ipv4Addr::from(0xc633_0000 + i), 32).unwrap())
+    let many: BTreeMap<Ipv4Network, Option<u16>> = (0..1000u32)
+        .map(|i| {
+            (
+                Ipv4Network::new(Ipv4Addr::from(0xc633_0000 + i), 32).unwrap(),
+                None,
+            )
+        })
         .collect();
     lab.input(Input::SetAnnounced(many));
     assert_eq!(lab.inst.as_lsdb.len(), 1000);
@@ -951,7 +975,7 @@ fn status_shows_the_prefixes_our_lsas_carry_and_counts_lsas_and_adjacencies() {
         received + 1
     );
     // Withdrawn: asked for nothing, and our LSA no longer carries it.
-    lab.input(Input::SetAnnounced(BTreeSet::new()));
+    lab.input(Input::SetAnnounced(BTreeMap::new()));
     let status = lab.inst.status(lab.now);
     assert!(status.announced.is_empty() && status.in_lsdb.is_empty());
     // R9 does not acknowledge the new instance: it goes out again after RxmtInterval.
@@ -963,7 +987,9 @@ fn status_shows_the_prefixes_our_lsas_carry_and_counts_lsas_and_adjacencies() {
     let many: BTreeSet<Ipv4Network> = (0..200u32)
         .map(|i| Ipv4Network::new(Ipv4Addr::from(0xc633_0000 + i), 32).unwrap())
         .collect();
-    lab.input(Input::SetAnnounced(many.clone()));
+    lab.input(Input::SetAnnounced(
+        many.iter().map(|&prefix| (prefix, None)).collect(),
+    ));
     assert_eq!(lab.inst.status(lab.now).in_lsdb, many);
     // The adjacency goes: a second change.
     lab.input(Input::Link {
@@ -971,4 +997,230 @@ fn status_shows_the_prefixes_our_lsas_carry_and_counts_lsas_and_adjacencies() {
         info: None,
     });
     assert_eq!(lab.inst.status(lab.now).counters.adjacency_changes, 2);
+}
+
+// ===== peering details: stub areas, passive interfaces, per-prefix metrics, key rings =====
+
+fn stub_lab() -> Lab {
+    let mut lab = Lab::with_area(1, AuthConfig::None, |a| a.stub = true);
+    lab.options = 0;
+    lab
+}
+
+fn hellos(sent: &[(Ipv4Addr, PacketRepr)]) -> Vec<Hello> {
+    sent.iter()
+        .filter_map(|(_, p)| match &p.body {
+            Body::Hello(h) => Some(h.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn external(id: &str, metric: u32) -> Lsa {
+    let mut l = Lsa {
+        header: LsaHeader {
+            age: 1,
+            options: OPTION_E,
+            ls_type: 5,
+            id: ip(id),
+            adv_rtr: R9,
+            seq: 0x8000_0001u32 as i32,
+            checksum: 0,
+            length: 0,
+        },
+        body: LsaBody::External(crate::packet::lsa::ExternalLsa {
+            mask: ip("255.255.255.255"),
+            e_bit: true,
+            tos_bits: 0,
+            metric,
+            forwarding: Ipv4Addr::UNSPECIFIED,
+            tag: 0,
+            extra: vec![],
+        }),
+    };
+    l.finalize();
+    l
+}
+
+#[test]
+fn stub_area_hellos_have_no_e_bit_and_need_none() {
+    let mut lab = stub_lab();
+    lab.advance(Duration::from_millis(1));
+    let sent = hellos(&lab.sent());
+    assert!(!sent.is_empty() && sent.iter().all(|h| h.options & OPTION_E == 0));
+    // A router that believes the area is not stub: ignored (§10.5).
+    lab.options = OPTION_E;
+    lab.hello(R1, R1, 10, R1, Ipv4Addr::UNSPECIFIED, true);
+    assert_eq!(lab.drops("options_mismatch"), 1);
+    assert!(lab.inst.ifaces[0].neighbors.is_empty());
+    lab.options = 0;
+    lab.hello(R1, R1, 10, R1, Ipv4Addr::UNSPECIFIED, true);
+    assert_eq!(lab.nbr_state(R1), Some(nsm::State::ExStart));
+    // And the other way round: a normal area ignores Hellos without the E bit.
+    let mut normal = Lab::new(1, AuthConfig::None);
+    normal.options = 0;
+    normal.hello(R1, R1, 10, R1, Ipv4Addr::UNSPECIFIED, true);
+    assert_eq!(normal.drops("options_mismatch"), 1);
+}
+
+#[test]
+fn stub_area_keeps_vips_as_stub_links_and_refuses_externals() {
+    let mut lab = stub_lab();
+    lab.input(Input::SetVipEncoding(crate::api::VipEncoding::External));
+    lab.input(Input::SetAnnounced(BTreeMap::from([(vip(), None)])));
+    lab.hello(R9, R9, 10, R9, Ipv4Addr::UNSPECIFIED, true);
+    let mut lab = full_from(lab, R9);
+    let ours = lab.our_router_lsa();
+    assert_eq!(ours.header.options & OPTION_E, 0, "no E bit in a stub area");
+    assert_eq!(stub_links(&ours), vec![ip("192.0.2.1")]);
+    let LsaBody::Router(body) = &ours.body else {
+        panic!()
+    };
+    assert_eq!(
+        body.flags & crate::packet::lsa::ROUTER_FLAG_E,
+        0,
+        "not an ASBR"
+    );
+    assert!(lab.inst.as_lsdb.is_empty(), "no AS-external LSA originated");
+    lab.rx_from(
+        R9,
+        R9,
+        ME,
+        Body::LsUpdate(LsUpdate {
+            lsas: vec![external("198.51.100.1", 20)],
+        }),
+    );
+    assert_eq!(lab.drops("external_lsa_in_stub_area"), 1);
+    assert!(lab.inst.as_lsdb.is_empty());
+}
+
+#[test]
+fn passive_interface_sends_no_hello_ignores_packets_and_announces_its_subnet() {
+    let mut lab = Lab::with_area(1, AuthConfig::None, |a| a.interfaces[0].passive = true);
+    for _ in 0..5 {
+        lab.advance(Duration::from_secs(10));
+    }
+    assert!(lab.sent().is_empty(), "nothing leaves a passive interface");
+    assert_eq!(lab.inst.ifaces[0].state, ism::State::DrOther);
+    lab.hello(R1, R1, 10, R1, Ipv4Addr::UNSPECIFIED, true);
+    assert_eq!(lab.drops("passive_interface"), 1);
+    assert!(lab.inst.ifaces[0].neighbors.is_empty());
+    let LsaBody::Router(body) = lab.our_router_lsa().body else {
+        panic!()
+    };
+    let subnet = body
+        .links
+        .iter()
+        .find(|l| l.link_type == LINK_STUB && l.id == ip("10.0.0.0"))
+        .expect("the subnet as a stub link");
+    assert_eq!((subnet.data, subnet.metric), (ip("255.255.255.0"), 10));
+}
+
+fn link_metrics(lsa: &Lsa) -> BTreeMap<Ipv4Addr, u16> {
+    match &lsa.body {
+        LsaBody::Router(r) => r
+            .links
+            .iter()
+            .filter(|l| l.link_type == LINK_STUB && l.data == ip("255.255.255.255"))
+            .map(|l| (l.id, l.metric))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+#[test]
+fn each_prefix_carries_its_own_metric() {
+    let mut lab = full_with(R9);
+    let other: Ipv4Network = "192.0.2.2/32".parse().unwrap();
+    lab.input(Input::SetAnnounced(BTreeMap::from([
+        (vip(), Some(30)),
+        (other, None),
+    ])));
+    lab.advance(Duration::from_secs(6));
+    let metrics = link_metrics(&lab.our_router_lsa());
+    assert_eq!(
+        metrics,
+        BTreeMap::from([(ip("192.0.2.1"), 30), (ip("192.0.2.2"), 0)])
+    );
+    // The instance metric moves only the prefixes without their own.
+    lab.input(Input::SetMetric(5));
+    lab.advance(Duration::from_secs(6));
+    let metrics = link_metrics(&lab.our_router_lsa());
+    assert_eq!(
+        metrics,
+        BTreeMap::from([(ip("192.0.2.1"), 30), (ip("192.0.2.2"), 5)])
+    );
+    let status = lab.inst.status(lab.now);
+    assert_eq!(status.metrics.get(&vip()), Some(&30));
+    // AS-external LSAs carry it too.
+    lab.input(Input::SetVipEncoding(crate::api::VipEncoding::External));
+    lab.advance(Duration::from_secs(6));
+    let ext = lab
+        .inst
+        .as_lsdb
+        .iter()
+        .find(|(k, _)| k.id == ip("192.0.2.1"))
+        .map(|(_, e)| e.lsa.body.clone());
+    assert!(matches!(ext, Some(LsaBody::External(e)) if e.metric == 30));
+}
+
+#[test]
+fn key_ring_accepts_every_key_and_sends_one_copy_per_key() {
+    use crate::packet::auth::{Algorithm, CryptoKey, CryptoKeys};
+    let ring = AuthConfig::Crypto(
+        CryptoKeys::new(vec![
+            CryptoKey::new(1, Algorithm::KeyedMd5, b"old"),
+            CryptoKey::new(2, Algorithm::HmacSha256, b"new"),
+        ])
+        .unwrap(),
+    );
+    let mut lab = Lab::new(1, ring.clone());
+    // The router still signs with the old key, then switches to the new one.
+    lab.auth = AuthConfig::md5(1, "old");
+    lab.hello(R1, R1, 10, R1, Ipv4Addr::UNSPECIFIED, true);
+    assert_eq!(lab.nbr_state(R1), Some(nsm::State::ExStart));
+    lab.auth = AuthConfig::single(2, Algorithm::HmacSha256, "new");
+    lab.hello(R1, R1, 10, R1, Ipv4Addr::UNSPECIFIED, true);
+    assert_eq!(lab.nbr_state(R1), Some(nsm::State::ExStart));
+    assert!(
+        lab.inst.counters.drops.is_empty(),
+        "{:?}",
+        lab.inst.counters.drops
+    );
+    // A key we do not have is refused.
+    lab.auth = AuthConfig::single(3, Algorithm::HmacSha256, "new");
+    lab.hello(R1, R1, 10, R1, Ipv4Addr::UNSPECIFIED, true);
+    assert_eq!(lab.drops("bad_key_id"), 1);
+    // Every packet goes out once per key, same sequence number: a router holding either
+    // key alone finds one copy it can verify.
+    lab.advance(Duration::from_secs(10));
+    let sent: Vec<Vec<u8>> = lab
+        .inst
+        .drain_output()
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Packet { bytes, .. } => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !sent.is_empty() && sent.len() % 2 == 0,
+        "{} packets",
+        sent.len()
+    );
+    let old = AuthConfig::md5(1, "old");
+    let new = AuthConfig::single(2, Algorithm::HmacSha256, "new");
+    let by_old: Vec<_> = sent
+        .iter()
+        .filter_map(|b| packet::decode(b, &old).ok())
+        .collect();
+    let by_new: Vec<_> = sent
+        .iter()
+        .filter_map(|b| packet::decode(b, &new).ok())
+        .collect();
+    assert_eq!(by_old.len(), sent.len() / 2);
+    assert_eq!(
+        by_old, by_new,
+        "the same packets, the same sequence numbers"
+    );
 }

@@ -9,7 +9,7 @@ use crate::instance::{Instance, Output};
 use crate::neighbor::nsm;
 use crate::packet::dbdesc::{FLAG_M, FLAG_MS};
 use crate::packet::{
-    self, Body, DbDesc, Hello, LsAck, LsRequest, LsUpdate, Lsa, LsaHeader, PacketRepr, OPTION_E,
+    self, Body, DbDesc, Hello, LsAck, LsRequest, LsUpdate, Lsa, LsaHeader, PacketRepr,
 };
 
 /// IPv4 header without options.
@@ -53,25 +53,32 @@ impl Instance {
         });
     }
 
-    pub(crate) fn encode_body(&self, now: Instant, ii: usize, body: Body) -> Vec<u8> {
+    /// The packet(s) for `body`: one copy per configured key (key rollover, see
+    /// `packet::auth`).
+    pub(crate) fn encode_body(&self, now: Instant, ii: usize, body: Body) -> Vec<Vec<u8>> {
         let iface = &self.ifaces[ii];
         let repr = PacketRepr {
             router_id: self.router_id,
             area_id: self.areas[iface.area].id,
             body,
         };
-        packet::encode(&repr, &iface.cfg.auth, self.crypto_seq(now))
+        packet::encode_per_key(&repr, &iface.cfg.auth, self.crypto_seq(now))
     }
 
     pub(crate) fn send_body(&mut self, now: Instant, ii: usize, dst: Ipv4Addr, body: Body) {
         let kind = body.packet_type().name();
-        let bytes = self.encode_body(now, ii, body);
-        self.push_packet(ii, dst, bytes, kind);
+        for bytes in self.encode_body(now, ii, body) {
+            self.push_packet(ii, dst, bytes, kind);
+        }
     }
 
     /// Hello (§9.5). `goodbye` lists no neighbor: receivers drop the adjacency at once.
     pub(crate) fn send_hello(&mut self, now: Instant, ii: usize, goodbye: bool) {
+        let options = self.area_options(ii);
         let iface = &self.ifaces[ii];
+        if iface.cfg.passive {
+            return;
+        }
         let neighbors = if goodbye {
             Vec::new()
         } else {
@@ -90,7 +97,7 @@ impl Instance {
         let hello = Hello {
             network_mask: iface.mask(),
             hello_interval: iface.cfg.hello_interval,
-            options: OPTION_E,
+            options,
             priority: if goodbye { 0 } else { iface.cfg.priority },
             dead_interval: iface.cfg.dead_interval,
             dr,
@@ -104,6 +111,7 @@ impl Instance {
     pub(crate) fn send_dbdesc(&mut self, now: Instant, ii: usize, k: Ipv4Addr, extra_flags: u8) {
         let max_headers = (self.max_body(ii) - 8) / LsaHeader::LEN;
         let mtu = self.ifaces[ii].mtu();
+        let options = self.area_options(ii);
         let Some(n) = self.ifaces[ii].neighbors.get_mut(&k) else {
             return;
         };
@@ -129,7 +137,7 @@ impl Instance {
         n.more_sent = flags & FLAG_M != 0;
         let dd = DbDesc {
             mtu,
-            options: OPTION_E,
+            options,
             flags,
             seq: n.dd_seq,
             lsa_headers: headers,

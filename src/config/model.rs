@@ -162,6 +162,9 @@ pub struct OspfConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OspfArea {
     pub id: Ipv4Addr,
+    /// `stub`: a stub area (RFC 2328 §3.6), as the routers' `stub` (BIRD) or
+    /// `area ID stub` (FRR): no AS-external LSAs, no E bit in Hellos.
+    pub stub: bool,
     pub interfaces: Vec<OspfInterface>,
 }
 
@@ -190,6 +193,8 @@ pub struct OspfInterface {
     /// Interface output cost (default 10, as BIRD's default for broadcast links).
     pub cost: u16,
     pub authentication: OspfAuth,
+    /// `passive`: the subnet is announced, no Hello is sent, received packets are ignored.
+    pub passive: bool,
     /// `bfd { }`: a BFD session (RFC 5880/5881) to every neighbor on this interface from
     /// 2-Way on; `None` = no BFD.
     pub bfd: Option<OspfBfd>,
@@ -248,8 +253,61 @@ pub enum OspfAuth {
     None,
     /// Simple password, at most 8 bytes on the wire.
     Simple { key: String },
-    /// Keyed MD5 (RFC 2328 appendix D).
-    Md5 { key_id: u8, key: String },
+    /// Cryptographic authentication: keyed MD5 (RFC 2328 appendix D) and HMAC-SHA (RFC
+    /// 5709) keys, every one accepted, the last one signing.
+    Crypto { keys: Vec<OspfKey> },
+}
+
+/// One `auth_key ID KEY [ALGORITHM]` line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OspfKey {
+    pub id: u8,
+    #[serde(rename = "type")]
+    pub algorithm: OspfKeyAlgorithm,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OspfKeyAlgorithm {
+    Md5,
+    HmacSha1,
+    HmacSha256,
+    HmacSha384,
+    HmacSha512,
+}
+
+impl OspfKeyAlgorithm {
+    /// The configuration name (`auth_type`, `auth_key`'s third argument).
+    pub fn name(self) -> &'static str {
+        match self {
+            OspfKeyAlgorithm::Md5 => "md5",
+            OspfKeyAlgorithm::HmacSha1 => "hmac_sha1",
+            OspfKeyAlgorithm::HmacSha256 => "hmac_sha256",
+            OspfKeyAlgorithm::HmacSha384 => "hmac_sha384",
+            OspfKeyAlgorithm::HmacSha512 => "hmac_sha512",
+        }
+    }
+
+    /// Longest key: MD5 keys are 16 bytes on the wire; HMAC keys are bounded only to
+    /// keep inputs bounded.
+    pub fn max_key_len(self) -> usize {
+        match self {
+            OspfKeyAlgorithm::Md5 => 16,
+            _ => 128,
+        }
+    }
+
+    /// The hash length L (RFC 5709 §3.3): longer HMAC keys are hashed first.
+    pub fn hash_len(self) -> usize {
+        match self {
+            OspfKeyAlgorithm::Md5 => 16,
+            OspfKeyAlgorithm::HmacSha1 => 20,
+            OspfKeyAlgorithm::HmacSha256 => 32,
+            OspfKeyAlgorithm::HmacSha384 => 48,
+            OspfKeyAlgorithm::HmacSha512 => 64,
+        }
+    }
 }
 
 // ───────────────────────────── global_defs ─────────────────────────────
@@ -862,6 +920,9 @@ pub struct VirtualServer {
     pub smtp_alert: Option<bool>,
     /// `maglev_table_size` (director's own keyword): `None` takes the `director { }` value.
     pub maglev_table_size: Option<u32>,
+    /// `ospf_metric`: the OSPF metric of this service's VIPs (active-active mode); `None`
+    /// takes `ospf { vip_metric }`. Every service of one VIP must agree.
+    pub ospf_metric: Option<u16>,
     pub real_servers: Vec<RealServer>,
 }
 

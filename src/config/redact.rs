@@ -29,6 +29,10 @@ fn redact(value: &mut Value) {
                         | "meticulous_keyed_md5"
                         | "keyed_sha1"
                         | "meticulous_keyed_sha1"
+                        | "hmac_sha1"
+                        | "hmac_sha256"
+                        | "hmac_sha384"
+                        | "hmac_sha512"
                 )
             );
             for (name, field) in map.iter_mut() {
@@ -54,12 +58,13 @@ mod tests {
     fn passwords_and_ospf_keys_are_hidden_everything_else_kept() {
         let loaded = crate::config::parse_str(
             "redact.conf",
-            "ospf {\n  router_id 10.0.0.1\n  area 0 {\n    interface eth0 {\n      authentication {\n        auth_type md5\n        auth_key 1 topsecret\n      }\n    }\n  }\n}\n\
+            "ospf {\n  router_id 10.0.0.1\n  area 0 {\n    interface eth0 {\n      authentication {\n        auth_type md5\n        auth_key 1 topsecret\n        auth_key 2 shasecret hmac_sha512\n      }\n    }\n  }\n}\n\
              vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  authentication {\n    auth_type PASS\n    auth_pass hunter2\n  }\n  virtual_ipaddress {\n    10.0.0.100/24\n  }\n}\n",
         )
         .expect("valid");
         let text = redacted_json(&loaded.config).expect("json").to_string();
         assert!(!text.contains("topsecret"), "{text}");
+        assert!(!text.contains("shasecret"), "{text}");
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains(REDACTED));
         assert!(text.contains("10.0.0.100"), "{text}");

@@ -18,7 +18,9 @@ pub fn validate(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
     virtual_servers(config, map, diag);
     if let (Some(ospf), Some(spans)) = (&config.ospf, &map.ospf) {
         ospf_areas(ospf, spans, diag);
+        stub_areas_fit(config, ospf, spans, diag);
     }
+    vip_metrics(config, map, diag);
 }
 
 fn first_at(span: &Span) -> String {
@@ -801,6 +803,72 @@ fn ospf_areas(ospf: &OspfConfig, spans: &super::keywords::OspfSpans, diag: &mut 
                         iface.name, iface.dead_interval, iface.hello_interval
                     ),
                 );
+            }
+        }
+    }
+}
+
+/// A stub area admits no AS-external LSA (RFC 2328 §3.6), so the VIPs stay stub links of
+/// the Router-LSA there, and the automatic switch to AS-external LSAs above
+/// `ospf::STUB_LINK_LIMIT` VIPs cannot happen: more would not fit in one packet.
+fn stub_areas_fit(
+    config: &Config,
+    ospf: &OspfConfig,
+    spans: &super::keywords::OspfSpans,
+    diag: &mut Diagnostics,
+) {
+    let ipv4_vips = crate::policy::configured_vips(config)
+        .iter()
+        .filter(|vip| vip.is_ipv4())
+        .count();
+    if ipv4_vips <= ospf::STUB_LINK_LIMIT {
+        return;
+    }
+    for (area, span) in ospf.areas.iter().zip(&spans.areas) {
+        if area.stub {
+            diag.error(
+                span.clone(),
+                format!(
+                    "area {} is a stub area, which admits no AS-external LSA: at most {} IPv4 VIPs can be announced in it (as stub links), the configuration has {ipv4_vips}; expected a normal area or fewer VIPs",
+                    area.id,
+                    ospf::STUB_LINK_LIMIT
+                ),
+            );
+        }
+    }
+}
+
+/// `ospf_metric` needs the OSPF speaker, and every service of one VIP must announce it
+/// with the same metric (a service without one counts as `ospf { vip_metric }`): the VIP
+/// is one route, whichever of its services keeps it announced.
+fn vip_metrics(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
+    let mut first: HashMap<IpAddr, (u16, &Span)> = HashMap::new();
+    for (vs, spans) in config.virtual_servers.iter().zip(&map.virtual_servers) {
+        let Some(ospf) = &config.ospf else {
+            if let Some(span) = &spans.ospf_metric {
+                diag.error(
+                    span.clone(),
+                    "ospf_metric is the metric of the VIP's OSPF route, expected an ospf block (active-active mode)",
+                );
+            }
+            continue;
+        };
+        let metric = vs.ospf_metric.unwrap_or(ospf.vip_metric);
+        let span = spans.ospf_metric.as_ref().unwrap_or(&spans.block);
+        for vip in crate::policy::groups::addresses(config, vs) {
+            match first.get(&vip) {
+                Some((other, at)) if *other != metric => diag.error(
+                    span.clone(),
+                    format!(
+                        "VIP {vip}: OSPF metric {metric} differs from the metric {other} of another virtual_server with this VIP ({}), expected the same ospf_metric on every service of a VIP (a service without one has ospf vip_metric {})",
+                        first_at(at),
+                        ospf.vip_metric
+                    ),
+                ),
+                Some(_) => {}
+                None => {
+                    first.insert(vip, (metric, span));
+                }
             }
         }
     }

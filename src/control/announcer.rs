@@ -8,7 +8,9 @@ use std::time::Duration;
 use ipnetwork::Ipv4Network;
 use tokio::sync::mpsc;
 
-use crate::config::model::{BfdAuthType, Config, OspfAuth, OspfConfig, OspfNetworkType};
+use crate::config::model::{
+    BfdAuthType, Config, OspfAuth, OspfConfig, OspfKeyAlgorithm, OspfNetworkType,
+};
 use crate::net::Netlink;
 
 /// Upper bound of the speaker's final flush: long enough for the neighbors'
@@ -20,7 +22,7 @@ pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 pub struct Announcer {
     handle: ospf::Handle,
     instance: ospf::InstanceConfig,
-    announced: BTreeSet<Ipv4Network>,
+    announced: ospf::Announcements,
     encoding: ospf::VipEncoding,
 }
 
@@ -39,7 +41,7 @@ impl Announcer {
             Announcer {
                 handle,
                 instance,
-                announced: BTreeSet::new(),
+                announced: ospf::Announcements::new(),
                 encoding: ospf::VipEncoding::default(),
             },
             events,
@@ -66,17 +68,18 @@ impl Announcer {
         }
     }
 
-    /// Announces exactly `prefixes` (the speaker logs one INFO line per prefix that changes).
-    pub fn set_announced(&mut self, prefixes: BTreeSet<Ipv4Network>) {
+    /// Announces exactly `prefixes`, each with its own metric or `None` for the `ospf`
+    /// block's `vip_metric` (the speaker logs one INFO line per prefix that changes).
+    pub fn set_announced(&mut self, prefixes: ospf::Announcements) {
         if prefixes == self.announced {
             return;
         }
         self.announced = prefixes.clone();
-        self.handle.set_announced(prefixes);
+        self.handle.set_announced_with_metrics(prefixes);
     }
 
-    pub fn announced(&self) -> &BTreeSet<Ipv4Network> {
-        &self.announced
+    pub fn announced(&self) -> BTreeSet<Ipv4Network> {
+        self.announced.keys().copied().collect()
     }
 
     /// Applies a new metric without restarting (the only instance setting that allows it).
@@ -120,11 +123,24 @@ impl Announcer {
 /// The IPv4 VIPs as the /32 prefixes the speaker originates. IPv6 VIPs cannot travel in
 /// OSPFv2; the caller warns about them.
 pub fn prefixes(vips: &BTreeSet<IpAddr>) -> BTreeSet<Ipv4Network> {
+    vips.iter().filter_map(|vip| prefix(*vip)).collect()
+}
+
+fn prefix(vip: IpAddr) -> Option<Ipv4Network> {
+    match vip {
+        IpAddr::V4(v4) => Ipv4Network::new(v4, 32).ok(),
+        IpAddr::V6(_) => None,
+    }
+}
+
+/// The announcements for `vips`: each with the `ospf_metric` of its services (`metrics`,
+/// from the policy), or `None` for the `ospf` block's `vip_metric`.
+pub fn announcements(
+    vips: &BTreeSet<IpAddr>,
+    metrics: &BTreeMap<IpAddr, u16>,
+) -> ospf::Announcements {
     vips.iter()
-        .filter_map(|vip| match vip {
-            IpAddr::V4(v4) => Ipv4Network::new(*v4, 32).ok(),
-            IpAddr::V6(_) => None,
-        })
+        .filter_map(|vip| Some((prefix(*vip)?, metrics.get(vip).copied())))
         .collect()
 }
 
@@ -138,6 +154,7 @@ pub fn instance_config(ospf: &OspfConfig, router_id: Ipv4Addr) -> ospf::Instance
             .iter()
             .map(|area| ospf::AreaConfig {
                 id: area.id,
+                stub: area.stub,
                 interfaces: area
                     .interfaces
                     .iter()
@@ -154,6 +171,7 @@ pub fn instance_config(ospf: &OspfConfig, router_id: Ipv4Addr) -> ospf::Instance
                         priority: iface.priority,
                         cost: iface.cost,
                         auth: auth(&iface.authentication),
+                        passive: iface.passive,
                     })
                     .collect(),
             })
@@ -192,8 +210,9 @@ pub fn bfd_configs(ospf: &OspfConfig) -> BTreeMap<String, bfd::SessionConfig> {
     out
 }
 
-/// Keys are NUL-padded to their wire width (8 bytes simple, 16 bytes MD5), as BIRD and
-/// FRR do; validation already refused longer ones.
+/// Simple passwords are NUL-padded to their wire width (8 bytes), as BIRD and FRR do;
+/// cryptographic keys keep their order (the last one signs). Validation already refused
+/// longer passwords, empty key lists and duplicate key IDs.
 fn auth(auth: &OspfAuth) -> ospf::AuthConfig {
     fn padded<const N: usize>(key: &str) -> [u8; N] {
         let mut out = [0u8; N];
@@ -205,10 +224,25 @@ fn auth(auth: &OspfAuth) -> ospf::AuthConfig {
     match auth {
         OspfAuth::None => ospf::AuthConfig::None,
         OspfAuth::Simple { key } => ospf::AuthConfig::Simple(padded::<8>(key)),
-        OspfAuth::Md5 { key_id, key } => ospf::AuthConfig::Md5 {
-            key_id: *key_id,
-            key: padded::<16>(key),
-        },
+        OspfAuth::Crypto { keys } => {
+            let keys = keys
+                .iter()
+                .map(|k| {
+                    let algorithm = match k.algorithm {
+                        OspfKeyAlgorithm::Md5 => ospf::Algorithm::KeyedMd5,
+                        OspfKeyAlgorithm::HmacSha1 => ospf::Algorithm::HmacSha1,
+                        OspfKeyAlgorithm::HmacSha256 => ospf::Algorithm::HmacSha256,
+                        OspfKeyAlgorithm::HmacSha384 => ospf::Algorithm::HmacSha384,
+                        OspfKeyAlgorithm::HmacSha512 => ospf::Algorithm::HmacSha512,
+                    };
+                    ospf::CryptoKey::new(k.id, algorithm, k.key.as_bytes())
+                })
+                .collect();
+            ospf::AuthConfig::Crypto(
+                ospf::CryptoKeys::new(keys)
+                    .expect("validation refuses empty key lists and duplicate key IDs"),
+            )
+        }
     }
 }
 
@@ -246,19 +280,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_nul_padded_to_wire_width() {
-        let md5 = auth(&OspfAuth::Md5 {
-            key_id: 7,
-            key: "secret".into(),
+    fn keys_keep_their_order_and_algorithms() {
+        let ring = auth(&OspfAuth::Crypto {
+            keys: vec![
+                crate::config::model::OspfKey {
+                    id: 7,
+                    algorithm: OspfKeyAlgorithm::Md5,
+                    key: "secret".into(),
+                },
+                crate::config::model::OspfKey {
+                    id: 8,
+                    algorithm: OspfKeyAlgorithm::HmacSha256,
+                    key: "newer".into(),
+                },
+            ],
         });
-        let mut expected = [0u8; 16];
-        expected[..6].copy_from_slice(b"secret");
+        let expected = ospf::CryptoKeys::new(vec![
+            ospf::CryptoKey::new(7, ospf::Algorithm::KeyedMd5, b"secret"),
+            ospf::CryptoKey::new(8, ospf::Algorithm::HmacSha256, b"newer"),
+        ])
+        .unwrap();
+        assert_eq!(ring, ospf::AuthConfig::Crypto(expected));
+        let simple = auth(&OspfAuth::Simple { key: "pw".into() });
+        assert_eq!(simple, ospf::AuthConfig::simple("pw"));
+    }
+
+    #[test]
+    fn announcements_carry_the_services_metric() {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        let got = announcements(&BTreeSet::from([a, b, v6]), &BTreeMap::from([(a, 20)]));
+        let net = |s: &str| s.parse::<Ipv4Network>().unwrap();
         assert_eq!(
-            md5,
-            ospf::AuthConfig::Md5 {
-                key_id: 7,
-                key: expected
-            }
+            got,
+            BTreeMap::from([(net("10.0.0.1/32"), Some(20)), (net("10.0.0.2/32"), None)])
         );
     }
 

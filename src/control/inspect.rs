@@ -356,8 +356,16 @@ pub fn ospf_interfaces(status: &ospf::Status) -> Vec<OspfInterfaceView> {
         .iter()
         .map(|iface| OspfInterfaceView {
             name: iface.name.clone(),
-            area: iface.area.to_string(),
-            network_type: format!("{:?}", iface.network_type),
+            area: if iface.stub_area {
+                format!("{} stub", iface.area)
+            } else {
+                iface.area.to_string()
+            },
+            network_type: if iface.passive {
+                format!("{:?} passive", iface.network_type)
+            } else {
+                format!("{:?}", iface.network_type)
+            },
             state: format!("{:?}", iface.state),
             address: iface
                 .address

@@ -527,13 +527,14 @@ impl Controller {
     /// exist. The encoding follows the configured count, the same on every director.
     fn apply_announcements(&mut self) {
         let configured = announcer::prefixes(&self.configured_vips());
-        let prefixes = if self.tables_ready {
-            announcer::prefixes(&self.healthy_vips)
+        let announcements = if self.tables_ready {
+            announcer::announcements(&self.healthy_vips, &policy::vip_metrics(self.config()))
         } else {
-            BTreeSet::new()
+            ospf::Announcements::new()
         };
         if let Some(announcer) = self.announcer.as_mut() {
-            let before = announcer.announced().clone();
+            let before = announcer.announced();
+            let prefixes: BTreeSet<_> = announcements.keys().copied().collect();
             announcer.set_encoding_for(configured.len());
             for prefix in prefixes.difference(&before) {
                 tracing::info!(vip = %prefix.ip(), "VIP announced");
@@ -541,7 +542,7 @@ impl Controller {
             for prefix in before.difference(&prefixes) {
                 tracing::info!(vip = %prefix.ip(), "VIP withdrawn");
             }
-            announcer.set_announced(prefixes);
+            announcer.set_announced(announcements);
         }
     }
 

@@ -701,10 +701,13 @@ mod tests {
             stub_metric: 0,
             vip_encoding: ospf::VipEncoding::Auto,
             announced: [prefix("10.0.0.1/32"), prefix("10.0.0.2/32")].into(),
+            metrics: Default::default(),
             interfaces: vec![ospf::InterfaceStatus {
                 name: "eth0".into(),
                 area: "0.0.0.0".parse().expect("ip"),
                 network_type: ospf::NetworkType::Broadcast,
+                stub_area: false,
+                passive: false,
                 state: ospf::interface::ism::State::DrOther,
                 address: None,
                 mtu: 1500,

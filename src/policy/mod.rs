@@ -15,7 +15,7 @@ pub mod groups;
 pub mod maintenance;
 pub mod tables;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use crate::config::model::{self as cfg, Checker, Config};
@@ -160,6 +160,21 @@ pub fn configured_vips(config: &Config) -> BTreeSet<IpAddr> {
         .virtual_servers
         .iter()
         .flat_map(|vs| groups::addresses(config, vs))
+        .collect()
+}
+
+/// The OSPF metric of every VIP whose services carry `ospf_metric` (validation makes the
+/// services of one VIP agree); the others take `ospf { vip_metric }`.
+pub fn vip_metrics(config: &Config) -> BTreeMap<IpAddr, u16> {
+    config
+        .virtual_servers
+        .iter()
+        .filter_map(|vs| Some((vs, vs.ospf_metric?)))
+        .flat_map(|(vs, metric)| {
+            groups::addresses(config, vs)
+                .into_iter()
+                .map(move |vip| (vip, metric))
+        })
         .collect()
 }
 

@@ -82,6 +82,7 @@ fn vs(addr: &str, port: u16, reals: Vec<cfg::RealServer>) -> cfg::VirtualServer 
         nat_mask: None,
         smtp_alert: None,
         maglev_table_size: None,
+        ospf_metric: None,
         real_servers: reals,
     }
 }

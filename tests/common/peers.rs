@@ -129,10 +129,15 @@ pub struct Bird {
 
 impl Bird {
     pub fn start(ns: &NetNs, dir: &Path, name: &str, cfg: &OspfRouter) -> Bird {
+        Bird::start_with_config(ns, dir, name, &bird_config(cfg))
+    }
+
+    /// [`Bird::start`] with a complete bird.conf (for options the templates lack).
+    pub fn start_with_config(ns: &NetNs, dir: &Path, name: &str, conf_text: &str) -> Bird {
         let conf = dir.join(format!("{name}.conf"));
         let sock = dir.join(format!("{name}.ctl"));
         let pidfile = dir.join(format!("{name}.pid"));
-        write_file(&conf, &bird_config(cfg));
+        write_file(&conf, conf_text);
         let (conf_s, sock_s, pid_s) = (path_str(&conf), path_str(&sock), path_str(&pidfile));
         let daemon = Daemon::spawn(
             ns,
@@ -141,6 +146,13 @@ impl Bird {
             &["bird", "-f", "-c", &conf_s, "-s", &sock_s, "-P", &pid_s],
         );
         Bird { daemon, sock }
+    }
+
+    /// Rewrites bird.conf and applies it with `birdc configure` (no restart).
+    pub fn reconfigure(&self, conf_text: &str) -> Result<String, String> {
+        let conf = self.sock.with_extension("conf");
+        write_file(&conf, conf_text);
+        self.birdc(&["configure"])
     }
 
     /// `birdc -s SOCK ARGS...` (the control socket is a file, no namespace needed).
@@ -293,17 +305,26 @@ pub struct Frr {
 
 impl Frr {
     pub fn start(ns: &NetNs, dir: &Path, name: &str, cfg: &OspfRouter) -> Frr {
-        write_file(&dir.join("zebra.conf"), &format!("hostname {name}\n!\n"));
         let networks: Vec<String> = cfg
             .ifaces
             .iter()
             .flat_map(|i| ipv4_networks(ns, &i.name))
             .collect();
-        write_file(
-            &dir.join("ospfd.conf"),
-            &frr_ospfd_config(name, cfg, &networks),
-        );
         let bfd = cfg.ifaces.iter().any(|i| i.bfd);
+        Frr::start_with_config(ns, dir, name, &frr_ospfd_config(name, cfg, &networks), bfd)
+    }
+
+    /// [`Frr::start`] with a complete ospfd.conf (for options the templates lack); `bfd`
+    /// also starts bfdd with the `fast` profile.
+    pub fn start_with_config(
+        ns: &NetNs,
+        dir: &Path,
+        name: &str,
+        ospfd_conf: &str,
+        bfd: bool,
+    ) -> Frr {
+        write_file(&dir.join("zebra.conf"), &format!("hostname {name}\n!\n"));
+        write_file(&dir.join("ospfd.conf"), ospfd_conf);
         if bfd {
             // `ip ospf bfd profile fast` in ospfd.conf picks these timers.
             write_file(
@@ -345,6 +366,29 @@ impl Frr {
         } else {
             Err(format!(
                 "vtysh -c '{cmd}' ({}): {}{}",
+                out.status,
+                text.trim(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+
+    /// `vtysh -c 'configure terminal' -c LINE...`: changes the running configuration.
+    pub fn vtysh_config(&self, lines: &[&str]) -> Result<String, String> {
+        let mut cmd = Command::new("vtysh");
+        cmd.arg("--vty_socket")
+            .arg(&self.dir)
+            .args(["-c", "configure terminal"]);
+        for line in lines {
+            cmd.args(["-c", line]);
+        }
+        let out = cmd.output().map_err(|e| format!("vtysh: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(text)
+        } else {
+            Err(format!(
+                "vtysh {lines:?} ({}): {}{}",
                 out.status,
                 text.trim(),
                 String::from_utf8_lossy(&out.stderr).trim()

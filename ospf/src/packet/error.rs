@@ -20,11 +20,11 @@ pub enum DecodeError {
     AuthTypeMismatch { got: u16, want: u16 },
     #[error("simple password mismatch")]
     BadPassword,
-    #[error("MD5 key id {0} unknown")]
+    #[error("cryptographic key id {0} not configured")]
     BadKeyId(u8),
-    #[error("MD5 auth data length {0} (expected 16)")]
+    #[error("auth data length {0} does not match the key's algorithm")]
     BadAuthDataLen(u8),
-    #[error("MD5 digest mismatch")]
+    #[error("message digest mismatch")]
     BadDigest,
     #[error("LSA length {0} invalid")]
     BadLsaLength(u16),

@@ -367,12 +367,39 @@ pub fn decode(bytes: &[u8], auth: &AuthConfig) -> Result<(PacketRepr, Option<u32
     Ok((repr, seq))
 }
 
-/// Emits `repr`, then applies checksum and authentication (`crypto_seq` is used with MD5).
+/// Emits `repr`, then applies checksum and authentication (`crypto_seq` is used with
+/// cryptographic authentication, signed with the newest key).
 pub fn encode(repr: &PacketRepr, auth: &AuthConfig, crypto_seq: u32) -> Vec<u8> {
+    encode_with(repr, auth, None, crypto_seq)
+}
+
+/// What goes on the wire for `repr`: one packet, or with cryptographic authentication one
+/// copy per configured key (see [`auth`] on key rollover), all with `crypto_seq`.
+pub fn encode_per_key(repr: &PacketRepr, auth: &AuthConfig, crypto_seq: u32) -> Vec<Vec<u8>> {
+    match auth {
+        AuthConfig::Crypto(keys) => keys
+            .iter()
+            .map(|key| encode_with(repr, auth, Some(key), crypto_seq))
+            .collect(),
+        _ => vec![encode(repr, auth, crypto_seq)],
+    }
+}
+
+fn encode_with(
+    repr: &PacketRepr,
+    auth: &AuthConfig,
+    key: Option<&auth::CryptoKey>,
+    crypto_seq: u32,
+) -> Vec<u8> {
+    let trailer = match (auth, key) {
+        (AuthConfig::Crypto(keys), None) => keys.newest().algorithm.digest_len(),
+        (AuthConfig::Crypto(_), Some(key)) => key.algorithm.digest_len(),
+        _ => 0,
+    };
     let len = repr.buffer_len();
-    let mut buf = vec![0u8; len + auth.trailer_len()];
+    let mut buf = vec![0u8; len + trailer];
     let mut packet = Packet::new_unchecked(&mut buf[..]);
     repr.emit(&mut packet);
-    auth::apply(&mut buf, auth, crypto_seq);
+    auth::apply(&mut buf, auth, key, crypto_seq);
     buf
 }

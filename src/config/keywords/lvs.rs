@@ -509,6 +509,7 @@ pub(super) fn virtual_server(b: &mut Builder, node: &Node, diag: &mut Diagnostic
             nat_mask: None,
             smtp_alert: None,
             maglev_table_size: None,
+            ospf_metric: None,
             real_servers: Vec::new(),
         },
         opts: Inherited::default(),
@@ -524,6 +525,7 @@ pub(super) fn virtual_server(b: &mut Builder, node: &Node, diag: &mut Diagnostic
             scheduler: None,
             persistence: None,
             quorum: None,
+            ospf_metric: None,
             real_servers: Vec::new(),
         },
         log_all_failures: b.globals.defs.checker_log_all_failures,
@@ -1073,6 +1075,12 @@ pub(super) const VS_OWN: &[Kw<VsDraft>] = &[
     kw!("omega", |s, n, d| {
         v::bare(n, d);
         s.vs.omega = true
+    }),
+    kw!("ospf_metric", |s, n, d| {
+        if let Some(m) = v::int(n, 0, 65535, d) {
+            s.vs.ospf_metric = Some(m);
+            s.spans.ospf_metric = Some(n.arg_span(0))
+        }
     }),
     kw!("quorum", |s, n, d| {
         if let Some(q) = v::int(n, 0, u32::MAX as i64, d) {

@@ -198,6 +198,7 @@ pub struct VirtualServerSpans {
     pub scheduler: Option<Span>,
     pub persistence: Option<Span>,
     pub quorum: Option<Span>,
+    pub ospf_metric: Option<Span>,
     pub real_servers: Vec<Span>,
 }
 

@@ -68,6 +68,7 @@ pub const OSPF: &[Kw<OspfDraft>] = &[
         let mut area = AreaDraft {
             area: OspfArea {
                 id,
+                stub: false,
                 interfaces: Vec::new(),
             },
             spans: Vec::new(),
@@ -86,33 +87,50 @@ pub struct AreaDraft {
     pub(super) spans: Vec<Span>,
 }
 
-pub const AREA: &[Kw<AreaDraft>] = &[kw_many!("interface", |a, n, d| {
-    let Some(name) = block_name(n, d) else { return };
-    let mut iface = OspfInterface {
-        name,
-        network_type: OspfNetworkType::Broadcast,
-        hello_interval: 10,
-        dead_interval: 40,
-        retransmit_interval: 5,
-        transmit_delay: 1,
-        priority: 1,
-        cost: 10,
-        authentication: OspfAuth::None,
-        bfd: None,
-    };
-    let mut dead_set = false;
-    if let Some(children) = n.children.as_deref() {
-        dead_set = children.iter().any(|c| c.keyword == "dead_interval");
-        apply("interface", OSPF_INTERFACE, &[], &mut iface, children, d);
-    }
-    if !dead_set {
-        // RFC 2328 C.3: RouterDeadInterval, "some multiple of the HelloInterval"; 4×
-        // is what BIRD and FRR use.
-        iface.dead_interval = 4 * iface.hello_interval as u32;
-    }
-    a.area.interfaces.push(iface);
-    a.spans.push(n.span.clone());
-})];
+pub const AREA: &[Kw<AreaDraft>] = &[
+    kw!("stub", |a, n, d| {
+        if let Some(stub) = v::flag(n, d) {
+            a.area.stub = stub
+        }
+    }),
+    kw_many!("interface", |a, n, d| {
+        let Some(name) = block_name(n, d) else { return };
+        let mut iface = OspfInterface {
+            name,
+            network_type: OspfNetworkType::Broadcast,
+            hello_interval: 10,
+            dead_interval: 40,
+            retransmit_interval: 5,
+            transmit_delay: 1,
+            priority: 1,
+            cost: 10,
+            authentication: OspfAuth::None,
+            passive: false,
+            bfd: None,
+        };
+        let mut dead_set = false;
+        if let Some(children) = n.children.as_deref() {
+            dead_set = children.iter().any(|c| c.keyword == "dead_interval");
+            apply("interface", OSPF_INTERFACE, &[], &mut iface, children, d);
+        }
+        if !dead_set {
+            // RFC 2328 C.3: RouterDeadInterval, "some multiple of the HelloInterval"; 4×
+            // is what BIRD and FRR use.
+            iface.dead_interval = 4 * iface.hello_interval as u32;
+        }
+        if iface.passive && iface.bfd.is_some() {
+            d.error(
+            n.span.clone(),
+            format!(
+                "interface {}: a passive interface has no OSPF neighbor for BFD to watch, expected passive or bfd, not both",
+                iface.name
+            ),
+        );
+        }
+        a.area.interfaces.push(iface);
+        a.spans.push(n.span.clone());
+    }),
+];
 
 pub const OSPF_INTERFACE: &[Kw<OspfInterface>] = &[
     kw!("network_type", |i, n, d| {
@@ -159,6 +177,11 @@ pub const OSPF_INTERFACE: &[Kw<OspfInterface>] = &[
             i.cost = x
         }
     }),
+    kw!("passive", |i, n, d| {
+        if let Some(passive) = v::flag(n, d) {
+            i.passive = passive
+        }
+    }),
     kw!("bfd", |i, n, d| {
         v::no_more_args(n, 0, d);
         let mut bfd = BfdDraft::default();
@@ -184,15 +207,31 @@ pub const OSPF_INTERFACE: &[Kw<OspfInterface>] = &[
 
 #[derive(Default)]
 pub struct OspfAuthDraft {
-    pub(super) kind: Option<&'static str>,
+    pub(super) kind: Option<AuthKind>,
     pub(super) pass: Option<String>,
-    pub(super) key: Option<(u8, String)>,
+    /// `auth_key ID KEY [ALGORITHM]` lines in order: (id, key, algorithm, line).
+    pub(super) keys: Vec<(u8, String, Option<OspfKeyAlgorithm>, Span)>,
 }
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AuthKind {
+    None,
+    Simple,
+    Crypto(OspfKeyAlgorithm),
+}
+
+const KEY_ALGORITHMS: &[(&str, OspfKeyAlgorithm)] = &[
+    ("md5", OspfKeyAlgorithm::Md5),
+    ("hmac_sha1", OspfKeyAlgorithm::HmacSha1),
+    ("hmac_sha256", OspfKeyAlgorithm::HmacSha256),
+    ("hmac_sha384", OspfKeyAlgorithm::HmacSha384),
+    ("hmac_sha512", OspfKeyAlgorithm::HmacSha512),
+];
 
 impl OspfAuthDraft {
     fn resolve(self, n: &Node, d: &mut Diagnostics) -> Option<OspfAuth> {
-        match self.kind.unwrap_or("none") {
-            "simple" => match self.pass {
+        match self.kind.unwrap_or(AuthKind::None) {
+            AuthKind::Simple => match self.pass {
                 Some(key) => Some(OspfAuth::Simple { key }),
                 None => {
                     d.error(
@@ -202,17 +241,57 @@ impl OspfAuthDraft {
                     None
                 }
             },
-            "md5" => match self.key {
-                Some((key_id, key)) => Some(OspfAuth::Md5 { key_id, key }),
-                None => {
+            AuthKind::Crypto(default) => {
+                if self.keys.is_empty() {
                     d.error(
                         n.span.clone(),
-                        "authentication: auth_type md5 needs auth_key ID KEY",
+                        format!(
+                            "authentication: auth_type {} needs auth_key ID KEY",
+                            default.name()
+                        ),
                     );
-                    None
+                    return None;
                 }
-            },
-            _ => Some(OspfAuth::None),
+                let mut keys: Vec<OspfKey> = Vec::new();
+                let mut ok = true;
+                for (id, key, algorithm, span) in self.keys {
+                    let algorithm = algorithm.unwrap_or(default);
+                    if keys.iter().any(|k| k.id == id) {
+                        d.error(
+                            span,
+                            format!("authentication: key ID {id} is given twice, expected one key per ID"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    if key.len() > algorithm.max_key_len() {
+                        d.error(
+                            span,
+                            format!(
+                                "authentication: a {} key of at most {} characters, got {}",
+                                algorithm.name(),
+                                algorithm.max_key_len(),
+                                key.len()
+                            ),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    if algorithm != OspfKeyAlgorithm::Md5 && key.len() > algorithm.hash_len() {
+                        d.warn(
+                            span,
+                            format!(
+                                "authentication: a {} key longer than {} bytes is hashed first (RFC 5709 §3.3); BIRD 2 does not hash it and will refuse our packets",
+                                algorithm.name(),
+                                algorithm.hash_len()
+                            ),
+                        );
+                    }
+                    keys.push(OspfKey { id, algorithm, key });
+                }
+                ok.then_some(OspfAuth::Crypto { keys })
+            }
+            AuthKind::None => Some(OspfAuth::None),
         }
     }
 }
@@ -221,7 +300,24 @@ pub const OSPF_AUTH: &[Kw<OspfAuthDraft>] = &[
     kw!("auth_type", |a, n, d| {
         a.kind = v::choice(
             n,
-            &[("none", "none"), ("simple", "simple"), ("md5", "md5")],
+            &[
+                ("none", AuthKind::None),
+                ("simple", AuthKind::Simple),
+                ("md5", AuthKind::Crypto(OspfKeyAlgorithm::Md5)),
+                ("hmac_sha1", AuthKind::Crypto(OspfKeyAlgorithm::HmacSha1)),
+                (
+                    "hmac_sha256",
+                    AuthKind::Crypto(OspfKeyAlgorithm::HmacSha256),
+                ),
+                (
+                    "hmac_sha384",
+                    AuthKind::Crypto(OspfKeyAlgorithm::HmacSha384),
+                ),
+                (
+                    "hmac_sha512",
+                    AuthKind::Crypto(OspfKeyAlgorithm::HmacSha512),
+                ),
+            ],
             d,
         )
         .or(a.kind)
@@ -235,17 +331,23 @@ pub const OSPF_AUTH: &[Kw<OspfAuthDraft>] = &[
             }
         }
     }),
-    kw!("auth_key", |a, n, d| {
+    kw_many!("auth_key", |a, n, d| {
         v::no_block(n, d);
         let id = v::int_at(n, 0, 0, 255, d);
-        match n.arg(1) {
-            Some(key) if key.len() <= 16 => {
-                v::no_more_args(n, 2, d);
-                if let Some(id) = id {
-                    a.key = Some((id as u8, key.to_string()))
-                }
-            }
-            _ => v::bad(n, 1, "a key of at most 16 characters", d),
+        let Some(key) = n.arg(1).filter(|k| !k.is_empty()) else {
+            return v::bad(n, 1, "a key", d);
+        };
+        let algorithm = match n.arg(2) {
+            None => None,
+            Some(_) => match v::choice_at(n, 2, KEY_ALGORITHMS, d) {
+                Some(alg) => Some(alg),
+                None => return,
+            },
+        };
+        v::no_more_args(n, 3, d);
+        if let Some(id) = id {
+            a.keys
+                .push((id as u8, key.to_string(), algorithm, n.span.clone()))
         }
     }),
 ];
