@@ -4,7 +4,7 @@
 //! `cargo bench --bench reconcile` runs the in-memory backend, and the nftables backend in a
 //! throwaway network namespace when run as root. IPVS needs a kernel with ip_vs: run the same
 //! binary in the VM,
-//! `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=/work/shared/lab/ipvs-vm.sh cargo bench --bench reconcile`.
+//! `CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$PWD/scripts/lab/ipvs-vm cargo bench --bench reconcile`.
 //! Sizes: DIRECTOR_BENCH_SERVICES (1000), DIRECTOR_BENCH_REALS (10); backends:
 //! DIRECTOR_BENCH_ONLY=memory,nftables,ipvs (default: all); scheduler: DIRECTOR_BENCH_SCHED (mh).
 
@@ -224,7 +224,7 @@ fn main() {
         state_dir: dir.clone(),
     }) {
         Ok(mut b) => scenario("ipvs", &mut b, services, reals, Forward::Masq, 65_537),
-        Err(e) => println!("ipvs      skipped: {e} (run through /work/shared/lab/ipvs-vm.sh)"),
+        Err(e) => println!("ipvs      skipped: {e} (run through scripts/lab/ipvs-vm)"),
     }
     let _ = std::fs::remove_dir_all(dir);
 }
