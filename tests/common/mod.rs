@@ -16,6 +16,7 @@
 // the helpers; without this the unused ones are dead-code errors under clippy -D warnings.
 #![allow(dead_code)]
 
+pub mod e2e;
 pub mod health_lab;
 pub mod netns;
 pub mod ospf;
