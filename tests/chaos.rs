@@ -28,8 +28,8 @@ use proptest::prelude::RngExt;
 use proptest::test_runner::{RngAlgorithm, TestRng};
 
 use common::e2e::{
-    predicted_servers, real_name, stream_sources, E2eLab, LoadStatus, Services, OTHER_VIPS,
-    VERDICT, VIP,
+    predicted_servers, real_name, stream_sources, E2eLab, FailedOpen, LoadStatus, Services,
+    OTHER_VIPS, VERDICT, VIP,
 };
 use common::ospf::{host, RouterKind};
 use common::peers::parse_route_nexthops;
@@ -48,8 +48,10 @@ const DIRECTOR_KILL_WINDOW: Duration = Duration::from_secs(6);
 const SERVER_STOP_WINDOW: Duration = Duration::from_secs(10);
 /// A connect() that started while the router had no route fails up to its timeout later.
 const NO_ROUTE_WINDOW: Duration = Duration::from_secs(4);
-/// A stream's table state may lag its open by this much (a verdict on its way).
-const TABLE_LAG: Duration = Duration::from_secs(10);
+/// How long the tables may lag an event (a health verdict: delay_loop 1, connect_timeout
+/// 1, retry 0, then a reconcile): a stream opened this soon after an event may have been
+/// placed by the table before it.
+const TABLE_LAG: Duration = Duration::from_secs(4);
 
 /// What the run did, when.
 #[derive(Clone, Debug)]
@@ -215,28 +217,10 @@ impl Drop for RouteMonitor {
 
 /// The run's record: every action with its time and the table state after it.
 struct Timeline {
-    start_state: TableState,
     actions: Vec<(Instant, Action, TableState)>,
 }
 
 impl Timeline {
-    /// The table states in force at some moment of `[from, to]`.
-    fn states_during(&self, from: Instant, to: Instant) -> Vec<&TableState> {
-        let mut states = vec![self
-            .actions
-            .iter()
-            .rev()
-            .find(|(at, _, _)| *at <= from)
-            .map_or(&self.start_state, |(_, _, s)| s)];
-        states.extend(
-            self.actions
-                .iter()
-                .filter(|(at, _, _)| *at > from && *at <= to)
-                .map(|(_, _, s)| s),
-        );
-        states
-    }
-
     fn recent(&self, at: Instant, window: Duration, matches: impl Fn(&Action) -> bool) -> bool {
         self.actions
             .iter()
@@ -270,32 +254,78 @@ fn explain_break(
     {
         return Some("its real server was stopped");
     }
+    // The table states that followed an action during the stream's life (or just before
+    // its open, when the table may not have caught up yet): its slot moved if one of them
+    // sends its source elsewhere.
     let from = opened.checked_sub(TABLE_LAG).unwrap_or(opened);
-    let moved = timeline.states_during(from, at).into_iter().any(|state| {
+    let elsewhere = |state: &TableState| {
         let p = predicted_servers(&state.configured, &state.serving, &[src]);
         p[&src].as_deref() != Some(server)
-    });
-    moved.then_some("its source slot moved to another real server (a server stopped, started, added or removed)")
+    };
+    for (_, action, state) in timeline
+        .actions
+        .iter()
+        .filter(|(t, _, _)| *t > from && *t <= at)
+    {
+        if elsewhere(state) {
+            return Some("its source slot moved to another real server (a server stopped, started, added or removed)");
+        }
+        if let Some(optimistic) = added_while_down(action, state) {
+            if elsewhere(&optimistic) {
+                return Some(ADDED_WHILE_DOWN);
+            }
+        }
+    }
+    None
 }
 
-/// Why a new connection failed at `at`, or None.
+const ADDED_WHILE_DOWN: &str = "b4 was added while its service was stopped: its new checker \
+     starts up until its first check fails (keepalived semantics without `alpha`)";
+
+/// When `action` added b4 to the configuration while its service was stopped: the table
+/// state with b4 counted up, which holds until its first check fails.
+fn added_while_down(action: &Action, state: &TableState) -> Option<TableState> {
+    if !matches!(action, Action::ReloadB4(true)) || state.serving.contains(&3) {
+        return None;
+    }
+    let mut optimistic = state.clone();
+    optimistic.serving.push(3);
+    Some(optimistic)
+}
+
+/// Why a new connection failed, or None. A refusal comes from a real server that does
+/// not serve (stopped, its slots not yet moved); silence (a timeout, unreachable) from a
+/// dead director or a missing route.
 fn explain_failed_open(
     timeline: &Timeline,
     routes: &RouteMonitor,
-    at: Instant,
+    failed: &FailedOpen,
 ) -> Option<&'static str> {
+    let at = failed.at;
+    if failed.answered_by_a_server() {
+        if timeline.recent(at, SERVER_STOP_WINDOW, |a| {
+            matches!(a, Action::StopServer(_))
+        }) {
+            return Some("a real server stopped (its slots before the health check moved them)");
+        }
+        let added_down = timeline.actions.iter().any(|(t, a, state)| {
+            *t <= at
+                && at.duration_since(*t) <= SERVER_STOP_WINDOW
+                && added_while_down(a, state).is_some()
+        });
+        return added_down.then_some(ADDED_WHILE_DOWN);
+    }
     if timeline.recent(at, DIRECTOR_KILL_WINDOW, |a| {
         matches!(a, Action::KillDirector(_))
     }) {
         return Some("a director was killed (SYN into it before BFD took its nexthop)");
     }
-    if routes.no_route_during(at.checked_sub(NO_ROUTE_WINDOW).unwrap_or(at), at) {
+    // The monitor polls every 100 ms and can miss the start of an outage; the restart
+    // itself explains the failures just after it.
+    if routes.no_route_during(at.checked_sub(NO_ROUTE_WINDOW).unwrap_or(at), at)
+        || timeline.recent(at, NO_ROUTE_WINDOW, |a| matches!(a, Action::RestartRouter))
+    {
         return Some("the router had no route (its OSPF daemon restarted)");
-    }
-    if timeline.recent(at, SERVER_STOP_WINDOW, |a| {
-        matches!(a, Action::StopServer(_))
-    }) {
-        return Some("a real server stopped (its slots before the health check moved them)");
     }
     None
 }
@@ -384,7 +414,6 @@ fn chaos() {
     // ===== the chaos =====
     let t0 = Instant::now();
     let mut timeline = Timeline {
-        start_state: table_state(&lab),
         actions: Vec::new(),
     };
     while t0.elapsed() < Duration::from_secs(seconds) {
@@ -453,7 +482,16 @@ fn chaos() {
     for b in &breaks {
         let opened = opened_at(b.src, b.sport).unwrap_or(t0);
         match explain_break(&timeline, b.src, &b.server, opened, b.at) {
-            Some(cause) => *causes.entry(cause).or_default() += 1,
+            Some(cause) => {
+                println!(
+                    "CHAOS: {:>6.1?} stream {} on {} broke ({}): {cause}",
+                    b.at.duration_since(t0),
+                    b.src,
+                    b.server,
+                    b.reason
+                );
+                *causes.entry(cause).or_default() += 1
+            }
             None => unexplained.push(format!(
                 "stream {}:{} on {} broke ({}) after {} lines at {:.1?}, around: {}",
                 b.src,
@@ -467,13 +505,25 @@ fn chaos() {
         }
     }
     let failed = lab.load().failed_opens_since(mark);
-    for (at, src, what) in &failed {
-        match explain_failed_open(&timeline, &routes, *at) {
-            Some(cause) => *causes.entry(cause).or_default() += 1,
+    for f in &failed {
+        match explain_failed_open(&timeline, &routes, f) {
+            Some(cause) => {
+                println!(
+                    "CHAOS: {:>6.1?} new connection from {} failed ({} {}): {cause}",
+                    f.at.duration_since(t0),
+                    f.src,
+                    f.kind,
+                    f.reason
+                );
+                *causes.entry(cause).or_default() += 1
+            }
             None => unexplained.push(format!(
-                "new connection from {src} failed ({what}) at {:.1?}, around: {}",
-                at.duration_since(t0),
-                timeline.describe_around(*at, t0)
+                "new connection from {} failed ({} {}) at {:.1?}, around: {}",
+                f.src,
+                f.kind,
+                f.reason,
+                f.at.duration_since(t0),
+                timeline.describe_around(f.at, t0)
             )),
         }
     }

@@ -257,7 +257,7 @@ fn scenario_table(router_kind: RouterKind) {
     let failed = lab.load().failed_opens_since(mark);
     let late: Vec<_> = failed
         .iter()
-        .filter(|(at, _, _)| *at > crash_window_end + Duration::from_secs(4))
+        .filter(|f| f.at > crash_window_end + Duration::from_secs(4))
         .collect();
     println!("{label}: (b) took {:?}", t0.elapsed());
     rows.push(Row {
@@ -393,10 +393,7 @@ fn scenario_table(router_kind: RouterKind) {
     wait_on_predicted_servers(&mut lab, &sources);
     let (broke, unexplained) = classify(&lab, mark, &explained);
     let failed = lab.load().failed_opens_since(mark);
-    let late: Vec<_> = failed
-        .iter()
-        .filter(|(at, _, _)| *at > window_end)
-        .collect();
+    let late: Vec<_> = failed.iter().filter(|f| f.at > window_end).collect();
     println!(
         "{label}: (e) took {:?}; {} streams on {victim_name}, {} moved with it (Maglev collateral)",
         t0.elapsed(),

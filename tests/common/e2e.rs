@@ -557,6 +557,28 @@ pub struct Break {
     pub reason: String,
 }
 
+/// A new connection (probe, or a stream's reopen) that failed.
+#[derive(Clone, Debug)]
+pub struct FailedOpen {
+    pub at: Instant,
+    pub src: String,
+    /// `probe_fail` or `open_fail`.
+    pub kind: String,
+    /// `ECONNREFUSED`, `reset`, `timeout`, `EHOSTUNREACH`, …
+    pub reason: String,
+}
+
+impl FailedOpen {
+    /// Whether a real server answered (refused or reset): the packets got through the
+    /// router and a director, to a server that does not serve.
+    pub fn answered_by_a_server(&self) -> bool {
+        matches!(
+            self.reason.as_str(),
+            "ECONNREFUSED" | "reset" | "eof" | "mismatch"
+        )
+    }
+}
+
 /// A stream as the load generator holds it now.
 #[derive(Clone, Debug)]
 pub struct StreamState {
@@ -665,24 +687,19 @@ impl LoadGen {
             .collect()
     }
 
-    /// (when, source, reason) of every probe connection and stream (re)open that failed.
-    pub fn failed_opens_since(&self, mark: usize) -> Vec<(Instant, String, String)> {
-        let mut out: Vec<(Instant, String, String)> = ["probe_fail", "open_fail"]
+    /// Every probe connection and stream (re)open that failed, in time order.
+    pub fn failed_opens_since(&self, mark: usize) -> Vec<FailedOpen> {
+        let mut out: Vec<FailedOpen> = ["probe_fail", "open_fail"]
             .iter()
             .flat_map(|kind| self.since(mark, kind))
-            .map(|s| {
-                (
-                    s.at,
-                    s.ev["src"].as_str().unwrap_or("?").to_string(),
-                    format!(
-                        "{}: {}",
-                        s.ev["ev"].as_str().unwrap_or("?"),
-                        s.ev["reason"].as_str().unwrap_or("?")
-                    ),
-                )
+            .map(|s| FailedOpen {
+                at: s.at,
+                src: s.ev["src"].as_str().unwrap_or("?").to_string(),
+                kind: s.ev["ev"].as_str().unwrap_or("?").to_string(),
+                reason: s.ev["reason"].as_str().unwrap_or("?").to_string(),
             })
             .collect();
-        out.sort_by_key(|(at, _, _)| *at);
+        out.sort_by_key(|f| f.at);
         out
     }
 
