@@ -29,10 +29,11 @@ use proptest::test_runner::{RngAlgorithm, TestRng};
 
 use common::e2e::{
     predicted_servers, real_name, stream_sources, E2eLab, FailedOpen, LoadStatus, Services,
-    OTHER_VIPS, VERDICT, VIP,
+    CONVERGE, OTHER_VIPS, POLL, VERDICT, VIP,
 };
 use common::ospf::{host, RouterKind};
 use common::peers::parse_route_nexthops;
+use common::wait::wait_until;
 
 const STREAMS: usize = 24;
 const TICK: Duration = Duration::from_millis(200);
@@ -128,6 +129,22 @@ fn pick(rng: &mut TestRng, lab: &E2eLab) -> Action {
 fn apply(lab: &mut E2eLab, action: &Action) {
     match action {
         Action::KillDirector(n) => {
+            // Only with another director in the route: the test is about the service
+            // surviving, and a lab without an announcing director has no service by design
+            // (an outage would then only be explained by "everything was dead").
+            let others = lab.addrs(
+                &lab.running()
+                    .into_iter()
+                    .filter(|m| m != n)
+                    .collect::<Vec<_>>(),
+            );
+            wait_until(CONVERGE, POLL, || match lab.route(VIP)? {
+                hops if hops.iter().any(|h| others.contains(h)) => Ok(()),
+                hops => Err(format!(
+                    "route via {hops:?}, no other running director in it"
+                )),
+            })
+            .unwrap_or_else(|e| panic!("{}: before killing d{}: {e}", lab.label(), n + 1));
             lab.directors[*n].daemon.kill();
         }
         Action::StartDirector(n) => lab.directors[*n].daemon.restart(),
