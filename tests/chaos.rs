@@ -170,9 +170,12 @@ fn apply(lab: &mut E2eLab, action: &Action) {
     }
 }
 
+/// Each change of the router's route: when it was seen, and the nexthops from then on.
+type RouteChanges = Vec<(Instant, Vec<Ipv4Addr>)>;
+
 /// Polls the router's route for the VIP every 100 ms and keeps each change, until dropped.
 struct RouteMonitor {
-    changes: Arc<Mutex<Vec<(Instant, Vec<Ipv4Addr>)>>>,
+    changes: Arc<Mutex<RouteChanges>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
