@@ -42,13 +42,16 @@ const DIRECTORS: usize = 3;
 const PAUSE_MS: std::ops::Range<u64> = 1_000..6_000;
 
 /// How long after a disturbance a new connection may fail because of it: a SYN sent into
-/// a killed director before BFD (300 ms) and the router take its nexthop away, a
+/// a killed director before BFD (1 s) and the router take its nexthop away, a
 /// stopped server's slots before its health check (delay_loop 1, connect_timeout 1) and
 /// the tables drop it, plus the client's 3 s connect timeout.
 const DIRECTOR_KILL_WINDOW: Duration = Duration::from_secs(6);
 const SERVER_STOP_WINDOW: Duration = Duration::from_secs(10);
 /// A connect() that started while the router had no route fails up to its timeout later.
 const NO_ROUTE_WINDOW: Duration = Duration::from_secs(4);
+/// A router daemon restart empties the route within this time (SIGTERM: it withdraws its
+/// kernel routes as it exits, which takes well under a second here).
+const ROUTER_FLUSH: Duration = Duration::from_secs(5);
 /// How long the tables may lag an event (a health verdict: delay_loop 1, connect_timeout
 /// 1, retry 0, then a reconcile): a stream opened this soon after an event may have been
 /// placed by the table before it.
@@ -211,13 +214,18 @@ impl RouteMonitor {
         }
     }
 
-    /// Whether the router had no route for the VIP at some moment in `[from, to]`.
-    fn no_route_during(&self, from: Instant, to: Instant) -> bool {
+    /// When each period without a route for the VIP that overlaps `[from, to]` began.
+    fn no_route_during(&self, from: Instant, to: Instant) -> Vec<Instant> {
         let changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
-        changes.iter().enumerate().any(|(i, (at, hops))| {
-            let until = changes.get(i + 1).map_or(to, |(next, _)| *next);
-            hops.is_empty() && *at <= to && until >= from
-        })
+        changes
+            .iter()
+            .enumerate()
+            .filter(|(i, (at, hops))| {
+                let until = changes.get(i + 1).map_or(to, |(next, _)| *next);
+                hops.is_empty() && *at <= to && until >= from
+            })
+            .map(|(_, (at, _))| *at)
+            .collect()
     }
 
     fn empty_periods(&self) -> usize {
@@ -340,9 +348,20 @@ fn explain_failed_open(
     }) {
         return Some("a director was killed (SYN into it before BFD took its nexthop)");
     }
-    // The monitor polls every 100 ms and can miss the start of an outage; the restart
-    // itself explains the failures just after it.
-    if routes.no_route_during(at.checked_sub(NO_ROUTE_WINDOW).unwrap_or(at), at)
+    // An outage explains a failure only when a restart of the router's daemon began it
+    // (its routes go with it); the monitor polls every 100 ms and can miss the start of
+    // an outage, so the restart itself explains the failures just after it.
+    let restarted_just_before = |outage: Instant| {
+        timeline.actions.iter().any(|(t, a, _)| {
+            matches!(a, Action::RestartRouter)
+                && *t <= outage
+                && outage.duration_since(*t) <= ROUTER_FLUSH
+        })
+    };
+    if routes
+        .no_route_during(at.checked_sub(NO_ROUTE_WINDOW).unwrap_or(at), at)
+        .into_iter()
+        .any(restarted_just_before)
         || timeline.recent(at, NO_ROUTE_WINDOW, |a| matches!(a, Action::RestartRouter))
     {
         return Some("the router had no route (its OSPF daemon restarted)");

@@ -241,7 +241,7 @@ fn scenario_table(router_kind: RouterKind) {
     .unwrap_or_else(|e| panic!("{label}: (b) router dropped the killed director: {e}"));
     let crash_window_end = Instant::now();
     println!(
-        "MEASURE: {label}: (b) kill -9 -> nexthop gone after {:?} (BFD 100 ms x 3)",
+        "MEASURE: {label}: (b) kill -9 -> nexthop gone after {:?} (BFD 200 ms x 5 from the director)",
         gone.after
     );
     lab.load()

@@ -1,6 +1,6 @@
 //! The end-to-end lab of the scenario table (`tests/e2e_scenarios.rs`) and the chaos run
 //! (`tests/chaos.rs`): a router (BIRD or FRR, OSPF with BFD), N `directord`s (nftables DR,
-//! OSPF hello 1 / dead 4, BFD 100 ms × 3), four real servers whose stream service can be
+//! OSPF hello 1 / dead 4, priority 0, BFD 200 ms × 5), four real servers whose stream service can be
 //! stopped, and a client behind the router whose load generator keeps long-lived streams
 //! with running checksums open and opens short connections besides.
 //!
@@ -116,8 +116,14 @@ pub struct Services {
     pub other_vips: Vec<Ipv4Addr>,
 }
 
-/// One director's configuration: OSPF on eth0 with BFD, nftables DR, one virtual server
-/// on [`VIP`] and on each other VIP with the configured real servers, TCP_CHECK each.
+/// One director's configuration: OSPF on eth0 with BFD and priority 0 (never DR, as
+/// docs/router-peering.md recommends: a director that dies never takes the segment's
+/// Network-LSA with it), nftables DR, one virtual server on [`VIP`] and on each other VIP
+/// with the configured real servers, TCP_CHECK each.
+///
+/// BFD: 200 ms × 5, so the router drops a dead director after 1 s. With 100 ms × 3 (the
+/// BFD tests' timers), a 300 ms scheduling stall of the 2-core machine while two labs
+/// rewrite 65,537-slot maps took every session down at once and emptied the route.
 pub fn director_config(name: &str, router_id: Ipv4Addr, socket: &Path, svc: &Services) -> String {
     let mut c = String::new();
     let _ = writeln!(c, "global_defs {{\n    router_id {name}\n}}\n");
@@ -130,8 +136,8 @@ pub fn director_config(name: &str, router_id: Ipv4Addr, socket: &Path, svc: &Ser
         c,
         "ospf {{\n    router_id {router_id}\n    area 0 {{\n        interface eth0 {{\n            \
          network_type broadcast\n            hello_interval {}\n            dead_interval {}\n            \
-         priority 1\n            bfd {{\n                min_rx 100\n                min_tx 100\n                \
-         idle_tx 1000\n                multiplier 3\n            }}\n        }}\n    }}\n}}\n",
+         priority 0\n            bfd {{\n                min_rx 200\n                min_tx 200\n                \
+         idle_tx 1000\n                multiplier 5\n            }}\n        }}\n    }}\n}}\n",
         FAST.hello, FAST.dead
     );
     for vip in std::iter::once(&VIP).chain(&svc.other_vips) {

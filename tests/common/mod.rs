@@ -51,7 +51,7 @@ macro_rules! require_root {
 }
 
 /// Returns from the calling test with a loud "SKIPPED" line when one of the programs is
-/// not installed (`apt-get install bird2 frr keepalived`); under `CI` (or
+/// not installed (the line names the Debian package that installs it); under `CI` (or
 /// `DIRECTOR_REQUIRE_ALL=1`) the test fails instead.
 #[macro_export]
 macro_rules! require_programs {
@@ -59,11 +59,27 @@ macro_rules! require_programs {
         if let Some(missing) = $crate::common::first_missing_program(&[$($prog),+]) {
             $crate::common::skip(
                 module_path!(),
-                &format!("needs `{missing}` (apt-get install bird2 frr keepalived)"),
+                &format!(
+                    "needs `{missing}` (apt-get install {})",
+                    $crate::common::debian_package(missing)
+                ),
             );
             return;
         }
     };
+}
+
+/// The Debian 12 package that installs `program` (what `.ci/run` installs).
+pub fn debian_package(program: &str) -> &str {
+    let name = program.rsplit('/').next().unwrap_or(program);
+    match name {
+        "bird" | "birdc" => "bird2",
+        "zebra" | "ospfd" | "bfdd" | "vtysh" => "frr",
+        "nft" => "nftables",
+        "ip" => "iproute2",
+        "systemd-analyze" => "systemd",
+        other => other,
+    }
 }
 
 /// The file named by this variable collects one line per skipped test; `scripts/test` sets
