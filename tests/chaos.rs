@@ -245,10 +245,28 @@ impl Drop for RouteMonitor {
 
 /// The run's record: every action with its time and the table state after it.
 struct Timeline {
+    /// The table state before the first action.
+    start: TableState,
     actions: Vec<(Instant, Action, TableState)>,
 }
 
 impl Timeline {
+    /// Whether an action in `[at - window, at]` moved the slot of `src` to another real
+    /// server (the prediction before it differs from the one after it).
+    fn slot_moved(&self, src: Ipv4Addr, at: Instant, window: Duration) -> bool {
+        let predicted =
+            |s: &TableState| predicted_servers(&s.configured, &s.serving, &[src])[&src].clone();
+        let mut before = &self.start;
+        for (t, _, after) in &self.actions {
+            if *t <= at && at.duration_since(*t) <= window && predicted(before) != predicted(after)
+            {
+                return true;
+            }
+            before = after;
+        }
+        false
+    }
+
     fn recent(&self, at: Instant, window: Duration, matches: impl Fn(&Action) -> bool) -> bool {
         self.actions
             .iter()
@@ -341,7 +359,14 @@ fn explain_failed_open(
                 && at.duration_since(*t) <= SERVER_STOP_WINDOW
                 && added_while_down(a, state).is_some()
         });
-        return added_down.then_some(ADDED_WHILE_DOWN);
+        if added_down {
+            return Some(ADDED_WHILE_DOWN);
+        }
+        // A short connection reset mid-way: its slot moved while it was open.
+        let src = failed.src.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let moved = failed.reason != "ECONNREFUSED"
+            && timeline.slot_moved(src, at, NO_ROUTE_WINDOW + TABLE_LAG);
+        return moved.then_some("its source slot moved to another real server while it was open");
     }
     if timeline.recent(at, DIRECTOR_KILL_WINDOW, |a| {
         matches!(a, Action::KillDirector(_))
@@ -453,6 +478,7 @@ fn chaos() {
     // ===== the chaos =====
     let t0 = Instant::now();
     let mut timeline = Timeline {
+        start: table_state(&lab),
         actions: Vec::new(),
     };
     while t0.elapsed() < Duration::from_secs(seconds) {

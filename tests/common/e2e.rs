@@ -50,6 +50,12 @@ pub const VERDICT: Duration = Duration::from_secs(30);
 /// restarts: lab README).
 pub const HOLD: Duration = Duration::from_secs(3);
 pub const POLL: Duration = Duration::from_millis(100);
+/// BFD 200 ms × 5 on the directors and the router: a dead director leaves the route after
+/// 1 s. With 100 ms × 3 (the BFD tests' timers), scheduling stalls of a busy 2-core
+/// machine (two labs rewriting 65,537-slot maps, other builds) took every session down at
+/// once and emptied the route.
+pub const BFD_INTERVAL_MS: u32 = 200;
+pub const BFD_MULTIPLIER: u8 = 5;
 
 pub fn real_addr(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, 99, 0, 21 + i as u8)
@@ -121,9 +127,7 @@ pub struct Services {
 /// Network-LSA with it), nftables DR, one virtual server on [`VIP`] and on each other VIP
 /// with the configured real servers, TCP_CHECK each.
 ///
-/// BFD: 200 ms × 5, so the router drops a dead director after 1 s. With 100 ms × 3 (the
-/// BFD tests' timers), a 300 ms scheduling stall of the 2-core machine while two labs
-/// rewrite 65,537-slot maps took every session down at once and emptied the route.
+/// BFD on both sides: [`BFD_INTERVAL_MS`] × [`BFD_MULTIPLIER`].
 pub fn director_config(name: &str, router_id: Ipv4Addr, socket: &Path, svc: &Services) -> String {
     let mut c = String::new();
     let _ = writeln!(c, "global_defs {{\n    router_id {name}\n}}\n");
@@ -136,8 +140,9 @@ pub fn director_config(name: &str, router_id: Ipv4Addr, socket: &Path, svc: &Ser
         c,
         "ospf {{\n    router_id {router_id}\n    area 0 {{\n        interface eth0 {{\n            \
          network_type broadcast\n            hello_interval {}\n            dead_interval {}\n            \
-         priority 0\n            bfd {{\n                min_rx 200\n                min_tx 200\n                \
-         idle_tx 1000\n                multiplier 5\n            }}\n        }}\n    }}\n}}\n",
+         priority 0\n            bfd {{\n                min_rx {BFD_INTERVAL_MS}\n                \
+         min_tx {BFD_INTERVAL_MS}\n                idle_tx 1000\n                \
+         multiplier {BFD_MULTIPLIER}\n            }}\n        }}\n    }}\n}}\n",
         FAST.hello, FAST.dead
     );
     for vip in std::iter::once(&VIP).chain(&svc.other_vips) {
@@ -258,7 +263,8 @@ impl E2eLab {
             reals.push(ns);
         }
         // The router first, so it is DR when the directors join (faster Full).
-        let iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead).bfd();
+        let iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead)
+            .bfd_timers(BFD_INTERVAL_MS, BFD_MULTIPLIER);
         let router = Router::start(router_kind, r1, &dir, vec![iface]);
         wait_until(CONVERGE, POLL, || router.is_dr("eth0")).expect("router DR on eth0");
         let mut lab = E2eLab {
