@@ -444,9 +444,6 @@ fn chaos() {
     println!(
         "CHAOS: seed {seed} ({seconds} s, router {router_kind:?}); replay with CHAOS_SEED={seed}"
     );
-    eprintln!(
-        "CHAOS: seed {seed} ({seconds} s, router {router_kind:?}); replay with CHAOS_SEED={seed}"
-    );
     let mut rng = rng_of(seed);
     let sources = stream_sources(STREAMS);
     let mut lab = E2eLab::new(
