@@ -1,8 +1,8 @@
 //! IPVS backend against a real kernel. The host here has no IPVS, so these run inside the
-//! throwaway VM (`/work/shared/lab/ipvs-vm.sh`, see docs/dataplane.md):
+//! throwaway VM (`scripts/lab/ipvs-vm`, see docs/testing.md):
 //!
 //! ```text
-//! DIRECTOR_REQUIRE_IPVS=1 CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=/work/shared/lab/ipvs-vm.sh \
+//! DIRECTOR_REQUIRE_IPVS=1 CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$PWD/scripts/lab/ipvs-vm \
 //!     cargo test --test ipvs -- --test-threads=1
 //! ```
 //!
@@ -70,7 +70,7 @@ fn setup(name: &str) -> Option<(std::sync::MutexGuard<'static, ()>, PathBuf)> {
         }) {
             Ok(_) => None,
             Err(e) => Some(format!(
-                "no IPVS here ({e}); run through /work/shared/lab/ipvs-vm.sh"
+                "no IPVS here ({e}); run through scripts/lab/ipvs-vm"
             )),
         }
     };

@@ -185,7 +185,7 @@ fn scenario(kind: Kind) {
             &sub,
             "router",
             &frr_config(both),
-            false,
+            None,
         )),
     };
     let auth_type = match kind {

@@ -50,7 +50,28 @@ fn can_run(test: &str, programs: &[&str]) -> bool {
         panic!("{test} {reason}; CI is set, so this is a failure, not a skip");
     }
     eprintln!("SKIPPED: {test} {reason}");
+    record_skip(test, &reason);
     false
+}
+
+/// One line in the skip log that `scripts/test` names with `DIRECTOR_SKIP_LOG` and sums
+/// up at the end (the same format as the root package's `tests/common`).
+fn record_skip(test: &str, reason: &str) {
+    use std::io::Write as _;
+    let Some(log) = std::env::var_os("DIRECTOR_SKIP_LOG") else {
+        return;
+    };
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .and_then(|mut file| file.write_all(format!("{test}: {reason}\n").as_bytes()));
+    if let Err(e) = written {
+        eprintln!(
+            "warning: cannot record the skip in {}: {e}",
+            log.to_string_lossy()
+        );
+    }
 }
 
 fn sh(args: &[&str]) -> String {

@@ -7,8 +7,7 @@
 # Only processes started here are killed (by pid); namespaces are deleted on exit.
 set -u
 ROUTER=${1:-bird}; H=${2:-1}; D=${3:-4}
-SPK=${SPK:-$(cd "$(dirname "$0")/../.." && pwd)/target/debug/examples/speaker}
-[ -x "$SPK" ] || SPK=$(ls /work/target-ospf/debug/examples/speaker 2>/dev/null)
+SPK=${SPK:-${CARGO_TARGET_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/target}/debug/examples/speaker}
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 0; }
 W=$(mktemp -d /tmp/os-interop.XXXXXX); chmod 755 $W
 VIP=10.98.100.1

@@ -1,5 +1,5 @@
-//! Golden decodes of real BIRD 2.0.12 / FRR 8.4.4 packets from
-//! `/work/shared/lab/captures/ospf-bird-frr.pcapng` (frame numbers as in `ospf-summary.txt`;
+//! Golden decodes of real BIRD 2.0.12 / FRR 8.4.4 packets from the project lab's capture
+//! `ospf-bird-frr.pcapng` (frame numbers as in its `ospf-summary.txt`;
 //! 10.99.0.1 = BIRD r1, 10.99.0.11 = FRR d1, 10.99.0.12 = BIRD d2), round trips, checksum and
 //! authentication vectors, and a proptest that the decoder never panics.
 

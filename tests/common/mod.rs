@@ -16,6 +16,7 @@
 // the helpers; without this the unused ones are dead-code errors under clippy -D warnings.
 #![allow(dead_code)]
 
+pub mod e2e;
 pub mod health_lab;
 pub mod netns;
 pub mod ospf;
@@ -50,7 +51,7 @@ macro_rules! require_root {
 }
 
 /// Returns from the calling test with a loud "SKIPPED" line when one of the programs is
-/// not installed (`apt-get install bird2 frr keepalived`); under `CI` (or
+/// not installed (the line names the Debian package that installs it); under `CI` (or
 /// `DIRECTOR_REQUIRE_ALL=1`) the test fails instead.
 #[macro_export]
 macro_rules! require_programs {
@@ -58,22 +59,70 @@ macro_rules! require_programs {
         if let Some(missing) = $crate::common::first_missing_program(&[$($prog),+]) {
             $crate::common::skip(
                 module_path!(),
-                &format!("needs `{missing}` (apt-get install bird2 frr keepalived)"),
+                &format!(
+                    "needs `{missing}` (apt-get install {})",
+                    $crate::common::debian_package(missing)
+                ),
             );
             return;
         }
     };
 }
 
-/// Says loudly that `test` cannot run and why; a CI run (`CI` set, or
-/// `DIRECTOR_REQUIRE_ALL=1`) must never pass by skipping, so there it panics.
+/// The Debian 12 package that installs `program` (what `.ci/run` installs).
+pub fn debian_package(program: &str) -> &str {
+    let name = program.rsplit('/').next().unwrap_or(program);
+    match name {
+        "bird" | "birdc" => "bird2",
+        "zebra" | "ospfd" | "bfdd" | "vtysh" => "frr",
+        "nft" => "nftables",
+        "ip" => "iproute2",
+        "systemd-analyze" => "systemd",
+        other => other,
+    }
+}
+
+/// The file named by this variable collects one line per skipped test; `scripts/test` sets
+/// it and prints one summary line at the end (cargo hides a passing test's output, so a
+/// skip printed only inside the test would go unseen).
+pub const SKIP_LOG_VAR: &str = "DIRECTOR_SKIP_LOG";
+
+/// Whether a missing prerequisite must fail the test: under `CI` or `DIRECTOR_REQUIRE_ALL=1`
+/// nothing may pass by skipping.
+pub fn skipping_forbidden() -> bool {
+    std::env::var_os("CI").is_some()
+        || std::env::var("DIRECTOR_REQUIRE_ALL").is_ok_and(|v| v == "1")
+}
+
+/// Says loudly that `test` cannot run and why, and records it in the skip log; a CI run
+/// (`CI` set, or `DIRECTOR_REQUIRE_ALL=1`) must never pass by skipping, so there it panics.
 pub fn skip(test: &str, reason: &str) {
-    let required = std::env::var_os("CI").is_some()
-        || std::env::var("DIRECTOR_REQUIRE_ALL").is_ok_and(|v| v == "1");
-    if required {
+    if skipping_forbidden() {
         panic!("{test} {reason}; CI is set, so this is a failure, not a skip");
     }
     eprintln!("SKIPPED: {test} {reason}");
+    record_skip(test, reason);
+}
+
+/// Appends `test: reason` to the skip log named by [`SKIP_LOG_VAR`], if any. One `write`
+/// of one short line in append mode, so parallel tests do not interleave their lines.
+pub fn record_skip(test: &str, reason: &str) {
+    use std::io::Write as _;
+    let Some(log) = std::env::var_os(SKIP_LOG_VAR) else {
+        return;
+    };
+    let line = format!("{test}: {}\n", reason.replace('\n', " "));
+    let written = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .and_then(|mut file| file.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        eprintln!(
+            "warning: cannot record the skip in {}: {e}",
+            log.to_string_lossy()
+        );
+    }
 }
 
 /// Whether the effective uid is 0, read from /proc (no libc call, no unsafe).

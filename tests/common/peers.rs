@@ -28,9 +28,11 @@ pub struct OspfIface {
     pub priority: u8,
     /// Keyed MD5: (key id, secret).
     pub md5: Option<(u8, String)>,
-    /// BFD on this interface (100 ms × 3): BIRD `bfd yes` + `protocol bfd`, FRR
-    /// `ip ospf bfd` + bfdd, directord `bfd { }`.
+    /// BFD on this interface (`bfd_timers`, 100 ms × 3 unless set): BIRD `bfd yes` +
+    /// `protocol bfd`, FRR `ip ospf bfd` + bfdd, directord `bfd { }`.
     pub bfd: bool,
+    /// BFD transmit and receive interval (ms) and detect multiplier of the router.
+    pub bfd_timers: (u32, u8),
     /// BFD keyed SHA1 (RFC 5880 §6.7.4): (key id, key).
     pub bfd_sha1: Option<(u8, String)>,
 }
@@ -46,6 +48,7 @@ impl OspfIface {
             priority: 1,
             md5: None,
             bfd: false,
+            bfd_timers: (100, 3),
             bfd_sha1: None,
         }
     }
@@ -64,6 +67,13 @@ impl OspfIface {
 
     pub fn bfd(mut self) -> OspfIface {
         self.bfd = true;
+        self
+    }
+
+    /// BFD with another interval (ms, both directions) and detect multiplier.
+    pub fn bfd_timers(mut self, interval_ms: u32, multiplier: u8) -> OspfIface {
+        self.bfd = true;
+        self.bfd_timers = (interval_ms, multiplier);
         self
     }
 
@@ -282,9 +292,10 @@ pub fn bird_config(cfg: &OspfRouter) -> String {
             }
             None => String::new(),
         };
+        let (interval, multiplier) = i.bfd_timers;
         let _ = writeln!(
             c,
-            "protocol bfd {{ interface \"{}\" {{ min rx interval 100 ms; min tx interval 100 ms; idle tx interval 1000 ms; multiplier 3;{auth} }}; }}",
+            "protocol bfd {{ interface \"{}\" {{ min rx interval {interval} ms; min tx interval {interval} ms; idle tx interval 1000 ms; multiplier {multiplier};{auth} }}; }}",
             i.name
         );
     }
@@ -310,28 +321,36 @@ impl Frr {
             .iter()
             .flat_map(|i| ipv4_networks(ns, &i.name))
             .collect();
-        let bfd = cfg.ifaces.iter().any(|i| i.bfd);
-        Frr::start_with_config(ns, dir, name, &frr_ospfd_config(name, cfg, &networks), bfd)
+        let bfd_timers = cfg.ifaces.iter().find(|i| i.bfd).map(|i| i.bfd_timers);
+        Frr::start_with_config(
+            ns,
+            dir,
+            name,
+            &frr_ospfd_config(name, cfg, &networks),
+            bfd_timers,
+        )
     }
 
-    /// [`Frr::start`] with a complete ospfd.conf (for options the templates lack); `bfd`
-    /// also starts bfdd with the `fast` profile.
+    /// [`Frr::start`] with a complete ospfd.conf (for options the templates lack);
+    /// `bfd_timers` (interval in ms, multiplier) also starts bfdd with a `fast` profile of
+    /// those timers.
     pub fn start_with_config(
         ns: &NetNs,
         dir: &Path,
         name: &str,
         ospfd_conf: &str,
-        bfd: bool,
+        bfd_timers: Option<(u32, u8)>,
     ) -> Frr {
         write_file(&dir.join("zebra.conf"), &format!("hostname {name}\n!\n"));
         write_file(&dir.join("ospfd.conf"), ospfd_conf);
-        if bfd {
+        if let Some((interval, multiplier)) = bfd_timers {
             // `ip ospf bfd profile fast` in ospfd.conf picks these timers.
             write_file(
                 &dir.join("bfdd.conf"),
-                &format!("hostname {name}\nbfd\n profile fast\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n!\n"),
+                &format!("hostname {name}\nbfd\n profile fast\n  receive-interval {interval}\n  transmit-interval {interval}\n  detect-multiplier {multiplier}\n !\n!\n"),
             );
         }
+        let bfd = bfd_timers.is_some();
         super::run_ok(&["chown", "-R", "frr:frr", &path_str(dir)]);
         let zebra = Daemon::spawn(ns, &format!("{name}-zebra"), dir, &frr_argv(dir, "zebra"));
         let bfdd = bfd.then(|| {
