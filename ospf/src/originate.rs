@@ -123,9 +123,9 @@ impl Instance {
         )
     }
 
-    /// Every LSA we want in the LSDBs right now (nothing while shutting down).
+    /// Every LSA we want in the LSDBs right now (nothing once a shutdown is flushing).
     fn desired_lsas(&self) -> Vec<(Scope, Lsa)> {
-        if self.shutdown.is_some() {
+        if self.flushing() {
             return Vec::new();
         }
         let externals = self.vips_as_externals();
@@ -235,6 +235,9 @@ impl Instance {
                     self.is_self_originated(k)
                         && !e.is_max_age(now)
                         && !wanted.contains(&(scope, **k))
+                        && !self
+                            .frozen_lsas()
+                            .is_some_and(|f| f.contains(&(scope, **k)))
                 })
                 .map(|(k, _)| *k)
                 .collect();

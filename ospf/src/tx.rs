@@ -91,7 +91,7 @@ impl Instance {
             network_mask: iface.mask(),
             hello_interval: iface.cfg.hello_interval,
             options: OPTION_E,
-            priority: if goodbye { 0 } else { iface.cfg.priority },
+            priority: if goodbye { 0 } else { iface.priority() },
             dead_interval: iface.cfg.dead_interval,
             dr,
             bdr,
