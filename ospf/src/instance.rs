@@ -288,36 +288,36 @@ impl Instance {
     /// Hello with priority 0 makes every router re-elect at once, §9.2 NeighborChange),
     /// and a DR waits — at most half of `max_wait` — for the handover before flushing.
     fn start_shutdown(&mut self, now: Instant, max_wait: Duration) {
+        let resigning: Vec<usize> = (0..self.ifaces.len())
+            .filter(|&ii| {
+                let iface = &self.ifaces[ii];
+                let successor = iface
+                    .neighbors
+                    .values()
+                    .any(|n| n.state >= nsm::State::TwoWay && n.priority > 0);
+                !iface.is_p2p() && iface.is_dr_or_bdr() && successor
+            })
+            .collect();
         let mut handover = Handover {
             until: now + max_wait / 2,
             ifaces: Vec::new(),
             frozen: BTreeSet::new(),
         };
-        for ii in 0..self.ifaces.len() {
+        for &ii in &resigning {
             let iface = &self.ifaces[ii];
-            let successor = iface
-                .neighbors
-                .values()
-                .any(|n| n.state >= nsm::State::TwoWay && n.priority > 0);
-            if iface.is_p2p() || !iface.is_dr_or_bdr() || !successor {
+            if iface.state != ism::State::Dr {
                 continue;
             }
-            if iface.state == ism::State::Dr {
-                let key = LsaKey {
-                    ls_type: LS_TYPE_NETWORK,
-                    id: iface.addr(),
-                    adv_rtr: self.router_id,
-                };
-                let scope = Scope::Area(iface.area);
-                if self.lsdb(scope).get(&key).is_some() {
-                    handover.frozen.insert((scope, key));
-                }
-                handover.ifaces.push(ii);
+            let key = LsaKey {
+                ls_type: LS_TYPE_NETWORK,
+                id: iface.addr(),
+                adv_rtr: self.router_id,
+            };
+            let scope = Scope::Area(iface.area);
+            if self.lsdb(scope).get(&key).is_some() {
+                handover.frozen.insert((scope, key));
             }
-            info!(interface = %iface.cfg.name, role = ?iface.state, "OSPF graceful shutdown: resigning the DR/BDR role");
-            self.ifaces[ii].resigned = true;
-            self.ism(now, ii, ism::Event::NeighborChange);
-            self.send_hello(now, ii, false);
+            handover.ifaces.push(ii);
         }
         let handover = if handover.ifaces.is_empty() {
             info!(
@@ -337,6 +337,28 @@ impl Instance {
             handover,
             settle_until: None,
         });
+        for &ii in &resigning {
+            let iface = &self.ifaces[ii];
+            info!(interface = %iface.cfg.name, role = ?iface.state, "OSPF graceful shutdown: resigning the DR/BDR role");
+            let area = iface.area;
+            self.ifaces[ii].resigned = true;
+            self.ism(now, ii, ism::Event::NeighborChange);
+            let router_lsa = LsaKey {
+                ls_type: LS_TYPE_ROUTER,
+                id: self.router_id,
+                adv_rtr: self.router_id,
+            };
+            self.force.insert((Scope::Area(area), router_lsa));
+        }
+        // Our Router-LSA pointing at the successor's network goes out before the Hello that
+        // moves the others: a router whose SPF runs between the two packets (FRR's first
+        // one runs at once) still reaches the other directors through our old network,
+        // and from the moment it moves, reaches us through its new one.
+        self.sync_self_lsas(now);
+        self.flush_flood_queue(now);
+        for &ii in &resigning {
+            self.send_hello(now, ii, false);
+        }
         self.dirty = true;
     }
 

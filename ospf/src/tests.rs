@@ -850,14 +850,22 @@ fn dr_resigns_and_flushes_only_once_the_new_dr_took_over() {
     lab.input(Input::Shutdown {
         max_wait: Duration::from_secs(5),
     });
-    let hello = lab
-        .sent()
-        .into_iter()
-        .find_map(|(_, p)| match p.body {
-            Body::Hello(h) => Some(h),
-            _ => None,
-        })
+    let sent = lab.sent();
+    let hello_at = sent
+        .iter()
+        .position(|(_, p)| matches!(p.body, Body::Hello(_)))
         .expect("a Hello at once");
+    let Body::Hello(hello) = &sent[hello_at].1.body else {
+        unreachable!()
+    };
+    let update_at = sent
+        .iter()
+        .position(|(_, p)| matches!(&p.body, Body::LsUpdate(u) if u.lsas.iter().any(|l| l.header.adv_rtr == ME && l.header.ls_type == 1)))
+        .expect("our new Router-LSA flooded at once");
+    assert!(
+        update_at < hello_at,
+        "the Router-LSA pointing at R1's network goes out before the Hello that moves R1"
+    );
     assert_eq!(hello.priority, 0, "resigned");
     assert_eq!(hello.dr, R1, "R1, the BDR, is the new DR");
     assert_eq!(lab.inst.ifaces[0].state, ism::State::DrOther);
@@ -872,7 +880,7 @@ fn dr_resigns_and_flushes_only_once_the_new_dr_took_over() {
 
     r1_takes_over(&mut lab);
     // Our Router-LSA changed a moment ago: its flush waits for MinLSArrival.
-    lab.advance(crate::instance::MIN_LS_ARRIVAL);
+    lab.advance(crate::originate::NEXT_INSTANCE_AFTER);
     assert_eq!(lsdb_age(&lab, &our_network_key()), MAX_AGE);
     assert_eq!(lab.our_router_lsa().header.age, MAX_AGE);
     assert!(!lab.inst.is_finished(), "waits for the acknowledgment");
