@@ -41,6 +41,8 @@ pub struct Config {
     /// references; FILE_CHECK copies what it needs into its own `FileCheck`).
     pub track_files: Vec<TrackFileDef>,
     pub vrrp_track_processes: Vec<VrrpTrackProcess>,
+    /// The top-level `bfd_instance` blocks (VRRP's `track_bfd` references).
+    pub bfd_instances: Vec<BfdInstance>,
     pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
     pub vrrp_instances: Vec<VrrpInstance>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
@@ -76,6 +78,10 @@ impl Config {
 
     pub fn track_file(&self, name: &str) -> Option<&TrackFileDef> {
         self.track_files.iter().find(|t| t.name == name)
+    }
+
+    pub fn bfd_instance(&self, name: &str) -> Option<&BfdInstance> {
+        self.bfd_instances.iter().find(|b| b.name == name)
     }
 
     pub fn vrrp_instance(&self, name: &str) -> Option<&VrrpInstance> {
@@ -489,6 +495,7 @@ pub struct VrrpSyncGroup {
     pub track_script: Vec<TrackScript>,
     pub track_file: Vec<TrackFileRef>,
     pub track_process: Vec<TrackProcessRef>,
+    pub track_bfd: Vec<TrackBfdRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
@@ -519,6 +526,7 @@ pub struct VrrpInstance {
     pub track_script: Vec<TrackScript>,
     pub track_file: Vec<TrackFileRef>,
     pub track_process: Vec<TrackProcessRef>,
+    pub track_bfd: Vec<TrackBfdRef>,
     pub nopreempt: bool,
     #[serde(serialize_with = "secs")]
     pub preempt_delay: Duration,
@@ -600,6 +608,33 @@ pub struct TrackFileRef {
 
 /// `track_process { NAME [weight N] [reverse|noreverse] }`: the same shape.
 pub type TrackProcessRef = TrackFileRef;
+
+/// `track_bfd { NAME [weight N] [reverse|noreverse] }`: the same shape.
+pub type TrackBfdRef = TrackFileRef;
+
+/// A top-level `bfd_instance NAME { }` (keepalived.conf(5) "BFD CONFIGURATION"): a
+/// single-hop BFD session (RFC 5880/5881) to one neighbor, run by the same speaker as the
+/// OSPF interfaces' sessions; VRRP instances follow it with `track_bfd`. Intervals are
+/// in microseconds (keepalived reads milliseconds with a microsecond resolution).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BfdInstance {
+    pub name: String,
+    pub neighbor: Ipv4Addr,
+    /// Our address on the link; `None`: the address of the interface that reaches the
+    /// neighbor directly.
+    pub source: Option<Ipv4Addr>,
+    /// Required Min RX Interval.
+    pub min_rx_us: u32,
+    /// Desired Min TX Interval once Up.
+    pub min_tx_us: u32,
+    /// Desired Min TX Interval while not Up (raised to 1 s, RFC 5880 §6.8.3).
+    pub idle_tx_us: u32,
+    /// Detect Mult.
+    pub multiplier: u8,
+    /// Default weight of the `track_bfd` references that give none.
+    pub weight: i64,
+    pub reverse: bool,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrackScript {
