@@ -201,3 +201,35 @@ fn bad_bfd_instances_are_errors() {
         );
     }
 }
+
+#[test]
+fn bfd_check_names_a_bfd_instance_above_it() {
+    use director::config::model::{BfdCheck, Checker};
+    let text = "bfd_instance peer {\n    neighbor_ip 10.0.0.2\n}\nvirtual_server 10.0.0.100 80 {\n    protocol TCP\n    delay_loop 30\n    real_server 10.0.0.2 80 {\n        BFD_CHECK {\n            name peer\n        }\n        BFD_CHECK {\n            name nosuch\n        }\n        BFD_CHECK {\n        }\n    }\n}\n";
+    let loaded = parse_str("t.conf", text).expect("loads");
+    let checkers = &loaded.config.virtual_servers[0].real_servers[0].checkers;
+    assert_eq!(checkers.len(), 1, "{checkers:?}");
+    let Checker::Bfd { common, bfd } = &checkers[0] else {
+        panic!("{checkers:?}")
+    };
+    assert_eq!(
+        bfd,
+        &BfdCheck {
+            name: "peer".into()
+        }
+    );
+    // Follows the session, not the virtual server's delay_loop.
+    assert_eq!(
+        (common.delay_loop, common.retry),
+        (std::time::Duration::from_millis(100), 0)
+    );
+    let lines: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        lines[0].starts_with("t.conf:12:13: warning: BFD_CHECK: no bfd_instance 'nosuch'"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].starts_with("t.conf:14:9: warning: BFD_CHECK has no name"),
+        "{lines:#?}"
+    );
+}

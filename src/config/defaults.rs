@@ -56,6 +56,9 @@ pub const BFD_MIN_RX_US: u32 = 10_000;
 pub const BFD_MIN_TX_US: u32 = 10_000;
 pub const BFD_IDLE_TX_US: u32 = 1_000_000;
 pub const BFD_MULTIPLIER: u8 = 5;
+/// How often BFD_CHECK looks at its session's state (director's choice: keepalived is told
+/// at once by its BFD process).
+pub const BFD_CHECK_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// track_file: "file to track (weight defaults to 1)".
 pub const TRACK_FILE_WEIGHT: i64 = 1;
 /// track_file and FILE_CHECK `weight <-2147483647..2147483647> [reverse]`.

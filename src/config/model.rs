@@ -986,6 +986,18 @@ pub enum Checker {
         common: CheckerCommon,
         file: FileCheck,
     },
+    #[serde(rename = "BFD_CHECK")]
+    Bfd {
+        common: CheckerCommon,
+        bfd: BfdCheck,
+    },
+}
+
+/// BFD_CHECK: up while the session of a `bfd_instance` is Up.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct BfdCheck {
+    /// The `bfd_instance`'s name.
+    pub name: String,
 }
 
 impl GroupMember {
@@ -1015,7 +1027,8 @@ impl Checker {
             | Checker::Dns { common, .. }
             | Checker::Udp { common, .. }
             | Checker::Ping { common }
-            | Checker::File { common, .. } => common,
+            | Checker::File { common, .. }
+            | Checker::Bfd { common, .. } => common,
         }
     }
 
@@ -1030,6 +1043,7 @@ impl Checker {
             Checker::Udp { .. } => "UDP_CHECK",
             Checker::Ping { .. } => "PING_CHECK",
             Checker::File { .. } => "FILE_CHECK",
+            Checker::Bfd { .. } => "BFD_CHECK",
         }
     }
 }

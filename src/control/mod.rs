@@ -249,6 +249,8 @@ struct Controller {
     /// The sessions of the `bfd_instance` blocks, as the running speaker has them: the
     /// instance's name and what the session was added with.
     bfd_instances: BTreeMap<bfd::SessionKey, BfdInstanceSession>,
+    /// Whether each `bfd_instance`'s session is Up, for BFD_CHECK.
+    bfd_states: watch::Sender<BTreeMap<String, bool>>,
     /// BFD sessions as their events describe them (metrics, `directorctl status`).
     bfd_sessions: BTreeMap<bfd::SessionKey, BfdSessionView>,
     /// VRRP instances (whenever the configuration has `vrrp_instance`s).
@@ -300,8 +302,10 @@ impl Controller {
             );
         }
         let now = Instant::now();
+        let (bfd_states, bfd_states_rx) = watch::channel(BTreeMap::new());
         let env = ProbeEnv {
             host_name: vrrp::settings::hostname(),
+            bfd: Some(bfd_states_rx),
             ..ProbeEnv::default()
         };
         let mut controller = Controller {
@@ -320,6 +324,7 @@ impl Controller {
             bfd: None,
             bfd_configs: BTreeMap::new(),
             bfd_instances: BTreeMap::new(),
+            bfd_states,
             bfd_sessions: BTreeMap::new(),
             vrrp: None,
             events,
@@ -465,6 +470,9 @@ impl Controller {
                 if let Some(vrrp) = self.vrrp.as_ref() {
                     vrrp.set_bfd(&old.name, false);
                 }
+                self.bfd_states.send_modify(|s| {
+                    s.remove(&old.name);
+                });
             }
             handle.remove(key.clone());
             self.bfd_sessions.remove(&key);
@@ -485,6 +493,9 @@ impl Controller {
                     last_down_reason: None,
                 },
             );
+            self.bfd_states.send_modify(|s| {
+                s.insert(session.name.clone(), false);
+            });
             self.bfd_instances.insert(key, session);
         }
     }
@@ -746,10 +757,14 @@ impl Controller {
                         view.last_down_reason = Some(diag.to_string());
                     }
                 }
-                if let (Some(session), Some(vrrp)) =
-                    (self.bfd_instances.get(&key), self.vrrp.as_ref())
-                {
-                    vrrp.set_bfd(&session.name, to == bfd::packet::State::Up);
+                if let Some(session) = self.bfd_instances.get(&key) {
+                    let up = to == bfd::packet::State::Up;
+                    if let Some(vrrp) = self.vrrp.as_ref() {
+                        vrrp.set_bfd(&session.name, up);
+                    }
+                    self.bfd_states.send_modify(|s| {
+                        s.insert(session.name.clone(), up);
+                    });
                 }
                 // RFC 5882 §4.1 / what BIRD and FRR do: a BFD session that was Up and
                 // went Down takes the OSPF neighbor Down at once. A session that never came
@@ -1125,7 +1140,7 @@ impl Controller {
                 },
                 None => {
                     return Reply::Error(
-                        "no BFD speaker runs here (an ospf interface needs a bfd block)".into(),
+                        "no BFD speaker runs here (an ospf interface needs a bfd block, or the configuration a bfd_instance)".into(),
                     )
                 }
             },

@@ -495,6 +495,7 @@ pub fn all_keywords() -> Vec<(&'static str, Vec<&'static str>)> {
         ("UDP_CHECK", names(&UDP_CHECK)),
         ("PING_CHECK", names(&PING_CHECK)),
         ("FILE_CHECK", names(&FILE_CHECK)),
+        ("BFD_CHECK", names(BFD_CHECK)),
         ("track_file", names(TRACK_FILE)),
         ("url", names(URL)),
     ]
