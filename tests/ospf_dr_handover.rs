@@ -3,7 +3,9 @@
 //! d2 has priority 0. SIGTERM of d1 while the router's kernel route for the VIP is read as
 //! fast as `ip route` allows: every sample must have at least one nexthop, d1's must go
 //! before d1 exits, and d2's must stay. As DR, d1 resigns (Hellos with priority 0) and
-//! flushes only once the router's new Network-LSA carries everyone: its log says so.
+//! flushes only once the router's new Network-LSA carries everyone: its log says so. An
+//! `ip monitor route` in the router's namespace must see no deletion of the VIP's route
+//! either (samples can miss a short gap; the kernel's events cannot).
 //! Sample counts and the longest gap between samples are printed with `MEASURE:`.
 
 mod common;
@@ -17,7 +19,7 @@ use common::ospf::{
     DirectorSpec, Router, RouterKind, FAST, VIP_A,
 };
 use common::peers::{route_nexthops, OspfIface};
-use common::process::Signal;
+use common::process::{Daemon, Signal};
 use common::wait::wait_until;
 use common::TestDir;
 
@@ -171,7 +173,23 @@ fn scenario(router_kind: RouterKind, role: Role) {
         "d1 should be {want:?}: {roles:?}"
     );
 
+    // Every change of the router's kernel routes, as well: a deletion of the VIP's route
+    // between two samples would show here.
+    let mut monitor = Daemon::spawn(
+        r1,
+        "route-monitor",
+        &dir.subdir("monitor"),
+        &["ip", "-ts", "monitor", "route"],
+    );
     let s = sample_shutdown(&mut dir1, r1, d1, d2, Duration::from_secs(30));
+    monitor.signal(Signal::Term);
+    let vip_events: Vec<String> = monitor
+        .log_text()
+        .lines()
+        .filter(|l| l.contains(&format!("{VIP_A} ")))
+        .map(str::to_string)
+        .collect();
+    eprintln!("{label}: kernel route events for the VIP: {vip_events:#?}");
     println!(
         "MEASURE: {label}: SIGTERM -> d1's nexthop dropped at {:?}, d1 exited at {:?}; {} route samples, longest gap between samples {:?}, samples without a nexthop: {}",
         s.dropped,
@@ -186,6 +204,10 @@ fn scenario(router_kind: RouterKind, role: Role) {
         "{label}: the VIP had no nexthop at {:?} (changes {:?})",
         s.empty,
         s.changes
+    );
+    assert!(
+        !vip_events.iter().any(|l| l.contains("Deleted")),
+        "{label}: the router deleted the VIP's route: {vip_events:#?}"
     );
     let (Some(dropped), Some(exited)) = (s.dropped, s.exited) else {
         panic!("{label}: d1 not dropped or not exited within 30 s: {s:?}");
