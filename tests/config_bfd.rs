@@ -182,21 +182,53 @@ fn bfd_instance_keywords_director_does_not_honour_are_warned_about() {
 }
 
 #[test]
-fn bad_bfd_instances_are_errors() {
+fn bfd_instances_keepalived_disables_are_ignored_with_a_warning() {
     for (text, what) in [
-        ("bfd_instance p {\n    min_rx 100\n}\n", "no neighbor_ip"),
-        ("bfd_instance p {\n    neighbor_ip fe80::1\n}\n", "IPv6 neighbor"),
-        ("bfd_instance p {\n    neighbor_ip 10.0.0.2\n    min_rx 0\n}\n", "min_rx 0"),
-        ("bfd_instance p {\n    neighbor_ip 10.0.0.2\n    multiplier 0\n}\n", "multiplier 0"),
-        ("bfd_instance p {\n    neighbor_ip 10.0.0.2\n    weight 254\n}\n", "weight over 253"),
+        ("bfd_instance p {\n    min_rx 100\n}\n", "no IPv4 'neighbor_ip'"),
+        ("bfd_instance p {\n    neighbor_ip fe80::1\n}\n", "is IPv6"),
         (
             "bfd_instance p {\n    neighbor_ip 10.0.0.2\n}\nbfd_instance p {\n    neighbor_ip 10.0.0.3\n}\n",
-            "a name defined twice",
+            "defined twice",
+        ),
+    ] {
+        let loaded = parse_str("t.conf", text).expect(what);
+        let warned = loaded.warnings.iter().any(|w| {
+            let w = w.to_string();
+            w.starts_with("t.conf:") && w.contains(what)
+        });
+        assert!(warned, "{what}: {:?}", loaded.warnings);
+        assert!(
+            loaded
+                .config
+                .bfd_instances
+                .iter()
+                .all(|b| b.neighbor.to_string() == "10.0.0.2"),
+            "{what}: only the first, valid one stays"
+        );
+    }
+}
+
+#[test]
+fn bad_bfd_instances_are_errors() {
+    for (text, what) in [
+        (
+            "bfd_instance p {\n    neighbor_ip 10.0.0.2\n    min_rx 0\n}\n",
+            "min_rx 0",
+        ),
+        (
+            "bfd_instance p {\n    neighbor_ip 10.0.0.2\n    multiplier 0\n}\n",
+            "multiplier 0",
+        ),
+        (
+            "bfd_instance p {\n    neighbor_ip 10.0.0.2\n    weight 254\n}\n",
+            "weight over 253",
         ),
     ] {
         let err = parse_str("t.conf", text).expect_err(what);
         assert!(
-            err.errors.iter().all(|e| e.to_string().starts_with("t.conf:")),
+            err.errors
+                .iter()
+                .all(|e| e.to_string().starts_with("t.conf:")),
             "{what}: {err}"
         );
     }

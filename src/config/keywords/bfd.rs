@@ -31,11 +31,13 @@ pub(super) fn bfd_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics)
         apply(&node.keyword, BFD_INSTANCE, &[], &mut draft, children, diag);
     }
     let mut bfd = draft.instance;
+    // keepalived (bfd_parser.c) reports these and disables the instance; so does director,
+    // as warnings, so that its files still load.
     let Some(neighbor) = draft.neighbor else {
-        diag.error(
+        diag.warn(
             node.span.clone(),
             format!(
-                "bfd_instance '{}' has no 'neighbor_ip', expected neighbor_ip A.B.C.D",
+                "bfd_instance '{}' has no IPv4 'neighbor_ip', ignored (as keepalived disables it), expected neighbor_ip A.B.C.D",
                 bfd.name
             ),
         );
@@ -50,10 +52,10 @@ pub(super) fn bfd_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics)
             .position(|x| x.name == first.name)
             .and_then(|i| b.map.bfd_instances.get(i))
             .map_or(0, |s| s.line);
-        diag.error(
+        diag.warn(
             node.span.clone(),
             format!(
-                "bfd_instance '{}' defined twice (first at line {line}), expected unique names",
+                "bfd_instance '{}' defined twice (first at line {line}), this one ignored (as keepalived does), expected unique names",
                 bfd.name
             ),
         );
@@ -179,7 +181,10 @@ fn neighbor(b: &mut BfdInstanceDraft, n: &Node, d: &mut Diagnostics) {
     v::no_more_args(n, 1, d);
     match v::ip_at(n, 0, d) {
         Some(IpAddr::V4(ip)) => b.neighbor = Some(ip),
-        Some(IpAddr::V6(_)) => v::bad(n, 0, "an IPv4 address (director's BFD is IPv4 only)", d),
+        Some(IpAddr::V6(ip)) => d.warn(
+            n.span.clone(),
+            format!("neighbor_ip {ip} is IPv6, which director's BFD does not speak"),
+        ),
         None => {}
     }
 }
