@@ -620,7 +620,7 @@ virtual_server 10.0.0.1 53 {
             "t.conf:16:20: warning: weight 0 in FILE_CHECK means the track_file's weight (4) as in keepalived, expected 'weight 0' on track_file 'tf' for a pass/fail check",
             "t.conf:17:13: warning: unknown keyword 'connect_ip' in FILE_CHECK, ignored",
             "t.conf:20:13: warning: unknown keyword 'retries' in DNS_CHECK, ignored",
-            "t.conf:22:9: warning: BFD_CHECK is not supported by director and is ignored; without another checker this real server is always up",
+            "t.conf:23:13: warning: BFD_CHECK: no bfd_instance 'bfd_1' defined above, ignored (as keepalived does); without another checker this real server is always up",
         ]
     );
 }

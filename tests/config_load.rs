@@ -451,7 +451,7 @@ fn newer_keepalived_keywords_warn_and_load() {
             "7:5: 'nftables_ipvs' is a keepalived option director does not use, ignored",
             "8:5: unknown keyword 'some_future_global_option' in global_defs, ignored",
             "26:5: unknown keyword 'notify_deleted' in vrrp_instance, ignored",
-            "33:9: BFD_CHECK is not supported by director and is ignored; without another checker this real server is always up",
+            "34:13: BFD_CHECK: no bfd_instance 'bfd_1' defined above, ignored (as keepalived does); without another checker this real server is always up",
         ]
     );
     assert_eq!(

@@ -16,6 +16,11 @@
 //!
 //! Environment: DT_BENCH_ROUTER=bird|frr (default bird), DT_BENCH_TIMERS=fast|default|both
 //! (default both), DT_BENCH_KINDS=bird,frr,directord (default all three).
+//!
+//! `bfd_kill_table` (`scripts/lab/bench-ospf bfd`): kill -9 of every process of a
+//! director -> the router dropped its nexthop, hello 1 / dead 4, with and without BFD
+//! (100 ms x 3), for directord, BIRD and FRR as directors (the reference: their own BFD),
+//! against BIRD and FRR routers (DT_BENCH_ROUTER=bird|frr picks one; DT_BENCH_REPEAT=N).
 
 mod common;
 #[path = "../benches/report/mod.rs"]
@@ -424,6 +429,121 @@ fn ospf_many_vips_table() {
                 .map_or("-".into(), |kb| format!("{:.1}", kb as f64 / 1024.0)),
             r.cpu_pct.map_or("-".into(), |p| format!("{p:.2}")),
             r.note.replace('\n', " ")
+        );
+    }
+}
+
+/// kill -9 of every process of d1 (directord; bird; FRR's zebra, ospfd and bfdd: the host's
+/// routing software dies, its kernel still forwards) -> the router's route for VIP_A is
+/// down to d2, with hello 1 / dead 4, with and without BFD (100 ms x 3 on both sides).
+fn measure_bfd_kill(
+    router_kind: RouterKind,
+    kind: DirectorKind,
+    bfd: bool,
+) -> Result<Duration, String> {
+    let dir = TestDir::new("benchbfd");
+    let lab = BroadcastLab::new(2);
+    let (d1, d2) = (director_addr(0), director_addr(1));
+    let both = [d1, d2];
+    let r1 = &lab.r1;
+    let mut iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead);
+    if bfd {
+        iface = iface.bfd();
+    }
+    let bound = Duration::from_secs(60);
+    let router = Router::start(router_kind, r1, &dir, vec![iface.clone()]);
+    time_until(bound, || router.is_dr("eth0")).map_err(|e| format!("router never DR: {e}"))?;
+    let spec = |name: &str, id| DirectorSpec::new(name, id, iface.clone(), &[VIP_A]);
+    let _dir1 = Director::start(kind, &lab.directors[0], &dir, spec("d1", d1));
+    let _dir2 = Director::start(kind, &lab.directors[1], &dir, spec("d2", d2));
+    wait_stable(bound, HOLD, || {
+        route_is(r1, VIP_A, &both)?;
+        if bfd {
+            let up = router.bfd_up()?;
+            if !both.iter().all(|a| up.contains(&(*a, true))) {
+                return Err(format!("router's BFD sessions {up:?}"));
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| format!("no convergence: {e}"))?;
+    let pids: Vec<String> = lab.directors[0]
+        .pids()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    let t = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .arg("-9")
+        .args(&pids)
+        .status()
+        .map_err(|e| format!("kill: {e}"))?;
+    if !killed.success() {
+        return Err(format!("kill -9 {pids:?} failed"));
+    }
+    time_until(bound, || route_is(r1, VIP_A, &[d2]))
+        .map(|_| t.elapsed())
+        .map_err(|e| format!("nexthop never dropped: {e}"))
+}
+
+#[test]
+#[ignore = "benchmark: run scripts/lab/bench-ospf bfd"]
+fn bfd_kill_table() {
+    require_root!();
+    require_programs!(
+        "bird",
+        "birdc",
+        "vtysh",
+        "/usr/lib/frr/zebra",
+        "/usr/lib/frr/ospfd",
+        "/usr/lib/frr/bfdd"
+    );
+    let routers = match std::env::var("DT_BENCH_ROUTER").as_deref() {
+        Ok("frr") => vec![RouterKind::Frr],
+        Ok("bird") => vec![RouterKind::Bird],
+        _ => vec![RouterKind::Bird, RouterKind::Frr],
+    };
+    let repeat: usize = std::env::var("DT_BENCH_REPEAT")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let rows = [
+        (DirectorKind::Directord, false),
+        (DirectorKind::Directord, true),
+        (DirectorKind::Bird, false),
+        (DirectorKind::Bird, true),
+        (DirectorKind::Frr, false),
+        (DirectorKind::Frr, true),
+    ];
+    let mut table = Vec::new();
+    for router_kind in &routers {
+        for (kind, bfd) in rows {
+            let mut runs = Vec::new();
+            for _ in 0..repeat {
+                eprintln!(
+                    "bench: {router_kind:?} router, {} directors, BFD {bfd} ...",
+                    kind.label()
+                );
+                let r = measure_bfd_kill(*router_kind, kind, bfd);
+                if let Err(e) = &r {
+                    eprintln!("bench: {}: {e}", kind.label());
+                }
+                runs.push(r.ok());
+            }
+            table.push((*router_kind, kind, bfd, runs));
+        }
+    }
+    println!();
+    println!("kill -9 of a director -> router dropped its nexthop (seconds; hello 1 / dead 4; BFD 100 ms x 3; {repeat} run(s) each)");
+    println!("| router | director | BFD | kill -9 -> dropped |");
+    println!("|---|---|---|---|");
+    for (router_kind, kind, bfd, runs) in &table {
+        let figures: Vec<String> = runs.iter().map(|r| secs(*r)).collect();
+        println!(
+            "| {router_kind:?} | {} | {} | {} |",
+            kind.label(),
+            if *bfd { "yes" } else { "no" },
+            figures.join(", ")
         );
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! **One owner task for every session, not one task per session**, as `ospf::runtime`:
 //! sessions share one receive socket (port 3784 is one port per namespace, so the packets
-//! must be demultiplexed in one place anyway, RFC 5880 §6.8.6 / RFC 5881 §4), the owner
+//! must be demultiplexed in one place anyway, RFC 5880 §6.3 / §6.8.6, RFC 5881 §3), the owner
 //! sleeps until the earliest deadline of all sessions, and no state is shared or locked.
 //! A session costs a socket and a few hundred bytes; at 100 ms × 3 a few hundred sessions
 //! are a few thousand wakeups per second, well within one task.
@@ -17,7 +17,7 @@
 //! Sockets:
 //! - receive: `0.0.0.0:3784`, `IP_RECVTTL` (the TTL must be 255 without authentication,
 //!   RFC 5881 §5, checked by the session) and `IP_PKTINFO` (the arrival interface: a packet
-//!   with Your Discriminator 0 is matched on source address *and* interface, RFC 5881 §4);
+//!   with Your Discriminator 0 is matched on source address *and* interface, RFC 5881 §3);
 //! - transmit, one per session: bound to the interface (`SO_BINDTODEVICE`), the local
 //!   address if given, and a source port chosen at random in 49152–65535 that stays the
 //!   same for the life of the session (RFC 5881 §4); TTL 255 (§5); TOS 0xc0 (network
@@ -124,7 +124,9 @@ impl Handle {
         let _ = self.tx.send(Command::Add { key, local, config });
     }
 
-    /// Stops a session: it says AdminDown once (RFC 5880 §6.8.16) and is forgotten.
+    /// Stops a session: it says AdminDown once and is forgotten. RFC 5880 §6.8.16 asks
+    /// (SHOULD) for AdminDown packets during at least a Detection Time; the session is
+    /// gone right after the one packet, and a peer that misses it falls back to detection.
     pub fn remove(&self, key: SessionKey) {
         let _ = self.tx.send(Command::Remove(key));
     }
@@ -403,7 +405,7 @@ impl Owner {
     }
 
     /// RFC 5880 §6.8.6 demultiplexing: by Your Discriminator when nonzero, otherwise by
-    /// source address and arrival interface (RFC 5881 §4).
+    /// source address and arrival interface (RFC 5881 §3).
     fn packet(&mut self, p: Received) {
         let view = match Packet::new_checked(&p.bytes[..]) {
             Ok(v) => v,

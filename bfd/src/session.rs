@@ -358,7 +358,7 @@ impl Session {
             (Some(a), Some(cfg)) => {
                 cfg.verify(p.packet_bytes(), a).map_err(Drop::Auth)?;
                 if let Some(seq) = a.seq() {
-                    // §6.7.3: "bfd.AuthSeqKnown MUST be set to zero after no packets have
+                    // §6.8.1: "bfd.AuthSeqKnown MUST be set to zero after no packets have
                     // been received on this session for at least twice the Detection
                     // Time" — a local view, applied without mutating before acceptance.
                     let known = self.auth_seq_known
@@ -459,9 +459,9 @@ impl Session {
             State::Init => {}
         }
         out.push(Output::StateChange { from, to, diag });
-        // The remote should learn the new state without waiting for a slow interval
-        // (§6.8.7 allows sending at any time as long as the interval is not undercut on
-        // average; one extra packet per transition is what BIRD and FRR do too).
+        // The remote should learn the new state without waiting for a slow interval. RFC
+        // 5880 does not ask for this packet (§6.8.7 only sets a minimum interval, which one
+        // extra packet per transition undercuts once); BIRD and FRR send it too.
         self.transmit(now, false, out);
     }
 
@@ -559,7 +559,7 @@ impl Session {
             diag: self.local_diag,
             state: self.state,
             // §6.8.7: "Poll (P) set if the local system is sending a Poll Sequence, or
-            // clear if not"; never together with F (§4.1).
+            // clear if not"; never together with F (§6.5).
             poll: self.poll && !final_,
             final_,
             cpi: false,

@@ -308,9 +308,11 @@ impl Handle {
         rx.await.map_err(|_| Error::Stopped)
     }
 
-    /// Graceful stop: flushes every self-originated LSA (MaxAge), waits until every Full
-    /// neighbor acknowledged or `max_wait` passed, tells neighbors we are gone (Hello
-    /// without neighbors), then stops the instance.
+    /// Graceful stop: as DR or BDR first resigns (Hellos with priority 0) and, as DR,
+    /// waits — at most `max_wait / 2` — for the new DR's network to carry everyone; then
+    /// flushes every self-originated LSA (MaxAge), waits until every Full neighbor
+    /// acknowledged or `max_wait` passed, tells neighbors we are gone (Hello without
+    /// neighbors), then stops the instance.
     pub async fn shutdown(self, max_wait: Duration) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
         self.tx

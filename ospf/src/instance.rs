@@ -22,7 +22,9 @@ use crate::interface::{elect_dr, ism, Interface, LinkInfo};
 use crate::lsdb::Lsdb;
 use crate::neighbor::nsm;
 use crate::packet::dbdesc::{FLAG_I, FLAG_M, FLAG_MS};
-use crate::packet::lsa::{LsaBody, LINK_STUB, LS_TYPE_EXTERNAL, LS_TYPE_NETWORK};
+use crate::packet::lsa::{
+    LsaBody, LINK_STUB, LINK_TRANSIT, LS_TYPE_EXTERNAL, LS_TYPE_NETWORK, LS_TYPE_ROUTER,
+};
 use crate::packet::{LsaKey, OPTION_E};
 
 /// MinLSArrival (RFC 2328 Appendix B).
@@ -83,6 +85,21 @@ pub enum Output {
     Event(Event),
 }
 
+/// A graceful shutdown's first phase on the segments where we were DR. Flushing our
+/// Network-LSA at once would leave every router on the segment without a transit network
+/// until a new DR is elected and originates its own (a blackhole of 1–3 s); instead we
+/// resign (priority 0), keep our Network-LSA as it was, point our Router-LSA at the new DR,
+/// and flush only once the LSDB shows everyone on the segment moved to the new DR's network.
+#[derive(Debug)]
+pub(crate) struct Handover {
+    /// When to stop waiting and flush anyway.
+    pub until: Instant,
+    /// Indexes of the interfaces where we were DR.
+    pub ifaces: Vec<usize>,
+    /// Our Network-LSAs on those segments, left untouched until the handover ends.
+    pub frozen: BTreeSet<(Scope, LsaKey)>,
+}
+
 /// Flooding scope of an LSA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
@@ -101,6 +118,8 @@ pub struct Area {
 #[derive(Debug)]
 pub(crate) struct ShutdownState {
     pub deadline: Instant,
+    /// Set while the DR role is being handed over, before anything is flushed.
+    pub handover: Option<Handover>,
     /// Set once every flush is acknowledged: when to say goodbye and stop.
     pub settle_until: Option<Instant>,
 }
@@ -284,19 +303,157 @@ impl Instance {
             } => self.neighbor_down(now, &interface, address, &reason),
             Input::Shutdown { max_wait } => {
                 if self.shutdown.is_none() {
-                    info!(
-                        max_wait_ms = max_wait.as_millis() as u64,
-                        "OSPF graceful shutdown: flushing self-originated LSAs"
-                    );
-                    self.shutdown = Some(ShutdownState {
-                        deadline: now + max_wait,
-                        settle_until: None,
-                    });
-                    self.dirty = true;
+                    self.start_shutdown(now, max_wait);
                 }
             }
         }
         self.finish(now);
+    }
+
+    /// RFC 2328 leaves a DR's departure to the dead interval or to the flush of its
+    /// Network-LSA, and both blackhole the segment until a successor's Network-LSA is in
+    /// place. So a DR or BDR first resigns where an eligible neighbor can take over (the
+    /// Hello with priority 0 makes every router re-elect at once, §9.2 NeighborChange),
+    /// and a DR waits — at most half of `max_wait` — for the handover before flushing.
+    fn start_shutdown(&mut self, now: Instant, max_wait: Duration) {
+        let resigning: Vec<usize> = (0..self.ifaces.len())
+            .filter(|&ii| {
+                let iface = &self.ifaces[ii];
+                let successor = iface
+                    .neighbors
+                    .values()
+                    .any(|n| n.state >= nsm::State::TwoWay && n.priority > 0);
+                !iface.is_p2p() && iface.is_dr_or_bdr() && successor
+            })
+            .collect();
+        let mut handover = Handover {
+            until: now + max_wait / 2,
+            ifaces: Vec::new(),
+            frozen: BTreeSet::new(),
+        };
+        for &ii in &resigning {
+            let iface = &self.ifaces[ii];
+            if iface.state != ism::State::Dr {
+                continue;
+            }
+            let key = LsaKey {
+                ls_type: LS_TYPE_NETWORK,
+                id: iface.addr(),
+                adv_rtr: self.router_id,
+            };
+            let scope = Scope::Area(iface.area);
+            if self.lsdb(scope).get(&key).is_some() {
+                handover.frozen.insert((scope, key));
+            }
+            handover.ifaces.push(ii);
+        }
+        let handover = if handover.ifaces.is_empty() {
+            info!(
+                max_wait_ms = max_wait.as_millis() as u64,
+                "OSPF graceful shutdown: flushing self-originated LSAs"
+            );
+            None
+        } else {
+            info!(
+                max_wait_ms = max_wait.as_millis() as u64,
+                "OSPF graceful shutdown: waiting for the new DR before flushing"
+            );
+            Some(handover)
+        };
+        self.shutdown = Some(ShutdownState {
+            deadline: now + max_wait,
+            handover,
+            settle_until: None,
+        });
+        for &ii in &resigning {
+            let iface = &self.ifaces[ii];
+            info!(interface = %iface.cfg.name, role = ?iface.state, "OSPF graceful shutdown: resigning the DR/BDR role");
+            let area = iface.area;
+            self.ifaces[ii].resigned = true;
+            self.ism(now, ii, ism::Event::NeighborChange);
+            let router_lsa = LsaKey {
+                ls_type: LS_TYPE_ROUTER,
+                id: self.router_id,
+                adv_rtr: self.router_id,
+            };
+            self.force.insert((Scope::Area(area), router_lsa));
+        }
+        // Our Router-LSA pointing at the successor's network goes out before the Hello that
+        // moves the others: a router whose SPF runs between the two packets (FRR's first
+        // one runs at once) still reaches the other directors through our old network,
+        // and from the moment it moves, reaches us through its new one.
+        self.sync_self_lsas(now);
+        self.flush_flood_queue(now);
+        for &ii in &resigning {
+            self.send_hello(now, ii, false);
+        }
+        self.dirty = true;
+    }
+
+    /// Our LSAs the handover keeps as they are (neither re-originated nor flushed).
+    pub(crate) fn frozen_lsas(&self) -> Option<&BTreeSet<(Scope, LsaKey)>> {
+        self.shutdown
+            .as_ref()
+            .and_then(|s| s.handover.as_ref())
+            .map(|h| &h.frozen)
+    }
+
+    /// The handover is done on a segment when a new DR's Network-LSA is in the LSDB and
+    /// every router it lists has a Router-LSA pointing at that network: from then on every
+    /// router's shortest-path tree reaches the others through the new network, and ours
+    /// can go.
+    fn handed_over(&self, now: Instant, ii: usize) -> bool {
+        let iface = &self.ifaces[ii];
+        if iface.state == ism::State::Dr {
+            return false;
+        }
+        let Some(dr) = iface.dr_neighbor() else {
+            return false;
+        };
+        let db = &self.areas[iface.area].lsdb;
+        let live = |key: LsaKey| db.get(&key).filter(|e| !e.is_max_age(now));
+        let network = live(LsaKey {
+            ls_type: LS_TYPE_NETWORK,
+            id: dr.addr,
+            adv_rtr: dr.router_id,
+        });
+        let Some(LsaBody::Network(network)) = network.map(|e| &e.lsa.body) else {
+            return false;
+        };
+        network.attached.iter().all(|rid| {
+            let router = live(LsaKey {
+                ls_type: LS_TYPE_ROUTER,
+                id: *rid,
+                adv_rtr: *rid,
+            });
+            matches!(router.map(|e| &e.lsa.body), Some(LsaBody::Router(r))
+                if r.links.iter().any(|l| l.link_type == LINK_TRANSIT && l.id == dr.addr))
+        })
+    }
+
+    /// Ends the handover phase once every segment is handed over, or at its deadline.
+    fn advance_handover(&mut self, now: Instant) {
+        let Some(h) = self.shutdown.as_ref().and_then(|s| s.handover.as_ref()) else {
+            return;
+        };
+        let done = h.ifaces.iter().all(|&ii| self.handed_over(now, ii));
+        if !done && now < h.until {
+            return;
+        }
+        if done {
+            info!("OSPF graceful shutdown: the new DR took over; flushing self-originated LSAs");
+        } else {
+            warn!("OSPF graceful shutdown: no new DR took over in time; flushing self-originated LSAs");
+        }
+        if let Some(s) = &mut self.shutdown {
+            s.handover = None;
+        }
+        self.dirty = true;
+    }
+
+    /// Flushing: the handover (if any) is over and nothing of ours is wanted any more.
+    pub(crate) fn flushing(&self) -> bool {
+        self.shutdown.as_ref().is_some_and(|s| s.handover.is_none())
     }
 
     fn set_announced(&mut self, set: Announcements) {
@@ -356,6 +513,12 @@ impl Instance {
         take(self.originate_due);
         take(self.shutdown.as_ref().map(|s| s.deadline));
         take(self.shutdown.as_ref().and_then(|s| s.settle_until));
+        take(
+            self.shutdown
+                .as_ref()
+                .and_then(|s| s.handover.as_ref())
+                .map(|h| h.until),
+        );
         for i in &self.ifaces {
             take(i.hello_due);
             take(i.wait_due);
@@ -474,6 +637,7 @@ impl Instance {
     /// Runs after every input and poll: re-originates what changed, sends queued floods and
     /// advances a graceful shutdown.
     fn finish(&mut self, now: Instant) {
+        self.advance_handover(now);
         if self.dirty {
             self.dirty = false;
             self.sync_self_lsas(now);
@@ -486,7 +650,7 @@ impl Instance {
         let Some(s) = &self.shutdown else {
             return;
         };
-        if self.finished {
+        if self.finished || s.handover.is_some() {
             return;
         }
         let (deadline, settle_until) = (s.deadline, s.settle_until);
@@ -558,7 +722,7 @@ impl Instance {
                 iface.hello_due = Some(now);
                 if iface.is_p2p() {
                     S::PointToPoint
-                } else if iface.cfg.priority == 0 {
+                } else if iface.priority() == 0 {
                     S::DrOther
                 } else {
                     iface.wait_due =

@@ -64,6 +64,9 @@ pub struct Interface {
     pub wait_due: Option<Instant>,
     pub delayed_acks: Vec<LsaHeader>,
     pub delayed_ack_due: Option<Instant>,
+    /// The DR/BDR role was given up for a graceful shutdown: our Hellos say priority 0 and
+    /// the election passes us over, so the others elect a successor while we still forward.
+    pub resigned: bool,
 }
 
 /// How long the sequence number of a neighbor that went Down is remembered: MaxAge, one
@@ -117,6 +120,7 @@ impl Interface {
             wait_due: None,
             delayed_acks: Vec::new(),
             delayed_ack_due: None,
+            resigned: false,
         }
     }
 
@@ -134,6 +138,15 @@ impl Interface {
 
     pub fn mtu(&self) -> u16 {
         self.link.map(|l| l.mtu).unwrap_or(1500)
+    }
+
+    /// The Router Priority we declare: the configured one, 0 once resigned.
+    pub fn priority(&self) -> u8 {
+        if self.resigned {
+            0
+        } else {
+            self.cfg.priority
+        }
     }
 
     pub fn is_p2p(&self) -> bool {
@@ -177,7 +190,7 @@ impl Interface {
         let mut c = vec![Candidate {
             router_id,
             addr: self.addr(),
-            priority: self.cfg.priority,
+            priority: self.priority(),
             dr: self.dr,
             bdr: self.bdr,
         }];

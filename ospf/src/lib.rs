@@ -19,7 +19,7 @@
 //! handle.set_announced(BTreeSet::from(["192.0.2.1/32".parse().unwrap()])); // idempotent
 //! let status = handle.status().await?;                 // serde::Serialize
 //! while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(1), events.recv()).await { let _ = ev; }
-//! handle.shutdown(Duration::from_secs(3)).await?;      // flush, wait for acks, goodbye Hello
+//! handle.shutdown(Duration::from_secs(3)).await?;      // resign DR/BDR, flush, acks, goodbye
 //! # Ok(()) }
 //! ```
 //! `Handle` (Clone): `set_announced`, `set_announced_with_metrics` (a metric per prefix),

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::api::{NetworkType, VipEncoding};
 use crate::instance::{Instance, Scope, LS_REFRESH_TIME, MIN_LS_ARRIVAL, MIN_LS_INTERVAL};
@@ -21,6 +21,13 @@ use crate::packet::lsa::{
     ROUTER_FLAG_E,
 };
 use crate::packet::{Lsa, LsaHeader, LsaKey, OPTION_E};
+
+/// How long after an origination the next instance of the same LSA may follow:
+/// MinLSArrival plus a margin. A receiver that measures a little less than MinLSArrival
+/// discards the new instance without acknowledging it (FRR did, in
+/// tests/ospf_dr_handover.rs), and the retransmission comes only RxmtInterval later.
+pub(crate) const NEXT_INSTANCE_AFTER: Duration =
+    MIN_LS_ARRIVAL.saturating_add(Duration::from_millis(100));
 
 impl Instance {
     /// Are announced prefixes encoded as AS-external LSAs rather than stub links (in the
@@ -129,9 +136,9 @@ impl Instance {
         )
     }
 
-    /// Every LSA we want in the LSDBs right now (nothing while shutting down).
+    /// Every LSA we want in the LSDBs right now (nothing once a shutdown is flushing).
     fn desired_lsas(&self) -> Vec<(Scope, Lsa)> {
-        if self.shutdown.is_some() {
+        if self.flushing() {
             return Vec::new();
         }
         let externals = self.vips_as_externals();
@@ -218,7 +225,7 @@ impl Instance {
             if prev_seq == Some(MAX_SEQ) {
                 // §12.1.6: the sequence space wrapped; flush first, originate afresh after.
                 self.flush_self_lsa(now, scope, key);
-                self.schedule_origination(now + MIN_LS_ARRIVAL);
+                self.schedule_origination(now + NEXT_INSTANCE_AFTER);
                 continue;
             }
             self.force.remove(&(scope, key));
@@ -243,14 +250,17 @@ impl Instance {
                     self.is_self_originated(k)
                         && !e.is_max_age(now)
                         && !wanted.contains(&(scope, **k))
+                        && !self
+                            .frozen_lsas()
+                            .is_some_and(|f| f.contains(&(scope, **k)))
                 })
                 .map(|(k, _)| *k)
                 .collect();
             for key in stale {
                 if let Some(last) = self.last_origination.get(&(scope, key)) {
                     // Receivers ignore a new instance within MinLSArrival of the previous one.
-                    if now.saturating_duration_since(*last) < MIN_LS_ARRIVAL {
-                        self.schedule_origination(*last + MIN_LS_ARRIVAL);
+                    if now.saturating_duration_since(*last) < NEXT_INSTANCE_AFTER {
+                        self.schedule_origination(*last + NEXT_INSTANCE_AFTER);
                         continue;
                     }
                 }

@@ -12,7 +12,9 @@ use crate::instance::{Input, Instance, Output};
 use crate::interface::{ism, LinkInfo};
 use crate::neighbor::nsm;
 use crate::packet::dbdesc::{FLAG_I, FLAG_M, FLAG_MS};
-use crate::packet::lsa::{LsaBody, RouterLink, RouterLsa, LINK_STUB, MAX_AGE};
+use crate::packet::lsa::{
+    LsaBody, NetworkLsa, RouterLink, RouterLsa, LINK_STUB, LINK_TRANSIT, LS_TYPE_NETWORK, MAX_AGE,
+};
 use crate::packet::{
     self, AuthConfig, Body, DbDesc, Hello, LsAck, LsRequest, LsUpdate, Lsa, LsaHeader, PacketRepr,
     OPTION_E,
@@ -592,6 +594,13 @@ fn full_with(rid: Ipv4Addr) -> Lab {
 
 /// Completes the DD exchange of a neighbor in ExStart (with the lab's options).
 fn full_from(mut lab: Lab, rid: Ipv4Addr) -> Lab {
+    exchange_to_full(&mut lab, rid);
+    lab
+}
+
+/// Runs the empty database exchange with `rid` (in ExStart, with the lab's options) up to
+/// Full, then lets the originations it triggered pass MinLSInterval.
+fn exchange_to_full(lab: &mut Lab, rid: Ipv4Addr) {
     let options = lab.options;
     let seq = lab.inst.ifaces[0].neighbors[&rid].dd_seq;
     if rid > ME {
@@ -650,7 +659,6 @@ fn full_from(mut lab: Lab, rid: Ipv4Addr) -> Lab {
     lab.advance(Duration::from_secs(6));
     lab.advance(Duration::from_secs(6));
     lab.sent();
-    lab
 }
 
 #[test]
@@ -766,6 +774,171 @@ fn graceful_shutdown_flushes_waits_for_ack_then_says_goodbye() {
         })
         .expect("goodbye hello");
     assert!(bye.neighbors.is_empty());
+}
+
+/// We are DR (elected at the end of Waiting, higher router ID) and R1 BDR, Full, R1's
+/// Hellos declaring that.
+fn dr_full_with_r1() -> Lab {
+    let mut lab = Lab::new(1, AuthConfig::None);
+    lab.input(Input::SetAnnounced(BTreeMap::from([(vip(), None)])));
+    for _ in 0..4 {
+        lab.hello(
+            R1,
+            R1,
+            1,
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::UNSPECIFIED,
+            true,
+        );
+        lab.advance(Duration::from_secs(10));
+    }
+    assert_eq!(lab.inst.ifaces[0].state, ism::State::Dr);
+    assert_eq!(lab.nbr_state(R1), Some(nsm::State::ExStart));
+    exchange_to_full(&mut lab, R1);
+    lab.hello(R1, R1, 1, ip("10.0.0.21"), R1, true);
+    assert_eq!(lab.inst.ifaces[0].state, ism::State::Dr);
+    assert!(lab.inst.areas[0].lsdb.get(&our_network_key()).is_some());
+    lab.sent();
+    lab
+}
+
+fn our_network_key() -> crate::packet::LsaKey {
+    crate::packet::LsaKey {
+        ls_type: LS_TYPE_NETWORK,
+        id: ip("10.0.0.21"),
+        adv_rtr: ME,
+    }
+}
+
+fn transit_links(lsa: &Lsa) -> Vec<Ipv4Addr> {
+    match &lsa.body {
+        LsaBody::Router(r) => r
+            .links
+            .iter()
+            .filter(|l| l.link_type == LINK_TRANSIT)
+            .map(|l| l.id)
+            .collect(),
+        _ => vec![],
+    }
+}
+
+fn lsdb_age(lab: &Lab, key: &crate::packet::LsaKey) -> u16 {
+    lab.inst.areas[0]
+        .lsdb
+        .get(key)
+        .expect("LSA in the LSDB")
+        .header(lab.now)
+        .age
+}
+
+/// R1 took over: its Network-LSA lists both of us and its Router-LSA points at it.
+fn r1_takes_over(lab: &mut Lab) {
+    let mut network = Lsa {
+        header: LsaHeader {
+            age: 1,
+            options: OPTION_E,
+            ls_type: LS_TYPE_NETWORK,
+            id: R1,
+            adv_rtr: R1,
+            seq: 0x8000_0001u32 as i32,
+            checksum: 0,
+            length: 0,
+        },
+        body: LsaBody::Network(NetworkLsa {
+            mask: ip("255.255.255.0"),
+            attached: vec![R1, ME],
+        }),
+    };
+    network.finalize();
+    let transit = RouterLink {
+        id: R1,
+        data: R1,
+        link_type: LINK_TRANSIT,
+        metric: 10,
+        tos: vec![],
+    };
+    let router = router_lsa(R1, 0x8000_0005, vec![transit]);
+    lab.rx_from(
+        R1,
+        R1,
+        ALL_SPF_ROUTERS,
+        Body::LsUpdate(LsUpdate {
+            lsas: vec![network, router],
+        }),
+    );
+}
+
+#[test]
+fn dr_resigns_and_flushes_only_once_the_new_dr_took_over() {
+    let mut lab = dr_full_with_r1();
+    lab.input(Input::Shutdown {
+        max_wait: Duration::from_secs(5),
+    });
+    let sent = lab.sent();
+    let hello_at = sent
+        .iter()
+        .position(|(_, p)| matches!(p.body, Body::Hello(_)))
+        .expect("a Hello at once");
+    let Body::Hello(hello) = &sent[hello_at].1.body else {
+        unreachable!()
+    };
+    let update_at = sent
+        .iter()
+        .position(|(_, p)| matches!(&p.body, Body::LsUpdate(u) if u.lsas.iter().any(|l| l.header.adv_rtr == ME && l.header.ls_type == 1)))
+        .expect("our new Router-LSA flooded at once");
+    assert!(
+        update_at < hello_at,
+        "the Router-LSA pointing at R1's network goes out before the Hello that moves R1"
+    );
+    assert_eq!(hello.priority, 0, "resigned");
+    assert_eq!(hello.dr, R1, "R1, the BDR, is the new DR");
+    assert_eq!(lab.inst.ifaces[0].state, ism::State::DrOther);
+    // Still announcing, now through R1's network; our Network-LSA stays as it was.
+    let ours = lab.our_router_lsa();
+    assert!(ours.header.age < MAX_AGE);
+    assert_eq!(stub_links(&ours), vec![ip("192.0.2.1")]);
+    assert_eq!(transit_links(&ours), vec![R1]);
+    assert!(lsdb_age(&lab, &our_network_key()) < MAX_AGE);
+    lab.advance(Duration::from_secs(1));
+    assert!(lsdb_age(&lab, &our_network_key()) < MAX_AGE, "waits for R1");
+
+    r1_takes_over(&mut lab);
+    // Our Router-LSA changed a moment ago: its flush waits for MinLSArrival.
+    lab.advance(crate::originate::NEXT_INSTANCE_AFTER);
+    assert_eq!(lsdb_age(&lab, &our_network_key()), MAX_AGE);
+    assert_eq!(lab.our_router_lsa().header.age, MAX_AGE);
+    assert!(!lab.inst.is_finished(), "waits for the acknowledgment");
+}
+
+#[test]
+fn dr_handover_gives_up_at_half_of_max_wait() {
+    let mut lab = dr_full_with_r1();
+    lab.input(Input::Shutdown {
+        max_wait: Duration::from_secs(4),
+    });
+    lab.advance(Duration::from_millis(1900));
+    assert!(lsdb_age(&lab, &our_network_key()) < MAX_AGE);
+    lab.advance(Duration::from_millis(100));
+    assert_eq!(lsdb_age(&lab, &our_network_key()), MAX_AGE);
+    assert_eq!(lab.our_router_lsa().header.age, MAX_AGE);
+    lab.advance(Duration::from_secs(2));
+    assert!(lab.inst.is_finished());
+}
+
+/// As BDR nothing waits: the DR's Network-LSA does not change when we leave.
+#[test]
+fn bdr_resigns_and_flushes_at_once() {
+    let mut lab = full_with(R9);
+    assert_eq!(lab.inst.ifaces[0].state, ism::State::Backup);
+    lab.input(Input::Shutdown {
+        max_wait: Duration::from_secs(3),
+    });
+    let sent = lab.sent();
+    assert!(sent
+        .iter()
+        .any(|(_, p)| matches!(&p.body, Body::Hello(h) if h.priority == 0 && h.dr == R9)));
+    assert_eq!(lab.inst.ifaces[0].state, ism::State::DrOther);
+    assert_eq!(lab.our_router_lsa().header.age, MAX_AGE);
 }
 
 #[test]

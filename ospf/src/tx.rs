@@ -98,7 +98,7 @@ impl Instance {
             network_mask: iface.mask(),
             hello_interval: iface.cfg.hello_interval,
             options,
-            priority: if goodbye { 0 } else { iface.cfg.priority },
+            priority: if goodbye { 0 } else { iface.priority() },
             dead_interval: iface.cfg.dead_interval,
             dr,
             bdr,

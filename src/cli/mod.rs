@@ -146,7 +146,7 @@ pub enum CtlCommand {
     },
     /// VRRP instances: state, priority, master, counters.
     Vrrp,
-    /// BFD sessions to OSPF neighbors: state, negotiated timers, last Down reason.
+    /// BFD sessions (to OSPF neighbors and of `bfd_instance`s): state, negotiated timers, last Down reason.
     Bfd,
     /// Re-read the configuration file and apply only what changed (like SIGHUP);
     /// prints the errors and leaves the running state alone when the file is invalid.

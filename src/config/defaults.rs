@@ -50,6 +50,15 @@ pub const UDP_MIN_REPLY_LENGTH: u32 = 0;
 pub const UDP_MAX_REPLY_LENGTH: u32 = 255;
 /// UDP_CHECK reply lengths: check_udp.c reads them with a maximum of `UINT16_MAX`.
 pub const UDP_REPLY_LENGTH_MAX: i64 = 65535;
+/// bfd_instance (keepalived.conf(5) "BFD CONFIGURATION"): min_rx and min_tx "default is
+/// 10 ms", idle_tx "default is 1000 ms", multiplier "default is 5".
+pub const BFD_MIN_RX_US: u32 = 10_000;
+pub const BFD_MIN_TX_US: u32 = 10_000;
+pub const BFD_IDLE_TX_US: u32 = 1_000_000;
+pub const BFD_MULTIPLIER: u8 = 5;
+/// How often BFD_CHECK looks at its session's state (director's choice: keepalived is told
+/// at once by its BFD process).
+pub const BFD_CHECK_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// track_file: "file to track (weight defaults to 1)".
 pub const TRACK_FILE_WEIGHT: i64 = 1;
 /// track_file and FILE_CHECK `weight <-2147483647..2147483647> [reverse]`.

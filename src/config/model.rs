@@ -41,6 +41,8 @@ pub struct Config {
     /// references; FILE_CHECK copies what it needs into its own `FileCheck`).
     pub track_files: Vec<TrackFileDef>,
     pub vrrp_track_processes: Vec<VrrpTrackProcess>,
+    /// The top-level `bfd_instance` blocks (VRRP's `track_bfd` references).
+    pub bfd_instances: Vec<BfdInstance>,
     pub vrrp_sync_groups: Vec<VrrpSyncGroup>,
     pub vrrp_instances: Vec<VrrpInstance>,
     pub virtual_server_groups: Vec<VirtualServerGroup>,
@@ -76,6 +78,10 @@ impl Config {
 
     pub fn track_file(&self, name: &str) -> Option<&TrackFileDef> {
         self.track_files.iter().find(|t| t.name == name)
+    }
+
+    pub fn bfd_instance(&self, name: &str) -> Option<&BfdInstance> {
+        self.bfd_instances.iter().find(|b| b.name == name)
     }
 
     pub fn vrrp_instance(&self, name: &str) -> Option<&VrrpInstance> {
@@ -550,6 +556,7 @@ pub struct VrrpSyncGroup {
     pub track_script: Vec<TrackScript>,
     pub track_file: Vec<TrackFileRef>,
     pub track_process: Vec<TrackProcessRef>,
+    pub track_bfd: Vec<TrackBfdRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
@@ -580,6 +587,7 @@ pub struct VrrpInstance {
     pub track_script: Vec<TrackScript>,
     pub track_file: Vec<TrackFileRef>,
     pub track_process: Vec<TrackProcessRef>,
+    pub track_bfd: Vec<TrackBfdRef>,
     pub nopreempt: bool,
     #[serde(serialize_with = "secs")]
     pub preempt_delay: Duration,
@@ -661,6 +669,33 @@ pub struct TrackFileRef {
 
 /// `track_process { NAME [weight N] [reverse|noreverse] }`: the same shape.
 pub type TrackProcessRef = TrackFileRef;
+
+/// `track_bfd { NAME [weight N] [reverse|noreverse] }`: the same shape.
+pub type TrackBfdRef = TrackFileRef;
+
+/// A top-level `bfd_instance NAME { }` (keepalived.conf(5) "BFD CONFIGURATION"): a
+/// single-hop BFD session (RFC 5880/5881) to one neighbor, run by the same speaker as the
+/// OSPF interfaces' sessions; VRRP instances follow it with `track_bfd`. Intervals are
+/// in microseconds (keepalived reads milliseconds with a microsecond resolution).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BfdInstance {
+    pub name: String,
+    pub neighbor: Ipv4Addr,
+    /// Our address on the link; `None`: the address of the interface that reaches the
+    /// neighbor directly.
+    pub source: Option<Ipv4Addr>,
+    /// Required Min RX Interval.
+    pub min_rx_us: u32,
+    /// Desired Min TX Interval once Up.
+    pub min_tx_us: u32,
+    /// Desired Min TX Interval while not Up (raised to 1 s, RFC 5880 §6.8.3).
+    pub idle_tx_us: u32,
+    /// Detect Mult.
+    pub multiplier: u8,
+    /// Default weight of the `track_bfd` references that give none.
+    pub weight: i64,
+    pub reverse: bool,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrackScript {
@@ -1017,6 +1052,18 @@ pub enum Checker {
         common: CheckerCommon,
         file: FileCheck,
     },
+    #[serde(rename = "BFD_CHECK")]
+    Bfd {
+        common: CheckerCommon,
+        bfd: BfdCheck,
+    },
+}
+
+/// BFD_CHECK: up while the session of a `bfd_instance` is Up.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct BfdCheck {
+    /// The `bfd_instance`'s name.
+    pub name: String,
 }
 
 impl GroupMember {
@@ -1046,7 +1093,8 @@ impl Checker {
             | Checker::Dns { common, .. }
             | Checker::Udp { common, .. }
             | Checker::Ping { common }
-            | Checker::File { common, .. } => common,
+            | Checker::File { common, .. }
+            | Checker::Bfd { common, .. } => common,
         }
     }
 
@@ -1061,6 +1109,7 @@ impl Checker {
             Checker::Udp { .. } => "UDP_CHECK",
             Checker::Ping { .. } => "PING_CHECK",
             Checker::File { .. } => "FILE_CHECK",
+            Checker::Bfd { .. } => "BFD_CHECK",
         }
     }
 }

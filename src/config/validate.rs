@@ -168,7 +168,8 @@ fn vrrp(config: &Config, map: &SourceMap, diag: &mut Diagnostics) {
     }
 }
 
-/// What one kind of VRRP tracking reference (`track_file`, `track_process`) needs from
+/// What one kind of VRRP tracking reference (`track_file`, `track_process`, `track_bfd`)
+/// needs from
 /// the model to be checked.
 struct TrackKind {
     keyword: &'static str,
@@ -199,6 +200,15 @@ const TRACK_KINDS: &[TrackKind] = &[
         instance_spans: |s| &s.track_processes,
         group: |g| &g.track_process,
         group_spans: |s| &s.track_processes,
+    },
+    TrackKind {
+        keyword: "track_bfd",
+        block: "bfd_instance",
+        default_weight: |c, n| c.bfd_instance(n).map(|b| b.weight),
+        instance: |i| &i.track_bfd,
+        instance_spans: |s| &s.track_bfds,
+        group: |g| &g.track_bfd,
+        group_spans: |s| &s.track_bfds,
     },
 ];
 

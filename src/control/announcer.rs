@@ -13,10 +13,12 @@ use crate::config::model::{
 };
 use crate::net::Netlink;
 
-/// Upper bound of the speaker's final flush: long enough for the neighbors'
-/// acknowledgements (and a retransmission), short enough that a stuck neighbor cannot hold
-/// a restart.
-pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+/// Upper bound of the speaker's graceful stop: the first half bounds a DR's handover, long
+/// enough for a router whose MinLSInterval (5 s) holds back its new Router-LSA; the rest
+/// the final flush, long enough for the neighbors' acknowledgements (and a
+/// retransmission). Short enough that a stuck neighbor cannot hold a restart for long; a
+/// stop without a handover takes about 2 s.
+pub const SHUTDOWN_WAIT: Duration = Duration::from_secs(12);
 
 /// The running speaker and what it was started with.
 pub struct Announcer {

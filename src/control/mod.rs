@@ -244,9 +244,15 @@ struct Controller {
     /// OSPF neighbors by (interface, router ID) and their state, from the speaker's events.
     ospf_neighbors: BTreeMap<(String, Ipv4Addr), ospf::neighbor::nsm::State>,
     /// The BFD speaker, when an OSPF interface has a `bfd` block (started and stopped with
-    /// the OSPF speaker), and the session configuration per interface name.
+    /// the OSPF speaker) or the configuration has `bfd_instance`s, and the session
+    /// configuration per OSPF interface name.
     bfd: Option<bfd::Handle>,
     bfd_configs: BTreeMap<String, bfd::SessionConfig>,
+    /// The sessions of the `bfd_instance` blocks, as the running speaker has them: the
+    /// instance's name and what the session was added with.
+    bfd_instances: BTreeMap<bfd::SessionKey, BfdInstanceSession>,
+    /// Whether each `bfd_instance`'s session is Up, for BFD_CHECK.
+    bfd_states: watch::Sender<BTreeMap<String, bool>>,
     /// BFD sessions as their events describe them (metrics, `directorctl status`).
     bfd_sessions: BTreeMap<bfd::SessionKey, BfdSessionView>,
     /// VRRP instances (whenever the configuration has `vrrp_instance`s).
@@ -299,8 +305,10 @@ impl Controller {
             );
         }
         let now = Instant::now();
+        let (bfd_states, bfd_states_rx) = watch::channel(BTreeMap::new());
         let env = ProbeEnv {
             host_name: vrrp::settings::hostname(),
+            bfd: Some(bfd_states_rx),
             ..ProbeEnv::default()
         };
         let mut controller = Controller {
@@ -318,6 +326,8 @@ impl Controller {
             ospf_neighbors: BTreeMap::new(),
             bfd: None,
             bfd_configs: BTreeMap::new(),
+            bfd_instances: BTreeMap::new(),
+            bfd_states,
             bfd_sessions: BTreeMap::new(),
             vrrp: None,
             events,
@@ -348,6 +358,7 @@ impl Controller {
             }
         }
         controller.start_vrrp()?;
+        controller.sync_bfd_instances().await;
         Ok(controller)
     }
 
@@ -412,10 +423,17 @@ impl Controller {
             .as_ref()
             .map(announcer::bfd_configs)
             .unwrap_or_default();
-        self.bfd_sessions.clear();
         if self.bfd_configs.is_empty() {
             return Ok(());
         }
+        self.spawn_bfd()
+    }
+
+    /// Starts a BFD speaker with no session yet (its sessions follow OSPF neighbors and the
+    /// `bfd_instance` blocks).
+    fn spawn_bfd(&mut self) -> Result<(), ControlError> {
+        self.bfd_sessions.clear();
+        self.bfd_instances.clear();
         let (handle, mut bfd_events) = bfd::spawn().map_err(ControlError::Bfd)?;
         let forward = self.events.clone();
         tokio::spawn(async move {
@@ -427,6 +445,129 @@ impl Controller {
         });
         self.bfd = Some(handle);
         Ok(())
+    }
+
+    /// Gives the speaker exactly one session per `bfd_instance` (starting the speaker if
+    /// none runs). A session is bound to the interface whose IPv4 network holds the
+    /// neighbor (single hop, RFC 5881), preferring the one holding `source_ip`; an instance
+    /// with no such interface gets no session and stays not Up, with a warning.
+    async fn sync_bfd_instances(&mut self) {
+        let wanted = self.wanted_bfd_instances().await;
+        if wanted.is_empty() && self.bfd_instances.is_empty() {
+            return;
+        }
+        if self.bfd.is_none() {
+            if let Err(err) = self.spawn_bfd() {
+                tracing::error!(error = %err, "bfd_instance sessions not started");
+                return;
+            }
+        }
+        let Some(handle) = self.bfd.as_ref() else {
+            return;
+        };
+        let gone: Vec<bfd::SessionKey> = self
+            .bfd_instances
+            .iter()
+            .filter(|(key, running)| wanted.get(*key) != Some(*running))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in gone {
+            if let Some(old) = self.bfd_instances.remove(&key) {
+                if let Some(vrrp) = self.vrrp.as_ref() {
+                    vrrp.set_bfd(&old.name, false);
+                }
+                self.bfd_states.send_modify(|s| {
+                    s.remove(&old.name);
+                });
+            }
+            handle.remove(key.clone());
+            self.bfd_sessions.remove(&key);
+        }
+        for (key, session) in wanted {
+            if self.bfd_instances.contains_key(&key) {
+                continue;
+            }
+            tracing::info!(bfd_instance = %session.name, peer = %key.peer, interface = %key.ifname, "bfd_instance session started");
+            handle.add(key.clone(), session.source, session.config.clone());
+            self.bfd_sessions.insert(
+                key.clone(),
+                BfdSessionView {
+                    peer: key.peer.to_string(),
+                    interface: key.ifname.clone(),
+                    state: "Down".into(),
+                    transitions: 0,
+                    last_down_reason: None,
+                },
+            );
+            self.bfd_states.send_modify(|s| {
+                s.insert(session.name.clone(), false);
+            });
+            self.bfd_instances.insert(key, session);
+        }
+    }
+
+    /// The session every `bfd_instance` of the configuration should have.
+    async fn wanted_bfd_instances(&self) -> BTreeMap<bfd::SessionKey, BfdInstanceSession> {
+        let mut out = BTreeMap::new();
+        if self.config().bfd_instances.is_empty() {
+            return out;
+        }
+        let (addresses, links) = match (
+            self.netlink.addresses(None).await,
+            self.netlink.links().await,
+        ) {
+            (Ok(a), Ok(l)) => (a, l),
+            (Err(err), _) | (_, Err(err)) => {
+                tracing::error!(error = %err, "bfd_instance: cannot list interfaces; no session started");
+                return out;
+            }
+        };
+        for b in &self.config().bfd_instances {
+            let reaches = |a: &&crate::net::IfAddress| match a.addr {
+                IpAddr::V4(ip) => ipnetwork::Ipv4Network::new(ip, a.prefix_len)
+                    .is_ok_and(|net| net.contains(b.neighbor) && ip != b.neighbor),
+                IpAddr::V6(_) => false,
+            };
+            let chosen = addresses
+                .iter()
+                .filter(reaches)
+                .find(|a| b.source.is_none_or(|s| a.addr == IpAddr::V4(s)))
+                .and_then(|a| links.iter().find(|l| l.index == a.ifindex));
+            let Some(link) = chosen else {
+                tracing::warn!(bfd_instance = %b.name, neighbor = %b.neighbor, "bfd_instance: no interface reaches the neighbor directly (single-hop BFD); no session, the instance stays not Up");
+                continue;
+            };
+            let us = |x: u32| Duration::from_micros(x.into());
+            out.insert(
+                bfd::SessionKey {
+                    peer: b.neighbor,
+                    ifname: link.name.clone(),
+                },
+                BfdInstanceSession {
+                    name: b.name.clone(),
+                    source: b.source,
+                    config: bfd::SessionConfig {
+                        min_tx: us(b.min_tx_us),
+                        min_rx: us(b.min_rx_us),
+                        idle_tx: us(b.idle_tx_us),
+                        multiplier: b.multiplier,
+                        auth: None,
+                    },
+                },
+            );
+        }
+        out
+    }
+
+    /// Tells VRRP the state of every `bfd_instance` session (after VRRP started).
+    fn push_bfd_states(&self) {
+        let Some(vrrp) = self.vrrp.as_ref() else {
+            return;
+        };
+        for (key, session) in &self.bfd_instances {
+            let up = self.bfd_sessions.get(key).is_some_and(|v| v.state == "Up");
+            vrrp.set_bfd(&session.name, up);
+        }
     }
 
     /// A neighbor reached 2-Way: a BFD session to it, as FRR and BIRD do; below 2-Way the
@@ -447,6 +588,10 @@ impl Controller {
             peer: address,
             ifname: interface.to_string(),
         };
+        if self.bfd_instances.contains_key(&key) {
+            // A bfd_instance already runs this session: it serves OSPF too.
+            return;
+        }
         if to >= N::TwoWay && from < N::TwoWay {
             handle.add(key.clone(), None, config.clone());
             self.bfd_sessions.insert(
@@ -498,6 +643,10 @@ impl Controller {
         if let Err(err) = self.start_announcer().await {
             tracing::error!(error = %err, "OSPF speaker did not restart; VIPs are not announced");
         }
+        // A new speaker (or none): the bfd_instance sessions start again in it.
+        self.bfd_instances.clear();
+        self.sync_bfd_instances().await;
+        self.push_bfd_states();
     }
 
     /// Hands VRRP the new configuration (unchanged instances keep their state), starting or
@@ -518,6 +667,7 @@ impl Controller {
                 if let Err(err) = self.start_vrrp() {
                     tracing::error!(error = %err, "VRRP did not start");
                 }
+                self.push_bfd_states();
             }
             (None, true) => {}
         }
@@ -613,6 +763,15 @@ impl Controller {
                     if to == bfd::packet::State::Down {
                         view.last_down_reason = Some(diag.to_string());
                     }
+                }
+                if let Some(session) = self.bfd_instances.get(&key) {
+                    let up = to == bfd::packet::State::Up;
+                    if let Some(vrrp) = self.vrrp.as_ref() {
+                        vrrp.set_bfd(&session.name, up);
+                    }
+                    self.bfd_states.send_modify(|s| {
+                        s.insert(session.name.clone(), up);
+                    });
                 }
                 // RFC 5882 §4.1 / what BIRD and FRR do: a BFD session that was Up and
                 // went Down takes the OSPF neighbor Down at once. A session that never came
@@ -931,6 +1090,7 @@ impl Controller {
         if self.config().ospf != ospf_before {
             self.reconfigure_announcer().await;
         }
+        self.sync_bfd_instances().await;
         self.reloads.succeeded += 1;
         self.reloads.last_errors.clear();
         self.apply().await;
@@ -989,7 +1149,7 @@ impl Controller {
                 },
                 None => {
                     return Reply::Error(
-                        "no BFD speaker runs here (an ospf interface needs a bfd block)".into(),
+                        "no BFD speaker runs here (an ospf interface needs a bfd block, or the configuration a bfd_instance)".into(),
                     )
                 }
             },
@@ -1178,6 +1338,14 @@ impl Controller {
             }
         }
     }
+}
+
+/// A `bfd_instance`'s session as it was added to the speaker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BfdInstanceSession {
+    name: String,
+    source: Option<Ipv4Addr>,
+    config: bfd::SessionConfig,
 }
 
 /// What `status` and `ospf …` say while an active-active director's speaker waits: it

@@ -15,7 +15,8 @@ pub struct StatusView {
     pub vips: Vec<VipView>,
     /// Set when an OSPF speaker runs.
     pub ospf: Option<OspfSummaryView>,
-    /// BFD sessions to OSPF neighbors (interfaces with a `bfd` block), from their events.
+    /// BFD sessions (to OSPF neighbors on interfaces with a `bfd` block, and of the
+    /// `bfd_instance`s), from their events.
     #[serde(default)]
     pub bfd: Vec<BfdSessionView>,
     pub reloads: ReloadCounters,

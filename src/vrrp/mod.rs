@@ -119,6 +119,8 @@ pub struct VrrpStatus {
 enum Command {
     Reload(Box<Settings>, oneshot::Sender<Result<(), VrrpError>>),
     Status(oneshot::Sender<VrrpStatus>),
+    /// A `bfd_instance`'s session is Up (true) or not.
+    Bfd(String, bool),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -196,6 +198,7 @@ pub fn spawn_settings(
         process_task: None,
         process_tx,
         processes: HashMap::new(),
+        bfds: HashMap::new(),
         links: HashMap::new(),
         events: events_tx,
         global: GlobalCounters::default(),
@@ -228,6 +231,11 @@ impl VrrpHandle {
             .send(Command::Reload(Box::new(settings), tx))
             .map_err(|_| VrrpError::Stopped)?;
         rx.await.map_err(|_| VrrpError::Stopped)?
+    }
+
+    /// The session of `bfd_instance` `name` is Up (true) or not: `track_bfd` follows it.
+    pub fn set_bfd(&self, name: &str, up: bool) {
+        let _ = self.commands.send(Command::Bfd(name.to_string(), up));
     }
 
     pub async fn status(&self) -> Result<VrrpStatus, VrrpError> {
@@ -287,6 +295,8 @@ struct Manager {
     process_tx: mpsc::UnboundedSender<(String, u64, bool)>,
     /// Whether each tracked process has its quorum.
     processes: HashMap<String, bool>,
+    /// Whether each `bfd_instance`'s session is Up (absent: not Up yet).
+    bfds: HashMap<String, bool>,
     links: HashMap<String, crate::net::Link>,
     events: mpsc::UnboundedSender<VrrpEvent>,
     global: GlobalCounters,
@@ -322,6 +332,7 @@ impl Manager {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
                     Some(Command::Status(reply)) => { let _ = reply.send(self.status()); }
+                    Some(Command::Bfd(name, up)) => self.bfd_state(name, up).await,
                     Some(Command::Reload(settings, reply)) => {
                         self.apply_settings(*settings).await;
                         let _ = reply.send(Ok(()));
@@ -885,6 +896,22 @@ impl Manager {
         }
     }
 
+    /// A `bfd_instance`'s session came Up or left Up.
+    async fn bfd_state(&mut self, name: String, up: bool) {
+        if self.bfds.insert(name.clone(), up) == Some(up) {
+            return;
+        }
+        let users: Vec<String> = self
+            .instances
+            .values()
+            .filter(|i| i.settings.track_bfds.iter().any(|t| t.name == name))
+            .map(|i| i.settings.name.clone())
+            .collect();
+        for u in users {
+            self.retrack(&u, true).await;
+        }
+    }
+
     /// A tracked file's value changed.
     async fn file_value(&mut self, name: String, generation: u64, value: i32) {
         if self.file_tasks.get(&name).map(|(_, g, _)| *g) != Some(generation) {
@@ -907,7 +934,8 @@ impl Manager {
     // ===== tracking =====
 
     /// Recomputes the effective priority and fault state of `name` from its interface,
-    /// tracked interfaces, scripts, processes and files; feeds the changes to the state machine.
+    /// tracked interfaces, scripts, processes, BFD sessions and files; feeds the changes to
+    /// the state machine.
     async fn retrack(&mut self, name: &str, running: bool) {
         let Some(inst) = self.instances.get(name) else {
             return;
@@ -936,6 +964,14 @@ impl Manager {
         }
         for t in &s.track_processes {
             let up = self.processes.get(&t.name).copied().unwrap_or(false);
+            let (d, f) = track_adjustment(up, t.weight, t.reverse);
+            delta += d;
+            if f {
+                fault = fault.or(Some(FaultCause::Tracking));
+            }
+        }
+        for t in &s.track_bfds {
+            let up = self.bfds.get(&t.name).copied().unwrap_or(false);
             let (d, f) = track_adjustment(up, t.weight, t.reverse);
             delta += d;
             if f {

@@ -64,6 +64,10 @@ pub struct TrackedFile {
 /// as a vrrp_script's.
 pub type TrackedProcess = TrackedScript;
 
+/// A tracked `bfd_instance`: up while its BFD session is Up; the weight works as a
+/// vrrp_script's.
+pub type TrackedBfd = TrackedScript;
+
 /// The notify scripts of an instance or a sync group.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NotifyScripts {
@@ -106,6 +110,7 @@ pub struct InstanceSettings {
     pub track_scripts: Vec<TrackedScript>,
     pub track_files: Vec<TrackedFile>,
     pub track_processes: Vec<TrackedProcess>,
+    pub track_bfds: Vec<TrackedBfd>,
     pub dont_track_primary: bool,
     pub notify: NotifyScripts,
     pub notify_master_rx_lower_pri: Option<Script>,
@@ -454,6 +459,7 @@ fn instance(
         .collect();
     let track_files = tracked_files(config, inst);
     let track_processes = tracked_processes(config, inst);
+    let track_bfds = tracked_bfds(config, inst);
     let interval = if family == Family::V6 {
         g.gna_interval
     } else {
@@ -491,6 +497,7 @@ fn instance(
         track_scripts,
         track_files,
         track_processes,
+        track_bfds,
         dont_track_primary: inst.dont_track_primary,
         notify: NotifyScripts {
             master: inst.notify_master.clone(),
@@ -582,6 +589,24 @@ fn tracked_processes(config: &Config, inst: &VrrpInstance) -> Vec<TrackedProcess
     )
     .into_iter()
     .map(|(name, weight, reverse)| TrackedProcess {
+        name,
+        // Within −254..=254: the keyword tables bound every weight.
+        weight: weight as i32,
+        reverse,
+    })
+    .collect()
+}
+
+fn tracked_bfds(config: &Config, inst: &VrrpInstance) -> Vec<TrackedBfd> {
+    tracked(
+        config,
+        inst,
+        &inst.track_bfd,
+        |g| &g.track_bfd,
+        |n| config.bfd_instance(n).map(|b| (b.weight, b.reverse)),
+    )
+    .into_iter()
+    .map(|(name, weight, reverse)| TrackedBfd {
         name,
         // Within −254..=254: the keyword tables bound every weight.
         weight: weight as i32,

@@ -206,8 +206,9 @@ impl AuthError {
     }
 }
 
-/// A session's authentication configuration: one key (RFC 5880 §6.7.1 allows several;
-/// one is what BIRD's and FRR's configurations usually carry).
+/// A session's authentication configuration: one key (the Auth Key ID of RFC 5880
+/// §4.2–§4.4 lets several be active at once; one is what BIRD's and FRR's configurations
+/// usually carry).
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthConfig {
     pub auth_type: AuthType,

@@ -542,7 +542,13 @@ pub(super) fn virtual_server(b: &mut Builder, node: &Node, diag: &mut Diagnostic
         );
     }
     default_protocol(&mut draft, &b.config.virtual_server_groups, diag);
-    if let Some(vs) = resolve_virtual_server(draft, &b.track_files, &mut b.map, diag) {
+    if let Some(vs) = resolve_virtual_server(
+        draft,
+        &b.track_files,
+        &b.config.bfd_instances,
+        &mut b.map,
+        diag,
+    ) {
         b.config.virtual_servers.push(vs);
     }
 }
@@ -581,6 +587,7 @@ pub(super) fn default_protocol(
 pub(super) fn resolve_virtual_server(
     mut draft: VsDraft,
     track_files: &[TrackFile],
+    bfd_instances: &[BfdInstance],
     map: &mut SourceMap,
     d: &mut Diagnostics,
 ) -> Option<VirtualServer> {
@@ -682,6 +689,7 @@ pub(super) fn resolve_virtual_server(
                     port,
                     log_all_failures: draft.log_all_failures,
                     track_files,
+                    bfd_instances,
                 };
                 resolve_checker(c, &rs, d)
             })
@@ -734,6 +742,8 @@ pub(super) struct RsContext<'a> {
     /// global_defs `checker_log_all_failures`.
     pub(super) log_all_failures: bool,
     pub(super) track_files: &'a [TrackFile],
+    /// The bfd_instance blocks read so far (BFD_CHECK names one).
+    pub(super) bfd_instances: &'a [BfdInstance],
 }
 
 pub(super) fn resolve_checker(
@@ -855,6 +865,37 @@ pub(super) fn resolve_checker(
         CheckerKind::Ping => Some(Checker::Ping { common }),
         CheckerKind::File => resolve_file_check(c.file, c.span, rs.track_files, d)
             .map(|file| Checker::File { common, file }),
+        CheckerKind::Bfd => {
+            // keepalived (check_bfd.c) reports an unknown or missing name and drops the
+            // checker; so does director, as a warning, so that its files still load.
+            let Some((name, span)) = c.bfd_name else {
+                d.warn(
+                    c.span,
+                    "BFD_CHECK has no name, ignored (as keepalived does), expected 'name NAME' naming a bfd_instance; without another checker this real server is always up",
+                );
+                return None;
+            };
+            if !rs.bfd_instances.iter().any(|b| b.name == name) {
+                d.warn(
+                    span,
+                    format!("BFD_CHECK: no bfd_instance '{name}' defined above, ignored (as keepalived does); without another checker this real server is always up"),
+                );
+                return None;
+            }
+            // Nothing to probe: the verdict follows the session (polled every
+            // BFD_CHECK_POLL, one failure is down, one success up).
+            let common = CheckerCommon {
+                retry: 0,
+                delay_before_retry: def::BFD_CHECK_POLL,
+                warmup: Duration::ZERO,
+                delay_loop: def::BFD_CHECK_POLL,
+                ..common
+            };
+            Some(Checker::Bfd {
+                common,
+                bfd: BfdCheck { name },
+            })
+        }
     }
 }
 
@@ -1197,22 +1238,6 @@ pub(super) fn real_server(n: &Node, d: &mut Diagnostics) -> Option<RsDraft> {
 
 pub const REAL_SERVER_IGNORED: &[&str] = &["snmp_name", "track_file"];
 
-pub(super) fn unsupported_checker(n: &Node, d: &mut Diagnostics) {
-    d.warn(
-        n.span.clone(),
-        format!(
-            "{} is not supported by director and is ignored; without another checker this real server is always up",
-            n.keyword
-        ),
-    );
-}
-
-macro_rules! unsupported {
-    ($name:literal) => {
-        kw_many!($name, |_r, n, d| unsupported_checker(n, d))
-    };
-}
-
 pub(super) const RS_OWN: &[Kw<RsDraft>] = &[
     kw!("weight", |r, n, d| {
         if let Some(w) = v::int(n, 0, i32::MAX as i64, d) {
@@ -1241,7 +1266,7 @@ pub(super) const RS_OWN: &[Kw<RsDraft>] = &[
     kw_many!("PING_CHECK", |r, n, d| checker(r, n, CheckerKind::Ping, d)),
     kw_many!("FILE_CHECK", |r, n, d| checker(r, n, CheckerKind::File, d)),
     // Waits for director's BFD.
-    unsupported!("BFD_CHECK"),
+    kw_many!("BFD_CHECK", |r, n, d| checker(r, n, CheckerKind::Bfd, d)),
 ];
 
 pub static REAL_SERVER: std::sync::LazyLock<Vec<Kw<RsDraft>>> = std::sync::LazyLock::new(|| {
@@ -1263,6 +1288,7 @@ pub(super) enum CheckerKind {
     Udp,
     Ping,
     File,
+    Bfd,
 }
 
 pub struct CheckerDraft {
@@ -1288,6 +1314,8 @@ pub struct CheckerDraft {
     pub(super) dns_name: Option<String>,
     pub(super) udp: UdpCheck,
     pub(super) file: FileDraft,
+    /// BFD_CHECK's `name` and where it is written.
+    pub(super) bfd_name: Option<(String, Span)>,
 }
 
 /// FILE_CHECK's own keywords, resolved against the track_file blocks.
@@ -1341,6 +1369,7 @@ pub(super) fn checker(r: &mut RsDraft, n: &Node, kind: CheckerKind, d: &mut Diag
             max_reply_length: def::UDP_MAX_REPLY_LENGTH,
         },
         file: FileDraft::default(),
+        bfd_name: None,
     };
     let Some(children) = v::block(n, d) else {
         return;
@@ -1355,6 +1384,7 @@ pub(super) fn checker(r: &mut RsDraft, n: &Node, kind: CheckerKind, d: &mut Diag
         CheckerKind::Udp => &UDP_CHECK,
         CheckerKind::Ping => &PING_CHECK,
         CheckerKind::File => &FILE_CHECK,
+        CheckerKind::Bfd => BFD_CHECK,
     };
     apply(&n.keyword, table, &[], &mut c, children, d);
     r.checkers.push(c);
@@ -1621,6 +1651,12 @@ pub static PING_CHECK: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
     std::sync::LazyLock::new(|| table(&[&CHECKER_CONNECT, &CHECKER_TIMING]));
 pub static FILE_CHECK: std::sync::LazyLock<Vec<Kw<CheckerDraft>>> =
     std::sync::LazyLock::new(|| table(&[&FILE_OWN]));
+/// BFD_CHECK has none of the standard options (keepalived.conf(5)), only the name.
+pub const BFD_CHECK: &[Kw<CheckerDraft>] = &[kw!("name", |c, n, d| {
+    if let Some(name) = v::single(n, "a bfd_instance name", d) {
+        c.bfd_name = Some((name.to_string(), n.span.clone()));
+    }
+})];
 
 pub(super) fn url(n: &Node, d: &mut Diagnostics) -> Option<UrlCheck> {
     v::no_more_args(n, 0, d);

@@ -57,12 +57,14 @@ macro_rules! kw_many {
 }
 
 // One file per block; the macros above are in scope in each (declared after them).
+mod bfd;
 mod director;
 mod global;
 mod lvs;
 mod ospf;
 mod vrrp;
 
+pub use self::bfd::*;
 pub use self::director::*;
 pub use self::global::*;
 pub use self::lvs::*;
@@ -161,6 +163,7 @@ pub fn apply<T>(
 pub struct SourceMap {
     pub vrrp_scripts: Vec<Span>,
     pub vrrp_track_processes: Vec<Span>,
+    pub bfd_instances: Vec<Span>,
     pub vrrp_sync_groups: Vec<SyncGroupSpans>,
     pub vrrp_instances: Vec<InstanceSpans>,
     pub virtual_server_groups: Vec<Span>,
@@ -176,6 +179,7 @@ pub struct SyncGroupSpans {
     pub members: Vec<Span>,
     pub track_files: Vec<Span>,
     pub track_processes: Vec<Span>,
+    pub track_bfds: Vec<Span>,
 }
 
 #[derive(Debug, Clone)]
@@ -188,6 +192,7 @@ pub struct InstanceSpans {
     pub track_scripts: Vec<Span>,
     pub track_files: Vec<Span>,
     pub track_processes: Vec<Span>,
+    pub track_bfds: Vec<Span>,
     pub virtual_ipaddress: Vec<Span>,
     pub unicast_peers: Option<Span>,
 }
@@ -402,12 +407,7 @@ pub const NOT_IMPLEMENTED: &[(&str, &str, &str)] = &[
     ),
 ];
 
-const TOP_IGNORED: &[&str] = &[
-    "static_rules",
-    "linkbeat_interfaces",
-    "garp_group",
-    "bfd_instance",
-];
+const TOP_IGNORED: &[&str] = &["static_rules", "linkbeat_interfaces", "garp_group"];
 
 const TOP: &[Kw<Builder>] = &[
     kw_many!("global_defs", |b, n, d| global_defs(b, n, d)),
@@ -431,6 +431,7 @@ const TOP: &[Kw<Builder>] = &[
     }),
     kw_many!("vrrp_script", |b, n, d| vrrp_script(b, n, d)),
     kw_many!("vrrp_track_process", |b, n, d| vrrp_track_process(b, n, d)),
+    kw_many!("bfd_instance", |b, n, d| bfd_instance(b, n, d)),
     kw_many!("vrrp_sync_group", |b, n, d| vrrp_sync_group(b, n, d)),
     kw_many!("vrrp_instance", |b, n, d| vrrp_instance(b, n, d)),
     kw_many!("virtual_server_group", |b, n, d| virtual_server_group(
@@ -480,6 +481,7 @@ pub fn all_keywords() -> Vec<(&'static str, Vec<&'static str>)> {
         ("SSL", names(SSL)),
         ("vrrp_script", names(VRRP_SCRIPT)),
         ("vrrp_track_process", names(TRACK_PROCESS)),
+        ("bfd_instance", names(BFD_INSTANCE)),
         ("vrrp_sync_group", names(SYNC_GROUP)),
         ("vrrp_instance", names(VRRP_INSTANCE)),
         ("vrrp authentication", names(VRRP_AUTH)),
@@ -494,6 +496,7 @@ pub fn all_keywords() -> Vec<(&'static str, Vec<&'static str>)> {
         ("UDP_CHECK", names(&UDP_CHECK)),
         ("PING_CHECK", names(&PING_CHECK)),
         ("FILE_CHECK", names(&FILE_CHECK)),
+        ("BFD_CHECK", names(BFD_CHECK)),
         ("track_file", names(TRACK_FILE)),
         ("url", names(URL)),
     ]

@@ -394,12 +394,14 @@ pub(super) fn vrrp_sync_group(b: &mut Builder, node: &Node, diag: &mut Diagnosti
             track_script: Vec::new(),
             track_file: Vec::new(),
             track_process: Vec::new(),
+            track_bfd: Vec::new(),
         },
         spans: SyncGroupSpans {
             block: Some(node.span.clone()),
             members: Vec::new(),
             track_files: Vec::new(),
             track_processes: Vec::new(),
+            track_bfds: Vec::new(),
         },
     };
     if let Some(children) = v::block(node, diag) {
@@ -421,7 +423,7 @@ pub struct SyncGroupDraft {
     pub(super) spans: SyncGroupSpans,
 }
 
-pub const SYNC_GROUP_IGNORED: &[&str] = &["track_process", "track_bfd", "notify_priority_changes"];
+pub const SYNC_GROUP_IGNORED: &[&str] = &["track_process", "notify_priority_changes"];
 
 pub const SYNC_GROUP: &[Kw<SyncGroupDraft>] = &[
     kw_many!("group", |g, n, d| {
@@ -471,6 +473,12 @@ pub const SYNC_GROUP: &[Kw<SyncGroupDraft>] = &[
         for (t, span) in track_file_refs(n, d) {
             g.group.track_process.push(t);
             g.spans.track_processes.push(span);
+        }
+    }),
+    kw_many!("track_bfd", |g, n, d| {
+        for (t, span) in track_file_refs(n, d) {
+            g.group.track_bfd.push(t);
+            g.spans.track_bfds.push(span);
         }
     }),
 ];
@@ -524,6 +532,7 @@ pub(super) fn vrrp_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics
             track_script: Vec::new(),
             track_file: Vec::new(),
             track_process: Vec::new(),
+            track_bfd: Vec::new(),
             nopreempt: false,
             preempt_delay: def::PREEMPT_DELAY,
             garp_master_delay: Duration::ZERO,
@@ -568,6 +577,7 @@ pub(super) fn vrrp_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics
             track_scripts: Vec::new(),
             track_files: Vec::new(),
             track_processes: Vec::new(),
+            track_bfds: Vec::new(),
             virtual_ipaddress: Vec::new(),
             unicast_peers: None,
         },
@@ -605,7 +615,6 @@ pub(super) fn vrrp_instance(b: &mut Builder, node: &Node, diag: &mut Diagnostics
 
 pub const VRRP_INSTANCE_IGNORED: &[&str] = &[
     "virtual_rules",
-    "track_bfd",
     "garp_extra_if",
     "use_vmac_addr",
     "use_ipvlan",
@@ -761,6 +770,12 @@ pub const VRRP_INSTANCE: &[Kw<InstanceDraft>] = &[
         for (t, span) in track_file_refs(n, d) {
             i.inst.track_process.push(t);
             i.spans.track_processes.push(span);
+        }
+    }),
+    kw_many!("track_bfd", |i, n, d| {
+        for (t, span) in track_file_refs(n, d) {
+            i.inst.track_bfd.push(t);
+            i.spans.track_bfds.push(span);
         }
     }),
     kw!("nopreempt", |i, n, d| {

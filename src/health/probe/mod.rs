@@ -2,6 +2,7 @@
 //! (the checker's `connect_timeout`, or `misc_timeout` for scripts) and in the bytes it
 //! reads, and nothing a server sends can make it panic.
 
+pub mod bfd;
 mod dns;
 // VRRP's track_file shares the reading and init_file rules (vrrp/track_file.rs).
 pub(crate) mod file;
@@ -39,12 +40,15 @@ pub enum WeightChange {
     Add(i64),
 }
 
-/// What probes share across checks: TLS client contexts and the host name.
+/// What probes share across checks: TLS client contexts, the host name and the BFD
+/// sessions' states.
 #[derive(Debug, Default)]
 pub struct ProbeEnv {
     pub tls: tls::TlsCache,
     /// SMTP_CHECK's default HELO name.
     pub host_name: String,
+    /// BFD_CHECK's source; `None` where nothing publishes states (then it is down).
+    pub bfd: Option<bfd::BfdStates>,
 }
 
 /// Gets a checker ready before its first probe: FILE_CHECK writes its `init_file` value.
@@ -72,5 +76,6 @@ pub async fn probe(checker: &Checker, env: &ProbeEnv) -> Outcome {
         Checker::Udp { common, udp } => udp::probe(common, udp).await,
         Checker::Ping { common } => ping::probe(common).await,
         Checker::File { common, file } => file::probe(common, file).await,
+        Checker::Bfd { bfd, .. } => bfd::probe(bfd, env.bfd.as_ref()),
     }
 }
