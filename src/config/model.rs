@@ -140,6 +140,10 @@ pub struct DirectorSettings {
     /// Group allowed to use the control socket besides root (name or GID); read at start.
     pub control_socket_group: Option<String>,
     pub metrics_listen: Option<SocketAddr>,
+    /// How often the dataplane reads the kernel's tables back to undo changes made behind
+    /// its back; `None`: the default (300 s), zero: never.
+    #[serde(serialize_with = "opt_secs")]
+    pub dataplane_resync_interval: Option<Duration>,
 }
 
 // ───────────────────────────── ospf { } ─────────────────────────────

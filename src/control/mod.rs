@@ -255,6 +255,8 @@ struct Controller {
     desired: Arc<DesiredTables>,
     /// The last reconcile's outcome; its failures are retried.
     last_report: ReconcileReport,
+    /// Objects the dataplane's resyncs found changed behind our back and put back.
+    drift_repaired: u64,
     reloads: ReloadCounters,
     /// What the socket and metrics servers read.
     published: watch::Sender<Arc<Snapshot>>,
@@ -280,6 +282,7 @@ impl Controller {
         };
         let dataplane = DataplaneWorker::spawn(backend_kind, options, events.clone())
             .map_err(ControlError::DataplaneThread)?;
+        dataplane.resync_every(resync_interval(&config));
         let netlink = Netlink::new()?;
         let loopback = if config.mode() == Mode::ActiveActive {
             Some(vips::LoopbackVips::new(netlink.clone()).await?)
@@ -320,6 +323,7 @@ impl Controller {
             events,
             desired: Arc::default(),
             last_report: ReconcileReport::default(),
+            drift_repaired: 0,
             reloads: ReloadCounters::default(),
             published: watch::Sender::new(Arc::new(Snapshot::starting(StatusView::default()))),
             results_unpublished: false,
@@ -768,6 +772,7 @@ impl Controller {
     }
 
     fn dataplane_report(&mut self, report: ReconcileReport) {
+        self.drift_repaired += report.drift_repaired as u64;
         if report.kernel_ops > 0 || !report.is_clean() {
             tracing::info!(
                 planned = report.ops_planned,
@@ -915,6 +920,7 @@ impl Controller {
             }
         };
         let ospf_before = self.config().ospf.clone();
+        self.dataplane.resync_every(resync_interval(&loaded.config));
         self.core
             .set_config(Arc::new(loaded.config), Instant::now());
         let (started, stopped) = self.checkers.reconcile(self.core.checkers());
@@ -1096,6 +1102,7 @@ impl Controller {
             dataplane: DataplaneView {
                 backend: self.backend_name(),
                 last_operations: self.last_report.kernel_ops,
+                drift_repaired: self.drift_repaired,
                 failures: self
                     .last_report
                     .failures
@@ -1202,6 +1209,17 @@ fn dataplane_name(kind: crate::config::model::DataplaneKind) -> &'static str {
         DataplaneKind::Nftables => "nftables",
         DataplaneKind::None => "none",
     }
+}
+
+/// `director { dataplane_resync_interval }`, or the default; zero turns resyncs off.
+fn resync_interval(config: &Config) -> Option<Duration> {
+    Some(
+        config
+            .director
+            .dataplane_resync_interval
+            .unwrap_or(dataplane_worker::DEFAULT_RESYNC_INTERVAL),
+    )
+    .filter(|interval| !interval.is_zero())
 }
 
 /// Exponential back-off between retries of failed kernel objects.

@@ -102,6 +102,12 @@ impl Snapshot {
                 "Objects the dataplane could not program (retried with back-off).",
             )
             .sample(vec![], status.dataplane.failures.len() as f64),
+            Family::new(
+                "director_dataplane_drift_repaired_total",
+                Kind::Counter,
+                "Kernel objects a periodic resync found changed behind director's back and put back.",
+            )
+            .sample(vec![], status.dataplane.drift_repaired as f64),
         ];
         let mut vips = Family::new(
             "director_vip_announced",
