@@ -113,8 +113,11 @@ impl Drop for Netns {
 fn main() {
     let services = env_usize("DIRECTOR_BENCH_SERVICES", 10_000);
     let reloads = env_usize("DIRECTOR_BENCH_RELOADS", 100).max(1);
-    let dir = std::env::temp_dir().join(format!("director-reload-rss-{}", std::process::id()));
-    let ns = Netns(format!("dt-rss-{}", std::process::id()));
+    // Not under /tmp nor named dt-*: the test sweepers (scripts/lab/sweep-netns) would
+    // take a long run for a leftover.
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("director-reload-rss-{}", std::process::id()));
+    let ns = Netns(format!("director-rss-{}", std::process::id()));
     let made = Command::new("ip")
         .args(["netns", "add", &ns.0])
         .status()

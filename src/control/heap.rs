@@ -7,7 +7,9 @@
 //! 377 MiB after start and 663, 720, 772, 820 MiB after the first reloads, while the bytes
 //! in use (`mallinfo2`) returned to their level before each reload — retention by the
 //! allocator, not a leak. `malloc_trim(0)` releases every free page of every arena
-//! (`madvise(MADV_DONTNEED)`); see docs/operations.md, "Memory".
+//! (`madvise(MADV_DONTNEED)`). It cannot release pages that free and live allocations
+//! share, which is why `config::load_with` parses on a thread of its own (own arena) and
+//! copies the model out; see docs/operations.md, "Memory across reloads".
 
 /// What the allocator held before and after giving free pages back, in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
