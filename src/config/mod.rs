@@ -58,13 +58,20 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, ConfigErr
     // 10k x 10 file left 241 MiB resident for a 70 MiB model. Parsed on a thread of its
     // own, everything lands in that thread's glibc arena; the model is copied out compactly
     // here and the whole arena is free afterwards (control/heap.rs returns it).
+    let parse = &parse;
     std::thread::scope(|scope| {
         match std::thread::Builder::new()
             .name("config-load".into())
-            .spawn_scoped(scope, &parse)
+            .spawn_scoped(scope, parse)
         {
             Ok(loader) => match loader.join() {
-                Ok(result) => result.map(|loaded| loaded.clone()),
+                Ok(result) => result.map(|loaded| {
+                    // The copy is allocated here, in this thread's arena; the original
+                    // goes back to the loader's arena, which is then empty.
+                    let compact = loaded.clone();
+                    drop(loaded);
+                    compact
+                }),
                 Err(panic) => std::panic::resume_unwind(panic),
             },
             // No thread to be had (resource limits): load here, only less compactly.
