@@ -988,3 +988,58 @@ fn directord_restart_never_flushes() {
     assert!(status.success(), "{status}");
     assert_eq!(saved(None), reloaded, "SIGTERM changed the tables");
 }
+
+/// The daemon's periodic resync (`dataplane_resync_interval`) puts back what someone changed
+/// with ipvsadm on its services and counts it in `directorctl status`.
+#[test]
+fn directord_resync_puts_back_what_ipvsadm_changed() {
+    use std::time::{Duration, Instant};
+    let Some((_g, dir)) = setup("resync") else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "director {\n  dataplane_resync_interval 1\n}\nvirtual_server 10.99.0.2 80 {\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n  real_server 10.1.0.21 80 {\n    weight 2\n  }\n  real_server 10.1.0.22 80 {\n    weight 1\n  }\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let socket = dir.join("directord.sock");
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_directord"))
+        .arg("-f")
+        .arg(&conf)
+        .arg("--runtime-dir")
+        .arg(&dir)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start directord: {e}"));
+    let drift_repaired = || -> Option<u64> {
+        let out = Command::new(env!("CARGO_BIN_EXE_directorctl"))
+            .arg("-s")
+            .arg(&socket)
+            .args(["--json", "status"])
+            .output()
+            .ok()?;
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        status["dataplane"]["drift_repaired"].as_u64()
+    };
+    let wait_for = |what: &str, check: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !check() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("our service", &|| saved(None).len() == 3);
+    let programmed = saved(None);
+    wait_for("the first status", &|| drift_repaired().is_some());
+    assert_eq!(drift_repaired(), Some(0));
+
+    run("ipvsadm -e -t 10.99.0.2:80 -r 10.1.0.21:80 -m -w 9; ipvsadm -d -t 10.99.0.2:80 -r 10.1.0.22:80");
+    wait_for("the resync to put both back", &|| saved(None) == programmed);
+    wait_for("the drift count", &|| drift_repaired() == Some(2));
+
+    run(&format!("kill -TERM {}", daemon.id()));
+    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status}");
+}
