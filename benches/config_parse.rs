@@ -78,18 +78,18 @@ fn main() {
     let mut model_bytes = None;
     let mut model_rss_kb = None;
     for run in 0..RUNS {
-        let heap_before = director::control::heap::in_use();
+        let heap_before = director::heap::in_use();
         let start = Instant::now();
         let loaded = director::config::load(&path);
         let elapsed = start.elapsed();
         if run == 0 {
             // What the loaded model keeps alive (the parser's scratch is freed by now).
             model_bytes = heap_before
-                .zip(director::control::heap::in_use())
+                .zip(director::heap::in_use())
                 .map(|(before, after)| after.saturating_sub(before));
             // And what it occupies in RAM once the allocator gave free pages back, as the
             // daemon does after a load (comparable to keepalived's RSS).
-            director::control::heap::release_freed();
+            director::heap::release_freed();
             model_rss_kb = status_kb("VmRSS:").map(|kb| kb.saturating_sub(rss_before));
         }
         match &loaded {

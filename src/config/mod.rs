@@ -49,9 +49,14 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigErrors> {
 /// [`load`] with keepalived's config-id (`-i`) for `@id` conditional lines.
 pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, ConfigErrors> {
     let parse = || {
-        let mut diag = Diagnostics::default();
-        let set = SourceSet::load(path, options, &mut diag);
-        build(&set, diag)
+        let loaded = {
+            let mut diag = Diagnostics::default();
+            let set = SourceSet::load(path, options, &mut diag);
+            build(&set, diag)
+        };
+        // The scratch is gone: hand its pages back before the copy doubles the model.
+        crate::heap::release_freed();
+        loaded
     };
     // The parser's scratch (file text, tokens, syntax tree) is freed right after the load,
     // but its pages hold the model's allocations too, so the heap could not shrink: a

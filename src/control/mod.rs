@@ -13,7 +13,6 @@ mod announcer;
 pub mod core;
 mod dataplane_worker;
 pub mod events;
-pub mod heap;
 mod inspect;
 pub mod maintenance;
 pub mod metrics;
@@ -1217,15 +1216,15 @@ fn dataplane_name(kind: crate::config::model::DataplaneKind) -> &'static str {
 /// Returns the pages the configuration load freed to the kernel (see `heap.rs`) and logs
 /// the heap's size, so that a creeping figure across reloads would show in the log.
 fn release_freed_heap(after: &'static str) {
-    let rss_before = heap::resident_bytes();
-    if let Some(heap) = heap::release_freed() {
+    let rss_before = crate::heap::resident_bytes();
+    if let Some(heap) = crate::heap::release_freed() {
         const MIB: usize = 1 << 20;
         tracing::info!(
             after,
             in_use_mib = heap.in_use / MIB,
             held_mib = heap.held_before / MIB,
             rss_before_mib = rss_before.unwrap_or(0) >> 20,
-            rss_after_mib = heap::resident_bytes().unwrap_or(0) >> 20,
+            rss_after_mib = crate::heap::resident_bytes().unwrap_or(0) >> 20,
             "heap: freed pages returned to the kernel"
         );
     }

@@ -1,5 +1,5 @@
-//! The process heap after a reload: hands the pages the old configuration occupied back to
-//! the kernel and reports what the allocator holds.
+//! The process heap: hands freed pages back to the kernel (after a configuration load and
+//! after a reload) and reports what the allocator holds.
 //!
 //! A reload briefly holds two configurations (and the parser's scratch), then frees the old
 //! one. glibc keeps freed pages in its arenas unless they sit at the top of a heap, so
