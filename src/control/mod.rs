@@ -778,6 +778,8 @@ impl Controller {
             tracing::info!(
                 planned = report.ops_planned,
                 kernel_ops = report.kernel_ops,
+                kernel_reads = report.kernel_reads,
+                drift_repaired = report.drift_repaired,
                 changed = report.objects_changed,
                 failed = report.failures.len(),
                 elapsed_ms = report.elapsed.as_millis() as u64,
