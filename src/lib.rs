@@ -21,6 +21,7 @@ pub mod control;
 pub mod dataplane;
 pub mod fuzzing;
 pub mod health;
+pub mod heap;
 pub mod net;
 pub mod policy;
 pub mod script;

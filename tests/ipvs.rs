@@ -345,9 +345,12 @@ fn our_tables_equal_ipvsadm_equivalent() {
     let th = |p: &str| run(&format!("{p}ipvsadm -Ln --thresholds"));
     assert_eq!(th(""), th(&format!("ip netns exec {} ", reference.0)));
     assert_eq!(run("cat /proc/sys/net/ipv4/vs/sloppy_tcp").trim(), "1");
-    // Reading back gives what we asked for: a second reconcile has nothing to do.
-    let again = b.reconcile(&desired);
+    // Reading back gives what we asked for: a resync (which reads everything back) has
+    // nothing to do and finds no drift.
+    let again = b.resync(&desired);
     assert_eq!((again.ops_planned, again.kernel_ops), (0, 0), "{again:#?}");
+    assert_eq!(again.drift_repaired, 0, "{again:#?}");
+    assert!(again.kernel_reads > desired.services.len(), "{again:#?}");
     // And what we read is exactly the desired state, real-server order included.
     let read = b.read().unwrap_or_else(|e| panic!("{e}"));
     for s in &desired.services {
@@ -372,7 +375,7 @@ fn weight_change_is_one_entry() {
     desired.services[0].dests[1].weight = 0;
     let report = b.reconcile(&desired);
     assert!(report.is_clean(), "{report:#?}");
-    assert_eq!(report.kernel_ops, 1);
+    assert_eq!((report.kernel_ops, report.kernel_reads), (1, 0));
     let after = saved(None);
     let removed: Vec<_> = before.iter().filter(|l| !after.contains(l)).collect();
     let added: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
@@ -381,6 +384,167 @@ fn weight_change_is_one_entry() {
         (1, 1),
         "{removed:?} -> {added:?}"
     );
+}
+
+/// `services` × `reals` real servers, wlc, masquerading: a table big enough that a read-back
+/// would show in the request count.
+fn bulk(services: usize, reals: usize) -> DesiredTables {
+    let mut t = DesiredTables {
+        services: (0..services)
+            .map(|s| {
+                service(
+                    tcp(&format!("10.30.{}.{}", s / 256, s % 256), 80),
+                    "wlc",
+                    0,
+                    0,
+                    32,
+                    (0..reals)
+                        .map(|r| {
+                            let i = s * reals + r;
+                            dest(
+                                &format!("10.40.{}.{}", i / 256, i % 256),
+                                80,
+                                Forward::Masq,
+                                1,
+                            )
+                        })
+                        .collect(),
+                )
+            })
+            .collect(),
+        ..Default::default()
+    };
+    t.canonicalize();
+    t
+}
+
+#[test]
+fn one_change_is_one_round_trip_whatever_the_table_size() {
+    let Some((_g, dir)) = setup("roundtrip") else {
+        return;
+    };
+    let mut desired = bulk(200, 10);
+    let mut b = open(&dir);
+    let start = b.reconcile(&desired);
+    assert!(start.is_clean(), "{start:#?}");
+    assert_eq!(start.kernel_ops, 200 * 11);
+    // Nothing to change: no request at all, no dump.
+    let requests = b.netlink_requests();
+    let idle = b.reconcile(&desired);
+    assert_eq!((idle.kernel_ops, idle.kernel_reads), (0, 0), "{idle:#?}");
+    assert_eq!(b.netlink_requests(), requests);
+    // One weight: one request, acknowledged.
+    desired.services[150].dests[7].weight = 0;
+    let change = b.reconcile(&desired);
+    assert!(change.is_clean(), "{change:#?}");
+    assert_eq!(b.netlink_requests(), requests + 1);
+    assert_eq!((change.kernel_ops, change.kernel_reads), (1, 0));
+    // A new service with two real servers: three requests.
+    let extra = bulk(201, 2).services.pop();
+    desired.services.extend(extra);
+    desired.canonicalize();
+    let requests = b.netlink_requests();
+    let grow = b.reconcile(&desired);
+    assert!(grow.is_clean(), "{grow:#?}");
+    assert_eq!(b.netlink_requests(), requests + 3);
+    // The view the next reconcile diffs against is what the kernel holds.
+    let kernel = b.read().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.view(), Some(&kernel));
+}
+
+#[test]
+fn resync_repairs_and_reports_drift() {
+    let Some((_g, dir)) = setup("drift") else {
+        return;
+    };
+    let desired = bulk(3, 3);
+    let mut b = open(&dir);
+    assert!(b.reconcile(&desired).is_clean());
+    let ours = saved(None);
+    // An operator edits one of our real servers, deletes another, and adds a service of
+    // their own (not drift: not ours).
+    run("ipvsadm -e -t 10.30.0.0:80 -r 10.40.0.0:80 -m -w 7");
+    run("ipvsadm -d -t 10.30.0.2:80 -r 10.40.0.8:80");
+    run("ipvsadm -A -t 192.0.2.1:25 -s rr");
+    // A reconcile works from its view and does not see it...
+    let cached = b.reconcile(&desired);
+    assert_eq!((cached.kernel_ops, cached.kernel_reads), (0, 0));
+    // ...the periodic resync does, puts it back, and says so.
+    let resync = b.resync(&desired);
+    assert!(resync.is_clean(), "{resync:#?}");
+    assert_eq!(resync.drift_repaired, 2, "{resync:#?}");
+    assert_eq!(resync.kernel_ops, 2);
+    let mut expected = ours;
+    expected.push("-A -t 192.0.2.1:25 -s rr".to_owned());
+    expected.sort();
+    assert_eq!(saved(None), expected);
+    // Nothing drifted since: the next resync repairs nothing.
+    let quiet = b.resync(&desired);
+    assert_eq!(
+        (quiet.drift_repaired, quiet.kernel_ops),
+        (0, 0),
+        "{quiet:#?}"
+    );
+}
+
+#[test]
+fn failure_mid_batch_keeps_the_view_consistent_and_is_retried() {
+    let Some((_g, dir)) = setup("midbatch") else {
+        return;
+    };
+    let mut desired = bulk(3, 2);
+    let mut b = open(&dir);
+    assert!(b.reconcile(&desired).is_clean());
+    // One batch: a weight change, a service the kernel refuses (no such scheduler), a real
+    // server someone already added by hand (EEXIST: our view did not know), a weight change.
+    desired.services[0].dests[0].weight = 5;
+    let mut refused = bulk(4, 1).services.remove(3);
+    refused.spec.scheduler = "nosuch".to_owned();
+    desired.services.push(refused);
+    run("ipvsadm -a -t 10.30.0.1:80 -r 10.40.9.9:80 -m -w 1");
+    desired.services[1]
+        .dests
+        .push(dest("10.40.9.9", 80, Forward::Masq, 3));
+    desired.services[2].dests[1].weight = 4;
+    desired.canonicalize();
+    let report = b.reconcile(&desired);
+    let failed: Vec<_> = report
+        .failures
+        .iter()
+        .map(|f| (f.object.as_str(), f.errno))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("tcp 10.30.0.1:80 -> 10.40.9.9:80", Some(libc::EEXIST)),
+            ("tcp 10.30.0.3:80", Some(libc::ENOENT)),
+            ("tcp 10.30.0.3:80 -> 10.40.0.3:80", None),
+        ],
+        "{report:#?}"
+    );
+    // Everything else was applied, and the view holds exactly that (it lacks only the real
+    // server added behind our back, which the retry will read).
+    let kernel = b.read().unwrap_or_else(|e| panic!("{e}"));
+    let mut view = b.view().cloned().unwrap_or_else(|| panic!("no view"));
+    let by_hand = tcp("10.30.0.1", 80);
+    if let Some(s) = view.services.get_mut(&by_hand) {
+        s.dests.push(dest("10.40.9.9", 80, Forward::Masq, 1));
+    }
+    assert_eq!(view, kernel);
+    assert_eq!(kernel.services[&tcp("10.30.0.0", 80)].dests[0].weight, 5);
+    assert_eq!(kernel.services[&tcp("10.30.0.2", 80)].dests[1].weight, 4);
+    // The retry reads the kernel back first, so the hand-added real server becomes an edit.
+    desired.services.retain(|s| s.spec.scheduler != "nosuch");
+    let retry = b.reconcile(&desired);
+    assert!(retry.is_clean(), "{retry:#?}");
+    assert!(retry.kernel_reads > 0, "{retry:#?}");
+    assert_eq!(retry.kernel_ops, 1, "{retry:#?}");
+    let kernel = b.read().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(kernel.services[&by_hand].dests.len(), 3);
+    assert_eq!(b.view(), Some(&kernel));
+    // And after that, back to no reads at all.
+    let idle = b.reconcile(&desired);
+    assert_eq!((idle.kernel_ops, idle.kernel_reads), (0, 0), "{idle:#?}");
 }
 
 #[test]
@@ -947,4 +1111,59 @@ fn kernel_listing_matches_ipvsadm_layouts() {
         without_expiry(&run("ipvsadm -Lnc"))
     );
     assert!(render::connections(&view).contains("10.98.100.1:80"));
+}
+
+/// The daemon's periodic resync (`dataplane_resync_interval`) puts back what someone changed
+/// with ipvsadm on its services and counts it in `directorctl status`.
+#[test]
+fn directord_resync_puts_back_what_ipvsadm_changed() {
+    use std::time::{Duration, Instant};
+    let Some((_g, dir)) = setup("resync") else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "director {\n  dataplane_resync_interval 1\n}\nvirtual_server 10.99.0.2 80 {\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n  real_server 10.1.0.21 80 {\n    weight 2\n  }\n  real_server 10.1.0.22 80 {\n    weight 1\n  }\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let socket = dir.join("directord.sock");
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_directord"))
+        .arg("-f")
+        .arg(&conf)
+        .arg("--runtime-dir")
+        .arg(&dir)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start directord: {e}"));
+    let drift_repaired = || -> Option<u64> {
+        let out = Command::new(env!("CARGO_BIN_EXE_directorctl"))
+            .arg("-s")
+            .arg(&socket)
+            .args(["--json", "status"])
+            .output()
+            .ok()?;
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        status["dataplane"]["drift_repaired"].as_u64()
+    };
+    let wait_for = |what: &str, check: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !check() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("our service", &|| saved(None).len() == 3);
+    let programmed = saved(None);
+    wait_for("the first status", &|| drift_repaired().is_some());
+    assert_eq!(drift_repaired(), Some(0));
+
+    run("ipvsadm -e -t 10.99.0.2:80 -r 10.1.0.21:80 -m -w 9; ipvsadm -d -t 10.99.0.2:80 -r 10.1.0.22:80");
+    wait_for("the resync to put both back", &|| saved(None) == programmed);
+    wait_for("the drift count", &|| drift_repaired() == Some(2));
+
+    run(&format!("kill -TERM {}", daemon.id()));
+    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status}");
 }

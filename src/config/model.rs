@@ -149,6 +149,10 @@ pub struct DirectorSettings {
     /// `maglev_table_size`: the nftables Maglev table size of every virtual server that
     /// does not set its own; `None` (`auto`): sized from each one's real-server count.
     pub maglev_table_size: Option<u32>,
+    /// How often the dataplane reads the kernel's tables back to undo changes made behind
+    /// its back; `None`: the default (300 s), zero: never.
+    #[serde(serialize_with = "opt_secs")]
+    pub dataplane_resync_interval: Option<Duration>,
 }
 
 // ───────────────────────────── ospf { } ─────────────────────────────

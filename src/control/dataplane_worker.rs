@@ -5,12 +5,18 @@
 //! while a reconcile runs, only the last one is applied (each is complete, so the earlier
 //! ones are obsolete). Reports go back to the loop, which retries failed objects.
 //!
+//! Backends that keep a view of the kernel (IPVS) read it back on a slow period
+//! (`director { dataplane_resync_interval }`, [`DEFAULT_RESYNC_INTERVAL`] by default) to find
+//! and undo changes made behind their back; the period restarts whenever a reconcile read
+//! the whole table anyway.
+//!
 //! The backend is opened when there is first something to program, as keepalived does:
 //! a configuration with only `vrrp_instance`s runs on a host without IPVS, and a backend
 //! that cannot be opened is reported like any other failed object and retried.
 
 use std::sync::mpsc as std_mpsc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -20,8 +26,12 @@ use crate::dataplane::{
     TableStats,
 };
 
+/// How often the kernel's tables are read back when the configuration does not say.
+pub const DEFAULT_RESYNC_INTERVAL: Duration = Duration::from_secs(300);
+
 enum Command {
     Reconcile(Box<DesiredTables>),
+    ResyncEvery(Option<Duration>),
     Stats(oneshot::Sender<Result<TableStats, String>>),
 }
 
@@ -55,6 +65,11 @@ impl DataplaneWorker {
         // The thread only ends when this handle is dropped, so a send cannot fail while
         // `self` exists; if it ever did, the next reconcile would show it as stale state.
         let _ = self.commands.send(Command::Reconcile(Box::new(desired)));
+    }
+
+    /// Sets the resync period (`None`: never resync).
+    pub fn resync_every(&self, interval: Option<Duration>) {
+        let _ = self.commands.send(Command::ResyncEvery(interval));
     }
 
     /// A handle that reads counters without going through the control loop.
@@ -108,6 +123,11 @@ impl BackendSlot {
         }
     }
 
+    /// Reads the kernel back and repairs drift; nothing to do before the backend is open.
+    fn resync(&mut self, desired: &DesiredTables) -> Option<ReconcileReport> {
+        self.backend.as_mut().map(|backend| backend.resync(desired))
+    }
+
     fn open_failed(&self, err: &DataplaneError) -> ReconcileReport {
         ReconcileReport {
             failures: vec![Failure {
@@ -137,14 +157,73 @@ fn nothing_to_program(desired: &DesiredTables) -> bool {
     desired.services.is_empty() && desired.timeouts.is_none() && desired.sync_daemons.is_empty()
 }
 
+/// When the next resync is due: `interval` after the last full read of the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ResyncTimer {
+    interval: Option<Duration>,
+    last_read: Option<Instant>,
+}
+
+impl ResyncTimer {
+    fn new() -> Self {
+        ResyncTimer {
+            interval: Some(DEFAULT_RESYNC_INTERVAL),
+            last_read: None,
+        }
+    }
+
+    /// How long until the resync is due (zero when overdue); `None` when none is planned:
+    /// disabled, or nothing read yet (the first reconcile reads everything anyway).
+    fn due_in(&self, now: Instant) -> Option<Duration> {
+        let due = self.last_read? + self.interval?;
+        Some(due.saturating_duration_since(now))
+    }
+
+    /// Notes a reconcile's outcome: one that read the whole kernel restarts the period.
+    fn observe(&mut self, report: &ReconcileReport, now: Instant) {
+        if report.kernel_reads > 0 {
+            self.last_read = Some(now);
+        }
+    }
+}
+
 fn work<E: From<ReconcileReport>>(
     mut slot: BackendSlot,
     inbox: std_mpsc::Receiver<Command>,
     reports: mpsc::UnboundedSender<E>,
 ) {
-    while let Ok(command) = inbox.recv() {
+    let mut timer = ResyncTimer::new();
+    // The last desired tables handed to the backend: what a resync restores.
+    let mut applied: Option<Box<DesiredTables>> = None;
+    loop {
+        let next = match timer.due_in(Instant::now()) {
+            Some(wait) => inbox.recv_timeout(wait),
+            None => inbox
+                .recv()
+                .map_err(|_| std_mpsc::RecvTimeoutError::Disconnected),
+        };
+        let command = match next {
+            Ok(command) => command,
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(std_mpsc::RecvTimeoutError::Timeout) => {
+                let report = applied.as_deref().and_then(|desired| slot.resync(desired));
+                // Without an open backend there is nothing to read: wait for a reconcile.
+                timer.last_read = None;
+                if let Some(report) = report {
+                    timer.observe(&report, Instant::now());
+                    if reports.send(E::from(report)).is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
+        };
         let mut newest = match command {
             Command::Reconcile(desired) => desired,
+            Command::ResyncEvery(interval) => {
+                timer.interval = interval.filter(|i| !i.is_zero());
+                continue;
+            }
             Command::Stats(reply) => {
                 let _ = reply.send(slot.stats());
                 continue;
@@ -154,12 +233,17 @@ fn work<E: From<ReconcileReport>>(
         while let Ok(command) = inbox.try_recv() {
             match command {
                 Command::Reconcile(desired) => newest = desired,
+                Command::ResyncEvery(interval) => {
+                    timer.interval = interval.filter(|i| !i.is_zero());
+                }
                 Command::Stats(reply) => {
                     let _ = reply.send(slot.stats());
                 }
             }
         }
         let report = slot.reconcile(&newest);
+        timer.observe(&report, Instant::now());
+        applied = Some(newest);
         if reports.send(E::from(report)).is_err() {
             return;
         }
@@ -181,5 +265,39 @@ mod tests {
         assert!(report.is_clean());
         let stats = worker.stats_handle().stats().await.expect("stats");
         assert!(stats.services.is_empty());
+    }
+
+    #[test]
+    fn resync_is_due_an_interval_after_the_last_full_read() {
+        let start = Instant::now();
+        let mut timer = ResyncTimer::new();
+        assert_eq!(timer.due_in(start), None, "nothing read yet");
+        let cached = ReconcileReport::default();
+        timer.observe(&cached, start);
+        assert_eq!(
+            timer.due_in(start),
+            None,
+            "a reconcile from the view reads nothing"
+        );
+        let read = ReconcileReport {
+            kernel_reads: 3,
+            ..ReconcileReport::default()
+        };
+        timer.observe(&read, start);
+        assert_eq!(timer.due_in(start), Some(DEFAULT_RESYNC_INTERVAL));
+        let later = start + Duration::from_secs(100);
+        assert_eq!(
+            timer.due_in(later),
+            Some(DEFAULT_RESYNC_INTERVAL - Duration::from_secs(100))
+        );
+        assert_eq!(
+            timer.due_in(start + DEFAULT_RESYNC_INTERVAL * 2),
+            Some(Duration::ZERO)
+        );
+        // A read after an error restarts the period.
+        timer.observe(&read, later);
+        assert_eq!(timer.due_in(later), Some(DEFAULT_RESYNC_INTERVAL));
+        timer.interval = None;
+        assert_eq!(timer.due_in(later), None, "disabled");
     }
 }

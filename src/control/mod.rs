@@ -263,6 +263,8 @@ struct Controller {
     desired: Arc<DesiredTables>,
     /// The last reconcile's outcome; its failures are retried.
     last_report: ReconcileReport,
+    /// Objects the dataplane's resyncs found changed behind our back and put back.
+    drift_repaired: u64,
     reloads: ReloadCounters,
     /// What the socket and metrics servers read.
     published: watch::Sender<Arc<Snapshot>>,
@@ -288,6 +290,7 @@ impl Controller {
         };
         let dataplane = DataplaneWorker::spawn(backend_kind, options, events.clone())
             .map_err(ControlError::DataplaneThread)?;
+        dataplane.resync_every(resync_interval(&config));
         let netlink = Netlink::new()?;
         let loopback = if config.mode() == Mode::ActiveActive {
             Some(vips::LoopbackVips::new(netlink.clone()).await?)
@@ -333,6 +336,7 @@ impl Controller {
             events,
             desired: Arc::default(),
             last_report: ReconcileReport::default(),
+            drift_repaired: 0,
             reloads: ReloadCounters {
                 last_load_seconds: load_seconds,
                 ..ReloadCounters::default()
@@ -345,6 +349,7 @@ impl Controller {
         };
         controller.checkers.reconcile(controller.core.checkers());
         controller.apply().await;
+        release_freed_heap("start");
         // The speaker itself starts after the first reconcile (see `component_event`), so
         // its very first Router-LSA already carries the VIPs; a missing router ID is a
         // configuration problem to report now, not then.
@@ -934,10 +939,13 @@ impl Controller {
     }
 
     fn dataplane_report(&mut self, report: ReconcileReport) {
+        self.drift_repaired += report.drift_repaired as u64;
         if report.kernel_ops > 0 || !report.is_clean() {
             tracing::info!(
                 planned = report.ops_planned,
                 kernel_ops = report.kernel_ops,
+                kernel_reads = report.kernel_reads,
+                drift_repaired = report.drift_repaired,
                 changed = report.objects_changed,
                 failed = report.failures.len(),
                 elapsed_ms = report.elapsed.as_millis() as u64,
@@ -1083,6 +1091,7 @@ impl Controller {
             }
         };
         let ospf_before = self.config().ospf.clone();
+        self.dataplane.resync_every(resync_interval(&loaded.config));
         self.core
             .set_config(Arc::new(loaded.config), Instant::now());
         let (started, stopped) = self.checkers.reconcile(self.core.checkers());
@@ -1094,6 +1103,7 @@ impl Controller {
         self.reloads.succeeded += 1;
         self.reloads.last_errors.clear();
         self.apply().await;
+        release_freed_heap("reload");
         tracing::info!(
             checkers_started = started,
             checkers_stopped = stopped,
@@ -1267,6 +1277,7 @@ impl Controller {
             dataplane: DataplaneView {
                 backend: self.backend_name(),
                 last_operations: self.last_report.kernel_ops,
+                drift_repaired: self.drift_repaired,
                 failures: self
                     .last_report
                     .failures
@@ -1381,6 +1392,34 @@ fn dataplane_name(kind: crate::config::model::DataplaneKind) -> &'static str {
         DataplaneKind::Nftables => "nftables",
         DataplaneKind::None => "none",
     }
+}
+
+/// Returns the pages the configuration load freed to the kernel (see `heap.rs`) and logs
+/// the heap's size, so that a creeping figure across reloads would show in the log.
+fn release_freed_heap(after: &'static str) {
+    let rss_before = crate::heap::resident_bytes();
+    if let Some(heap) = crate::heap::release_freed() {
+        const MIB: usize = 1 << 20;
+        tracing::info!(
+            after,
+            in_use_mib = heap.in_use / MIB,
+            held_mib = heap.held_before / MIB,
+            rss_before_mib = rss_before.unwrap_or(0) >> 20,
+            rss_after_mib = crate::heap::resident_bytes().unwrap_or(0) >> 20,
+            "heap: freed pages returned to the kernel"
+        );
+    }
+}
+
+/// `director { dataplane_resync_interval }`, or the default; zero turns resyncs off.
+fn resync_interval(config: &Config) -> Option<Duration> {
+    Some(
+        config
+            .director
+            .dataplane_resync_interval
+            .unwrap_or(dataplane_worker::DEFAULT_RESYNC_INTERVAL),
+    )
+    .filter(|interval| !interval.is_zero())
 }
 
 /// Exponential back-off between retries of failed kernel objects.

@@ -140,6 +140,12 @@ impl Snapshot {
                 "Objects the dataplane could not program (retried with back-off).",
             )
             .sample(vec![], status.dataplane.failures.len() as f64),
+            Family::new(
+                "director_dataplane_drift_repaired_total",
+                Kind::Counter,
+                "Kernel objects a periodic resync found changed behind director's back and put back.",
+            )
+            .sample(vec![], status.dataplane.drift_repaired as f64),
         ];
         families.push(
             Family::new(

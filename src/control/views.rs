@@ -71,6 +71,10 @@ pub struct DataplaneView {
     pub backend: String,
     /// Kernel operations of the last reconcile.
     pub last_operations: usize,
+    /// Objects periodic resyncs found changed behind our back (someone ran `ipvsadm`) and
+    /// put back, since the daemon started.
+    #[serde(default)]
+    pub drift_repaired: u64,
     /// Objects the last reconcile could not program (each retried).
     pub failures: Vec<String>,
 }

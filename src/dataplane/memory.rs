@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::plan::{self, Apply, Op};
 use super::tables::{
-    DesiredTables, KernelService, KernelTables, ServiceKey, ServiceStats, TableStats,
+    DesiredTables, KernelService, KernelTables, ServiceKey, ServiceStats, TableStats, Timeouts,
 };
 use super::{Dataplane, DataplaneError, ReconcileReport};
 
@@ -67,62 +67,7 @@ impl Apply for MemoryBackend {
         if let Some(errno) = self.inject.get(&op.object()) {
             return Err((Some(*errno), "injected failure".to_owned()));
         }
-        let missing_service = || (Some(libc::ESRCH), "no such service".to_owned());
-        let t = &mut self.tables;
-        match op {
-            Op::AddService(spec) => {
-                if t.services.contains_key(&spec.key) {
-                    return Err((Some(libc::EEXIST), "service exists".to_owned()));
-                }
-                t.services.insert(
-                    spec.key,
-                    KernelService {
-                        spec: spec.clone(),
-                        dests: Vec::new(),
-                    },
-                );
-            }
-            Op::EditService(spec) => {
-                let svc = t.services.get_mut(&spec.key).ok_or_else(missing_service)?;
-                svc.spec = spec.clone();
-            }
-            Op::DelService(key) => {
-                t.services.remove(key).ok_or_else(missing_service)?;
-            }
-            Op::AddDest(key, dest) => {
-                let svc = t.services.get_mut(key).ok_or_else(missing_service)?;
-                if svc.dests.iter().any(|d| d.key == dest.key) {
-                    return Err((Some(libc::EEXIST), "destination exists".to_owned()));
-                }
-                svc.dests.push(dest.clone());
-            }
-            Op::EditDest(key, dest) => {
-                let svc = t.services.get_mut(key).ok_or_else(missing_service)?;
-                let d = svc
-                    .dests
-                    .iter_mut()
-                    .find(|d| d.key == dest.key)
-                    .ok_or((Some(libc::ENOENT), "no such destination".to_owned()))?;
-                *d = dest.clone();
-            }
-            Op::DelDest(key, dest) => {
-                let svc = t.services.get_mut(key).ok_or_else(missing_service)?;
-                let before = svc.dests.len();
-                svc.dests.retain(|d| d.key != *dest);
-                if svc.dests.len() == before {
-                    return Err((Some(libc::ENOENT), "no such destination".to_owned()));
-                }
-            }
-            Op::SetTimeouts(tm) => t.timeouts = Some(*tm),
-            Op::StartDaemon(d) => {
-                if t.sync_daemons.iter().any(|x| x.state == d.state) {
-                    return Err((Some(libc::EEXIST), "daemon running".to_owned()));
-                }
-                t.sync_daemons.push(d.clone());
-                t.sync_daemons.sort();
-            }
-            Op::StopDaemon(d) => t.sync_daemons.retain(|x| x.state != d.state),
-        }
+        apply_op(&mut self.tables, op)?;
         match op {
             Op::AddService(s) => {
                 self.owned.insert(s.key);
@@ -135,6 +80,77 @@ impl Apply for MemoryBackend {
         self.log.push(op.clone());
         Ok(())
     }
+}
+
+/// Applies `op` to a model of the kernel's tables the way the kernel would, failing where
+/// the kernel would fail (EEXIST, ESRCH, ENOENT). The IPVS backend keeps its view of the
+/// kernel up to date with this after each op the kernel accepted.
+pub fn apply_op(t: &mut KernelTables, op: &Op) -> Result<(), (Option<i32>, String)> {
+    let missing_service = || (Some(libc::ESRCH), "no such service".to_owned());
+    match op {
+        Op::AddService(spec) => {
+            if t.services.contains_key(&spec.key) {
+                return Err((Some(libc::EEXIST), "service exists".to_owned()));
+            }
+            t.services.insert(
+                spec.key,
+                KernelService {
+                    spec: spec.clone(),
+                    dests: Vec::new(),
+                },
+            );
+        }
+        Op::EditService(spec) => {
+            let svc = t.services.get_mut(&spec.key).ok_or_else(missing_service)?;
+            svc.spec = spec.clone();
+        }
+        Op::DelService(key) => {
+            t.services.remove(key).ok_or_else(missing_service)?;
+        }
+        Op::AddDest(key, dest) => {
+            let svc = t.services.get_mut(key).ok_or_else(missing_service)?;
+            if svc.dests.iter().any(|d| d.key == dest.key) {
+                return Err((Some(libc::EEXIST), "destination exists".to_owned()));
+            }
+            svc.dests.push(dest.clone());
+        }
+        Op::EditDest(key, dest) => {
+            let svc = t.services.get_mut(key).ok_or_else(missing_service)?;
+            let d = svc
+                .dests
+                .iter_mut()
+                .find(|d| d.key == dest.key)
+                .ok_or((Some(libc::ENOENT), "no such destination".to_owned()))?;
+            *d = dest.clone();
+        }
+        Op::DelDest(key, dest) => {
+            let svc = t.services.get_mut(key).ok_or_else(missing_service)?;
+            let before = svc.dests.len();
+            svc.dests.retain(|d| d.key != *dest);
+            if svc.dests.len() == before {
+                return Err((Some(libc::ENOENT), "no such destination".to_owned()));
+            }
+        }
+        Op::SetTimeouts(tm) => {
+            // 0 leaves the kernel's value, as with `ipvsadm --set`.
+            let have = t.timeouts.unwrap_or_default();
+            let pick = |want: u32, have: u32| if want == 0 { have } else { want };
+            t.timeouts = Some(Timeouts {
+                tcp: pick(tm.tcp, have.tcp),
+                tcp_fin: pick(tm.tcp_fin, have.tcp_fin),
+                udp: pick(tm.udp, have.udp),
+            });
+        }
+        Op::StartDaemon(d) => {
+            if t.sync_daemons.iter().any(|x| x.state == d.state) {
+                return Err((Some(libc::EEXIST), "daemon running".to_owned()));
+            }
+            t.sync_daemons.push(d.clone());
+            t.sync_daemons.sort();
+        }
+        Op::StopDaemon(d) => t.sync_daemons.retain(|x| x.state != d.state),
+    }
+    Ok(())
 }
 
 impl Dataplane for MemoryBackend {

@@ -6,8 +6,8 @@
 //! desired → ordered single-object ops; never a flush), `memory.rs`, `maglev.rs` (the
 //! consistent-hash table nftables needs), `ipvs/` and `nftables/` (the kernel backends).
 //!
-//! Every backend follows the same contract: read what the kernel holds, diff, apply only the
-//! difference, report each failed object (op, object, errno) and keep going; never flush;
+//! Every backend follows the same contract: diff what the kernel holds (read back, or a view
+//! kept current since the last read) against the desired tables, apply only the difference, report each failed object (op, object, errno) and keep going; never flush;
 //! leave alone what we did not create unless the configuration names it.
 //! How ownership is recorded is described in `docs/dataplane.md`.
 
@@ -31,8 +31,15 @@ pub use tables::{DesiredTables, TableStats};
 
 /// A dataplane backend. Synchronous: the control loop calls it from a blocking thread.
 pub trait Dataplane: Send + 'static {
-    /// Reads the kernel, diffs against `desired`, applies only the difference.
+    /// Diffs the kernel against `desired` and applies only the difference.
     fn reconcile(&mut self, desired: &DesiredTables) -> ReconcileReport;
+    /// A reconcile that first reads the whole kernel table back, so that changes made
+    /// behind our back (someone ran `ipvsadm`) are found and undone; the report counts them
+    /// in `drift_repaired`. Backends that read the kernel on every reconcile need nothing
+    /// more than `reconcile`.
+    fn resync(&mut self, desired: &DesiredTables) -> ReconcileReport {
+        self.reconcile(desired)
+    }
     /// Connection and traffic counters per service and real server.
     fn stats(&mut self) -> Result<TableStats, DataplaneError>;
 }
@@ -59,6 +66,12 @@ pub struct ReconcileReport {
     /// Object-level changes inside those kernel operations (for nftables: map elements,
     /// rules, chains; for IPVS equal to `kernel_ops`).
     pub objects_changed: usize,
+    /// Kernel requests spent reading the tables back (IPVS: one dump per service plus the
+    /// service, timeout and daemon dumps; 0 when the backend's view of the kernel was
+    /// current).
+    pub kernel_reads: usize,
+    /// Objects a resync found changed behind our back and put back.
+    pub drift_repaired: usize,
     pub failures: Vec<Failure>,
     #[serde(skip)]
     pub elapsed: Duration,

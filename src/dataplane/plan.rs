@@ -29,7 +29,7 @@ use super::{Failure, ReconcileReport};
 pub const ORDER_SENSITIVE_SCHEDULERS: &[&str] = &["mh", "sh", "dh"];
 
 /// One operation on one kernel object.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Op {
     AddService(ServiceSpec),
     EditService(ServiceSpec),

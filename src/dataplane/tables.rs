@@ -246,7 +246,7 @@ pub struct Service {
 }
 
 /// `ipvsadm --set tcp tcpfin udp`, in seconds (0 = leave the kernel's value).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Timeouts {
     pub tcp: u32,
     pub tcp_fin: u32,

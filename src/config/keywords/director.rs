@@ -80,6 +80,11 @@ pub const DIRECTOR: &[Kw<DirectorSettings>] = &[
             }
         }
     }),
+    kw!("dataplane_resync_interval", |s, n, d| {
+        if let Some(interval) = v::timer(n, 86_400, d) {
+            s.dataplane_resync_interval = Some(interval)
+        }
+    }),
 ];
 
 /// `maglev_table_size auto|PRIME`: `Some(None)` is `auto`, `None` an error (reported).

@@ -70,6 +70,9 @@ pub struct GenlSocket {
     socket: NlSocketHandle,
     family: u16,
     seq: u32,
+    /// Requests sent since the family was resolved (each is one round trip: an ack, one
+    /// reply or one dump).
+    requests: u64,
 }
 
 impl GenlSocket {
@@ -81,6 +84,7 @@ impl GenlSocket {
             socket,
             family: GENL_ID_CTRL,
             seq: 0,
+            requests: 0,
         };
         let mut w = AttrWriter::new();
         w.put_str(CTRL_ATTR_FAMILY_NAME, name);
@@ -109,7 +113,13 @@ impl GenlSocket {
                 )
             })?;
         s.family = id;
+        s.requests = 0;
         Ok(s)
+    }
+
+    /// Requests sent to the family since the socket was opened.
+    pub fn requests(&self) -> u64 {
+        self.requests
     }
 
     /// Sends a request and waits for its ack.
@@ -146,6 +156,7 @@ impl GenlSocket {
     ) -> Result<Vec<Vec<u8>>, IpvsError> {
         let err = |errno: Option<i32>, detail: String| IpvsError::new(op, object, errno, detail);
         self.seq = self.seq.wrapping_add(1);
+        self.requests += 1;
         let seq = self.seq;
         let version = if self.family == GENL_ID_CTRL {
             1

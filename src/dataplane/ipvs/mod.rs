@@ -1,6 +1,13 @@
-//! IPVS backend: dumps the kernel's services, real servers, timeouts and sync daemons over
-//! generic netlink, diffs them against the desired tables (`plan.rs`), and applies the
-//! difference one object per request. Never `IPVS_CMD_FLUSH`.
+//! IPVS backend: diffs a view of the kernel's services, real servers, timeouts and sync
+//! daemons against the desired tables (`plan.rs`) and applies the difference one object per
+//! generic-netlink request. Never `IPVS_CMD_FLUSH`.
+//!
+//! The view is read back from the kernel (one dump per service) only at start, after a
+//! failed request, and on [`Dataplane::resync`]; between those, every request the kernel
+//! accepts is applied to the view as well (`memory::apply_op`), so a reconcile costs exactly
+//! one round trip per changed object and a reconcile with nothing to change costs none. A
+//! resync compares what it read with the view: objects changed behind our back (someone ran
+//! `ipvsadm`) are put back, logged and counted (`ReconcileReport::drift_repaired`).
 //!
 //! Ownership: IPVS objects carry no comment or owner field, so we record what we own in a
 //! state file (`<state_dir>/ipvs-owned.json`, `/run/director` by default: tmpfs, so it
@@ -15,7 +22,7 @@ pub mod attr;
 pub mod genl;
 pub mod listing;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -23,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use genl::IpvsError;
 
+use super::memory::apply_op;
 use super::plan::{self, Apply, Op};
 use super::tables::{
     DesiredTables, DestStats, IpvsSysctls, KernelService, KernelTables, ServiceKey, ServiceStats,
@@ -46,6 +54,14 @@ pub struct IpvsBackend {
     socket: GenlSocket,
     state_file: PathBuf,
     owned: BTreeSet<ServiceKey>,
+    /// `owned` as last written to the state file: a reconcile that changes no ownership
+    /// writes nothing.
+    owned_saved: Option<BTreeSet<ServiceKey>>,
+    /// The kernel's tables as last read, with every accepted request applied since.
+    view: Option<KernelTables>,
+    /// A request failed since the last read: the kernel may hold what the view does not
+    /// (an EEXIST says it does), so the next reconcile reads the tables back first.
+    view_stale: bool,
 }
 
 /// A service with its real servers and counters, as dumped.
@@ -63,7 +79,21 @@ impl IpvsBackend {
             socket,
             state_file,
             owned,
+            owned_saved: None,
+            view: None,
+            view_stale: false,
         })
+    }
+
+    /// The view of the kernel the next reconcile will diff against (None before the first
+    /// read).
+    pub fn view(&self) -> Option<&KernelTables> {
+        self.view.as_ref()
+    }
+
+    /// Netlink requests sent since the backend was opened, reads included.
+    pub fn netlink_requests(&self) -> u64 {
+        self.socket.requests()
     }
 
     /// The services this backend considers its own.
@@ -154,6 +184,17 @@ impl IpvsBackend {
         Ok(t)
     }
 
+    /// Writes the ownership record when it changed since the last write.
+    fn save_owned_if_changed(&mut self, report: &mut ReconcileReport) {
+        if self.owned_saved.as_ref() == Some(&self.owned) {
+            return;
+        }
+        match self.save_owned() {
+            Ok(()) => self.owned_saved = Some(self.owned.clone()),
+            Err(e) => report.failures.push(state_failure(e)),
+        }
+    }
+
     fn save_owned(&self) -> Result<(), DataplaneError> {
         let io = |source| DataplaneError::Io {
             path: self.state_file.clone(),
@@ -206,7 +247,16 @@ fn parse_reply<T>(
     parse(nested).map_err(bad)
 }
 
-impl Apply for IpvsBackend {
+/// Sends each op as one request and keeps the view and the ownership set in step with
+/// what the kernel accepted.
+struct Applier<'a> {
+    socket: &'a mut GenlSocket,
+    view: &'a mut KernelTables,
+    view_stale: &'a mut bool,
+    owned: &'a mut BTreeSet<ServiceKey>,
+}
+
+impl Apply for Applier<'_> {
     fn apply(&mut self, op: &Op) -> Result<(), (Option<i32>, String)> {
         let mut w = AttrWriter::new();
         let command = match op {
@@ -258,9 +308,16 @@ impl Apply for IpvsBackend {
             }
         };
         let object = op.object();
-        self.socket
-            .request(command, w, op_name(op), &object)
-            .map_err(|e| (e.errno, e.detail))?;
+        if let Err(e) = self.socket.request(command, w, op_name(op), &object) {
+            // The kernel changes nothing on a failed request, so the view still holds;
+            // but the failure may be the kernel telling us the view is wrong.
+            *self.view_stale = true;
+            return Err((e.errno, e.detail));
+        }
+        if let Err((errno, message)) = apply_op(self.view, op) {
+            tracing::debug!(op = %op.kind(), %object, ?errno, %message, "IPVS view disagreed with the kernel; reading it back next time");
+            *self.view_stale = true;
+        }
         match op {
             Op::AddService(s) => {
                 self.owned.insert(s.key);
@@ -317,45 +374,100 @@ fn apply_sysctls(want: &IpvsSysctls, dir: &Path, report: &mut ReconcileReport) {
     }
 }
 
-impl Dataplane for IpvsBackend {
-    fn reconcile(&mut self, desired: &DesiredTables) -> ReconcileReport {
+impl IpvsBackend {
+    /// Brings the kernel to `desired`, reading it back first when `read_back` or when the
+    /// view is missing or stale.
+    fn sync(&mut self, desired: &DesiredTables, read_back: bool) -> ReconcileReport {
         let started = Instant::now();
         let mut report = ReconcileReport::default();
-        let current = match self.read() {
-            Ok(t) => t,
-            Err(e) => {
-                report.failures.push(Failure {
-                    op: OpKind::ReadKernel,
-                    object: e.object.clone(),
-                    errno: e.errno,
-                    message: e.to_string(),
-                });
-                report.elapsed = started.elapsed();
-                return report;
+        let previous = self.view.take();
+        let mut drift_reference = None;
+        let mut view = match previous {
+            Some(view) if !read_back && !self.view_stale => view,
+            previous => {
+                let requests_before = self.socket.requests();
+                let read = self.read();
+                report.kernel_reads = (self.socket.requests() - requests_before) as usize;
+                match read {
+                    Ok(tables) => {
+                        // Only a view that was current can tell drift from our own failures.
+                        if !self.view_stale {
+                            drift_reference = previous;
+                        }
+                        self.view_stale = false;
+                        tables
+                    }
+                    Err(e) => {
+                        report.failures.push(Failure {
+                            op: OpKind::ReadKernel,
+                            object: e.object.clone(),
+                            errno: e.errno,
+                            message: e.to_string(),
+                        });
+                        report.elapsed = started.elapsed();
+                        return report;
+                    }
+                }
             }
         };
         // Adopt what the configuration names before touching anything.
         self.owned
             .extend(desired.services.iter().map(|s| s.spec.key));
-        if let Err(e) = self.save_owned() {
-            report.failures.push(state_failure(e));
+        self.save_owned_if_changed(&mut report);
+        let ops = plan::plan(&view, desired, &self.owned);
+        if let Some(reference) = drift_reference {
+            report.drift_repaired = count_drift(&reference, &ops, desired, &self.owned);
         }
-        let ops = plan::plan(&current, desired, &self.owned);
-        plan::execute(&ops, self, &mut report);
+        let mut applier = Applier {
+            socket: &mut self.socket,
+            view: &mut view,
+            view_stale: &mut self.view_stale,
+            owned: &mut self.owned,
+        };
+        plan::execute(&ops, &mut applier, &mut report);
         report.objects_changed += report.kernel_ops;
         // Keys we own that no longer exist in the kernel (deleted by someone else) are
         // forgotten, so that a foreign service re-created under that key stays foreign.
-        let exists: BTreeSet<ServiceKey> = current.services.keys().copied().collect();
         let desired_keys: BTreeSet<ServiceKey> =
             desired.services.iter().map(|s| s.spec.key).collect();
         self.owned
-            .retain(|k| exists.contains(k) || desired_keys.contains(k));
-        if let Err(e) = self.save_owned() {
-            report.failures.push(state_failure(e));
-        }
+            .retain(|k| view.services.contains_key(k) || desired_keys.contains(k));
+        self.view = Some(view);
+        self.save_owned_if_changed(&mut report);
         apply_sysctls(&desired.sysctls, Path::new(SYSCTL_DIR), &mut report);
         report.elapsed = started.elapsed();
         report
+    }
+}
+
+/// The ops of `ops` (planned from a fresh read) that the view we had before the read did
+/// not call for: changes someone else made to our objects. Logged once per resync.
+fn count_drift(
+    reference: &KernelTables,
+    ops: &[Op],
+    desired: &DesiredTables,
+    owned: &BTreeSet<ServiceKey>,
+) -> usize {
+    let expected = plan::plan(reference, desired, owned);
+    let expected: HashSet<&Op> = expected.iter().collect();
+    let drift: Vec<&Op> = ops.iter().filter(|op| !expected.contains(op)).collect();
+    if let Some(first) = drift.first() {
+        tracing::warn!(
+            objects = drift.len(),
+            first = %format!("{} {}", first.kind(), first.object()),
+            "IPVS tables were changed behind director's back; putting them back"
+        );
+    }
+    drift.len()
+}
+
+impl Dataplane for IpvsBackend {
+    fn reconcile(&mut self, desired: &DesiredTables) -> ReconcileReport {
+        self.sync(desired, false)
+    }
+
+    fn resync(&mut self, desired: &DesiredTables) -> ReconcileReport {
+        self.sync(desired, true)
     }
 
     fn stats(&mut self) -> Result<TableStats, DataplaneError> {
