@@ -8,8 +8,10 @@
 //! Run: `cargo bench --bench config_parse`; with `CONFIG_PARSE_KEEP=FILE` the generated
 //! configuration is left in FILE (scripts/bench times `directord -t` and `keepalived -t` on it).
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
+
+#[path = "generated_config/mod.rs"]
+mod generated_config;
 
 const VIRTUAL_SERVERS: usize = 10_000;
 const REAL_SERVERS: usize = 10;
@@ -17,40 +19,6 @@ const RUNS: usize = 5;
 
 #[path = "report/mod.rs"]
 mod report;
-
-fn generate() -> String {
-    let mut text = String::with_capacity(VIRTUAL_SERVERS * REAL_SERVERS * 160);
-    text.push_str("global_defs {\n    router_id bench\n}\n\n");
-    for v in 0..VIRTUAL_SERVERS {
-        let vip = format!("10.{}.{}.{}", 100 + v / 65536, (v / 256) % 256, v % 256);
-        let port = if v % 2 == 0 { 80 } else { 443 };
-        let _ = write!(
-            text,
-            "virtual_server {vip} {port} {{\n    delay_loop 5\n    lb_algo mh\n    mh-port\n    lb_kind DR\n    protocol TCP\n    quorum 2\n"
-        );
-        for r in 0..REAL_SERVERS {
-            let rip = format!(
-                "172.{}.{}.{}",
-                16 + (v / 6554) % 16,
-                (v / 25) % 256,
-                (v % 25) * 10 + r
-            );
-            if v % 2 == 0 {
-                let _ = write!(
-                    text,
-                    "    real_server {rip} {port} {{\n        weight 1\n        HTTP_GET {{\n            url {{\n                path /health\n                status_code 200\n            }}\n            connect_timeout 3\n            retry 2\n        }}\n    }}\n"
-                );
-            } else {
-                let _ = write!(
-                    text,
-                    "    real_server {rip} {port} {{\n        weight 1\n        TCP_CHECK {{\n            connect_timeout 3\n        }}\n    }}\n"
-                );
-            }
-        }
-        text.push_str("}\n");
-    }
-    text
-}
 
 /// A field of /proc/self/status in kB.
 fn status_kb(field: &str) -> Option<u64> {
@@ -65,7 +33,7 @@ fn status_kb(field: &str) -> Option<u64> {
 }
 
 fn main() {
-    let text = generate();
+    let text = generated_config::keepalived_conf(VIRTUAL_SERVERS, REAL_SERVERS, 5, "");
     let keep = std::env::var_os("CONFIG_PARSE_KEEP").map(std::path::PathBuf::from);
     let path = keep.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("director-bench-{}.conf", std::process::id()))

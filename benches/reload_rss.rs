@@ -9,11 +9,13 @@
 //! them idle). Run: `cargo bench --bench reload_rss`; DIRECTOR_BENCH_SERVICES (10000),
 //! DIRECTOR_BENCH_RELOADS (100).
 
-use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "generated_config/mod.rs"]
+mod generated_config;
 
 const REALS: usize = 10;
 const TOLERANCE: f64 = 1.10;
@@ -24,41 +26,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn generate(services: usize) -> String {
-    let mut text = String::with_capacity(services * REALS * 160);
-    text.push_str("global_defs {\n    router_id bench\n}\n");
-    text.push_str("director {\n    mode tables-only\n    dataplane none\n}\n");
-    for v in 0..services {
-        let vip = format!("10.{}.{}.{}", 100 + v / 65536, (v / 256) % 256, v % 256);
-        let port = if v % 2 == 0 { 80 } else { 443 };
-        let _ = write!(
-            text,
-            "virtual_server {vip} {port} {{\n    delay_loop 3600\n    lb_algo mh\n    mh-port\n    lb_kind DR\n    protocol TCP\n    quorum 2\n"
-        );
-        for r in 0..REALS {
-            let rip = format!(
-                "172.{}.{}.{}",
-                16 + (v / 6554) % 16,
-                (v / 25) % 256,
-                (v % 25) * 10 + r
-            );
-            if v % 2 == 0 {
-                let _ = write!(
-                    text,
-                    "    real_server {rip} {port} {{\n        weight 1\n        HTTP_GET {{\n            url {{\n                path /health\n                status_code 200\n            }}\n            connect_timeout 3\n            retry 2\n        }}\n    }}\n"
-                );
-            } else {
-                let _ = write!(
-                    text,
-                    "    real_server {rip} {port} {{\n        weight 1\n        TCP_CHECK {{\n            connect_timeout 3\n        }}\n    }}\n"
-                );
-            }
-        }
-        text.push_str("}\n");
-    }
-    text
 }
 
 fn rss_mib(pid: u32) -> Option<f64> {
@@ -136,7 +103,15 @@ fn main() {
     }
     let conf = dir.join("directord.conf");
     let log = dir.join("directord.log");
-    if let Err(e) = std::fs::write(&conf, generate(services)) {
+    if let Err(e) = std::fs::write(
+        &conf,
+        generated_config::keepalived_conf(
+            services,
+            REALS,
+            3600,
+            "director {\n    mode tables-only\n    dataplane none\n}\n",
+        ),
+    ) {
         eprintln!("{}: {e}", conf.display());
         std::process::exit(1);
     }
