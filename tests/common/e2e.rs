@@ -23,7 +23,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::health_lab::{ctl, nft_tables, reals, Real};
+use super::health_lab::{ctl, nft_tables, reals, start_dr_real_server, Real};
 use super::netns::{veth, NetNs};
 use super::ospf::{director_addr, host, BroadcastLab, Router, RouterKind, FAST};
 use super::peers::{all_full, route_nexthops, OspfIface};
@@ -243,22 +243,13 @@ impl E2eLab {
                 &super::ospf::ROUTER_ID.to_string(),
             ]);
             // DR: every VIP on lo, no ARP for it; answers go back through the router.
-            for vip in std::iter::once(VIP).chain(OTHER_VIPS) {
-                ns.add_addr("lo", &host(vip));
-            }
-            ns.sysctl("net.ipv4.conf.all.arp_ignore", "1");
-            ns.sysctl("net.ipv4.conf.all.arp_announce", "2");
-            ns.sysctl("net.ipv4.conf.all.rp_filter", "0");
-            servers.push(Daemon::spawn(
+            let vips: Vec<Ipv4Addr> = std::iter::once(VIP).chain(OTHER_VIPS).collect();
+            servers.push(start_dr_real_server(
                 &ns,
-                &real_name(i),
+                &vips,
                 dir.path(),
-                &[
-                    "python3",
-                    &server_py.to_string_lossy(),
-                    &PORT.to_string(),
-                    &real_name(i),
-                ],
+                &server_py,
+                &real_name(i),
             ));
             reals.push(ns);
         }

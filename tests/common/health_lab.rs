@@ -377,22 +377,12 @@ impl HealthLab {
             net.sw.attach(&ns, "eth0");
             ns.add_addr("eth0", &format!("{}/24", real_addr(i)));
             ns.ip(&["route", "add", "default", "via", "10.99.0.1"]);
-            for vip in [VIP, VIP2] {
-                ns.add_addr("lo", &host(vip));
-            }
-            ns.sysctl("net.ipv4.conf.all.arp_ignore", "1");
-            ns.sysctl("net.ipv4.conf.all.arp_announce", "2");
-            ns.sysctl("net.ipv4.conf.all.rp_filter", "0");
-            servers.push(Daemon::spawn(
+            servers.push(start_dr_real_server(
                 &ns,
-                &real_name(i),
+                &[VIP, VIP2],
                 dir.path(),
-                &[
-                    "python3",
-                    &server_py.to_string_lossy(),
-                    &PORT.to_string(),
-                    &real_name(i),
-                ],
+                &server_py,
+                &real_name(i),
             ));
             reals.push(ns);
         }
@@ -594,4 +584,33 @@ impl Drop for HeldConnection {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Makes `ns` an LVS-DR real server of `vips` (each on `lo` as /32, no ARP answered for
+/// them, no reverse-path filter against the router's asymmetric path) and starts the lab's
+/// Python server `server_py` in it on [`PORT`], answering with `name`.
+pub fn start_dr_real_server(
+    ns: &NetNs,
+    vips: &[Ipv4Addr],
+    dir: &Path,
+    server_py: &Path,
+    name: &str,
+) -> Daemon {
+    for &vip in vips {
+        ns.add_addr("lo", &host(vip));
+    }
+    ns.sysctl("net.ipv4.conf.all.arp_ignore", "1");
+    ns.sysctl("net.ipv4.conf.all.arp_announce", "2");
+    ns.sysctl("net.ipv4.conf.all.rp_filter", "0");
+    Daemon::spawn(
+        ns,
+        name,
+        dir,
+        &[
+            "python3",
+            &server_py.to_string_lossy(),
+            &PORT.to_string(),
+            name,
+        ],
+    )
 }
