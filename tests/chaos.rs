@@ -321,6 +321,11 @@ fn explain_break(
                 return Some(ADDED_WHILE_DOWN);
             }
         }
+        if let Some(optimistic) = started_while_down(action, state) {
+            if elsewhere(&optimistic) {
+                return Some(STARTED_WHILE_DOWN);
+            }
+        }
     }
     None
 }
@@ -337,6 +342,49 @@ fn added_while_down(action: &Action, state: &TableState) -> Option<TableState> {
     let mut optimistic = state.clone();
     optimistic.serving.push(3);
     Some(optimistic)
+}
+
+const STARTED_WHILE_DOWN: &str = "a director started while a real server was stopped: its \
+     checkers start up until their first check fails (keepalived semantics without `alpha`), \
+     and when it is killed before that, its kernel table keeps the stopped server until the \
+     router drops its nexthop";
+
+/// When `action` started a director while a configured real server was stopped: the table
+/// state of the new director, every configured server counted up until its first checks.
+fn started_while_down(action: &Action, state: &TableState) -> Option<TableState> {
+    if !matches!(action, Action::StartDirector(_)) || state.serving.len() >= state.configured.len()
+    {
+        return None;
+    }
+    Some(TableState {
+        configured: state.configured.clone(),
+        serving: state.configured.clone(),
+    })
+}
+
+/// Whether a director that started while a configured real server was stopped could still
+/// send a connection at `at` to that server: until its first checks (within
+/// SERVER_STOP_WINDOW of its start) or, killed before them, until the router drops it
+/// (DIRECTOR_KILL_WINDOW after the kill).
+fn started_while_a_server_was_down(timeline: &Timeline, at: Instant) -> bool {
+    timeline.actions.iter().any(|(start, action, state)| {
+        let Action::StartDirector(d) = action else {
+            return false;
+        };
+        if *start > at || started_while_down(action, state).is_none() {
+            return false;
+        }
+        let killed = timeline.actions.iter().find_map(|(t, a, _)| {
+            (t > start && matches!(a, Action::KillDirector(k) if k == d)).then_some(*t)
+        });
+        let until = match killed {
+            Some(kill) if kill.duration_since(*start) <= SERVER_STOP_WINDOW => {
+                kill + DIRECTOR_KILL_WINDOW
+            }
+            _ => *start + SERVER_STOP_WINDOW,
+        };
+        at <= until
+    })
 }
 
 /// Why a new connection failed, or None. A refusal comes from a real server that does
@@ -361,6 +409,9 @@ fn explain_failed_open(
         });
         if added_down {
             return Some(ADDED_WHILE_DOWN);
+        }
+        if started_while_a_server_was_down(timeline, at) {
+            return Some(STARTED_WHILE_DOWN);
         }
         // A short connection reset mid-way: its slot moved while it was open.
         let src = failed.src.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);

@@ -27,6 +27,8 @@ use super::health_lab::{ctl, nft_tables, reals, start_dr_real_server, Real};
 use super::netns::{veth, NetNs};
 use super::ospf::{director_addr, host, BroadcastLab, Router, RouterKind, FAST};
 use super::peers::{all_full, route_nexthops, OspfIface};
+use director::dataplane::maglev::DEFAULT_TABLE_SIZE;
+
 use super::process::{Daemon, Signal};
 use super::wait::{wait_stable, wait_until};
 use super::TestDir;
@@ -87,7 +89,7 @@ pub fn predicted_servers(
     up: &[usize],
     sources: &[Ipv4Addr],
 ) -> BTreeMap<Ipv4Addr, Option<String>> {
-    use director::dataplane::maglev::{Backend, Table, DEFAULT_TABLE_SIZE};
+    use director::dataplane::maglev::{Backend, Table};
     use director::dataplane::nftables::render::source_slot;
     use director::dataplane::tables::DestKey;
     let mut order: Vec<usize> = configured.to_vec();
@@ -145,10 +147,13 @@ pub fn director_config(name: &str, router_id: Ipv4Addr, socket: &Path, svc: &Ser
          multiplier {BFD_MULTIPLIER}\n            }}\n        }}\n    }}\n}}\n",
         FAST.hello, FAST.dead
     );
+    // The table size is pinned, as docs/dataplane.md advises for DR services: adding b4
+    // then moves only b4's share of the streams, where the automatic size would cross a
+    // step (3 → 4 real servers) and move most of them.
     for vip in std::iter::once(&VIP).chain(&svc.other_vips) {
         let _ = writeln!(
             c,
-            "virtual_server {vip} {PORT} {{\n    delay_loop 1\n    lb_algo mh\n    lb_kind DR\n    protocol TCP"
+            "virtual_server {vip} {PORT} {{\n    delay_loop 1\n    lb_algo mh\n    lb_kind DR\n    protocol TCP\n    maglev_table_size {DEFAULT_TABLE_SIZE}"
         );
         for i in &svc.reals {
             let _ = writeln!(
