@@ -82,8 +82,12 @@ fn nat_connections_are_listed_from_conntrack() {
         &[
             "python3",
             "-c",
-            "import socket, time\ns = socket.create_connection(('10.98.100.1', 80), timeout=5)\n\
-             print('connected', flush=True)\ntime.sleep(120)\n",
+            // Retried: on a busy machine the real server's listener may not be up yet
+            // when the tables are (a refused SYN would end a one-shot client).
+            "import socket, time\ndeadline = time.time() + 25\nwhile True:\n    try:\n        \
+             s = socket.create_connection(('10.98.100.1', 80), timeout=5)\n        break\n    \
+             except OSError:\n        if time.time() > deadline:\n            raise\n        \
+             time.sleep(0.2)\nprint('connected', flush=True)\ntime.sleep(120)\n",
         ],
     );
     let entry = wait_until(WAIT, POLL, || {
