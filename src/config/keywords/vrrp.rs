@@ -329,6 +329,21 @@ pub(super) fn track_interfaces(n: &Node, d: &mut Diagnostics) -> Vec<TrackInterf
 }
 
 pub(super) fn track_scripts(n: &Node, d: &mut Diagnostics) -> Vec<(TrackScript, Span)> {
+    named_weight_refs(n, 253, d, |name, weight, reverse| TrackScript {
+        name,
+        weight,
+        reverse,
+    })
+}
+
+/// The entries `NAME [weight -MAX..MAX] [reverse|noreverse]` of a `track_*` block, each
+/// made into a reference by `make`.
+fn named_weight_refs<T>(
+    n: &Node,
+    max_weight: i64,
+    d: &mut Diagnostics,
+    make: impl Fn(String, Option<i32>, bool) -> T,
+) -> Vec<(T, Span)> {
     let Some(children) = v::block(n, d) else {
         return Vec::new();
     };
@@ -336,15 +351,8 @@ pub(super) fn track_scripts(n: &Node, d: &mut Diagnostics) -> Vec<(TrackScript, 
         .iter()
         .filter_map(|c| {
             v::no_block(c, d);
-            let (weight, reverse) = weight_and_reverse(c, 0, 253, d)?;
-            Some((
-                TrackScript {
-                    name: c.keyword.to_string(),
-                    weight,
-                    reverse,
-                },
-                c.span.clone(),
-            ))
+            let (weight, reverse) = weight_and_reverse(c, 0, max_weight, d)?;
+            Some((make(c.keyword.to_string(), weight, reverse), c.span.clone()))
         })
         .collect()
 }
@@ -353,25 +361,12 @@ pub(super) fn track_scripts(n: &Node, d: &mut Diagnostics) -> Vec<(TrackScript, 
 /// same shape) of an instance or a sync group; the names are resolved against the
 /// top-level blocks in validation, so a block may come before or after its users.
 pub(super) fn track_file_refs(n: &Node, d: &mut Diagnostics) -> Vec<(TrackFileRef, Span)> {
-    let Some(children) = v::block(n, d) else {
-        return Vec::new();
-    };
-    children
-        .iter()
-        .filter_map(|c| {
-            v::no_block(c, d);
-            // keepalived's vrrp_track.c `alloc_track_file` range.
-            let (weight, reverse) = weight_and_reverse(c, 0, 254, d)?;
-            Some((
-                TrackFileRef {
-                    name: c.keyword.to_string(),
-                    weight,
-                    reverse,
-                },
-                c.span.clone(),
-            ))
-        })
-        .collect()
+    // keepalived's vrrp_track.c `alloc_track_file` range.
+    named_weight_refs(n, 254, d, |name, weight, reverse| TrackFileRef {
+        name,
+        weight,
+        reverse,
+    })
 }
 
 pub(super) fn vrrp_sync_group(b: &mut Builder, node: &Node, diag: &mut Diagnostics) {
