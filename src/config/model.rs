@@ -153,6 +153,10 @@ pub struct DirectorSettings {
     /// its back; `None`: the default (300 s), zero: never.
     #[serde(serialize_with = "opt_secs")]
     pub dataplane_resync_interval: Option<Duration>,
+    /// The longest a VIP waits for the first verdicts of its checkers before it is
+    /// announced anyway; `None`: each checker's own worst case, zero: no wait.
+    #[serde(serialize_with = "opt_secs")]
+    pub first_checks_timeout: Option<Duration>,
 }
 
 // ───────────────────────────── ospf { } ─────────────────────────────

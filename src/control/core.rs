@@ -4,8 +4,13 @@
 //!
 //! Results only update records; [`Core::recompute`] turns the records into decisions, so
 //! the runtime can feed a whole burst of results and recompute once.
+//!
+//! A VIP is announced for the first time only once the checkers behind it have given their
+//! first verdicts, or their bound has passed ([`crate::policy::first_checks`]): the core
+//! remembers what it announced, and says until when each held VIP waits, so the runtime
+//! recomputes then even if no result comes.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +21,7 @@ use crate::config::model::{self as cfg, Checker, Config, Mode, Script};
 use crate::dataplane::DesiredTables;
 use crate::health::fsm::Verdict;
 use crate::health::probe::Outcome;
-use crate::health::runtime::CheckResult;
+use crate::health::runtime::{first_verdict_bound, CheckResult};
 use crate::policy::maintenance::{MaintenanceError, MaintenanceOp};
 use crate::policy::{self, Evaluation, Maintenance, RealStatus, ServiceStatus};
 
@@ -31,8 +36,10 @@ pub struct CheckerRecord {
     /// When the verdict last changed (or the checker started).
     pub since: Instant,
     /// The last finished probe: its outcome, how long it took, when it ended, and whether
-    /// its failure is being retried.
+    /// its failure is being retried. None until the first verdict.
     pub last: Option<LastResult>,
+    /// Until when the VIPs behind this checker wait for its first verdict.
+    pub first_verdict_due: Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +86,9 @@ pub struct Decisions {
     pub tables: DesiredTables,
     /// VIPs to announce (active-active mode; empty otherwise).
     pub announce: BTreeSet<IpAddr>,
+    /// VIPs healthy enough to announce that wait for their checkers' first verdicts, each
+    /// with the time it is announced anyway.
+    pub awaiting_first_checks: BTreeMap<IpAddr, Instant>,
     pub transitions: Vec<Transition>,
 }
 
@@ -92,6 +102,10 @@ pub struct Core {
     stats: CheckStats,
     /// What the operator took out of service; the runtime persists it.
     maintenance: Maintenance,
+    /// The VIPs the last recompute announced: they never wait for first verdicts again.
+    announced: BTreeSet<IpAddr>,
+    /// The VIPs the last recompute held back, and until when.
+    awaiting_first_checks: BTreeMap<IpAddr, Instant>,
 }
 
 impl Core {
@@ -104,6 +118,8 @@ impl Core {
             dirty: true,
             stats: CheckStats::default(),
             maintenance,
+            announced: BTreeSet::new(),
+            awaiting_first_checks: BTreeMap::new(),
         };
         core.sync_records(now, &HashSet::new());
         core.evaluation = policy::evaluate(
@@ -170,7 +186,9 @@ impl Core {
     /// A new configuration: records of unchanged checkers stay (their verdicts with them),
     /// new checkers start from their initial verdict, removed ones are forgotten. A new
     /// checker of a real server that is down now starts down too, so editing a dead
-    /// server's checker does not bring it back before a check succeeds.
+    /// server's checker does not bring it back before a check succeeds. A new checker
+    /// holds back a VIP that is not announced yet until its first verdict; an announced
+    /// one stays.
     pub fn set_config(&mut self, config: Arc<Config>, now: Instant) {
         let down: HashSet<(cfg::ServiceKey, IpAddr, u16)> = self
             .alive_map()
@@ -196,12 +214,29 @@ impl Core {
                         verdict: Verdict::initial(checker.common().alpha || was_down),
                         since: now,
                         last: None,
+                        first_verdict_due: now + self.first_checks_bound(checker),
                     });
                     records.insert(checker.clone(), record);
                 }
             }
         }
         self.records = records;
+    }
+
+    /// How long the VIPs behind `checker` wait for its first verdict: the checker's own
+    /// worst case, capped by `director { first_checks_timeout }`.
+    fn first_checks_bound(&self, checker: &Checker) -> Duration {
+        let own = first_verdict_bound(checker);
+        self.config
+            .director
+            .first_checks_timeout
+            .map_or(own, |cap| own.min(cap))
+    }
+
+    /// When a VIP held back for first verdicts is announced anyway: the runtime
+    /// recomputes then, result or not.
+    pub fn next_hold_deadline(&self) -> Option<Instant> {
+        self.awaiting_first_checks.values().min().copied()
     }
 
     /// Takes one probe's result. Returns true when the checker's verdict changed (a
@@ -237,6 +272,10 @@ impl Core {
             record.since = now;
             self.dirty = true;
         }
+        if record.last.is_none() && now < record.first_verdict_due {
+            // A first verdict may release a VIP, even when it confirms the initial one.
+            self.dirty = true;
+        }
         record.last = Some(LastResult {
             outcome: result.outcome,
             latency: result.latency,
@@ -252,9 +291,9 @@ impl Core {
             .map_or(Verdict::initial(checker.common().alpha), |r| r.verdict)
     }
 
-    /// Turns the current records into decisions, and says what changed since the last
-    /// recompute.
-    pub fn recompute(&mut self) -> Decisions {
+    /// Turns the current records into decisions at `now`, and says what changed since the
+    /// last recompute.
+    pub fn recompute(&mut self, now: Instant) -> Decisions {
         let previous_quorum = self.evaluation.quorum_states(&self.config);
         let before = self.alive_map();
         let quorum_before: HashMap<cfg::ServiceKey, bool> = previous_quorum.clone();
@@ -304,14 +343,25 @@ impl Core {
                 });
             }
         }
-        let announce = if self.config.mode() == Mode::ActiveActive {
+        let mut announce = if self.config.mode() == Mode::ActiveActive {
             policy::announced_vips(&self.config, &self.evaluation, &self.maintenance)
         } else {
             BTreeSet::new()
         };
+        let awaiting =
+            policy::first_checks::held_vips(&self.config, &announce, &self.announced, |checker| {
+                self.records
+                    .get(checker)
+                    .filter(|r| r.last.is_none() && now < r.first_verdict_due)
+                    .map(|r| r.first_verdict_due)
+            });
+        announce.retain(|vip| !awaiting.contains_key(vip));
+        self.announced = announce.clone();
+        self.awaiting_first_checks = awaiting.clone();
         Decisions {
             tables: policy::desired_tables(&self.config, &self.evaluation),
             announce,
+            awaiting_first_checks: awaiting,
             transitions,
         }
     }

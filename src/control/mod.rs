@@ -158,6 +158,7 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
     let mut refresh = tokio::time::interval(SNAPSHOT_REFRESH);
     let mut fatal = None;
     loop {
+        let hold_deadline = controller.core.next_hold_deadline();
         tokio::select! {
             _ = hangup.recv() => {
                 // A rejected reload has already been logged and counted.
@@ -189,6 +190,8 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
                 }
                 controller.settle().await;
             }
+            _ = tokio::time::sleep_until(hold_deadline.unwrap_or_else(Instant::now)),
+                if hold_deadline.is_some() => controller.apply().await,
             _ = tokio::time::sleep(retry.delay()), if controller.has_failures() => {
                 controller.retry_failed().await;
                 retry.grow();
@@ -239,8 +242,11 @@ struct Controller {
     netlink: Netlink,
     /// The OSPF speaker (active-active mode).
     announcer: Option<Announcer>,
-    /// The VIPs whose services hold their quorum, as last decided.
+    /// The VIPs to announce, as last decided: their services hold their quorum and their
+    /// checkers gave their first verdicts.
     healthy_vips: BTreeSet<IpAddr>,
+    /// The VIPs that wait for their checkers' first verdicts, and until when at most.
+    awaiting_first_checks: BTreeMap<IpAddr, Instant>,
     /// OSPF neighbors by (interface, router ID) and their state, from the speaker's events.
     ospf_neighbors: BTreeMap<(String, Ipv4Addr), ospf::neighbor::nsm::State>,
     /// The BFD speaker, when an OSPF interface has a `bfd` block (started and stopped with
@@ -326,6 +332,7 @@ impl Controller {
             netlink,
             announcer: None,
             healthy_vips: BTreeSet::new(),
+            awaiting_first_checks: BTreeMap::new(),
             ospf_neighbors: BTreeMap::new(),
             bfd: None,
             bfd_configs: BTreeMap::new(),
@@ -822,11 +829,14 @@ impl Controller {
 
     /// Drives every component towards the core's decisions.
     async fn apply(&mut self) {
-        let decisions = self.core.recompute();
+        let now = Instant::now();
+        let decisions = self.core.recompute(now);
         for transition in &decisions.transitions {
             self.tell(transition);
         }
+        self.log_first_checks_holds(&decisions.awaiting_first_checks, now);
         self.healthy_vips = decisions.announce;
+        self.awaiting_first_checks = decisions.awaiting_first_checks;
         if *self.desired != decisions.tables || !self.last_report.is_clean() {
             self.desired = Arc::new(decisions.tables);
             self.dataplane.reconcile((*self.desired).clone());
@@ -835,6 +845,30 @@ impl Controller {
         self.apply_vips().await;
         self.apply_announcements();
         self.publish();
+    }
+
+    /// One INFO line when a VIP starts waiting for first verdicts, and one when it stops:
+    /// they came, or (a WARN) its bound passed without them.
+    fn log_first_checks_holds(&self, awaiting: &BTreeMap<IpAddr, Instant>, now: Instant) {
+        for (vip, until) in awaiting {
+            if !self.awaiting_first_checks.contains_key(vip) {
+                tracing::info!(
+                    %vip,
+                    at_most_seconds = until.saturating_duration_since(now).as_secs_f64(),
+                    "VIP not announced until its checkers' first verdicts"
+                );
+            }
+        }
+        for (vip, until) in &self.awaiting_first_checks {
+            if awaiting.contains_key(vip) {
+                continue;
+            }
+            if now >= *until {
+                tracing::warn!(%vip, "first verdicts still missing when their bound passed: announcing anyway");
+            } else {
+                tracing::info!(%vip, "first verdicts in: the VIP may be announced");
+            }
+        }
     }
 
     /// One INFO line per transition, and keepalived's scripts and mails.
@@ -1297,6 +1331,8 @@ impl Controller {
                         "local"
                     } else if self.core.maintenance().is_withdrawn(addr) {
                         "maintenance"
+                    } else if self.awaiting_first_checks.contains_key(&addr) {
+                        "awaiting_first_checks"
                     } else if !self.healthy_vips.contains(&addr) {
                         "withdrawn"
                     } else if announced.contains(&addr) && full > 0 {

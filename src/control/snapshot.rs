@@ -333,6 +333,7 @@ pub fn announcement(
         "local" => return Err("no_ospf"),
         "maintenance" => return Err("maintenance"),
         "withdrawn" => return Err("unhealthy"),
+        "awaiting_first_checks" => return Err("awaiting_first_checks"),
         _ => {}
     }
     if !speaker_runs {
@@ -777,6 +778,10 @@ mod tests {
         assert_eq!(
             announcement(&vip("10.0.0.1", "withdrawn"), true, Some(&full)),
             Err("unhealthy")
+        );
+        assert_eq!(
+            announcement(&vip("10.0.0.1", "awaiting_first_checks"), true, Some(&full)),
+            Err("awaiting_first_checks")
         );
         assert_eq!(
             announcement(&vip("10.0.0.1", "local"), false, None),

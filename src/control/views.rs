@@ -84,8 +84,10 @@ pub struct VipView {
     pub address: String,
     /// `announced` (in our LSAs, with at least one Full adjacency to carry them),
     /// `pending` (healthy, but no Full adjacency yet or the tables are not programmed),
-    /// `withdrawn` (no service on it holds its quorum), `maintenance` (withdrawn by the
-    /// operator: `directorctl withdraw` or `drain --all`), or `local` (no OSPF speaker).
+    /// `withdrawn` (no service on it holds its quorum), `awaiting_first_checks` (healthy,
+    /// held back until the checkers behind it gave their first verdicts), `maintenance`
+    /// (withdrawn by the operator: `directorctl withdraw` or `drain --all`), or `local`
+    /// (no OSPF speaker).
     pub state: String,
 }
 

@@ -20,7 +20,7 @@ use crate::config::model::CheckerCommon;
 use super::probe::{Outcome, WeightChange};
 
 /// keepalived starts the first check at least one second after the checker is created.
-const FIRST_CHECK_DELAY: Duration = Duration::from_secs(1);
+pub const FIRST_CHECK_DELAY: Duration = Duration::from_secs(1);
 
 /// What a checker says about its real server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

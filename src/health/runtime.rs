@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::config::model::Checker;
 
-use super::fsm::{CheckerFsm, Step, Timing};
+use super::fsm::{CheckerFsm, Step, Timing, FIRST_CHECK_DELAY};
 use super::probe::{self, Outcome, ProbeEnv};
 
 /// A probe that overruns its own timeouts by this much is cut off and counted as failed.
@@ -99,6 +99,13 @@ impl<E> Drop for HealthRuntime<E> {
     }
 }
 
+/// The latest a new checker's first result can arrive: its first probe starts at most
+/// 1 s + `warmup` after the checker, and is cut off after its budget. (The first failure
+/// is a verdict at once: retries only apply to a checker that has been up.)
+pub fn first_verdict_bound(checker: &Checker) -> Duration {
+    FIRST_CHECK_DELAY + checker.common().warmup + budget(checker)
+}
+
 /// The longest one probe of `checker` may take before it is cut off.
 fn budget(checker: &Checker) -> Duration {
     match checker {
@@ -150,6 +157,34 @@ mod tests {
 
     use super::*;
     use crate::config::model::CheckerCommon;
+
+    #[test]
+    fn a_first_verdict_comes_within_the_first_delay_the_warmup_and_one_budget() {
+        let common = |warmup: u64| CheckerCommon {
+            connect_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            connect_port: 80,
+            bindto: None,
+            bind_if: None,
+            bind_port: None,
+            fwmark: None,
+            connect_timeout: Duration::from_secs(5),
+            retry: 3,
+            delay_before_retry: Duration::from_secs(1),
+            warmup: Duration::from_secs(warmup),
+            delay_loop: Duration::from_secs(60),
+            alpha: false,
+            log_all_failures: false,
+        };
+        // Retries play no part: the first failure is a verdict at once.
+        assert_eq!(
+            first_verdict_bound(&Checker::Tcp { common: common(0) }),
+            Duration::from_secs(1 + 5 * 2 + 3)
+        );
+        assert_eq!(
+            first_verdict_bound(&Checker::Tcp { common: common(60) }),
+            Duration::from_secs(1 + 60 + 5 * 2 + 3)
+        );
+    }
 
     /// A sleeping checker's task must stay small: tens of thousands of them run at once.
     #[test]

@@ -7,10 +7,12 @@
 //!   `update_quorum_state` in ipwrapper.c);
 //! - [`tables::desired_tables`]: the forwarding tables;
 //! - [`announced_vips`]: the VIPs this director announces;
+//! - [`first_checks`]: which of them wait for their checkers' first verdicts;
 //! - [`groups`]: group expansion, shared by all of the above;
 //! - [`maintenance`]: what the operator took out of service by hand, an input of the
 //!   above next to the verdicts.
 
+pub mod first_checks;
 pub mod groups;
 pub mod maintenance;
 pub mod tables;

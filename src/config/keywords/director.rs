@@ -85,6 +85,11 @@ pub const DIRECTOR: &[Kw<DirectorSettings>] = &[
             s.dataplane_resync_interval = Some(interval)
         }
     }),
+    kw!("first_checks_timeout", |s, n, d| {
+        if let Some(timeout) = v::timer(n, 86_400, d) {
+            s.first_checks_timeout = Some(timeout)
+        }
+    }),
 ];
 
 /// `maglev_table_size auto|PRIME`: `Some(None)` is `auto`, `None` an error (reported).
