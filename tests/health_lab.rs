@@ -15,7 +15,12 @@
 //! 4. services back: the route returns via both directors, servers up;
 //! 5. a reload of a broken file (SIGHUP on d1, `directorctl reload` on d2) changes nothing
 //!    and counts as failed;
-//! 6. a reload that adds a virtual server keeps an established connection working.
+//! 6. a reload that adds a virtual server keeps an established connection working;
+//! 7. d1, killed and restarted while a real server silently drops its checks (the first
+//!    check of it takes connect_timeout 20 s), does not announce the VIPs before its first
+//!    verdicts: r1 never has a route via d1 before d1 counts that server down, though the
+//!    adjacency is Full and `status` says `awaiting_first_checks`; afterwards the route is
+//!    via both and the tables are identical. `MEASURE:` restart → first verdicts → route.
 
 mod common;
 
@@ -25,8 +30,10 @@ use std::time::{Duration, Instant};
 
 use common::health_lab::{
     ctl, expected_reals, lab_can_run, nft_packets, nft_tables, predicted_flows, real_addr,
-    real_key, real_name, reals, reload_counters, HealthLab, PORT, VIP, VIP2,
+    real_key, real_name, reals, reload_counters, vip_state, HealthLab, PORT, VIP, VIP2,
 };
+use common::ospf::host;
+use common::peers::route_nexthops;
 use common::process::Signal;
 use common::wait::{hold_for, wait_stable, wait_until};
 
@@ -424,6 +431,98 @@ fn health_checks_drive_tables_and_routes() {
         "the old service's mapping unchanged"
     );
     drop(held);
+
+    // ===== 7. a director restarted while a real server is down waits for its verdicts =====
+    // The victim drops the SYNs of every check: d2 counts it down after its 1 s timeout,
+    // while the restarted d1's first check of it takes the 20 s of its own configuration,
+    // far longer than d1 needs to become Full with r1.
+    lab.reals[victim].exec_ok(&[
+        "nft",
+        &format!(
+            "add table ip hl7; add chain ip hl7 input {{ type filter hook input priority 0; }}; \
+             add rule ip hl7 input tcp dport {PORT} drop"
+        ),
+    ]);
+    let victim_down = expected_reals(&healthy);
+    wait_stable(VERDICT, HOLD_TABLES, || lab.reals_are(VIP, &victim_down))
+        .expect("the victim silently down: weight 0 on both directors");
+    lab.directors[0].daemon.kill();
+    wait_stable(CONVERGE, HOLD, || {
+        lab.route_is(VIP, &both[1..])?;
+        lab.route_is(VIP2, &both[1..])
+    })
+    .expect("d1 killed: the routes via d2 only");
+    let d1 = &lab.directors[0];
+    d1.write_config(
+        &d1.config_for(&[VIP, VIP2])
+            .replace("connect_timeout 1", "connect_timeout 20"),
+    );
+    let restarted = Instant::now();
+    lab.directors[0].daemon.restart();
+    let d1 = &lab.directors[0];
+    let held_reason = format!(
+        "director_vip_not_announced_reason{{vip=\"{VIP}\",reason=\"awaiting_first_checks\"}} 1\n"
+    );
+    let mut held_while_full = None;
+    let verdicts_after = loop {
+        d1.assert_alive();
+        // The route first, then d1's verdicts: a route seen before verdicts that were not
+        // in yet was learnt before them.
+        let mut via_d1 = Vec::new();
+        for vip in [VIP, VIP2] {
+            if route_nexthops(&lab.net.r1, &host(vip)).is_ok_and(|hops| hops.contains(&d1.addr)) {
+                via_d1.push(vip);
+            }
+        }
+        if reals(&d1.socket, VIP).is_ok_and(|got| got == victim_down) {
+            break restarted.elapsed();
+        }
+        assert!(
+            via_d1.is_empty(),
+            "r1 learnt {via_d1:?} via d1 {:.1?} after its restart, before d1's first verdicts",
+            restarted.elapsed()
+        );
+        if held_while_full.is_none()
+            && lab.both_full().is_ok()
+            && vip_state(&d1.socket, VIP).is_ok_and(|state| state == "awaiting_first_checks")
+        {
+            let text = metrics_text(&d1.socket);
+            assert!(
+                text.contains(&held_reason),
+                "d1: no {held_reason:?} in\n{text}"
+            );
+            held_while_full = Some(restarted.elapsed());
+        }
+        assert!(
+            restarted.elapsed() < CONVERGE,
+            "d1 gave no verdict on the victim within {CONVERGE:?} of its restart"
+        );
+        std::thread::sleep(POLL);
+    };
+    let full_after = held_while_full.unwrap_or_else(|| {
+        panic!(
+            "d1 never was Full with the VIP awaiting its first checks before they came \
+             ({verdicts_after:.1?} after its restart): the hold was not exercised"
+        )
+    });
+    let settling = Instant::now();
+    let w = wait_stable(CONVERGE, HOLD, || {
+        lab.assert_alive();
+        lab.both_full()?;
+        lab.route_is(VIP, &both)?;
+        lab.route_is(VIP2, &both)?;
+        lab.reals_are(VIP, &victim_down)?;
+        lab.vip_states_are(VIP, "announced")
+    })
+    .expect("after d1's first verdicts: VIPs announced by both, route via both");
+    lab.nft_identical()
+        .expect("d1's first announced table is d2's (the victim at weight 0)");
+    eprintln!(
+        "MEASURE: d1 restarted while a real server was down: Full and holding the VIPs by \
+         {full_after:.1?}, first verdicts {verdicts_after:.1?}, route via both stable from \
+         {:.1?} after the restart",
+        (settling + w.after).duration_since(restarted)
+    );
     eprintln!("health_lab: whole run {:.1?}", t0.elapsed());
 }
 
