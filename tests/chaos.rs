@@ -308,7 +308,7 @@ fn explain_break(
         let p = predicted_servers(&state.configured, &state.serving, &[src]);
         p[&src].as_deref() != Some(server)
     };
-    for (_, action, state) in timeline
+    for (t, action, state) in timeline
         .actions
         .iter()
         .filter(|(t, _, _)| *t > from && *t <= at)
@@ -321,9 +321,9 @@ fn explain_break(
                 return Some(ADDED_WHILE_DOWN);
             }
         }
-        if let Some(optimistic) = started_while_down(action, state) {
+        if let Some((_, optimistic)) = restarted_into_a_stale_route(timeline, *t, action, state) {
             if elsewhere(&optimistic) {
-                return Some(STARTED_WHILE_DOWN);
+                return Some(RESTARTED_INTO_A_STALE_ROUTE);
             }
         }
     }
@@ -344,46 +344,53 @@ fn added_while_down(action: &Action, state: &TableState) -> Option<TableState> {
     Some(optimistic)
 }
 
-const STARTED_WHILE_DOWN: &str = "a director started while a real server was stopped: its \
-     checkers start up until their first check fails (keepalived semantics without `alpha`), \
-     and when it is killed before that, its kernel table keeps the stopped server until the \
-     router drops its nexthop";
+/// A director started while a real server is stopped counts it up until its first checks
+/// (keepalived's semantics without `alpha`), but announces no VIP before them, so no
+/// router sends it a flow for its own announcement. What is left: a restart so soon after
+/// its kill that the router still routes to the killed process (until BFD takes the
+/// nexthop, or the new process's first Hello drops the old adjacency).
+const RESTARTED_INTO_A_STALE_ROUTE: &str = "a director restarted while a real server was \
+     stopped and before the router dropped its killed predecessor's nexthop: until its first \
+     Hello (or BFD) ends that route, its first table, which counts every server up until the \
+     first checks, serves what the router still sends it";
 
-/// When `action` started a director while a configured real server was stopped: the table
-/// state of the new director, every configured server counted up until its first checks.
-fn started_while_down(action: &Action, state: &TableState) -> Option<TableState> {
-    if !matches!(action, Action::StartDirector(_)) || state.serving.len() >= state.configured.len()
-    {
+/// When `action`, at `start`, restarted a director within DIRECTOR_KILL_WINDOW of its
+/// kill while a configured real server was stopped: when it was killed, and the table
+/// state of the new director (every configured server counted up).
+fn restarted_into_a_stale_route(
+    timeline: &Timeline,
+    start: Instant,
+    action: &Action,
+    state: &TableState,
+) -> Option<(Instant, TableState)> {
+    let Action::StartDirector(d) = action else {
+        return None;
+    };
+    if state.serving.len() >= state.configured.len() {
         return None;
     }
-    Some(TableState {
+    let killed = timeline.actions.iter().rev().find_map(|(t, a, _)| {
+        (*t <= start
+            && start.duration_since(*t) <= DIRECTOR_KILL_WINDOW
+            && matches!(a, Action::KillDirector(k) if k == d))
+        .then_some(*t)
+    })?;
+    let optimistic = TableState {
         configured: state.configured.clone(),
         serving: state.configured.clone(),
-    })
+    };
+    Some((killed, optimistic))
 }
 
-/// Whether a director that started while a configured real server was stopped could still
-/// send a connection at `at` to that server: until its first checks (within
-/// SERVER_STOP_WINDOW of its start) or, killed before them, until the router drops it
-/// (DIRECTOR_KILL_WINDOW after the kill).
-fn started_while_a_server_was_down(timeline: &Timeline, at: Instant) -> bool {
+/// Whether a director restarted into its predecessor's stale route while a configured real
+/// server was stopped could still send a connection at `at` to that server: from its start
+/// until the router has dropped the route (DIRECTOR_KILL_WINDOW after the kill, as for
+/// any killed director).
+fn restarted_into_a_stale_route_at(timeline: &Timeline, at: Instant) -> bool {
     timeline.actions.iter().any(|(start, action, state)| {
-        let Action::StartDirector(d) = action else {
-            return false;
-        };
-        if *start > at || started_while_down(action, state).is_none() {
-            return false;
-        }
-        let killed = timeline.actions.iter().find_map(|(t, a, _)| {
-            (t > start && matches!(a, Action::KillDirector(k) if k == d)).then_some(*t)
-        });
-        let until = match killed {
-            Some(kill) if kill.duration_since(*start) <= SERVER_STOP_WINDOW => {
-                kill + DIRECTOR_KILL_WINDOW
-            }
-            _ => *start + SERVER_STOP_WINDOW,
-        };
-        at <= until
+        *start <= at
+            && restarted_into_a_stale_route(timeline, *start, action, state)
+                .is_some_and(|(killed, _)| at <= killed + DIRECTOR_KILL_WINDOW)
     })
 }
 
@@ -410,8 +417,8 @@ fn explain_failed_open(
         if added_down {
             return Some(ADDED_WHILE_DOWN);
         }
-        if started_while_a_server_was_down(timeline, at) {
-            return Some(STARTED_WHILE_DOWN);
+        if restarted_into_a_stale_route_at(timeline, at) {
+            return Some(RESTARTED_INTO_A_STALE_ROUTE);
         }
         // A short connection reset mid-way: its slot moved while it was open.
         let src = failed.src.parse().unwrap_or(Ipv4Addr::UNSPECIFIED);
