@@ -22,6 +22,9 @@ use super::probe::{self, Outcome, ProbeEnv};
 
 /// A probe that overruns its own timeouts by this much is cut off and counted as failed.
 const BUDGET_SLACK: Duration = Duration::from_secs(3);
+/// Time for a new checker's task to start and for its result to reach the control loop,
+/// which the first-verdict bound allows on top of the checker's own timers.
+const DELIVERY_SLACK: Duration = Duration::from_secs(1);
 
 /// One finished probe, as the control loop receives it.
 #[derive(Debug, Clone)]
@@ -100,10 +103,11 @@ impl<E> Drop for HealthRuntime<E> {
 }
 
 /// The latest a new checker's first result can arrive: its first probe starts at most
-/// 1 s + `warmup` after the checker, and is cut off after its budget. (The first failure
-/// is a verdict at once: retries only apply to a checker that has been up.)
+/// 1 s + `warmup` after the checker, and is cut off after its budget; 1 s more for the task
+/// to start and the result to travel. (The first failure is a verdict at once: retries
+/// only apply to a checker that has been up.)
 pub fn first_verdict_bound(checker: &Checker) -> Duration {
-    FIRST_CHECK_DELAY + checker.common().warmup + budget(checker)
+    FIRST_CHECK_DELAY + checker.common().warmup + budget(checker) + DELIVERY_SLACK
 }
 
 /// The longest one probe of `checker` may take before it is cut off.
@@ -178,11 +182,11 @@ mod tests {
         // Retries play no part: the first failure is a verdict at once.
         assert_eq!(
             first_verdict_bound(&Checker::Tcp { common: common(0) }),
-            Duration::from_secs(1 + 5 * 2 + 3)
+            Duration::from_secs(1 + 5 * 2 + 3 + 1)
         );
         assert_eq!(
             first_verdict_bound(&Checker::Tcp { common: common(60) }),
-            Duration::from_secs(1 + 60 + 5 * 2 + 3)
+            Duration::from_secs(1 + 60 + 5 * 2 + 3 + 1)
         );
     }
 
