@@ -834,7 +834,7 @@ impl Controller {
         for transition in &decisions.transitions {
             self.tell(transition);
         }
-        self.log_first_checks_holds(&decisions.awaiting_first_checks, now);
+        self.log_first_checks_holds(&decisions, now);
         self.healthy_vips = decisions.announce;
         self.awaiting_first_checks = decisions.awaiting_first_checks;
         if *self.desired != decisions.tables || !self.last_report.is_clean() {
@@ -847,10 +847,12 @@ impl Controller {
         self.publish();
     }
 
-    /// One INFO line when a VIP starts waiting for first verdicts, and one when it stops:
-    /// they came, or (a WARN) its bound passed without them.
-    fn log_first_checks_holds(&self, awaiting: &BTreeMap<IpAddr, Instant>, now: Instant) {
-        for (vip, until) in awaiting {
+    /// One INFO line when a VIP starts waiting for first verdicts, and one when it is
+    /// announced after them, or a WARN when their bound passed first. (A VIP that stops
+    /// waiting because it is no longer to be announced has its own line: quorum lost,
+    /// maintenance, reload.)
+    fn log_first_checks_holds(&self, decisions: &core::Decisions, now: Instant) {
+        for (vip, until) in &decisions.awaiting_first_checks {
             if !self.awaiting_first_checks.contains_key(vip) {
                 tracing::info!(
                     %vip,
@@ -860,13 +862,16 @@ impl Controller {
             }
         }
         for (vip, until) in &self.awaiting_first_checks {
-            if awaiting.contains_key(vip) {
+            if !decisions.announce.contains(vip) {
                 continue;
             }
             if now >= *until {
-                tracing::warn!(%vip, "first verdicts still missing when their bound passed: announcing anyway");
+                tracing::warn!(
+                    %vip,
+                    "first verdicts still missing when their bound passed: announcing anyway"
+                );
             } else {
-                tracing::info!(%vip, "first verdicts in: the VIP may be announced");
+                tracing::info!(%vip, "first verdicts in: announcing");
             }
         }
     }
