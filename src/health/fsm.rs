@@ -2,8 +2,13 @@
 //! no I/O: the caller feeds results and the time, and asks when to probe next.
 //!
 //! The rules, from keepalived's check/*.c (`tcp_epilog`, http `epilog`, check_data.c):
-//! - the first probe runs 1 s + a random share of `warmup` after the checker starts, so
-//!   thousands of checks configured together never fire together;
+//! - the checks are scattered over 1 s + a random share of `warmup` after the checker
+//!   starts, so thousands of checks configured together never fire together; unlike
+//!   keepalived, one extra probe runs first within 1 s + a share of at most
+//!   [`FIRST_ROUND_SPREAD`], because a VIP is not announced before its checkers' first
+//!   verdicts ([`crate::policy::first_checks`]) and a default `warmup` of 60 s would keep
+//!   a restarted director out of service for a minute; the scattered slot keeps the steady
+//!   schedule (the next probe is at that slot, or `delay_loop` later if sooner);
 //! - a checker starts up, unless `alpha`, which starts it down until its first success;
 //! - up → down after `retry + 1` consecutive failures, spaced by `delay_before_retry`;
 //!   before the first result one failure is enough ("for non alpha mode, one failure is
@@ -21,6 +26,11 @@ use super::probe::{Outcome, WeightChange};
 
 /// keepalived starts the first check at least one second after the checker is created.
 pub const FIRST_CHECK_DELAY: Duration = Duration::from_secs(1);
+
+/// The first probes of checkers started together are spread over at most this much
+/// (`warmup` if shorter): fast first verdicts, without every check of a large
+/// configuration firing in the same instant.
+pub const FIRST_ROUND_SPREAD: Duration = Duration::from_secs(2);
 
 /// What a checker says about its real server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +81,9 @@ pub struct CheckerFsm {
     /// No probe has finished yet.
     first: bool,
     next_probe: Instant,
+    /// The checker's scattered place in the schedule (1 s + its share of `warmup`), where
+    /// the probe after the early first one goes.
+    steady_slot: Instant,
 }
 
 /// What one result changed.
@@ -88,13 +101,15 @@ pub struct Step {
 impl CheckerFsm {
     /// A checker created at `now`; `scatter` in [0, 1) picks its share of the warmup.
     pub fn new(timing: Timing, now: Instant, scatter: f64) -> Self {
-        let warmup = timing.warmup.mul_f64(scatter.clamp(0.0, 1.0));
+        let scatter = scatter.clamp(0.0, 1.0);
+        let early = timing.warmup.min(FIRST_ROUND_SPREAD).mul_f64(scatter);
         CheckerFsm {
             timing,
             verdict: Verdict::initial(timing.alpha),
             failures: 0,
             first: true,
-            next_probe: now + FIRST_CHECK_DELAY + warmup,
+            next_probe: now + FIRST_CHECK_DELAY + early,
+            steady_slot: now + FIRST_CHECK_DELAY + timing.warmup.mul_f64(scatter),
         }
     }
 
@@ -141,6 +156,9 @@ impl CheckerFsm {
                 }
             }
         }
+        if first && self.steady_slot > now {
+            self.next_probe = self.next_probe.min(self.steady_slot);
+        }
         Step {
             verdict: self.verdict,
             changed: self.verdict != before,
@@ -169,7 +187,7 @@ mod tests {
     }
 
     #[test]
-    fn first_probe_is_one_second_plus_a_share_of_warmup() {
+    fn first_probe_is_one_second_plus_a_share_of_the_first_round_spread() {
         let t0 = Instant::now();
         assert_eq!(
             CheckerFsm::new(timing(1, false), t0, 0.0).next_probe(),
@@ -177,13 +195,51 @@ mod tests {
         );
         assert_eq!(
             CheckerFsm::new(timing(1, false), t0, 0.5).next_probe(),
-            t0 + Duration::from_secs(6)
+            t0 + Duration::from_secs(2)
         );
-        // Out-of-range scatter never pushes the first probe past 1 s + warmup.
+        // Out-of-range scatter never pushes the first probe past 1 s + the spread.
         assert_eq!(
             CheckerFsm::new(timing(1, false), t0, 7.0).next_probe(),
-            t0 + Duration::from_secs(11)
+            t0 + Duration::from_secs(3)
         );
+        // A warmup shorter than the spread bounds it.
+        let short = Timing {
+            warmup: Duration::from_millis(500),
+            ..timing(1, false)
+        };
+        assert_eq!(
+            CheckerFsm::new(short, t0, 1.0).next_probe(),
+            t0 + Duration::from_millis(1500)
+        );
+    }
+
+    #[test]
+    fn the_probe_after_the_early_one_keeps_the_scattered_slot() {
+        let t0 = Instant::now();
+        let mut fsm = CheckerFsm::new(timing(1, false), t0, 0.5);
+        let step = fsm.on_result(&Outcome::Up, fsm.next_probe());
+        // 1 s + half of the 10 s warmup, as keepalived would have run the first probe.
+        assert_eq!(step.next_probe, t0 + Duration::from_secs(6));
+        let step = fsm.on_result(&Outcome::Up, step.next_probe);
+        assert_eq!(step.next_probe, t0 + Duration::from_secs(16));
+        // A failing first probe is a verdict at once, and keeps the slot too.
+        let mut fsm = CheckerFsm::new(timing(3, false), t0, 0.5);
+        let step = fsm.on_result(&down(), fsm.next_probe());
+        assert!(!step.verdict.up && !step.retrying);
+        assert_eq!(step.next_probe, t0 + Duration::from_secs(6));
+    }
+
+    #[test]
+    fn a_warmup_longer_than_delay_loop_never_delays_the_second_probe() {
+        let t0 = Instant::now();
+        let long = Timing {
+            warmup: Duration::from_secs(100),
+            ..timing(1, false)
+        };
+        let mut fsm = CheckerFsm::new(long, t0, 0.9);
+        let first = fsm.next_probe();
+        let step = fsm.on_result(&Outcome::Up, first);
+        assert_eq!(step.next_probe, first + Duration::from_secs(10));
     }
 
     #[test]

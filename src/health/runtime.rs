@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use crate::config::model::Checker;
 
-use super::fsm::{CheckerFsm, Step, Timing, FIRST_CHECK_DELAY};
+use super::fsm::{CheckerFsm, Step, Timing, FIRST_CHECK_DELAY, FIRST_ROUND_SPREAD};
 use super::probe::{self, Outcome, ProbeEnv};
 
 /// A probe that overruns its own timeouts by this much is cut off and counted as failed.
@@ -103,11 +103,14 @@ impl<E> Drop for HealthRuntime<E> {
 }
 
 /// The latest a new checker's first result can arrive: its first probe starts at most
-/// 1 s + `warmup` after the checker, and is cut off after its budget; 1 s more for the task
-/// to start and the result to travel. (The first failure is a verdict at once: retries
-/// only apply to a checker that has been up.)
+/// 1 s + `warmup` (at most [`FIRST_ROUND_SPREAD`]) after the checker, and is cut off after
+/// its budget; 1 s more for the task to start and the result to travel. (The first failure
+/// is a verdict at once: retries only apply to a checker that has been up.)
 pub fn first_verdict_bound(checker: &Checker) -> Duration {
-    FIRST_CHECK_DELAY + checker.common().warmup + budget(checker) + DELIVERY_SLACK
+    FIRST_CHECK_DELAY
+        + checker.common().warmup.min(FIRST_ROUND_SPREAD)
+        + budget(checker)
+        + DELIVERY_SLACK
 }
 
 /// The longest one probe of `checker` may take before it is cut off.
@@ -184,9 +187,11 @@ mod tests {
             first_verdict_bound(&Checker::Tcp { common: common(0) }),
             Duration::from_secs(1 + 5 * 2 + 3 + 1)
         );
+        // keepalived's default warmup (= delay_loop 60) only scatters the steady schedule:
+        // the first probe comes within the first round's 2 s.
         assert_eq!(
             first_verdict_bound(&Checker::Tcp { common: common(60) }),
-            Duration::from_secs(1 + 60 + 5 * 2 + 3 + 1)
+            Duration::from_secs(1 + 2 + 5 * 2 + 3 + 1)
         );
     }
 

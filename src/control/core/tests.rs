@@ -318,9 +318,9 @@ fn a_vip_is_announced_anyway_once_its_bound_passes() {
     let t0 = Instant::now();
     let mut core = Core::new(config, Maintenance::default(), t0);
     core.recompute(t0);
-    // 1 s + warmup (= delay_loop, 60 s by default) + a probe's budget (connect_timeout 1
-    // twice, plus 3 s of slack) + 1 s for the result to arrive.
-    let bound = t0 + Duration::from_secs(67);
+    // 1 s + the first round's spread (2 s, shorter than warmup = delay_loop 60 s) + a
+    // probe's budget (connect_timeout 1 twice, plus 3 s of slack) + 1 s for the result.
+    let bound = t0 + Duration::from_secs(9);
     assert_eq!(core.next_hold_deadline(), Some(bound));
     let before = core.recompute(bound - Duration::from_millis(1));
     assert!(before.announce.is_empty());
