@@ -129,7 +129,6 @@ pub struct Published {
     pub attempted: Option<Instant>,
     /// The period in force after that attempt.
     pub period: Duration,
-    pub failures: u64,
     /// Kernel requests the refresher sent since it started (IPVS; 0 for backends read by
     /// the dataplane thread).
     pub kernel_requests: u64,
@@ -222,6 +221,8 @@ impl CountersHandle {
 fn refresh(mut source: Source, wakeups: std_mpsc::Receiver<()>, publish: watch::Sender<Published>) {
     let mut schedule = Schedule::new();
     let mut published = Published::default();
+    // Logged once per run of failures, not every period.
+    let mut failing = false;
     loop {
         let woken = match schedule.next(Instant::now()) {
             Next::Read => {
@@ -234,6 +235,10 @@ fn refresh(mut source: Source, wakeups: std_mpsc::Receiver<()>, publish: watch::
                 published.kernel_requests = source.requests();
                 match read {
                     Ok(stats) => {
+                        if failing {
+                            tracing::info!("reading the dataplane counters works again");
+                        }
+                        failing = false;
                         published.reading = Some(Reading {
                             stats: Arc::new(stats),
                             started,
@@ -241,9 +246,13 @@ fn refresh(mut source: Source, wakeups: std_mpsc::Receiver<()>, publish: watch::
                         });
                     }
                     Err(error) => {
-                        published.failures += 1;
                         // The reading's growing age shows the failure in the metrics too.
-                        tracing::warn!(%error, "reading the dataplane counters failed; the metrics keep the last reading");
+                        if failing {
+                            tracing::debug!(%error, "reading the dataplane counters failed again");
+                        } else {
+                            tracing::warn!(%error, "reading the dataplane counters failed; the metrics keep the last reading");
+                        }
+                        failing = true;
                     }
                 }
                 publish.send_replace(published.clone());
