@@ -14,11 +14,19 @@
 //! Sizes: DIRECTOR_BENCH_SERVICES (1000, memory and ipvs), DIRECTOR_BENCH_REALS (10);
 //! backends: DIRECTOR_BENCH_ONLY=memory,nftables,ipvs (default: all); scheduler:
 //! DIRECTOR_BENCH_SCHED (mh). nftables uses the automatic Maglev size (1201 for 10 reals).
+//! After the reconcile rows: what reading the counters costs (nftables `stats()`; in the
+//! VM each IPVS dump, a scrape before and after the background reader, `services --stats`;
+//! for the memory backend the metrics text of the full table).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use director::control::counters::{CountersHandle, Source};
+use director::control::snapshot::{Live, LiveCounters, Snapshot};
+use director::control::views::StatusView;
+use director::dataplane::ipvs::listing::IpvsReader;
 use director::dataplane::ipvs::IpvsBackend;
 use director::dataplane::maglev::table_size_for;
 use director::dataplane::memory::MemoryBackend;
@@ -280,8 +288,8 @@ fn nft_child(reals: usize) {
     }
 }
 
-/// `stats()` over a full table: what a Prometheus scrape or `directorctl services --stats`
-/// costs.
+/// `stats()` over a full table: what the background counter reading behind the metrics
+/// and `directorctl services --stats` cost with nftables.
 fn stats_row(b: &mut NftBackend, services: usize, reals: usize, size: u32) {
     b.reconcile(&desired(services, reals, Forward::Masq, size));
     reset_peak_rss();
@@ -300,6 +308,201 @@ fn stats_row(b: &mut NftBackend, services: usize, reals: usize, size: u32) {
         peak_rss_mib()
     );
     b.reconcile(&DesiredTables::default());
+}
+
+/// One row of a read: wall time and the netlink requests it took.
+fn read_row(shape: &str, step: &str, wall: Duration, requests: u64, objects: usize) {
+    report::figure(
+        "stats",
+        &[("backend", "ipvs"), ("tables", shape), ("step", step)],
+        "wall",
+        "s",
+        &[wall.as_secs_f64()],
+    );
+    println!(
+        "{:<9} {shape:<22} {step:<26} {wall:>10.1?} {requests:>9} {objects:>9}",
+        "ipvs"
+    );
+}
+
+/// What reading the counters of a full IPVS table costs: each kind of dump alone, a
+/// scrape as it reads the dataplane (`Dataplane::stats` on the backend, then the metrics
+/// text), and `directorctl services --stats` (`IpvsReader::read`).
+fn ipvs_stats_rows(b: &mut IpvsBackend, services: usize, reals: usize) {
+    let shape = format!("{services}x{reals} {}", full_sched());
+    let full = desired(services, reals, Forward::Masq, 65_537);
+    let loaded = b.reconcile(&full);
+    if !loaded.is_clean() {
+        println!("ipvs      stats skipped: the full load failed");
+        return;
+    }
+    let mut reader = match IpvsReader::open() {
+        Ok(r) => r,
+        Err(e) => {
+            println!("ipvs      stats skipped: {e}");
+            return;
+        }
+    };
+    let mut snapshot = Snapshot::starting(StatusView::default());
+    snapshot.backend = "ipvs".into();
+    snapshot.desired = Arc::new(full);
+
+    let before = reader.requests();
+    let t = Instant::now();
+    let listed = reader.services().unwrap_or_default();
+    read_row(
+        &shape,
+        "service dump",
+        t.elapsed(),
+        reader.requests() - before,
+        listed.len(),
+    );
+    let before = reader.requests();
+    let t = Instant::now();
+    let dests: usize = listed
+        .iter()
+        .map(|s| reader.dests(&s.spec.key).map_or(0, |d| d.len()))
+        .sum();
+    let all = t.elapsed();
+    read_row(
+        &shape,
+        "real-server dumps, all",
+        all,
+        reader.requests() - before,
+        dests,
+    );
+    read_row(
+        &shape,
+        "real-server dump, mean",
+        all / listed.len().max(1) as u32,
+        1,
+        dests / listed.len().max(1),
+    );
+
+    let before = b.netlink_requests();
+    let t = Instant::now();
+    let stats = b.stats().ok();
+    let text = snapshot.metrics(&Live {
+        tables: stats.map(|stats| LiveCounters {
+            stats: Arc::new(stats),
+            age: Duration::ZERO,
+            took: Duration::ZERO,
+        }),
+        ..Live::default()
+    });
+    read_row(
+        &shape,
+        "scrape before: stats()+text",
+        t.elapsed(),
+        b.netlink_requests() - before,
+        text.lines().count(),
+    );
+    scrape_rows(&snapshot, &shape);
+
+    let before = reader.requests();
+    let t = Instant::now();
+    let listing = reader.read().map(|l| l.services.len()).unwrap_or(0);
+    read_row(
+        &shape,
+        "services --stats read",
+        t.elapsed(),
+        reader.requests() - before,
+        listing,
+    );
+    b.reconcile(&DesiredTables::default());
+}
+
+/// The metrics text of a full table with every real server's counters: what a scrape
+/// costs besides reading them.
+fn metrics_text_row(b: &mut MemoryBackend, services: usize, reals: usize) {
+    let shape = format!("{services}x{reals}");
+    let full = desired(services, reals, Forward::Masq, 65_537);
+    b.reconcile(&full);
+    let mut snapshot = Snapshot::starting(StatusView::default());
+    snapshot.backend = "ipvs".into();
+    snapshot.desired = Arc::new(full);
+    let counters = b.stats().ok().map(|stats| LiveCounters {
+        stats: Arc::new(stats),
+        age: Duration::ZERO,
+        took: Duration::ZERO,
+    });
+    let live = Live {
+        tables: counters,
+        ..Live::default()
+    };
+    let mut walls = Vec::new();
+    let mut lines = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        lines = snapshot.metrics(&live).lines().count();
+        walls.push(t.elapsed());
+    }
+    walls.sort();
+    report::figure(
+        "stats",
+        &[
+            ("backend", "memory"),
+            ("tables", &shape),
+            ("step", "metrics text"),
+        ],
+        "wall",
+        "s",
+        &walls.iter().map(Duration::as_secs_f64).collect::<Vec<_>>(),
+    );
+    println!(
+        "{:<9} {shape:<22} {:<26} {:>10.1?} {:>9} {lines:>9}",
+        "memory", "metrics text (median of 5)", walls[2], 0
+    );
+    b.reconcile(&DesiredTables::default());
+}
+
+/// A scrape served by the background reader (`control/counters.rs`): the first one, which
+/// waits for the first reading, then one from the published reading; and the metrics text
+/// alone.
+fn scrape_rows(snapshot: &Snapshot, shape: &str) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    else {
+        println!("ipvs      scrape skipped: no runtime");
+        return;
+    };
+    let counters = match CountersHandle::spawn(Source::Ipvs {
+        reader: None,
+        requests: 0,
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            println!("ipvs      scrape skipped: {e}");
+            return;
+        }
+    };
+    let wait = Duration::from_secs(30);
+    let mut sent = 0;
+    for step in ["scrape after: first", "scrape after: next"] {
+        let t = Instant::now();
+        let published = runtime.block_on(counters.current(wait));
+        let requests = published.kernel_requests - sent;
+        sent = published.kernel_requests;
+        let text = snapshot.metrics(&Live {
+            tables: published.reading.map(|reading| LiveCounters {
+                age: reading.started.elapsed(),
+                stats: reading.stats,
+                took: reading.took,
+            }),
+            ..Live::default()
+        });
+        read_row(shape, step, t.elapsed(), requests, text.lines().count());
+    }
+    let t = Instant::now();
+    let text = snapshot.metrics(&Live::default());
+    read_row(
+        shape,
+        "metrics text, no counters",
+        t.elapsed(),
+        0,
+        text.lines().count(),
+    );
 }
 
 /// The baseline of the IPVS rows: the same tables loaded by `ipvsadm -R` (one netlink
@@ -370,6 +573,7 @@ fn main() {
     if wanted("memory") {
         let mut mem = MemoryBackend::new();
         scenario("memory", &mut mem, services, reals, Forward::Masq, 65_537);
+        metrics_text_row(&mut mem, services, reals);
     }
 
     if !wanted("nftables") {
@@ -413,6 +617,7 @@ fn main() {
     }) {
         Ok(mut b) => {
             scenario("ipvs", &mut b, services, reals, Forward::Masq, 65_537);
+            ipvs_stats_rows(&mut b, services, reals);
             ipvsadm_restore(services, reals);
         }
         Err(e) => println!("ipvs      skipped: {e} (run it through scripts/lab/ipvs-vm)"),

@@ -239,6 +239,15 @@ fn metrics_endpoint_serves_prometheus_text() {
         ),
         "{body}"
     );
+    // The counters come from the background reading, which carries its age.
+    assert!(
+        body.contains("director_real_server_connections_total{service=\"TCP 10.99.0.1:80\",real=\"10.1.0.11:80\"} 0"),
+        "{body}"
+    );
+    assert!(
+        body.contains("# TYPE director_dataplane_counters_age_seconds gauge"),
+        "{body}"
+    );
     daemon.signal("TERM");
     daemon.wait_exit(WAIT).expect("SIGTERM stops the daemon");
 }

@@ -1167,3 +1167,156 @@ fn directord_resync_puts_back_what_ipvsadm_changed() {
     let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "{status}");
 }
+
+#[test]
+fn scrapes_copy_the_background_reading_with_each_real_servers_own_counters() {
+    use director::control::counters::{CountersHandle, Source, MIN_PERIOD};
+    use std::collections::BTreeSet;
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::{Duration, Instant};
+
+    let Some((_g, dir)) = setup("scrape") else {
+        return;
+    };
+    let pid = std::process::id();
+    struct Cleanup(String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = sh(&format!(
+                "ip link del {}; ip addr del 10.97.0.1/32 dev lo; ip addr del 10.97.0.2/32 dev lo",
+                self.0
+            ));
+        }
+    }
+    let device = format!("dsc{pid}");
+    let _cleanup = Cleanup(device.clone());
+    // VIPs on lo, three real servers on a dummy device, all local: a connection from here
+    // to a VIP goes through IPVS (DR), is scheduled by weight and refused by the local
+    // stack, and counted on the real server it went to. Two services over the same real
+    // servers with opposite weights give every (service, real server) its own count.
+    run(&format!(
+        "ip link add {device} type dummy && ip link set {device} up\n\
+         ip addr add 10.97.0.1/32 dev lo && ip addr add 10.97.0.2/32 dev lo\n\
+         for i in 1 2 3; do ip addr add 10.97.1.$i/32 dev {device}; done"
+    ));
+    let reals = |weights: [u32; 3]| -> Vec<DestSpec> {
+        (0..3)
+            .map(|i| {
+                dest(
+                    &format!("10.97.1.{}", i + 1),
+                    80,
+                    Forward::Route,
+                    weights[i],
+                )
+            })
+            .collect()
+    };
+    let mut desired = DesiredTables {
+        services: vec![
+            service(tcp("10.97.0.1", 80), "wrr", 0, 0, 32, reals([1, 2, 3])),
+            service(tcp("10.97.0.2", 80), "wrr", 0, 0, 32, reals([3, 2, 1])),
+        ],
+        ..Default::default()
+    };
+    desired.canonicalize();
+    let mut b = open(&dir);
+    let report = b.reconcile(&desired);
+    assert!(report.is_clean(), "{report:#?}");
+    for vip in ["10.97.0.1", "10.97.0.2"] {
+        let to: SocketAddr = format!("{vip}:80").parse().expect("address");
+        for _ in 0..6 {
+            // Refused (or timed out) either way: IPVS counted it when it scheduled it.
+            let _ = TcpStream::connect_timeout(&to, Duration::from_secs(2));
+        }
+    }
+    // The estimator folds the counters into what the kernel reports every 2 s.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let kernel = loop {
+        let stats = b.stats().unwrap_or_else(|e| panic!("stats: {e}"));
+        let counted: u64 = stats
+            .services
+            .iter()
+            .flat_map(|s| &s.dests)
+            .map(|d| d.counters.connections)
+            .sum();
+        if counted == 12 {
+            break stats;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "IPVS counted {counted} of 12 connections"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // Each real server's connections under its service and its own address, sorted (the
+    // kernel lists real servers newest first).
+    let by_real = |stats: &director::dataplane::TableStats| -> Vec<(String, String, u64)> {
+        let mut counted: Vec<_> = stats
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.dests.iter().map(move |d| {
+                    (
+                        s.key.to_string(),
+                        format!("{}:{}", d.key.addr, d.key.port),
+                        d.counters.connections,
+                    )
+                })
+            })
+            .collect();
+        counted.sort();
+        counted
+    };
+    assert_eq!(
+        by_real(&kernel),
+        vec![
+            ("tcp 10.97.0.1:80".into(), "10.97.1.1:80".into(), 1),
+            ("tcp 10.97.0.1:80".into(), "10.97.1.2:80".into(), 2),
+            ("tcp 10.97.0.1:80".into(), "10.97.1.3:80".into(), 3),
+            ("tcp 10.97.0.2:80".into(), "10.97.1.1:80".into(), 3),
+            ("tcp 10.97.0.2:80".into(), "10.97.1.2:80".into(), 2),
+            ("tcp 10.97.0.2:80".into(), "10.97.1.3:80".into(), 1),
+        ],
+        "wrr spreads 6 connections 1:2:3 and 3:2:1"
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let counters = CountersHandle::spawn(Source::Ipvs {
+        reader: None,
+        requests: 0,
+    })
+    .expect("counters thread");
+    let started = Instant::now();
+    let first = runtime.block_on(counters.current(Duration::from_secs(10)));
+    let reading = first.reading.expect("the first scrape waits for a reading");
+    // Connection counts only: the inactive-connection figures change as the refused
+    // connections' entries expire.
+    assert_eq!(
+        by_real(&reading.stats),
+        by_real(&kernel),
+        "the scrape's figures are the kernel's, each under its own key"
+    );
+    // One reading: the service dump and one real-server dump per service.
+    assert_eq!(first.kernel_requests, 3);
+    let mut readings = BTreeSet::from([reading.started]);
+    let mut last = first.kernel_requests;
+    for _ in 0..200 {
+        let scrape = runtime.block_on(counters.current(Duration::from_secs(10)));
+        let reading = scrape.reading.expect("published");
+        readings.insert(reading.started);
+        last = scrape.kernel_requests;
+    }
+    let elapsed = started.elapsed();
+    // 200 scrapes sent nothing to the kernel: every request belongs to a background
+    // reading, and readings came at most once per period.
+    assert_eq!(last, 3 * readings.len() as u64);
+    let periods = (elapsed.as_secs_f64() / MIN_PERIOD.as_secs_f64()).ceil() as usize;
+    assert!(
+        readings.len() <= periods + 1,
+        "{} readings in {elapsed:?}",
+        readings.len()
+    );
+}

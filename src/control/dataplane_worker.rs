@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::counters::{CountersHandle, Source};
 use crate::config::model::DataplaneKind;
 use crate::dataplane::{
     self, Dataplane, DataplaneError, DesiredTables, Failure, OpKind, OpenOptions, ReconcileReport,
@@ -35,9 +36,11 @@ enum Command {
     Stats(oneshot::Sender<Result<TableStats, String>>),
 }
 
-/// Handle to the dataplane thread; dropping it stops the thread after its current work.
+/// Handle to the dataplane thread; dropping it (and every [`CountersHandle`]) stops the
+/// thread after its current work.
 pub struct DataplaneWorker {
     commands: std_mpsc::Sender<Command>,
+    counters: CountersHandle,
 }
 
 impl DataplaneWorker {
@@ -57,7 +60,19 @@ impl DataplaneWorker {
         thread::Builder::new()
             .name("dataplane".into())
             .spawn(move || work(slot, inbox, reports))?;
-        Ok(DataplaneWorker { commands })
+        // IPVS counters are read over a socket of their own, so reading them never holds
+        // up a reconcile; the other backends' only handle on the kernel is on this thread.
+        let source = match kind {
+            DataplaneKind::Ipvs => Source::Ipvs {
+                reader: None,
+                requests: 0,
+            },
+            DataplaneKind::Nftables | DataplaneKind::None => Source::Backend(StatsHandle {
+                commands: commands.clone(),
+            }),
+        };
+        let counters = CountersHandle::spawn(source)?;
+        Ok(DataplaneWorker { commands, counters })
     }
 
     /// Queues a reconcile towards `desired`.
@@ -70,6 +85,11 @@ impl DataplaneWorker {
     /// Sets the resync period (`None`: never resync).
     pub fn resync_every(&self, interval: Option<Duration>) {
         let _ = self.commands.send(Command::ResyncEvery(interval));
+    }
+
+    /// The counters the metrics serve, read in the background.
+    pub fn counters_handle(&self) -> CountersHandle {
+        self.counters.clone()
     }
 
     /// A handle that reads counters without going through the control loop.
@@ -95,6 +115,17 @@ impl StatsHandle {
             .map_err(|_| "the dataplane thread has stopped".to_string())?;
         answer
             .await
+            .map_err(|_| "the dataplane thread has stopped".to_string())?
+    }
+
+    /// [`StatsHandle::stats`] for a thread outside the async runtime.
+    pub fn stats_blocking(&self) -> Result<TableStats, String> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Stats(reply))
+            .map_err(|_| "the dataplane thread has stopped".to_string())?;
+        answer
+            .blocking_recv()
             .map_err(|_| "the dataplane thread has stopped".to_string())?
     }
 }
@@ -253,6 +284,7 @@ fn work<E: From<ReconcileReport>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[tokio::test]
     async fn reconciles_and_reports() {
@@ -265,6 +297,64 @@ mod tests {
         assert!(report.is_clean());
         let stats = worker.stats_handle().stats().await.expect("stats");
         assert!(stats.services.is_empty());
+    }
+
+    fn one_service() -> DesiredTables {
+        use crate::dataplane::tables::{
+            DestKey, DestSpec, FlowHash, Forward, Protocol, Service, ServiceKey, ServiceSpec,
+        };
+        let dest = DestSpec {
+            key: DestKey {
+                addr: "10.1.0.2".parse().expect("addr"),
+                port: 80,
+            },
+            forward: Forward::Masq,
+            weight: 1,
+            upper_threshold: 0,
+            lower_threshold: 0,
+        };
+        DesiredTables {
+            services: vec![Service {
+                spec: ServiceSpec {
+                    key: ServiceKey::Addr {
+                        addr: "10.0.0.1".parse().expect("addr"),
+                        port: 80,
+                        protocol: Protocol::Tcp,
+                    },
+                    scheduler: "mh".into(),
+                    flags: 0,
+                    timeout: 0,
+                    netmask: 32,
+                },
+                dests: vec![dest],
+                flow_hash: FlowHash::SourceAddr,
+                maglev_size: 101,
+            }],
+            ..DesiredTables::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn scrapes_share_one_background_reading() {
+        let (reports_tx, mut reports) = mpsc::unbounded_channel::<ReconcileReport>();
+        let worker =
+            DataplaneWorker::spawn(DataplaneKind::None, OpenOptions::default(), reports_tx)
+                .expect("spawn");
+        let desired = one_service();
+        worker.reconcile(desired.clone());
+        assert!(reports.recv().await.expect("a report").is_clean());
+        let counters = worker.counters_handle();
+        let first = counters.current(Duration::from_secs(5)).await;
+        let reading = first.reading.expect("the first scrape waits for a reading");
+        assert_eq!(reading.stats.services.len(), 1);
+        assert_eq!(reading.stats.services[0].key, desired.services[0].spec.key);
+        // Scrapes within the period copy the same reading: none of them reads again.
+        for _ in 0..50 {
+            let again = counters.current(Duration::from_secs(5)).await;
+            let same = again.reading.expect("published");
+            assert_eq!(same.started, reading.started);
+            assert!(Arc::ptr_eq(&same.stats, &reading.stats));
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@
 mod access;
 mod announcer;
 pub mod core;
+pub mod counters;
 mod dataplane_worker;
 pub mod events;
 mod inspect;
@@ -130,6 +131,7 @@ pub async fn run(settings: Settings, loaded: Loaded) -> Result<(), ControlError>
         to_control,
         snapshot: controller.published.subscribe(),
         stats: controller.dataplane.stats_handle(),
+        counters: controller.dataplane.counters_handle(),
     };
     let mut servers = vec![tokio::spawn(socket::serve(listener, frontdesk.clone()))];
     if let Some(addr) = metrics_listen {

@@ -54,9 +54,19 @@ impl OspfReader {
 /// in time (or does not run).
 #[derive(Debug, Default)]
 pub struct Live {
-    pub tables: Option<TableStats>,
+    pub tables: Option<LiveCounters>,
     pub ospf: Option<ospf::Status>,
     pub vrrp: Option<VrrpStatus>,
+}
+
+/// The dataplane's counters as last read in the background (`counters.rs`).
+#[derive(Debug, Clone)]
+pub struct LiveCounters {
+    pub stats: Arc<TableStats>,
+    /// Since the reading started.
+    pub age: Duration,
+    /// How long the reading took.
+    pub took: Duration,
 }
 
 impl Snapshot {
@@ -93,7 +103,7 @@ impl Snapshot {
 
     /// Every number the daemon exposes, in the Prometheus text format.
     pub fn metrics(&self, live: &Live) -> String {
-        let stats = live.tables.as_ref();
+        let stats = live.tables.as_ref().map(|counters| &*counters.stats);
         let status = &self.status;
         let mut families = vec![
             Family::new(
@@ -147,6 +157,24 @@ impl Snapshot {
             )
             .sample(vec![], status.dataplane.drift_repaired as f64),
         ];
+        if let Some(counters) = &live.tables {
+            families.push(
+                Family::new(
+                    "director_dataplane_counters_age_seconds",
+                    Kind::Gauge,
+                    "Age of the real-server counters in this scrape: they are read in the background at most every 2 s (IPVS adds up to 2 s of its own).",
+                )
+                .sample(vec![], counters.age.as_secs_f64()),
+            );
+            families.push(
+                Family::new(
+                    "director_dataplane_counters_read_seconds",
+                    Kind::Gauge,
+                    "Time the last background read of the dataplane's counters took.",
+                )
+                .sample(vec![], counters.took.as_secs_f64()),
+            );
+        }
         families.push(
             Family::new(
                 "director_config_load_duration_seconds",
@@ -649,6 +677,84 @@ pub fn health_views(
 mod tests {
     use super::*;
     use crate::control::views::{MaintenanceView, VipView};
+
+    #[test]
+    fn real_server_counters_carry_their_keys_and_age() {
+        use crate::dataplane::tables::{
+            Counters, DestSpec, DestStats, FlowHash, Forward, Protocol, Service, ServiceSpec,
+            ServiceStats,
+        };
+        let service = ServiceKey::Addr {
+            addr: "10.0.0.1".parse().expect("addr"),
+            port: 80,
+            protocol: Protocol::Tcp,
+        };
+        let real = |last: u8| DestKey {
+            addr: format!("10.1.0.{last}").parse().expect("addr"),
+            port: 80,
+        };
+        let mut snapshot = Snapshot::starting(StatusView::default());
+        snapshot.desired = Arc::new(DesiredTables {
+            services: vec![Service {
+                spec: ServiceSpec {
+                    key: service,
+                    scheduler: "mh".into(),
+                    flags: 0,
+                    timeout: 0,
+                    netmask: 32,
+                },
+                dests: [2, 3]
+                    .map(|last| DestSpec {
+                        key: real(last),
+                        forward: Forward::Route,
+                        weight: 1,
+                        upper_threshold: 0,
+                        lower_threshold: 0,
+                    })
+                    .to_vec(),
+                flow_hash: FlowHash::SourceAddr,
+                maglev_size: 101,
+            }],
+            ..DesiredTables::default()
+        });
+        // Read back newest first, as the kernel lists them.
+        let counted = |last: u8, connections: u64| DestStats {
+            key: real(last),
+            weight: 1,
+            active_connections: 0,
+            inactive_connections: 0,
+            counters: Counters {
+                connections,
+                ..Counters::default()
+            },
+        };
+        let live = Live {
+            tables: Some(LiveCounters {
+                stats: Arc::new(TableStats {
+                    services: vec![ServiceStats {
+                        key: service,
+                        counters: Counters::default(),
+                        dests: vec![counted(3, 7), counted(2, 5)],
+                    }],
+                }),
+                age: Duration::from_millis(1500),
+                took: Duration::from_millis(250),
+            }),
+            ..Live::default()
+        };
+        let text = snapshot.metrics(&live);
+        for line in [
+            "director_real_server_connections_total{service=\"TCP 10.0.0.1:80\",real=\"10.1.0.2:80\"} 5\n",
+            "director_real_server_connections_total{service=\"TCP 10.0.0.1:80\",real=\"10.1.0.3:80\"} 7\n",
+            "director_dataplane_counters_age_seconds 1.5\n",
+            "director_dataplane_counters_read_seconds 0.25\n",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
+        let without = snapshot.metrics(&Live::default());
+        assert!(!without.contains("director_dataplane_counters_age_seconds"));
+        assert!(!without.contains("director_real_server_connections_total{"));
+    }
 
     #[test]
     fn maintenance_shows_in_the_metrics() {

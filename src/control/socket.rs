@@ -22,9 +22,10 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
+use super::counters::CountersHandle;
 use super::dataplane_worker::StatsHandle;
 use super::inspect;
-use super::snapshot::{Live, Snapshot};
+use super::snapshot::{Live, LiveCounters, Snapshot};
 use super::views::{ConnectionView, ConnectionsView};
 use crate::dataplane::ipvs::listing::IpvsReader;
 use crate::dataplane::listing::{self, Listing};
@@ -142,7 +143,10 @@ const STATS_WAIT: Duration = Duration::from_secs(2);
 pub struct Frontdesk {
     pub to_control: mpsc::Sender<ControlRequest>,
     pub snapshot: watch::Receiver<Arc<Snapshot>>,
+    /// Reads the kernel through the dataplane thread (`services --diff`, nftables listings).
     pub stats: StatsHandle,
+    /// The counters the metrics serve, refreshed in the background.
+    pub counters: CountersHandle,
 }
 
 impl Frontdesk {
@@ -204,14 +208,21 @@ impl Frontdesk {
         }
     }
 
-    /// Reads the dataplane's counters and the OSPF and VRRP status at once, each given
-    /// [`STATS_WAIT`]: one that does not answer in time is left out of the scrape.
+    /// Reads the dataplane's counters (as last read in the background, see `counters.rs`)
+    /// and the OSPF and VRRP status at once, each given [`STATS_WAIT`]: one that does not
+    /// answer in time is left out of the scrape. Without services there are no counters
+    /// to show, and none are asked for (so a VRRP-only director never loads `ip_vs`).
     async fn live(&self, snapshot: &Snapshot) -> Live {
         let tables = async {
-            tokio::time::timeout(STATS_WAIT, self.stats.stats())
-                .await
-                .ok()
-                .and_then(Result::ok)
+            if snapshot.desired.services.is_empty() {
+                return None;
+            }
+            let published = self.counters.current(STATS_WAIT).await;
+            published.reading.map(|reading| LiveCounters {
+                age: reading.started.elapsed(),
+                stats: reading.stats,
+                took: reading.took,
+            })
         };
         let ospf = async {
             let reader = snapshot.ospf.as_ref()?;
@@ -526,6 +537,7 @@ pub(crate) fn test_frontdesk() -> Frontdesk {
         to_control,
         snapshot,
         stats: worker.stats_handle(),
+        counters: worker.counters_handle(),
     };
     tokio::spawn(async move {
         let _keep = (published, worker);

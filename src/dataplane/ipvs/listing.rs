@@ -1,12 +1,15 @@
 //! Reads the kernel's IPVS tables the way `ipvsadm -Ln` shows them — every service (ours
 //! or not), real servers in kernel order, connection counts, counters and rates, and the
 //! timeouts — over a generic-netlink socket of its own. Read-only: it shares nothing with
-//! the reconcile path and sends no command that changes the kernel.
+//! the reconcile path and sends no command that changes the kernel. The same reader serves
+//! the counters behind the metrics (`stats`), refreshed in the background by
+//! `control/counters.rs`.
 
 use super::attr::{self, cmd, cmd_attr, dest_attr, svc_attr, AttrError, AttrWriter, Nlas};
 use super::genl::GenlSocket;
 use super::IpvsError;
 use crate::dataplane::listing::{ListedDest, ListedService, Listing, Rates};
+use crate::dataplane::tables::{DestStats, ServiceKey, ServiceStats, TableStats};
 
 /// `IPVS_STATS_ATTR_CPS` … `_OUTBPS`: the estimator's rates, after the counters.
 mod rate_attr {
@@ -30,47 +33,11 @@ impl IpvsReader {
     }
 
     /// Every service with its real servers (in the order the kernel keeps them, newest
-    /// first, as ipvsadm prints them), and the timeouts.
+    /// first, as ipvsadm prints them), and the timeouts: 2 + one dump per service.
     pub fn read(&mut self) -> Result<Listing, IpvsError> {
-        let mut services = Vec::new();
-        for reply in self.socket.query(
-            cmd::GET_SERVICE,
-            AttrWriter::new(),
-            true,
-            "list-services",
-            "all",
-        )? {
-            let service_attrs = nested(&reply, cmd_attr::SERVICE, "list-services")?;
-            let bad = |e: AttrError| IpvsError::new("list-services", "reply", None, e.to_string());
-            let service = attr::parse_service(service_attrs).map_err(bad)?;
-            let service_rates =
-                rates(service_attrs, svc_attr::STATS, svc_attr::STATS64).map_err(bad)?;
-            let key = service.spec.key;
-            let mut w = AttrWriter::new();
-            w.nested(cmd_attr::SERVICE, |s| attr::emit_service_key(s, &key));
-            let object = key.to_string();
-            let mut dests = Vec::new();
-            for reply in self
-                .socket
-                .query(cmd::GET_DEST, w, true, "list-dests", &object)?
-            {
-                let dest_attrs = nested(&reply, cmd_attr::DEST, "list-dests")?;
-                let bad = |e: AttrError| IpvsError::new("list-dests", &object, None, e.to_string());
-                let dest = attr::parse_dest(dest_attrs, key.family()).map_err(bad)?;
-                dests.push(ListedDest {
-                    rates: rates(dest_attrs, dest_attr::STATS, dest_attr::STATS64).map_err(bad)?,
-                    spec: dest.spec,
-                    active_connections: dest.active_connections,
-                    inactive_connections: dest.inactive_connections,
-                    counters: dest.stats,
-                });
-            }
-            services.push(ListedService {
-                spec: service.spec,
-                counters: service.stats,
-                rates: service_rates,
-                dests,
-            });
+        let mut services = self.services()?;
+        for service in &mut services {
+            service.dests = self.dests(&service.spec.key)?;
         }
         services.sort_by_key(|s| s.spec.key);
         let config = self.socket.query(
@@ -94,6 +61,85 @@ impl IpvsReader {
             timeouts,
             per_real_counters: true,
         })
+    }
+
+    /// The counters of every service and real server (no rates, no timeouts): one service
+    /// dump, then one real-server dump per service. Each real server's figures are keyed by
+    /// the address and port in its own reply, under the service the dump asked for.
+    pub fn stats(&mut self) -> Result<TableStats, IpvsError> {
+        let mut services = Vec::new();
+        for service in self.services()? {
+            let dests = self.dests(&service.spec.key)?;
+            services.push(ServiceStats {
+                key: service.spec.key,
+                counters: service.counters,
+                dests: dests
+                    .into_iter()
+                    .map(|d| DestStats {
+                        key: d.spec.key,
+                        weight: d.spec.weight,
+                        active_connections: d.active_connections,
+                        inactive_connections: d.inactive_connections,
+                        counters: d.counters,
+                    })
+                    .collect(),
+            });
+        }
+        services.sort_by_key(|s| s.key);
+        Ok(TableStats { services })
+    }
+
+    /// Every service with its counters and rates, without real servers: one dump.
+    pub fn services(&mut self) -> Result<Vec<ListedService>, IpvsError> {
+        let mut services = Vec::new();
+        for reply in self.socket.query(
+            cmd::GET_SERVICE,
+            AttrWriter::new(),
+            true,
+            "list-services",
+            "all",
+        )? {
+            let service_attrs = nested(&reply, cmd_attr::SERVICE, "list-services")?;
+            let bad = |e: AttrError| IpvsError::new("list-services", "reply", None, e.to_string());
+            let service = attr::parse_service(service_attrs).map_err(bad)?;
+            services.push(ListedService {
+                rates: rates(service_attrs, svc_attr::STATS, svc_attr::STATS64).map_err(bad)?,
+                spec: service.spec,
+                counters: service.stats,
+                dests: Vec::new(),
+            });
+        }
+        Ok(services)
+    }
+
+    /// The real servers of one service, newest first, with their counters and rates: one
+    /// dump.
+    pub fn dests(&mut self, key: &ServiceKey) -> Result<Vec<ListedDest>, IpvsError> {
+        let mut w = AttrWriter::new();
+        w.nested(cmd_attr::SERVICE, |s| attr::emit_service_key(s, key));
+        let object = key.to_string();
+        let mut dests = Vec::new();
+        for reply in self
+            .socket
+            .query(cmd::GET_DEST, w, true, "list-dests", &object)?
+        {
+            let dest_attrs = nested(&reply, cmd_attr::DEST, "list-dests")?;
+            let bad = |e: AttrError| IpvsError::new("list-dests", &object, None, e.to_string());
+            let dest = attr::parse_dest(dest_attrs, key.family()).map_err(bad)?;
+            dests.push(ListedDest {
+                rates: rates(dest_attrs, dest_attr::STATS, dest_attr::STATS64).map_err(bad)?,
+                spec: dest.spec,
+                active_connections: dest.active_connections,
+                inactive_connections: dest.inactive_connections,
+                counters: dest.stats,
+            });
+        }
+        Ok(dests)
+    }
+
+    /// Requests sent since the reader was opened (each dump is one).
+    pub fn requests(&self) -> u64 {
+        self.socket.requests()
     }
 }
 
