@@ -538,6 +538,14 @@ fn bfd_kill_table() {
     println!("| router | director | BFD | kill -9 -> dropped |");
     println!("|---|---|---|---|");
     for (router_kind, kind, bfd, runs) in &table {
+        let router = format!("{router_kind:?}");
+        let labels = [
+            ("router", router.as_str()),
+            ("director", kind.label()),
+            ("bfd", if *bfd { "yes" } else { "no" }),
+        ];
+        let values: Vec<f64> = runs.iter().flatten().map(Duration::as_secs_f64).collect();
+        report::figure("bfd_kill", &labels, "sigkill", "s", &values);
         let figures: Vec<String> = runs.iter().map(|r| secs(*r)).collect();
         println!(
             "| {router_kind:?} | {} | {} | {} |",
