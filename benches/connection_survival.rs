@@ -2,6 +2,8 @@
 //! only), for directord and for the keepalived + LVS reference. Labs (`LABS`):
 //! - `directord`: tests/common/health_lab.rs, a BIRD router (ECMP over two `directord`s,
 //!   nftables DR, hello 1 / dead 4), three real servers (Python echo servers), a client;
+//! - `directord-ipvs`: the same with the IPVS dataplane, in the IPVS VM (its kernel needs
+//!   `fib_multipath_hash_seed`: `IPVSVM_KERNEL=backports`);
 //! - `lvs`, `lvs-sync`: tests/common/lvs_lab.rs, the same router, client and real servers
 //!   with a keepalived VRRP pair doing LVS-DR (rr, advert_int 1) in the directors' places,
 //!   without and with `lvs_sync_daemon`. They need IPVS: run them in the IPVS VM
@@ -63,6 +65,7 @@ const RECENT: f64 = 0.5;
 #[derive(Clone, Copy, PartialEq)]
 enum Lab {
     Directord,
+    DirectordIpvs,
     Lvs,
     LvsSync,
 }
@@ -71,6 +74,7 @@ impl Lab {
     fn name(self) -> &'static str {
         match self {
             Lab::Directord => "directord",
+            Lab::DirectordIpvs => "directord-ipvs",
             Lab::Lvs => "lvs",
             Lab::LvsSync => "lvs-sync",
         }
@@ -81,6 +85,9 @@ impl Lab {
             Lab::Directord => {
                 "2 directord (nftables DR, OSPF hello 1/dead 4, ECMP at a BIRD router)"
             }
+            Lab::DirectordIpvs => {
+                "2 directord (IPVS DR, OSPF hello 1/dead 4, ECMP at a BIRD router)"
+            }
             Lab::Lvs => "keepalived VRRP pair + LVS-DR (rr, advert_int 1), no connection sync",
             Lab::LvsSync => "keepalived VRRP pair + LVS-DR (rr, advert_int 1), lvs_sync_daemon",
         }
@@ -89,6 +96,7 @@ impl Lab {
     fn programs(self) -> &'static [&'static str] {
         match self {
             Lab::Directord => &["bird", "birdc", "nft", "python3", "ip"],
+            Lab::DirectordIpvs => &["bird", "birdc", "ipvsadm", "python3", "ip"],
             Lab::Lvs | Lab::LvsSync => &["keepalived", "ipvsadm", "nft", "python3", "ip"],
         }
     }
@@ -229,14 +237,19 @@ struct Outcome {
 
 fn run(lab: Lab, failure: Failure, window: Duration) -> Result<Outcome, String> {
     match lab {
-        Lab::Directord => run_directord(failure, window),
+        Lab::Directord => run_directord("nftables", failure, window),
+        Lab::DirectordIpvs => run_directord("ipvs", failure, window),
         Lab::Lvs => run_lvs(false, failure, window),
         Lab::LvsSync => run_lvs(true, failure, window),
     }
 }
 
-fn run_directord(failure: Failure, window: Duration) -> Result<Outcome, String> {
-    let mut lab = HealthLab::new();
+fn run_directord(
+    dataplane: &'static str,
+    failure: Failure,
+    window: Duration,
+) -> Result<Outcome, String> {
+    let mut lab = HealthLab::with_dataplane(dataplane);
     let both = lab.director_addrs();
     let all_up = expected_reals(&[0, 1, 2]);
     wait_stable(Duration::from_secs(90), Duration::from_secs(3), || {
@@ -358,6 +371,9 @@ fn inject(
 ) {
     match failure {
         Failure::Drain => directors[0].daemon.signal(Signal::Term),
+        // IPVS drops frames for another host's MAC before it sees them: the link down is
+        // the host gone (and an nft rule would cost seconds of module loading in the VM).
+        Failure::Crash if directors[0].dataplane == "ipvs" => crash_host(d1_ns),
         Failure::Crash => {
             let _ = directors[0].daemon.kill();
             // The host stops forwarding, but its switch port stays up: with the link down,
@@ -440,6 +456,7 @@ fn main() {
         .split(',')
         .filter_map(|l| match l.trim() {
             "directord" => Some(Lab::Directord),
+            "directord-ipvs" => Some(Lab::DirectordIpvs),
             "lvs" => Some(Lab::Lvs),
             "lvs-sync" => Some(Lab::LvsSync),
             _ => None,
@@ -526,10 +543,9 @@ fn measure(lab: Lab, failures: &[Failure], window: Duration) {
             figure(&format!("broke_{}", cause.name()), "count", *n as f64);
         }
         figure("longest_stall", "s", stall);
-        let path = if lab == Lab::Directord {
-            "nexthops"
-        } else {
-            "vrrp_master"
+        let path = match lab {
+            Lab::Directord | Lab::DirectordIpvs => "nexthops",
+            Lab::Lvs | Lab::LvsSync => "vrrp_master",
         };
         report::series("connection_survival", &labels, "carrying", &out.timeline());
         report::series("connection_survival", &labels, path, &out.path);

@@ -158,12 +158,13 @@ pub fn director_config(
     router_id: Ipv4Addr,
     socket: &Path,
     vips: &[Ipv4Addr],
+    dataplane: &str,
 ) -> String {
     let mut c = String::new();
     let _ = writeln!(c, "global_defs {{\n    router_id {name}\n}}\n");
     let _ = writeln!(
         c,
-        "director {{\n    mode active-active\n    dataplane nftables\n    control_socket {}\n}}\n",
+        "director {{\n    mode active-active\n    dataplane {dataplane}\n    control_socket {}\n}}\n",
         socket.display()
     );
     let _ = writeln!(
@@ -318,6 +319,8 @@ pub struct Director {
     pub socket: PathBuf,
     pub conf: PathBuf,
     pub daemon: Daemon,
+    /// `nftables` or `ipvs`.
+    pub dataplane: &'static str,
 }
 
 impl Director {
@@ -328,7 +331,7 @@ impl Director {
     }
 
     pub fn config_for(&self, vips: &[Ipv4Addr]) -> String {
-        director_config(&self.name, self.addr, &self.socket, vips)
+        director_config(&self.name, self.addr, &self.socket, vips, self.dataplane)
     }
 
     pub fn assert_alive(&self) {
@@ -355,6 +358,12 @@ pub struct HealthLab {
 
 impl HealthLab {
     pub fn new() -> HealthLab {
+        HealthLab::with_dataplane("nftables")
+    }
+
+    /// The lab with directors on `dataplane` (`nftables`, or `ipvs` in the IPVS VM, whose
+    /// kernel must have `fib_multipath_hash_seed`: `IPVSVM_KERNEL=backports`).
+    pub fn with_dataplane(dataplane: &'static str) -> HealthLab {
         let dir = TestDir::new("hl");
         let net = BroadcastLab::new(2);
         let r1 = &net.r1;
@@ -382,7 +391,7 @@ impl HealthLab {
             let name = format!("d{}", n + 1);
             let addr = director_addr(n);
             let socket = lab.dir.subdir(&name).join("directord.sock");
-            let text = director_config(&name, addr, &socket, &[VIP]);
+            let text = director_config(&name, addr, &socket, &[VIP], dataplane);
             let daemon = super::directord(&lab.net.directors[n], &lab.dir, &name, &text);
             let conf = lab.dir.path().join(&name).join("directord.conf");
             lab.directors.push(Director {
@@ -391,6 +400,7 @@ impl HealthLab {
                 socket,
                 conf,
                 daemon,
+                dataplane,
             });
         }
         lab

@@ -1,6 +1,7 @@
 //! The keepalived + LVS reference lab (needs IPVS: run it in the IPVS VM): the health lab's
-//! router, client and three real servers, with a keepalived VRRP pair in the directors'
-//! places doing LVS-DR of the same VIP, the way LVS sites run it.
+//! topology, client and three real servers, with a keepalived VRRP pair in the directors'
+//! places doing LVS-DR of the same VIP, the way LVS sites run it, and r1 a plain router
+//! (no OSPF).
 //!
 //! ```text
 //!  client 10.99.5.x ── r1 (10.99.0.1) ── switch ── l1 10.99.0.11  keepalived, priority 150
@@ -24,7 +25,7 @@ use super::health_lab::{
     client_behind, dr_real_servers, hold_connection, real_addr, HeldConnection, PORT, VIP,
 };
 use super::netns::NetNs;
-use super::ospf::{host, BroadcastLab};
+use super::ospf::{host, BroadcastLab, ROUTER_ID};
 use super::process::{Daemon, Signal};
 use super::wait::wait_until;
 use super::TestDir;
@@ -100,6 +101,9 @@ impl LvsLab {
         let nodes = (0..2)
             .map(|n| {
                 let ns = &net.directors[n];
+                // As on a real LVS director: what it sends outside its segment (a reset
+                // for a connection it has no entry for) goes to the router.
+                ns.ip(&["route", "add", "default", "via", &ROUTER_ID.to_string()]);
                 // IPVS refuses real servers while lo is down (vm/README.md); NetNs brings
                 // it up.
                 let node_dir = dir.subdir(&format!("l{}", n + 1));
