@@ -201,7 +201,7 @@ fn records_become_a_page_with_same_run_ratios() {
     assert!(text.contains("crash of a director"), "{text}");
     // Records without a lab are directord's; the reference's share gives the ratio.
     assert!(
-        text.contains("| connections surviving the crash of a director (SIGKILL, its host drops every packet) | 100.0 % | keepalived + LVS with lvs_sync_daemon | 50.0 % | **2.00×** | higher is better |"),
+        text.contains("| connections surviving the crash of a director (SIGKILL, its host drops every packet), directord, nftables DR, OSPF ECMP (host) | 100.0 % | keepalived + LVS with lvs_sync_daemon | 50.0 % | **2.00×** | higher is better |"),
         "{text}"
     );
     assert!(text.contains("| reset 12 |"), "{text}");
