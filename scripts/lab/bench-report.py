@@ -534,11 +534,11 @@ def survival_section(page, rec):
     if ours == "directord" and any(lab.startswith("lvs") for lab in measured):
         page.add("directord ran on the host (nftables) only, keepalived + LVS in the IPVS VM: the shares compare, "
                  "the stall times only roughly (the VM emulates its CPU).\n")
+    # The reference is LVS as its users run it for failover, with connection sync.
     for f in failures:
-        for ref, what in (("lvs-sync", "keepalived + LVS with lvs_sync_daemon"), ("lvs", "keepalived + LVS")):
-            page.compare(f"connections surviving the {describe[f]}, {labs[ours]}",
-                         rec.median(b, "survived", lab=ours, failure=f), rec.median(b, "survived", lab=ref, failure=f),
-                         what, "share", lower_is_better=False)
+        page.compare(f"connections surviving the {describe[f]}, {labs[ours]}",
+                     rec.median(b, "survived", lab=ours, failure=f), rec.median(b, "survived", lab="lvs-sync", failure=f),
+                     "keepalived + LVS with lvs_sync_daemon", "share", lower_is_better=False)
     causes = ["reset", "closed", "timeout", "moved", "other"]
     detail = []
     for lab in measured:
@@ -548,12 +548,14 @@ def survival_section(page, rec):
                 continue
             total = rec.median(b, "connections", **c)
             by = [rec.median(b, f"broke_{k}", **c) for k in causes]
+            # Without a survivor there is no stall to speak of.
+            stall = rec.median(b, "longest_stall", **c) if rec.median(b, "survived", **c) else None
             detail.append([labs[lab], describe[f], fmt(rec.median(b, "survived", **c), "share"),
                            f"{total:.0f}" if total is not None else "–",
                            f"{rec.median(b, 'broke_on_dead_server', **c) or 0:.0f}",
                            f"{rec.median(b, 'broke_elsewhere', **c) or 0:.0f}",
                            ", ".join(f"{k} {v:.0f}" for k, v in zip(causes, by) if v) or "–",
-                           fmt(rec.median(b, "longest_stall", **c), "s")])
+                           fmt(stall, "s")])
     page.add(table(["directors", "failure", "survived", "connections", "broke on the dead server",
                     "broke elsewhere", "broken by", "longest stall of a survivor"], detail) + "\n")
     page.add("\"broken by\" is what the client saw: a reset, the server closing, no answer for 9 s, or an "
@@ -673,7 +675,7 @@ def ipvs_compare_section(page, rec):
         "(scripts/lab/ipvs-compare): until the kernel holds every real server; a reload of a file "
         "differing in one weight (for ipvsadm one `ipvsadm -e`); peak RSS of the tool's processes; "
         "kernel requests sent (sendmsg/sendto/setsockopt on every socket, counted in a second run "
-        "under strace; for ipvsadm -R its rules).\n"
+        "under strace, which quick mode leaves out; for ipvsadm -R its rules).\n"
     )
     rows = []
     for n in sorted(sizes, key=int):
@@ -774,8 +776,8 @@ def main():
         "## Notes",
         "",
     ]
-    nproc = m.get("nproc") or 1
-    if loads and max(loads) > 0.5 * nproc:
+    nproc = m.get("nproc")
+    if loads and nproc and max(loads) > 0.5 * nproc:
         head.append(
             f"- The machine was shared while this ran: the load average reached {max(loads):.1f} on "
             f"{nproc} cores. Absolute times are inflated and noisy; ratios measured in the same run "
@@ -785,7 +787,8 @@ def main():
                 "0.00 %, and such a pair has no ratio.")
     if m.get("mode") == "quick":
         head.append("- Quick mode: one run per figure and smaller sizes; the full run (`scripts/bench`) "
-                    "repeats each figure and adds FRR as the router and the default OSPF timers.")
+                    "repeats each figure and adds FRR as the router (OSPF and BFD), the default OSPF timers, "
+                    "and in the IPVS VM the drain, real-server and reload failures besides the crash.")
     head.append("- IPVS figures come from a QEMU (TCG) or UML virtual machine, because the host kernel "
                 "has no IPVS: compare them with each other, not with the host's figures.")
     if plt is None:
