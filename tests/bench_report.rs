@@ -288,6 +288,7 @@ fn scripts_bench_lists_its_steps() {
         "reload",
         "reload-rss",
         "bfd",
+        "survival-lvs",
         "report",
     ] {
         assert!(
