@@ -123,13 +123,9 @@ fn row(backend: &str, shape: &str, step: &str, b: &mut dyn Dataplane, d: &Desire
     let t = Instant::now();
     let r = b.reconcile(d);
     let wall = t.elapsed();
-    report::figure(
-        "reconcile",
-        &[("backend", backend), ("tables", shape), ("step", step)],
-        "wall",
-        "s",
-        &[wall.as_secs_f64()],
-    );
+    let labels = [("backend", backend), ("tables", shape), ("step", step)];
+    report::figure("reconcile", &labels, "wall", "s", &[wall.as_secs_f64()]);
+    report::figure("reconcile", &labels, "peak_rss", "MiB", &[peak_rss_mib()]);
     println!(
         "{backend:<9} {shape:<22} {step:<26} {:>10.1?} {:>9} {:>9} {:>8} {:>9.1}",
         wall,
@@ -235,10 +231,26 @@ fn handwritten_row(services: usize, reals: usize) {
         .last()
         .and_then(|l| l.trim().parse().ok())
         .unwrap_or(0.0);
+    let shape = format!("{services}x{reals} jhash mod {reals}");
+    if out.status.success() {
+        let labels = [
+            ("backend", "nft -f"),
+            ("tables", shape.as_str()),
+            ("step", "empty -> full"),
+        ];
+        report::figure("reconcile", &labels, "wall", "s", &[wall.as_secs_f64()]);
+        report::figure(
+            "reconcile",
+            &labels,
+            "peak_rss",
+            "MiB",
+            &[peak_kib / 1024.0],
+        );
+    }
     println!(
         "{:<9} {:<22} {:<26} {:>10.1?} {:>9} {:>9} {:>8} {:>9.1}",
         "nft -f",
-        format!("{services}x{reals} jhash mod {reals}"),
+        shape,
         "empty -> full",
         wall,
         1,

@@ -20,7 +20,9 @@
 //! `bfd_kill_table` (`scripts/lab/bench-ospf bfd`): kill -9 of every process of a
 //! director -> the router dropped its nexthop, hello 1 / dead 4, with and without BFD
 //! (100 ms x 3), for directord, BIRD and FRR as directors (the reference: their own BFD),
-//! against BIRD and FRR routers (DT_BENCH_ROUTER=bird|frr picks one; DT_BENCH_REPEAT=N).
+//! against BIRD and FRR routers (DT_BENCH_ROUTER=bird|frr picks one; DT_BENCH_REPEAT=N;
+//! DT_BENCH_KINDS picks the directors). With DIRECTOR_BENCH_JSON=1 every table also prints
+//! its figures as `bench-json` records (benches/report/mod.rs) for scripts/bench.
 
 mod common;
 #[path = "../benches/report/mod.rs"]
@@ -50,6 +52,21 @@ struct Row {
     restart: Option<Duration>,
     sigkill: Option<Duration>,
     note: String,
+}
+
+/// The directors to measure: DT_BENCH_KINDS (default bird,frr,directord).
+fn bench_kinds() -> Vec<DirectorKind> {
+    std::env::var("DT_BENCH_KINDS")
+        .unwrap_or_else(|_| "bird,frr,directord".into())
+        .split(',')
+        .filter_map(|k| match k.trim() {
+            "bird" => Some(DirectorKind::Bird),
+            "frr" => Some(DirectorKind::Frr),
+            "directord" => Some(DirectorKind::Directord),
+            "speaker" => Some(DirectorKind::Speaker),
+            _ => None,
+        })
+        .collect()
 }
 
 fn secs(d: Option<Duration>) -> String {
@@ -184,17 +201,7 @@ fn ospf_convergence_table() {
         Ok("default") => vec![("10/40", DEFAULT)],
         _ => vec![("10/40", DEFAULT), ("1/4", FAST)],
     };
-    let kinds: Vec<DirectorKind> = std::env::var("DT_BENCH_KINDS")
-        .unwrap_or_else(|_| "bird,frr,directord".into())
-        .split(',')
-        .filter_map(|k| match k.trim() {
-            "bird" => Some(DirectorKind::Bird),
-            "frr" => Some(DirectorKind::Frr),
-            "directord" => Some(DirectorKind::Directord),
-            "speaker" => Some(DirectorKind::Speaker),
-            _ => None,
-        })
-        .collect();
+    let kinds = bench_kinds();
 
     let mut rows = Vec::new();
     for (label, timers) in &timer_sets {
@@ -371,17 +378,7 @@ fn ospf_many_vips_table() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let kinds: Vec<DirectorKind> = std::env::var("DT_BENCH_KINDS")
-        .unwrap_or_else(|_| "bird,frr,directord".into())
-        .split(',')
-        .filter_map(|k| match k.trim() {
-            "bird" => Some(DirectorKind::Bird),
-            "frr" => Some(DirectorKind::Frr),
-            "directord" => Some(DirectorKind::Directord),
-            "speaker" => Some(DirectorKind::Speaker),
-            _ => None,
-        })
-        .collect();
+    let kinds = bench_kinds();
     let mut rows = Vec::new();
     for kind in kinds {
         eprintln!(
@@ -507,17 +504,19 @@ fn bfd_kill_table() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1);
-    let rows = [
-        (DirectorKind::Directord, false),
-        (DirectorKind::Directord, true),
-        (DirectorKind::Bird, false),
-        (DirectorKind::Bird, true),
-        (DirectorKind::Frr, false),
-        (DirectorKind::Frr, true),
-    ];
+    let kinds = bench_kinds();
+    let rows: Vec<(DirectorKind, bool)> = [
+        DirectorKind::Directord,
+        DirectorKind::Bird,
+        DirectorKind::Frr,
+    ]
+    .into_iter()
+    .filter(|k| kinds.contains(k))
+    .flat_map(|k| [(k, false), (k, true)])
+    .collect();
     let mut table = Vec::new();
     for router_kind in &routers {
-        for (kind, bfd) in rows {
+        for &(kind, bfd) in &rows {
             let mut runs = Vec::new();
             for _ in 0..repeat {
                 eprintln!(
@@ -538,6 +537,14 @@ fn bfd_kill_table() {
     println!("| router | director | BFD | kill -9 -> dropped |");
     println!("|---|---|---|---|");
     for (router_kind, kind, bfd, runs) in &table {
+        let router = format!("{router_kind:?}");
+        let labels = [
+            ("router", router.as_str()),
+            ("director", kind.label()),
+            ("bfd", if *bfd { "yes" } else { "no" }),
+        ];
+        let values: Vec<f64> = runs.iter().flatten().map(Duration::as_secs_f64).collect();
+        report::figure("bfd_kill", &labels, "sigkill", "s", &values);
         let figures: Vec<String> = runs.iter().map(|r| secs(*r)).collect();
         println!(
             "| {router_kind:?} | {} | {} | {} |",

@@ -126,7 +126,7 @@ def table(header, rows):
 class Page:
     def __init__(self, rec, plot_dir, md_dir):
         self.rec, self.plot_dir, self.md_dir = rec, plot_dir, md_dir
-        self.parts, self.glance = [], []
+        self.parts, self.glance, self.broken = [], [], []
         os.makedirs(plot_dir, exist_ok=True)
 
     def add(self, text):
@@ -410,16 +410,39 @@ def dataplane_section(page, rec):
     page.add("## Dataplane programming\n")
     page.add(
         "`reconcile` from empty to S services × R real servers, one weight change, back, and "
-        "removal (benches/reconcile.rs): nftables on the host (one `nft -f` transaction), IPVS in "
-        "the VM (generic netlink), where `ipvsadm -R` of the same tables is the baseline "
-        "(one netlink message per object, the way keepalived programs IPVS).\n"
+        "removal (benches/reconcile.rs): the in-memory model, nftables on the host (one nf_tables "
+        "netlink batch per reconcile, Maglev maps of M slots) and IPVS in the VM (generic "
+        "netlink). Their baselines: for nftables, a hand-written ruleset of the same services "
+        "loaded by `nft -f` (`jhash ip saddr mod R` over an anonymous map, the plain-nft way to "
+        "spread a VIP); for IPVS, `ipvsadm -R` of the same tables (one netlink message per "
+        "object, the way keepalived programs IPVS). Peak RSS is the bench process's (reset "
+        "before each step), or the `nft` process's.\n"
     )
     rows = []
     for backend in backends:
         for tables in rec.cases(b, "tables", backend=backend):
             for step in rec.cases(b, "step", backend=backend, tables=tables):
-                rows.append([backend, tables, step, spread(rec.values(b, "wall", backend=backend, tables=tables, step=step), "s")])
-    page.add(table(["backend", "tables", "step", "wall"], rows) + "\n")
+                c = dict(backend=backend, tables=tables, step=step)
+                rows.append([backend, tables, step, spread(rec.values(b, "wall", **c), "s"),
+                             fmt(rec.median(b, "peak_rss", **c), "MiB")])
+    page.add(table(["backend", "tables", "step", "wall", "peak RSS"], rows) + "\n")
+    nft_rows = []
+    for hand in rec.cases(b, "tables", backend="nft -f"):
+        shape = hand.split()[0]  # "SxR"
+        ours = [t for t in rec.cases(b, "tables", backend="nftables") if t.split()[0] == shape]
+        if not ours:
+            continue
+        c = dict(backend="nftables", tables=ours[0], step="empty -> full")
+        h = dict(backend="nft -f", tables=hand, step="empty -> full")
+        wall, ref = rec.median(b, "wall", **c), rec.median(b, "wall", **h)
+        nft_rows.append([shape.replace("x", " × "), fmt(wall, "s"), fmt(ref, "s"), ratio(wall, ref),
+                         fmt(rec.median(b, "peak_rss", **c), "MiB"), fmt(rec.median(b, "peak_rss", **h), "MiB")])
+        page.compare(f"nftables programming over netlink, empty → {shape.replace('x', ' × ')}", wall, ref,
+                     "`nft -f` of a hand-written ruleset", "s")
+    if nft_rows:
+        page.add("nftables over netlink against the hand-written `nft -f` reference, empty → full:\n")
+        page.add(table(["services × reals", "directord (netlink)", "nft -f", "ratio", "peak RSS, directord",
+                        "peak RSS, nft"], nft_rows) + "\n")
     for tables in rec.cases(b, "tables", backend="ipvsadm -R"):
         page.compare(f"IPVS programming, empty → {tables}",
                      rec.median(b, "wall", backend="ipvs", tables=tables, step="empty -> full"),
@@ -470,8 +493,7 @@ def maglev_section(page, rec):
 
 def survival_section(page, rec):
     b = "connection_survival"
-    failures = rec.cases(b, "failure")
-    if not failures:
+    if not rec.cases(b, "failure"):
         return
     describe = {
         "drain": "graceful drain of a director (SIGTERM)",
@@ -479,50 +501,221 @@ def survival_section(page, rec):
         "server": "death of one real server",
         "reload": "reload adding a service",
     }
+    labs = {
+        "directord": "directord, nftables DR, OSPF ECMP (host)",
+        "directord-ipvs": "directord, IPVS DR, OSPF ECMP (IPVS VM)",
+        "lvs": "keepalived + LVS-DR, no sync (IPVS VM)",
+        "lvs-sync": "keepalived + LVS-DR, lvs_sync_daemon (IPVS VM)",
+    }
+    # Records from before the keepalived + LVS lab carry no `lab`: they are directord's.
+    for r in rec.figures + rec.series:
+        if r["bench"] == b:
+            r["case"].setdefault("lab", "directord")
+    measured = [lab for lab in labs if rec.cases(b, "failure", lab=lab)]
+    failures = [f for f in describe if rec.cases(b, "lab", failure=f)]
     page.add("## Connections that survive each failure\n")
     page.add(
-        "Two directors (nftables, DR) behind a BIRD router (ECMP, hello 1 / dead 4), three real "
-        "servers, 24 long-lived connections each sending a line every 0.1 s "
-        "(benches/connection_survival.rs). A connection survives when it answers again from the "
-        "same real server; only those on a dead real server should break. The plot counts the "
-        "connections that had an answer in the last 0.5 s, and below it the router's route to the VIP: "
-        "the convergence timeline of each failure. keepalived + LVS is not measured here: "
-        "an LVS pair with connection sync needs a lab of its own in the IPVS VM.\n"
+        "24 long-lived connections, each sending a line every 0.1 s and checking that the answer "
+        "comes from the real server that greeted it, through two directors to three real servers "
+        "(benches/connection_survival.rs). directord: two directors behind a BIRD router (ECMP, "
+        "hello 1 / dead 4), on nftables on the host and on IPVS in the IPVS VM. keepalived + LVS, the reference: a VRRP pair (advert_int 1, "
+        "priorities 150/100) doing LVS-DR (rr, TCP_CHECK every second) behind the same kind of "
+        "router, which reaches the VIP on-link, without and with `lvs_sync_daemon` (connection "
+        "sync, what LVS users rely on to survive a failover); it needs IPVS, so it runs in the "
+        "IPVS VM. A connection survives when it answers again from the same real server before "
+        "the end of the window; only those on a dead real server should break.\n"
+    )
+    header = ["failure"] + [labs[lab] for lab in measured]
+    rows = [[describe[f]] + [fmt(rec.median(b, "survived", lab=lab, failure=f), "share") for lab in measured]
+            for f in failures]
+    page.add("Share of the connections that survived:\n\n" + table(header, rows) + "\n")
+    # The ratio compares like with like when it can: directord on IPVS in the same VM.
+    ours = "directord-ipvs" if "directord-ipvs" in measured else "directord"
+    if ours == "directord" and any(lab.startswith("lvs") for lab in measured):
+        page.add("directord ran on the host (nftables) only, keepalived + LVS in the IPVS VM: the shares compare, "
+                 "the stall times only roughly (the VM emulates its CPU).\n")
+    # The reference is LVS as its users run it for failover, with connection sync.
+    for f in failures:
+        page.compare(f"connections surviving the {describe[f]}, {labs[ours]}",
+                     rec.median(b, "survived", lab=ours, failure=f), rec.median(b, "survived", lab="lvs-sync", failure=f),
+                     "keepalived + LVS with lvs_sync_daemon", "share", lower_is_better=False)
+    causes = ["reset", "closed", "timeout", "moved", "other"]
+    detail = []
+    for lab in measured:
+        for f in failures:
+            c = dict(lab=lab, failure=f)
+            if rec.median(b, "survived", **c) is None:
+                continue
+            total = rec.median(b, "connections", **c)
+            by = [rec.median(b, f"broke_{k}", **c) for k in causes]
+            # Without a survivor there is no stall to speak of.
+            stall = rec.median(b, "longest_stall", **c) if rec.median(b, "survived", **c) else None
+            detail.append([labs[lab], describe[f], fmt(rec.median(b, "survived", **c), "share"),
+                           f"{total:.0f}" if total is not None else "–",
+                           f"{rec.median(b, 'broke_on_dead_server', **c) or 0:.0f}",
+                           f"{rec.median(b, 'broke_elsewhere', **c) or 0:.0f}",
+                           ", ".join(f"{k} {v:.0f}" for k, v in zip(causes, by) if v) or "–",
+                           fmt(stall, "s")])
+    page.add(table(["directors", "failure", "survived", "connections", "broke on the dead server",
+                    "broke elsewhere", "broken by", "longest stall of a survivor"], detail) + "\n")
+    page.add("\"broken by\" is what the client saw: a reset, the server closing, no answer for 9 s, or an "
+             "answer from another real server. The plots count the connections that had an answer in the last "
+             "0.5 s and, below, the path to the VIP: the router's nexthops for directord, the VRRP master "
+             "(1 = the first director, 2 = the second) for keepalived.\n")
+
+    def painter(lab, series, ylabel, ticks):
+        def paint(axes):
+            carrying, path = axes
+            for f in failures:
+                for ax, name in ((carrying, "carrying"), (path, series)):
+                    pts = rec.timeline(b, name, lab=lab, failure=f)
+                    if pts and name == "carrying":
+                        # Its first 0.5 s look back to before the first ping.
+                        pts = [p for p in pts if p[0] >= pts[0][0] + 0.5]
+                    if pts:
+                        ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=describe[f])
+            for ax in axes:
+                ax.axvline(0, color="grey", linestyle=":")
+                ax.set_ylim(bottom=0)
+                ax.grid(alpha=0.3)
+            carrying.set_ylabel("connections\ncarrying data")
+            carrying.legend(fontsize=7, loc="lower right")
+            path.set_ylabel(ylabel)
+            path.set_yticks(ticks)
+            path.set_xlabel("seconds after the failure")
+        return paint
+
+    plots = [("directord", "connections-over-time", "nexthops", "router's nexthops\nfor the VIP", [0, 1, 2]),
+             ("directord-ipvs", "connections-over-time-ipvs", "nexthops", "router's nexthops\nfor the VIP", [0, 1, 2]),
+             ("lvs", "connections-over-time-lvs", "vrrp_master", "VRRP master", [0, 1, 2]),
+             ("lvs-sync", "connections-over-time-lvs-sync", "vrrp_master", "VRRP master", [0, 1, 2])]
+    for lab, name, series, ylabel, ticks in plots:
+        if lab in measured:
+            page.add(f"{labs[lab]}:\n")
+            page.draw(name, f"Connections carrying data and the path to the VIP over time, per failure: {labs[lab]}",
+                      (7.5, 4.5), painter(lab, series, ylabel, ticks), panels=2)
+            page.add("")
+
+
+def bfd_section(page, rec):
+    b = "bfd_kill"
+    routers = rec.cases(b, "router")
+    if not routers:
+        return
+    page.add("## Crash failover with and without BFD\n")
+    page.add(
+        "kill -9 of every process of one director until the router drops its nexthop; OSPF hello 1 "
+        "/ dead 4, BFD 100 ms × 3 (scripts/lab/bench-ospf bfd, `bfd_kill_table` in "
+        "tests/ospf_bench.rs). directord runs its own BFD speaker (docs/bfd.md); the references "
+        "are BIRD and FRR as directors with their own BFD, against the same router in the same "
+        "run. Ratios are directord / the other director, same router, same BFD setting.\n"
+    )
+    for router in routers:
+        kinds = rec.cases(b, "director", router=router)
+        others = [k for k in kinds if k != "directord"]
+        rows = []
+        for bfd in ("no", "yes"):
+            med = {k: rec.median(b, "sigkill", router=router, director=k, bfd=bfd) for k in kinds}
+            rows.append(["with BFD" if bfd == "yes" else "without BFD"]
+                        + [spread(rec.values(b, "sigkill", router=router, director=k, bfd=bfd), "s") for k in kinds]
+                        + [ratio(med.get("directord"), med[k]) for k in others])
+            for k in others:
+                page.compare(f"crash failover (kill -9 → route dropped) {'with' if bfd == 'yes' else 'without'} "
+                             f"BFD, router {router}", med.get("directord"), med[k], f"{k} as director", "s")
+        page.add(f"Router {router}:\n\n"
+                 + table(["kill -9 → dropped"] + kinds + [f"directord / {k}" for k in others], rows) + "\n")
+
+
+def reload_section(page, rec):
+    """A reload of a running daemon: one weight changed in a file of S services."""
+    ours = rec.cases("reload_cost", "services")
+    vm = [n for n in rec.cases("ipvs_compare", "services") if rec.values("ipvs_compare", "one_weight", services=n)]
+    if not ours and not vm:
+        return
+    page.add("## Reload of a running daemon: one weight changed\n")
+    page.add(
+        "A file of S services × 10 real servers that differs from the running one in one real "
+        "server's weight, then SIGHUP: the time until the change is in the kernel, and the peak "
+        "RSS of the daemon's processes over the reload (VmHWM reset just before the signal). On "
+        "the host, directord on nftables alone (benches/reload_cost.rs: until its \"dataplane "
+        "reconciled\" log line); in the IPVS VM, directord against keepalived on the same file "
+        "(scripts/lab/ipvs-compare: until /proc/net/ip_vs shows the weight).\n"
     )
     rows = []
-    for f in failures:
-        share = rec.median(b, "survived", failure=f)
-        total = rec.median(b, "connections", failure=f)
-        rows.append([describe.get(f, f), fmt(share, "share"), f"{total:.0f}" if total is not None else "–",
-                     f"{rec.median(b, 'broke_on_dead_server', failure=f) or 0:.0f}",
-                     f"{rec.median(b, 'broke_elsewhere', failure=f) or 0:.0f}",
-                     fmt(rec.median(b, "longest_stall", failure=f), "s")])
-    page.add(table(["failure", "survived", "connections", "broke on the dead server", "broke elsewhere",
-                    "longest stall of a survivor"], rows) + "\n")
+    for n in ours:
+        c = dict(dataplane="nftables", services=n)
+        rows.append([f"directord, nftables (host), {int(n):,} services",
+                     spread(rec.values("reload_cost", "reconciled", **c), "s"),
+                     spread(rec.values("reload_cost", "peak_rss", **c), "MiB"),
+                     fmt(rec.median("reload_cost", "rss_before", **c), "MiB")])
+    for n in vm:
+        for tool in ("directord", "keepalived"):
+            c = dict(tool=tool, services=n)
+            if rec.values("ipvs_compare", "one_weight", **c):
+                rows.append([f"{tool}, IPVS (VM), {int(n):,} services",
+                             spread(rec.values("ipvs_compare", "one_weight", **c), "s"),
+                             spread(rec.values("ipvs_compare", "reload_peak_rss", **c), "MiB"), "–"])
+        for metric, unit, what in (("one_weight", "s", "SIGHUP → in the kernel"),
+                                   ("reload_peak_rss", "MiB", "peak RSS during the reload")):
+            page.compare(f"reload changing one weight of {int(n):,} services (IPVS VM): {what}",
+                         rec.median("ipvs_compare", metric, tool="directord", services=n),
+                         rec.median("ipvs_compare", metric, tool="keepalived", services=n), "keepalived", unit)
+    page.add(table(["daemon", "SIGHUP → change in the kernel", "peak RSS during the reload", "RSS before"], rows)
+             + "\n")
 
-    def paint(axes):
-        carrying, hops = axes
-        for f in failures:
-            for ax, series in ((carrying, "carrying"), (hops, "nexthops")):
-                pts = rec.timeline(b, series, failure=f)
-                if pts and series == "carrying":
-                    # Its first 0.5 s look back to before the first ping.
-                    pts = [p for p in pts if p[0] >= pts[0][0] + 0.5]
-                if pts:
-                    ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=describe.get(f, f))
-        for ax in axes:
-            ax.axvline(0, color="grey", linestyle=":")
-            ax.set_ylim(bottom=0)
-            ax.grid(alpha=0.3)
-        carrying.set_ylabel("connections\ncarrying data")
-        carrying.legend(fontsize=7, loc="lower right")
-        hops.set_ylabel("router's nexthops\nfor the VIP")
-        hops.set_yticks([0, 1, 2])
-        hops.set_xlabel("seconds after the failure")
 
-    page.draw("connections-over-time", "Connections carrying data and the router's nexthops over time, per failure",
-              (7.5, 4.5), paint, panels=2)
-    page.add("")
+def ipvs_compare_section(page, rec):
+    b = "ipvs_compare"
+    sizes = rec.cases(b, "services")
+    if not sizes:
+        return
+    page.add("## IPVS: directord vs keepalived vs `ipvsadm -R`\n")
+    page.add(
+        "The same S services × 10 real servers (wlc, NAT) from empty tables, in one VM run "
+        "(scripts/lab/ipvs-compare): until the kernel holds every real server; a reload of a file "
+        "differing in one weight (for ipvsadm one `ipvsadm -e`); peak RSS of the tool's processes; "
+        "kernel requests sent (sendmsg/sendto/setsockopt on every socket, counted in a second run "
+        "under strace, which quick mode leaves out; for ipvsadm -R its rules).\n"
+    )
+    rows = []
+    for n in sorted(sizes, key=int):
+        for tool in rec.cases(b, "tool", services=n):
+            c = dict(tool=tool, services=n)
+            sends = (rec.median(b, "sends_full", **c), rec.median(b, "sends_weight", **c))
+            rows.append([f"{int(n):,}", tool, spread(rec.values(b, "full", **c), "s"),
+                         spread(rec.values(b, "one_weight", **c), "s"), fmt(rec.median(b, "peak_rss", **c), "MiB"),
+                         " / ".join("–" if v is None else f"{v:,.0f}" for v in sends)])
+        for ref in ("keepalived", "ipvsadm -R"):
+            page.compare(f"IPVS, empty → {int(n):,} × 10 (VM)", rec.median(b, "full", tool="directord", services=n),
+                         rec.median(b, "full", tool=ref, services=n), ref, "s")
+    page.add(table(["services", "tool", "empty → full", "one weight", "peak RSS", "sends full / weight"], rows)
+             + "\n")
+
+
+def reload_rss_section(page, rec):
+    b = "reload_rss"
+    cases = rec.cases(b, "services")
+    if not cases:
+        return
+    page.add("## Memory across reloads\n")
+    page.add(
+        "directord on a 10,000 × 10 keepalived.conf (a checker on every real server), reloaded "
+        "again and again with SIGHUP (benches/reload_rss.rs): VmRSS after start and after "
+        "reloads. The bench fails when the last reload ends more than 10 % above the first: RSS "
+        "must not creep. There is no reference daemon here; the ratio is the last reload against "
+        "the first.\n"
+    )
+    rows = []
+    for n in cases:
+        for reloads in rec.cases(b, "reloads", services=n):
+            c = dict(services=n, reloads=reloads)
+            first, last = rec.median(b, "first_reload", **c), rec.median(b, "last_reload", **c)
+            rows.append([f"{int(n):,} × 10", reloads, fmt(rec.median(b, "start", **c), "MiB"), fmt(first, "MiB"),
+                         fmt(last, "MiB"), fmt(rec.median(b, "highest", **c), "MiB")])
+            page.compare(f"RSS after {reloads} reloads of {int(n):,} × 10", last, first,
+                         "after the first reload", "MiB")
+    page.add(table(["configuration", "reloads", "after start", "after the first reload", "after the last",
+                    "highest after a reload"], rows) + "\n")
 
 
 def main():
@@ -531,15 +724,25 @@ def main():
     report_dir, output, plot_dir = sys.argv[1:]
     rec = Records(report_dir)
     page = Page(rec, plot_dir, os.path.dirname(os.path.abspath(output)))
-    for section in (ospf_section, vrrp_section, health_failover_section, survival_section, config_section,
-                    capacity_section, dataplane_section, maglev_section, ospf_many_section, idle_section):
-        section(page, rec)
+    for section in (ospf_section, bfd_section, vrrp_section, health_failover_section, survival_section,
+                    reload_section, config_section, reload_rss_section, capacity_section, dataplane_section,
+                    ipvs_compare_section, maglev_section, ospf_many_section, idle_section):
+        parts, glance = len(page.parts), len(page.glance)
+        try:
+            section(page, rec)
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            del page.parts[parts:], page.glance[glance:]
+            # A step cut short leaves records a section does not expect: the rest of the
+            # page is still written, and the notes say which section is missing and why.
+            page.broken.append(f"{section.__name__.replace('_section', '')} ({type(e).__name__}: {e})")
+            print(f"bench-report: {section.__name__}: {e!r}", file=sys.stderr)
 
     m = rec.machine
     loads = rec.values("step", "loadavg")
     step_secs = rec.values("step", "seconds")
-    expected = ["machine", "maglev", "config", "reconcile", "reconcile-ipvs", "vrrp", "ospf", "ospf-many", "idle",
-                "health-failover", "health-capacity", "survival"]
+    expected = ["machine", "maglev", "config", "reconcile", "reconcile-ipvs", "ipvs-compare", "reload", "reload-rss",
+                "vrrp", "ospf", "ospf-many", "bfd", "idle", "health-failover", "health-capacity", "survival",
+                "survival-lvs"]
     missing = [s for s in expected if s not in rec.steps]
     head = [
         "# Benchmarks",
@@ -573,8 +776,8 @@ def main():
         "## Notes",
         "",
     ]
-    nproc = m.get("nproc") or 1
-    if loads and max(loads) > 0.5 * nproc:
+    nproc = m.get("nproc")
+    if loads and nproc and max(loads) > 0.5 * nproc:
         head.append(
             f"- The machine was shared while this ran: the load average reached {max(loads):.1f} on "
             f"{nproc} cores. Absolute times are inflated and noisy; ratios measured in the same run "
@@ -584,7 +787,8 @@ def main():
                 "0.00 %, and such a pair has no ratio.")
     if m.get("mode") == "quick":
         head.append("- Quick mode: one run per figure and smaller sizes; the full run (`scripts/bench`) "
-                    "repeats each figure and adds FRR as the router and the default OSPF timers.")
+                    "repeats each figure and adds FRR as the router (OSPF and BFD), the default OSPF timers, "
+                    "and in the IPVS VM the drain, real-server and reload failures besides the crash.")
     head.append("- IPVS figures come from a QEMU (TCG) or UML virtual machine, because the host kernel "
                 "has no IPVS: compare them with each other, not with the host's figures.")
     if plt is None:
@@ -593,6 +797,8 @@ def main():
         head.append(f"- {m['note']}")
     if missing:
         head.append(f"- Not measured in this run: {', '.join(missing)} (their rows are left out).")
+    if page.broken:
+        head.append(f"- Left out because their records are incomplete: {'; '.join(page.broken)}.")
     head += [
         "",
         "## At a glance",
@@ -609,8 +815,8 @@ def main():
         "(`.ci/run` installs them); the IPVS VM installs QEMU on first use:",
         "",
         "```sh",
-        "scripts/bench --quick          # about 15 min on 2 cores after the build",
-        "scripts/bench                  # the full run",
+        "scripts/bench --quick          # about 20 min on 2 cores after the build",
+        "scripts/bench                  # the full run, about 60 min",
         "scripts/bench --list           # the steps; each one is re-runnable:",
         "scripts/bench ospf report      # re-measure one step, then rewrite this page",
         "```",

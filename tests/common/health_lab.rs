@@ -38,6 +38,9 @@ pub const VIP2: Ipv4Addr = super::ospf::VIP_B;
 pub const PORT: u16 = 80;
 pub const CLIENT_GW: Ipv4Addr = Ipv4Addr::new(10, 99, 5, 1);
 const DIRECTORCTL: &str = env!("CARGO_BIN_EXE_directorctl");
+/// The system's Python rather than the first `python3` on PATH: a pyenv shim is a bash
+/// script, which costs seconds a start under the IPVS VM's emulation.
+const PYTHON: &str = "/usr/bin/python3";
 
 /// Returns whether the lab can run. When it cannot (not root, a program missing), it says
 /// so loudly; under `CI` it fails the test instead, so a CI run never passes by skipping.
@@ -155,12 +158,13 @@ pub fn director_config(
     router_id: Ipv4Addr,
     socket: &Path,
     vips: &[Ipv4Addr],
+    dataplane: &str,
 ) -> String {
     let mut c = String::new();
     let _ = writeln!(c, "global_defs {{\n    router_id {name}\n}}\n");
     let _ = writeln!(
         c,
-        "director {{\n    mode active-active\n    dataplane nftables\n    control_socket {}\n}}\n",
+        "director {{\n    mode active-active\n    dataplane {dataplane}\n    control_socket {}\n}}\n",
         socket.display()
     );
     let _ = writeln!(
@@ -315,6 +319,8 @@ pub struct Director {
     pub socket: PathBuf,
     pub conf: PathBuf,
     pub daemon: Daemon,
+    /// `nftables` or `ipvs`.
+    pub dataplane: &'static str,
 }
 
 impl Director {
@@ -325,7 +331,7 @@ impl Director {
     }
 
     pub fn config_for(&self, vips: &[Ipv4Addr]) -> String {
-        director_config(&self.name, self.addr, &self.socket, vips)
+        director_config(&self.name, self.addr, &self.socket, vips, self.dataplane)
     }
 
     pub fn assert_alive(&self) {
@@ -352,40 +358,19 @@ pub struct HealthLab {
 
 impl HealthLab {
     pub fn new() -> HealthLab {
+        HealthLab::with_dataplane("nftables")
+    }
+
+    /// The lab with directors on `dataplane` (`nftables`, or `ipvs` in the IPVS VM, whose
+    /// kernel must have `fib_multipath_hash_seed`: `IPVSVM_KERNEL=backports`).
+    pub fn with_dataplane(dataplane: &'static str) -> HealthLab {
         let dir = TestDir::new("hl");
         let net = BroadcastLab::new(2);
         let r1 = &net.r1;
         r1.enable_forwarding();
         r1.deterministic_multipath_hash(7);
-        // The client, behind the router.
-        let client = NetNs::new("hlc");
-        veth(&client, "eth0", r1, "eth1");
-        r1.add_addr("eth1", &format!("{CLIENT_GW}/24"));
-        for src in client_sources() {
-            client.add_addr("eth0", &format!("{src}/24"));
-        }
-        client.ip(&["route", "add", "default", "via", &CLIENT_GW.to_string()]);
-        // Real servers on the directors' segment: DR, so the VIPs on lo and no ARP for them;
-        // they answer the client through the router.
-        let server_py = dir.write("echo_server.py", ECHO_SERVER);
-        dir.write("map_client.py", MAP_CLIENT);
-        dir.write("hold_client.py", HOLD_CLIENT);
-        let mut reals = Vec::new();
-        let mut servers = Vec::new();
-        for i in 0..3 {
-            let ns = NetNs::new(&format!("hl{}", real_name(i)));
-            net.sw.attach(&ns, "eth0");
-            ns.add_addr("eth0", &format!("{}/24", real_addr(i)));
-            ns.ip(&["route", "add", "default", "via", "10.99.0.1"]);
-            servers.push(start_dr_real_server(
-                &ns,
-                &[VIP, VIP2],
-                dir.path(),
-                &server_py,
-                &real_name(i),
-            ));
-            reals.push(ns);
-        }
+        let client = client_behind(r1);
+        let (reals, servers) = dr_real_servers(&net, &dir);
         // The router first, so it is DR when the directors join (faster Full).
         let iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead);
         let router = Router::start(RouterKind::Bird, r1, &dir, vec![iface]);
@@ -406,7 +391,7 @@ impl HealthLab {
             let name = format!("d{}", n + 1);
             let addr = director_addr(n);
             let socket = lab.dir.subdir(&name).join("directord.sock");
-            let text = director_config(&name, addr, &socket, &[VIP]);
+            let text = director_config(&name, addr, &socket, &[VIP], dataplane);
             let daemon = super::directord(&lab.net.directors[n], &lab.dir, &name, &text);
             let conf = lab.dir.path().join(&name).join("directord.conf");
             lab.directors.push(Director {
@@ -415,6 +400,7 @@ impl HealthLab {
                 socket,
                 conf,
                 daemon,
+                dataplane,
             });
         }
         lab
@@ -492,7 +478,7 @@ impl HealthLab {
         let script = self.dir.path().join("map_client.py");
         let sources: Vec<String> = client_sources().iter().map(|s| s.to_string()).collect();
         let out = self.client.exec_ok(&[
-            "python3",
+            PYTHON,
             &script.to_string_lossy(),
             &vip.to_string(),
             &PORT.to_string(),
@@ -516,34 +502,84 @@ impl HealthLab {
 
     /// Opens a long-lived connection from `src` to `vip` through the lab.
     pub fn hold_connection(&self, vip: Ipv4Addr, src: Ipv4Addr) -> HeldConnection {
-        let script = self.dir.path().join("hold_client.py");
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", self.client.name(), "python3"])
-            .arg(&script)
-            .args([vip.to_string(), PORT.to_string(), src.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("hold client: {e}"));
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take();
-        let (tx, rx) = mpsc::channel();
-        if let Some(stdout) = stdout {
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines() {
-                    let Ok(line) = line else { break };
-                    if tx.send(line).is_err() {
-                        break;
-                    }
+        hold_connection(&self.client, &self.dir, vip, src)
+    }
+}
+
+/// The client namespace behind `r1` (its `eth1`, [`CLIENT_GW`]), holding every address of
+/// [`client_sources`], with `r1` as its default route.
+pub fn client_behind(r1: &NetNs) -> NetNs {
+    let client = NetNs::new("hlc");
+    veth(&client, "eth0", r1, "eth1");
+    r1.add_addr("eth1", &format!("{CLIENT_GW}/24"));
+    for src in client_sources() {
+        client.add_addr("eth0", &format!("{src}/24"));
+    }
+    client.ip(&["route", "add", "default", "via", &CLIENT_GW.to_string()]);
+    client
+}
+
+/// Real servers b1..b3 on the directors' segment of `net`, serving [`VIP`] and [`VIP2`]:
+/// DR, so the VIPs on lo and no ARP for them; they answer the client through the router.
+/// Also writes the lab's client scripts into `dir`.
+pub fn dr_real_servers(net: &BroadcastLab, dir: &TestDir) -> (Vec<NetNs>, Vec<Daemon>) {
+    let server_py = dir.write("echo_server.py", ECHO_SERVER);
+    dir.write("map_client.py", MAP_CLIENT);
+    dir.write("hold_client.py", HOLD_CLIENT);
+    let mut reals = Vec::new();
+    let mut servers = Vec::new();
+    for i in 0..3 {
+        let ns = NetNs::new(&format!("hl{}", real_name(i)));
+        net.sw.attach(&ns, "eth0");
+        ns.add_addr("eth0", &format!("{}/24", real_addr(i)));
+        ns.ip(&["route", "add", "default", "via", "10.99.0.1"]);
+        servers.push(start_dr_real_server(
+            &ns,
+            &[VIP, VIP2],
+            dir.path(),
+            &server_py,
+            &real_name(i),
+        ));
+        reals.push(ns);
+    }
+    (reals, servers)
+}
+
+/// Opens a long-lived connection from `src` (an address of `client`) to `vip`, through the
+/// client script [`dr_real_servers`] wrote into `dir`.
+pub fn hold_connection(
+    client: &NetNs,
+    dir: &TestDir,
+    vip: Ipv4Addr,
+    src: Ipv4Addr,
+) -> HeldConnection {
+    let script = dir.path().join("hold_client.py");
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", client.name(), PYTHON])
+        .arg(&script)
+        .args([vip.to_string(), PORT.to_string(), src.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("hold client: {e}"));
+    let stdin = child.stdin.take();
+    let stdout = child.stdout.take();
+    let (tx, rx) = mpsc::channel();
+    if let Some(stdout) = stdout {
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
                 }
-            });
-        }
-        HeldConnection {
-            child,
-            stdin,
-            lines: rx,
-        }
+            }
+        });
+    }
+    HeldConnection {
+        child,
+        stdin,
+        lines: rx,
     }
 }
 
@@ -607,7 +643,7 @@ pub fn start_dr_real_server(
         name,
         dir,
         &[
-            "python3",
+            PYTHON,
             &server_py.to_string_lossy(),
             &PORT.to_string(),
             name,

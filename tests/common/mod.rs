@@ -18,6 +18,7 @@
 
 pub mod e2e;
 pub mod health_lab;
+pub mod lvs_lab;
 pub mod netns;
 pub mod ospf;
 pub mod ospf_suite;
