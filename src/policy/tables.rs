@@ -12,6 +12,11 @@
 //!   `update_quorum_state` does; an `inhibit`ed sorry server stays at weight 0 otherwise;
 //! - a real server the operator drained stays in place at weight 0 in every mode (never
 //!   removed: its established connections finish, and `mh` keeps its slot order);
+//! - an `mh` service gets `mh-fallback` in active-active mode, and in any mode while one of
+//!   its real servers is drained: the kernel's `mh` keeps a weight-0 server's slots (it
+//!   builds from the last non-zero weight), and without the flag a new connection hashed to
+//!   one of them finds no server at all; with it, the kernel walks on to the next slots,
+//!   the same walk on every director;
 //! - persistence, scheduler flags and one-packet scheduling become IPVS service flags
 //!   exactly as ipvsadm would set them;
 //! - active-active mode turns on `sloppy_tcp`/`sloppy_sctp` so a director accepts a flow
@@ -167,6 +172,10 @@ fn service(
     }
     if vs.one_packet_scheduling {
         flags |= svc_flags::ONEPACKET;
+    }
+    let any_drained = status.reals.iter().any(|real| real.drained);
+    if vs.scheduler == cfg::Scheduler::Mh && (active_active || any_drained) {
+        flags |= svc_flags::SCHED1;
     }
     let mut dests = Vec::with_capacity(vs.real_servers.len() + 1);
     let sorry_in_charge = !status.quorum && vs.sorry_server.is_some();

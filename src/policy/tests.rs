@@ -599,3 +599,44 @@ fn maintenance_state_round_trips_through_json() {
         Maintenance::default()
     );
 }
+
+#[test]
+fn mh_gets_its_fallback_in_active_active_mode_and_while_a_server_is_drained() {
+    let two = || {
+        vec![vs(
+            "10.0.0.1",
+            80,
+            vec![real("10.1.0.1", 1), real("10.1.0.2", 1)],
+        )]
+    };
+    let flags = |mode: Mode, ops: &[MaintenanceOp], scheduler: cfg::Scheduler| {
+        let mut services = two();
+        services[0].scheduler = scheduler;
+        let c = config(services, mode);
+        let m = maintained(&c, ops);
+        let e = evaluate(&c, verdicts(&[]), &HashMap::new(), &m);
+        desired_tables(&c, &e).services[0].spec.flags
+    };
+    let drained = [MaintenanceOp::Drain(drain("10.0.0.1:80", "10.1.0.2", None))];
+    let mh = cfg::Scheduler::Mh;
+    assert_ne!(
+        flags(Mode::ActiveActive, &[], mh) & svc_flags::SCHED1,
+        0,
+        "active-active keeps failed servers at weight 0: mh must walk past their slots"
+    );
+    assert_eq!(
+        flags(Mode::TablesOnly, &[], mh) & svc_flags::SCHED1,
+        0,
+        "keepalived's modes program the flags as configured"
+    );
+    assert_ne!(
+        flags(Mode::TablesOnly, &drained, mh) & svc_flags::SCHED1,
+        0,
+        "a drained server keeps its slots at weight 0 in every mode"
+    );
+    assert_eq!(
+        flags(Mode::ActiveActive, &drained, cfg::Scheduler::Wlc) & svc_flags::SCHED1,
+        0,
+        "flag-1 means something else to other schedulers"
+    );
+}
