@@ -196,7 +196,7 @@ pub fn director_config(
     // cross a step (3 → 4 real servers) and move most of them.
     // IPVS: the kernel's mh table has a fixed size, but it keeps a weight-0 (failed) real
     // server's slots, so without `mh-fallback` a new connection from a source hashed to a
-    // dead server fails (docs/dataplane.md, "IPVS mh and failed real servers").
+    // dead server fails (docs/dataplane.md, "`mh` and failed real servers").
     let scheduling = match dataplane {
         LabDataplane::Nftables => format!("\n    maglev_table_size {DEFAULT_TABLE_SIZE}"),
         LabDataplane::Ipvs => "\n    mh-fallback".to_string(),

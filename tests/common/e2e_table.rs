@@ -629,8 +629,8 @@ fn crash_after_add(
         .expect("some director carries streams");
     let mark = lab.load().mark();
     let t0 = Instant::now();
-    // The route is known only once the target is gone: kill, then read where each of its
-    // streams went, before the restart brings them back.
+    // The route is known only once the target is gone: kill, then read where each stream
+    // went, before the restart brings them back.
     let others: Vec<usize> = (0..lab.directors.len()).filter(|n| *n != target).collect();
     lab.directors[target].daemon.kill();
     wait_until(Duration::from_secs(15), Duration::from_millis(10), || {
