@@ -38,9 +38,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::e2e::{
-    directorctl, predicted_servers, probe_sources, real_name, real_of_addr, stream_sources,
-    ConnEntry, E2eLab, LabDataplane, LoadStatus, Services, CONVERGE, HOLD, OTHER_VIPS, VERDICT,
-    VIP,
+    directorctl, predicted_servers, probe_sources, real_name, real_of_addr, stream_sources, E2eLab,
+    LabDataplane, LoadStatus, Services, CONVERGE, HOLD, OTHER_VIPS, VERDICT, VIP,
 };
 use super::ospf::RouterKind;
 use super::wait::{wait_stable, wait_until};
@@ -600,7 +599,7 @@ fn crash_after_add(
     let label = lab.label();
     let status = lab.load().status().expect("status");
     let stale = |src: &Ipv4Addr| moved.contains(src);
-    let entries: Vec<BTreeMap<(Ipv4Addr, u16), ConnEntry>> = (0..lab.directors.len())
+    let entries: Vec<BTreeMap<(Ipv4Addr, u16), Ipv4Addr>> = (0..lab.directors.len())
         .map(|n| lab.conn_entries(n))
         .collect();
     let sport_of = |src: &Ipv4Addr| status.stream(*src).map_or(0, |s| s.sport);
@@ -649,9 +648,9 @@ fn crash_after_add(
         }
         moved_streams += 1;
         match entries[to].get(&(s.src, s.sport)) {
-            Some(entry) => {
+            Some(entry_server) => {
                 assert_eq!(
-                    real_of_addr(entry.server).as_deref(),
+                    real_of_addr(*entry_server).as_deref(),
                     Some(s.server.as_str()),
                     "{label}: (c') {}'s entry for {}:{} names another server",
                     lab.directors[to].name,
