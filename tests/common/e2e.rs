@@ -1,8 +1,9 @@
-//! The end-to-end lab of the scenario table (`tests/e2e_scenarios.rs`) and the chaos run
-//! (`tests/chaos.rs`): a router (BIRD or FRR, OSPF with BFD), N `directord`s (nftables DR,
-//! OSPF hello 1 / dead 4, priority 0, BFD 200 ms × 5), four real servers whose stream service can be
-//! stopped, and a client behind the router whose load generator keeps long-lived streams
-//! with running checksums open and opens short connections besides.
+//! The end-to-end lab of the scenario tables (`tests/e2e_scenarios.rs`, `tests/e2e_ipvs.rs`,
+//! driven by `tests/common/e2e_table.rs`) and the chaos run (`tests/chaos.rs`): a router
+//! (BIRD or FRR, OSPF with BFD), N `directord`s (DR through the [`LabDataplane`]: nftables on
+//! the host, IPVS in the IPVS VM; OSPF hello 1 / dead 4, priority 0, BFD), four real servers
+//! whose stream service can be stopped, and a client behind the router whose load generator
+//! keeps long-lived streams with running checksums open and opens short connections besides.
 //!
 //! ```text
 //!  client 10.99.5.x ── r1 (10.99.0.1) ── switch ── d1..dN 10.99.0.11.. (directord)
@@ -11,8 +12,10 @@
 //!
 //! directord is driven as a black box: configuration files, signals, `directorctl`, and
 //! the router's view (neighbors, kernel route). What a stream must do is predicted from
-//! the outside too: the userspace Maglev table of the configured real servers and the
-//! kernel's source-address slot ([`predicted_servers`]).
+//! the outside too: on nftables, the userspace Maglev table of the configured real servers
+//! and the kernel's source-address slot ([`predicted_servers`]); on IPVS, the kernel's own
+//! `mh` answer for a fresh connection from the stream's source ([`LoadGen::fresh`]) and the
+//! connection entries each director holds ([`E2eLab::conn_entries`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -52,12 +55,45 @@ pub const VERDICT: Duration = Duration::from_secs(30);
 /// restarts: lab README).
 pub const HOLD: Duration = Duration::from_secs(3);
 pub const POLL: Duration = Duration::from_millis(100);
-/// BFD 200 ms × 5 on the directors and the router: a dead director leaves the route after
-/// 1 s. With 100 ms × 3 (the BFD tests' timers), scheduling stalls of a busy 2-core
-/// machine (two labs rewriting 65,537-slot maps, other builds) took every session down at
-/// once and emptied the route.
+/// BFD 200 ms × 5 on the directors and the router (nftables lab): a dead director leaves
+/// the route after 1 s. With 100 ms × 3 (the BFD tests' timers), scheduling stalls of a busy
+/// 2-core machine (two labs rewriting 65,537-slot maps, other builds) took every session
+/// down at once and emptied the route.
 pub const BFD_INTERVAL_MS: u32 = 200;
 pub const BFD_MULTIPLIER: u8 = 5;
+/// BFD 500 ms × 6 in the IPVS VM, where QEMU under TCG runs every process several times
+/// slower than the host and User-Mode Linux runs both routers' labs on one CPU: detection
+/// takes 3 s instead of 1 s, still faster than OSPF's dead interval (4 s).
+pub const VM_BFD_INTERVAL_MS: u32 = 500;
+pub const VM_BFD_MULTIPLIER: u8 = 6;
+
+/// The dataplane the directors program, and where the lab can run it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabDataplane {
+    /// nftables DR (netdev ingress, userspace Maglev), on the host.
+    Nftables,
+    /// IPVS DR with the kernel's `mh` scheduler and `sloppy_tcp` (set by the daemon in
+    /// active-active mode), inside the IPVS VM (`scripts/lab/ipvs-vm`).
+    Ipvs,
+}
+
+impl LabDataplane {
+    /// The `director { dataplane }` keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            LabDataplane::Nftables => "nftables",
+            LabDataplane::Ipvs => "ipvs",
+        }
+    }
+
+    /// BFD (interval in ms, multiplier) on the directors and the router.
+    pub fn bfd_timers(self) -> (u32, u8) {
+        match self {
+            LabDataplane::Nftables => (BFD_INTERVAL_MS, BFD_MULTIPLIER),
+            LabDataplane::Ipvs => (VM_BFD_INTERVAL_MS, VM_BFD_MULTIPLIER),
+        }
+    }
+}
 
 pub fn real_addr(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(10, 99, 0, 21 + i as u8)
@@ -126,34 +162,49 @@ pub struct Services {
 
 /// One director's configuration: OSPF on eth0 with BFD and priority 0 (never DR, as
 /// docs/router-peering.md recommends: a director that dies never takes the segment's
-/// Network-LSA with it), nftables DR, one virtual server on [`VIP`] and on each other VIP
-/// with the configured real servers, TCP_CHECK each.
+/// Network-LSA with it), DR through `dataplane`, one virtual server on [`VIP`] and on each
+/// other VIP with the configured real servers, TCP_CHECK each.
 ///
-/// BFD on both sides: [`BFD_INTERVAL_MS`] × [`BFD_MULTIPLIER`].
-pub fn director_config(name: &str, router_id: Ipv4Addr, socket: &Path, svc: &Services) -> String {
+/// BFD on both sides: [`LabDataplane::bfd_timers`].
+pub fn director_config(
+    name: &str,
+    router_id: Ipv4Addr,
+    socket: &Path,
+    svc: &Services,
+    dataplane: LabDataplane,
+) -> String {
+    let (bfd_interval, bfd_multiplier) = dataplane.bfd_timers();
     let mut c = String::new();
     let _ = writeln!(c, "global_defs {{\n    router_id {name}\n}}\n");
     let _ = writeln!(
         c,
-        "director {{\n    mode active-active\n    dataplane nftables\n    control_socket {}\n}}\n",
+        "director {{\n    mode active-active\n    dataplane {}\n    control_socket {}\n}}\n",
+        dataplane.keyword(),
         socket.display()
     );
     let _ = writeln!(
         c,
         "ospf {{\n    router_id {router_id}\n    area 0 {{\n        interface eth0 {{\n            \
          network_type broadcast\n            hello_interval {}\n            dead_interval {}\n            \
-         priority 0\n            bfd {{\n                min_rx {BFD_INTERVAL_MS}\n                \
-         min_tx {BFD_INTERVAL_MS}\n                idle_tx 1000\n                \
-         multiplier {BFD_MULTIPLIER}\n            }}\n        }}\n    }}\n}}\n",
+         priority 0\n            bfd {{\n                min_rx {bfd_interval}\n                \
+         min_tx {bfd_interval}\n                idle_tx 1000\n                \
+         multiplier {bfd_multiplier}\n            }}\n        }}\n    }}\n}}\n",
         FAST.hello, FAST.dead
     );
-    // The table size is pinned, as docs/dataplane.md advises for DR services: adding b4
-    // then moves only b4's share of the streams, where the automatic size would cross a
-    // step (3 → 4 real servers) and move most of them.
+    // nftables: the table size is pinned, as docs/dataplane.md advises for DR services:
+    // adding b4 then moves only b4's share of the streams, where the automatic size would
+    // cross a step (3 → 4 real servers) and move most of them.
+    // IPVS: the kernel's mh table has a fixed size, but it keeps a weight-0 (failed) real
+    // server's slots, so without `mh-fallback` a new connection from a source hashed to a
+    // dead server fails (docs/dataplane.md, "`mh` and failed real servers").
+    let scheduling = match dataplane {
+        LabDataplane::Nftables => format!("\n    maglev_table_size {DEFAULT_TABLE_SIZE}"),
+        LabDataplane::Ipvs => "\n    mh-fallback".to_string(),
+    };
     for vip in std::iter::once(&VIP).chain(&svc.other_vips) {
         let _ = writeln!(
             c,
-            "virtual_server {vip} {PORT} {{\n    delay_loop 1\n    lb_algo mh\n    lb_kind DR\n    protocol TCP\n    maglev_table_size {DEFAULT_TABLE_SIZE}"
+            "virtual_server {vip} {PORT} {{\n    delay_loop 1\n    lb_algo mh\n    lb_kind DR\n    protocol TCP{scheduling}"
         );
         for i in &svc.reals {
             let _ = writeln!(
@@ -208,6 +259,7 @@ pub struct E2eLab {
     pub net: BroadcastLab,
     pub dir: TestDir,
     pub router_kind: RouterKind,
+    pub dataplane: LabDataplane,
     /// What the configuration files say now.
     pub services: Services,
     /// Real servers whose service runs.
@@ -215,8 +267,26 @@ pub struct E2eLab {
 }
 
 impl E2eLab {
-    /// Builds the lab, starts the router, then `directors` directord with `services`.
+    /// Builds the lab, starts the router, then `directors` directord with `services`, on
+    /// the nftables dataplane.
     pub fn new(tag: &str, router_kind: RouterKind, directors: usize, services: Services) -> E2eLab {
+        E2eLab::with_dataplane(
+            tag,
+            router_kind,
+            directors,
+            services,
+            LabDataplane::Nftables,
+        )
+    }
+
+    /// [`E2eLab::new`] with the directors on `dataplane`.
+    pub fn with_dataplane(
+        tag: &str,
+        router_kind: RouterKind,
+        directors: usize,
+        services: Services,
+        dataplane: LabDataplane,
+    ) -> E2eLab {
         let dir = TestDir::new(tag);
         let net = BroadcastLab::new(directors);
         let r1 = &net.r1;
@@ -259,8 +329,9 @@ impl E2eLab {
             reals.push(ns);
         }
         // The router first, so it is DR when the directors join (faster Full).
+        let (bfd_interval, bfd_multiplier) = dataplane.bfd_timers();
         let iface = OspfIface::broadcast("eth0", FAST.hello, FAST.dead)
-            .bfd_timers(BFD_INTERVAL_MS, BFD_MULTIPLIER);
+            .bfd_timers(bfd_interval, bfd_multiplier);
         let router = Router::start(router_kind, r1, &dir, vec![iface]);
         wait_until(CONVERGE, POLL, || router.is_dr("eth0")).expect("router DR on eth0");
         let mut lab = E2eLab {
@@ -273,6 +344,7 @@ impl E2eLab {
             net,
             dir,
             router_kind,
+            dataplane,
             services,
             serving: (0..REALS).collect(),
         };
@@ -280,7 +352,7 @@ impl E2eLab {
             let name = format!("d{}", n + 1);
             let addr = director_addr(n);
             let socket = lab.dir.subdir(&name).join("directord.sock");
-            let text = director_config(&name, addr, &socket, &lab.services);
+            let text = director_config(&name, addr, &socket, &lab.services, dataplane);
             let daemon = super::directord(&lab.net.directors[n], &lab.dir, &name, &text);
             let conf = lab.dir.path().join(&name).join("directord.conf");
             lab.directors.push(DirectorNode {
@@ -328,7 +400,7 @@ impl E2eLab {
     pub fn write_configs(&mut self, services: Services) {
         self.services = services;
         for d in &self.directors {
-            let text = director_config(&d.name, d.addr, &d.socket, &self.services);
+            let text = director_config(&d.name, d.addr, &d.socket, &self.services, self.dataplane);
             std::fs::write(&d.conf, text)
                 .unwrap_or_else(|e| panic!("write {}: {e}", d.conf.display()));
         }
@@ -394,21 +466,44 @@ impl E2eLab {
         Ok(())
     }
 
-    /// `Ok` with the table when the nftables DR tables of the directors `among` are
-    /// identical (counters aside) and hold a Maglev map.
+    /// The DR table of director `n` as a comparable text: nftables' DR table with the
+    /// counters blanked, or IPVS' `ipvsadm -Sn` sorted.
+    fn dataplane_table(&self, n: usize) -> String {
+        let ns = &self.net.directors[n];
+        match self.dataplane {
+            LabDataplane::Nftables => nft_tables(ns),
+            LabDataplane::Ipvs => {
+                let out = ns.exec(&["ipvsadm", "-Sn"]);
+                let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .map(str::to_owned)
+                    .collect();
+                lines.sort();
+                lines.join("\n")
+            }
+        }
+    }
+
+    /// `Ok` with the table when the DR tables of the directors `among` are identical
+    /// (counters aside) and hold the service of [`VIP`] (nftables: a Maglev map; IPVS: an
+    /// `mh` service).
     pub fn tables_identical(&self, among: &[usize]) -> Result<String, String> {
         let mut first: Option<(String, String)> = None;
+        let has_vip_service = |table: &str| match self.dataplane {
+            LabDataplane::Nftables => table.contains("map "),
+            LabDataplane::Ipvs => table.contains(&format!("-A -t {VIP}:{PORT} -s mh")),
+        };
         for n in among {
-            let table = nft_tables(&self.net.directors[*n]);
+            let table = self.dataplane_table(*n);
             let name = &self.directors[*n].name;
-            if !table.contains("map ") {
+            if !has_vip_service(&table) {
                 return Err(format!("{name} has no DR table: {table:.200}"));
             }
             match &first {
                 None => first = Some((name.clone(), table)),
                 Some((first_name, t)) if *t != table => {
                     return Err(format!(
-                        "nft tables differ: {first_name} {} chars, {name} {} chars",
+                        "DR tables differ: {first_name} {} chars, {name} {} chars",
                         t.len(),
                         table.len()
                     ))
@@ -476,15 +571,34 @@ impl E2eLab {
             .ok_or_else(|| format!("ip route get: no gateway in {text}"))
     }
 
+    /// The IPVS connection entries of director `n` for [`VIP`]:[`PORT`] (`ipvsadm -Lnc`):
+    /// client (source, port) → real server. The state does not matter: IPVS sends a
+    /// packet that matches an entry in any state to the entry's real server.
+    pub fn conn_entries(&self, n: usize) -> BTreeMap<(Ipv4Addr, u16), Ipv4Addr> {
+        let out = self.net.directors[n].exec(&["ipvsadm", "-Lnc"]);
+        let vip = format!("{VIP}:{PORT}");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| {
+                // pro expire state source virtual destination
+                let f: Vec<&str> = line.split_whitespace().collect();
+                if f.len() != 6 || f[0] != "TCP" || f[4] != vip {
+                    return None;
+                }
+                let (src, sport) = f[3].split_once(':')?;
+                let (server, _) = f[5].split_once(':')?;
+                Some((
+                    (src.parse().ok()?, sport.parse().ok()?),
+                    server.parse().ok()?,
+                ))
+            })
+            .collect()
+    }
+
     /// Starts the load generator in the client: one stream per source of `streams`, probes
-    /// from [`probe_sources`], a line every `tick` on each.
+    /// from [`probe_sources`], a line every `tick` on each. Returns once it runs (Python
+    /// starts in seconds under emulation, the IPVS VM).
     pub fn start_load(&mut self, streams: &[Ipv4Addr], tick: Duration) {
-        let join = |a: &[Ipv4Addr]| {
-            a.iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        };
         let script = self.dir.path().join("load_gen.py");
         let log = self.dir.path().join("load_gen.stderr");
         self.load = Some(LoadGen::start(
@@ -494,11 +608,28 @@ impl E2eLab {
             &[
                 VIP.to_string(),
                 PORT.to_string(),
-                join(streams),
-                join(&probe_sources()),
+                join_addrs(streams),
+                join_addrs(&probe_sources()),
                 format!("{:.3}", tick.as_secs_f64()),
             ],
         ));
+        let started = wait_until(Duration::from_secs(60), POLL, || {
+            let load = self.load.as_ref().ok_or("no load generator")?;
+            if load.since(0, "ready").is_empty() {
+                Err(format!(
+                    "not ready; its stderr: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                ))
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_or_else(|e| panic!("{}: load generator: {e}", self.label()));
+        println!(
+            "MEASURE: {}: load generator ready after {:?}",
+            self.label(),
+            started.after
+        );
     }
 
     pub fn load(&mut self) -> &mut LoadGen {
@@ -543,6 +674,20 @@ impl E2eLab {
         }
         s
     }
+}
+
+/// `a,b,c`: the generator's form of an address list.
+fn join_addrs(addrs: &[Ipv4Addr]) -> String {
+    addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The real server's name for its address.
+pub fn real_of_addr(addr: Ipv4Addr) -> Option<String> {
+    (0..REALS).find(|i| real_addr(*i) == addr).map(real_name)
 }
 
 // ===== the load generator =====
@@ -616,7 +761,7 @@ pub struct LoadGen {
     child: Child,
     stdin: Option<ChildStdin>,
     events: Arc<Mutex<Vec<Stamped>>>,
-    next_status: u64,
+    next_request: u64,
 }
 
 impl LoadGen {
@@ -652,7 +797,7 @@ impl LoadGen {
             child,
             stdin,
             events,
-            next_status: 0,
+            next_request: 0,
         }
     }
 
@@ -719,24 +864,35 @@ impl LoadGen {
             .collect()
     }
 
-    /// Asks for and waits for the current state of every stream.
-    pub fn status(&mut self) -> Result<LoadStatus, String> {
-        self.next_status += 1;
-        let id = self.next_status.to_string();
+    /// Sends `command ID ARGS…` to the generator; returns the ID its answer will carry.
+    fn request(&mut self, command: &str, args: &[String]) -> Result<String, String> {
+        self.next_request += 1;
+        let id = self.next_request.to_string();
         let stdin = self.stdin.as_mut().ok_or("load generator stdin closed")?;
-        writeln!(stdin, "status {id}")
+        writeln!(stdin, "{command} {id} {}", args.join(" "))
             .and_then(|_| stdin.flush())
             .map_err(|e| format!("load generator stdin: {e}"))?;
-        let answer = wait_until(Duration::from_secs(10), Duration::from_millis(20), || {
-            self.since(0, "status")
+        Ok(id)
+    }
+
+    /// Waits up to `timeout` for the `kind` event answering request `id`.
+    fn answer(&self, kind: &str, id: &str, timeout: Duration) -> Result<serde_json::Value, String> {
+        Ok(wait_until(timeout, Duration::from_millis(20), || {
+            self.since(0, kind)
                 .into_iter()
                 .rev()
-                .find(|s| s.ev["id"] == id.as_str())
-                .ok_or_else(|| "no status answer".to_string())
+                .find(|s| s.ev["id"] == id)
+                .ok_or_else(|| format!("no {kind} answer"))
         })
         .map_err(|e| format!("load generator: {e}"))?
         .value
-        .ev;
+        .ev)
+    }
+
+    /// Asks for and waits for the current state of every stream.
+    pub fn status(&mut self) -> Result<LoadStatus, String> {
+        let id = self.request("status", &[])?;
+        let answer = self.answer("status", &id, Duration::from_secs(10))?;
         let streams = answer["streams"]
             .as_array()
             .into_iter()
@@ -757,6 +913,33 @@ impl LoadGen {
             probes_ok: answer["probes_ok"].as_u64().unwrap_or(0),
             probes_failed: answer["probes_failed"].as_u64().unwrap_or(0),
         })
+    }
+
+    /// Where the scheduler sends a new connection from each of `sources` now: one short
+    /// connection each, greeted by the real server's name. A connection that fails is an
+    /// error: the tables must have a server for every source when this is asked.
+    pub fn fresh(&mut self, sources: &[Ipv4Addr]) -> Result<BTreeMap<Ipv4Addr, String>, String> {
+        let id = self.request("fresh", &[join_addrs(sources)])?;
+        let answer = self.answer(
+            "fresh",
+            &id,
+            Duration::from_secs(10 + 4 * sources.len() as u64),
+        )?;
+        if let Some(errors) = answer["errors"].as_object().filter(|e| !e.is_empty()) {
+            return Err(format!("fresh connections failed: {errors:?}"));
+        }
+        let servers = answer["servers"]
+            .as_object()
+            .ok_or_else(|| format!("fresh: no servers in {answer}"))?;
+        sources
+            .iter()
+            .map(|src| {
+                servers[&src.to_string()]
+                    .as_str()
+                    .map(|name| (*src, name.to_string()))
+                    .ok_or_else(|| format!("fresh: no answer for {src} in {answer}"))
+            })
+            .collect()
     }
 
     /// Waits until every stream of `sources` is open and has verified at least `lines` more

@@ -17,6 +17,7 @@
 #![allow(dead_code)]
 
 pub mod e2e;
+pub mod e2e_table;
 pub mod health_lab;
 pub mod lvs_lab;
 pub mod netns;

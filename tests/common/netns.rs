@@ -2,6 +2,7 @@
 //! addresses, routes, sysctls), all applied inside test namespaces only.
 
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -145,10 +146,15 @@ impl NetNs {
 
     /// Deterministic ECMP: hash on (src ip, dst ip, proto, src port, dst port) with a fixed
     /// seed (policy 1 uses the sender's random skb hash in netns labs; see lab README).
+    /// Kernels before 6.11 (the IPVS VM's 6.1) have no seed sysctl: their seed is random
+    /// per boot, so the hash is still a function of the 5-tuple, which `ip route get`
+    /// reproduces, but not the same from one boot to the next.
     pub fn deterministic_multipath_hash(&self, seed: u32) {
         self.sysctl("net.ipv4.fib_multipath_hash_policy", "3");
         self.sysctl("net.ipv4.fib_multipath_hash_fields", "0x0037");
-        self.sysctl("net.ipv4.fib_multipath_hash_seed", &seed.to_string());
+        if Path::new("/proc/sys/net/ipv4/fib_multipath_hash_seed").exists() {
+            self.sysctl("net.ipv4.fib_multipath_hash_seed", &seed.to_string());
+        }
     }
 
     /// Pids of every process whose network namespace is this one.

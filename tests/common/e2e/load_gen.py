@@ -3,15 +3,19 @@
 Holds one long-lived stream per STREAM source address: every TICK seconds it sends a line
 and checks the answer of stream_server.py (the echo and a running CRC-32 of everything
 sent), and reopens a stream that broke after a pause. A probe thread opens short
-connections from the PROBE sources, round robin, one line each. Everything is bounded: a
-reply is awaited at most REPLY_TIMEOUT seconds, and the program ends when stdin closes.
+connections from the PROBE sources, round robin, one line each. On "fresh ID SRCS" it opens
+one new connection from each source and reports which real server greeted it: where the
+scheduler sends a new connection from that address now. Everything is bounded: a reply is
+awaited at most REPLY_TIMEOUT seconds, and the program ends when stdin closes.
 
 Prints one JSON object a line (flushed):
+  {"ev": "ready"}                                       the streams are starting
   {"ev": "open", "src", "sport", "server"}             a stream is established
   {"ev": "open_fail", "src", "reason"}                  a stream could not be (re)opened
   {"ev": "broken", "src", "sport", "server", "seq", "reason"}
   {"ev": "probe_fail", "src", "reason"}                 a short connection failed
   {"ev": "status", "id", "streams": [...], "probes_ok", "probes_failed"}   on "status ID"
+  {"ev": "fresh", "id", "servers": {src: name}, "errors": {src: reason}}  on "fresh ID SRCS"
 Usage: load_gen.py VIP PORT STREAM_SRCS PROBE_SRCS TICK
 """
 import errno
@@ -146,10 +150,22 @@ def probe():
         stop.wait(TICK / 2)
 
 
+def fresh(src):
+    """(server, None) for a new connection from src, or (None, reason)."""
+    try:
+        s = connect(src, CONNECT_TIMEOUT)
+        server = s.makefile("rb").readline().decode().strip()
+        s.close()
+    except Exception as e:  # noqa: BLE001
+        return None, reason_of(e)
+    return (server, None) if server else (None, "eof")
+
+
 threads = [threading.Thread(target=stream, args=(src,), daemon=True) for src in STREAM_SRCS]
 threads.append(threading.Thread(target=probe, daemon=True))
 for t in threads:
     t.start()
+emit({"ev": "ready"})
 for command in sys.stdin:
     words = command.split()
     if words[:1] == ["status"]:
@@ -158,4 +174,13 @@ for command in sys.stdin:
             ok, failed = probes["ok"], probes["failed"]
         emit({"ev": "status", "id": words[1] if len(words) > 1 else "",
               "streams": snapshot, "probes_ok": ok, "probes_failed": failed})
+    elif words[:1] == ["fresh"] and len(words) == 3:
+        servers, errors = {}, {}
+        for src in words[2].split(","):
+            server, reason = fresh(src)
+            if server is None:
+                errors[src] = reason
+            else:
+                servers[src] = server
+        emit({"ev": "fresh", "id": words[1], "servers": servers, "errors": errors})
 stop.set()
