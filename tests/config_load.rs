@@ -394,10 +394,10 @@ fn sync_groups_and_scripts() {
     assert!(s.init_fail);
     assert_eq!(
         s.script.user,
-        Some(ScriptUser {
+        Some(Box::new(ScriptUser {
             user: "nobody".into(),
             group: Some("nogroup".into())
-        })
+        }))
     );
     let d = c.vrrp_script("chk_disk").expect("script");
     assert_eq!((d.weight, d.rise, d.fall), (0, 1, 1));
@@ -838,7 +838,7 @@ fn dns_udp_and_ping_checks() {
         panic!("expected DNS_CHECK")
     };
     assert_eq!(
-        dns,
+        &**dns,
         &DnsCheck {
             query_type: DnsQueryType::Soa,
             name: ".".into()
@@ -892,7 +892,7 @@ fn dns_udp_and_ping_checks() {
         panic!("expected UDP_CHECK")
     };
     assert_eq!(
-        udp,
+        &**udp,
         &UdpCheck {
             payload: None,
             require_reply: true,
@@ -938,7 +938,7 @@ fn smtp_file_and_ssl_checks() {
         panic!("expected FILE_CHECK")
     };
     assert_eq!(
-        file,
+        &**file,
         &FileCheck {
             track_file: "maintenance".into(),
             path: "/run/director/maintenance".into(),
@@ -966,7 +966,7 @@ fn smtp_file_and_ssl_checks() {
         panic!("expected FILE_CHECK")
     };
     assert_eq!(
-        file,
+        &**file,
         &FileCheck {
             track_file: "old_style".into(),
             path: "/run/director/old".into(),
@@ -982,7 +982,7 @@ fn smtp_file_and_ssl_checks() {
         panic!("expected SSL_GET")
     };
     assert_eq!(
-        tls,
+        &**tls,
         &TlsCheck {
             enable_sni: true,
             sni_name: Some("api.example.com".into()),

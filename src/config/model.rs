@@ -488,7 +488,8 @@ pub enum RouteKind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Script {
     pub command: String,
-    pub user: Option<ScriptUser>,
+    /// Boxed: rarely set, and a `notify_up`/`notify_down` sits in every real server.
+    pub user: Option<Box<ScriptUser>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1013,6 +1014,10 @@ pub struct CheckerCommon {
 /// One health check of a real server. Two checkers that compare equal probe the same thing
 /// the same way, which is how the health runtime runs a check shared by several virtual
 /// servers only once.
+///
+/// Each variant holds the shared options inline and its own settings boxed: an enum is as
+/// large as its largest variant, and inline SSL_GET settings made every TCP_CHECK of a
+/// 100,000-real-server configuration 304 bytes instead of 168.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type")]
 pub enum Checker {
@@ -1021,18 +1026,18 @@ pub enum Checker {
     #[serde(rename = "HTTP_GET")]
     Http {
         common: CheckerCommon,
-        http: HttpCheck,
+        http: Box<HttpCheck>,
     },
     #[serde(rename = "SSL_GET")]
     Ssl {
         common: CheckerCommon,
-        http: HttpCheck,
-        tls: TlsCheck,
+        http: Box<HttpCheck>,
+        tls: Box<TlsCheck>,
     },
     #[serde(rename = "MISC_CHECK")]
     Misc {
         common: CheckerCommon,
-        misc: MiscCheck,
+        misc: Box<MiscCheck>,
     },
     #[serde(rename = "SMTP_CHECK")]
     Smtp {
@@ -1042,19 +1047,19 @@ pub enum Checker {
     #[serde(rename = "DNS_CHECK")]
     Dns {
         common: CheckerCommon,
-        dns: DnsCheck,
+        dns: Box<DnsCheck>,
     },
     #[serde(rename = "UDP_CHECK")]
     Udp {
         common: CheckerCommon,
-        udp: UdpCheck,
+        udp: Box<UdpCheck>,
     },
     #[serde(rename = "PING_CHECK")]
     Ping { common: CheckerCommon },
     #[serde(rename = "FILE_CHECK")]
     File {
         common: CheckerCommon,
-        file: FileCheck,
+        file: Box<FileCheck>,
     },
     #[serde(rename = "BFD_CHECK")]
     Bfd {
