@@ -96,10 +96,12 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, ConfigErr
             // No thread to be had (resource limits): load here, only less compactly.
             Err(_) => return parse(&mut |built| built),
         };
-        // Until the loader drops its sender: copy each virtual server here, free the
-        // original there.
+        // Until the loader drops its sender: copy each virtual server here (equal checker
+        // settings held once), free the original there.
+        let mut shared = model::SharedSettings::default();
         for built in from_loader.iter() {
-            let copy = built.clone();
+            let mut copy = built.clone();
+            shared.adopt(&mut copy);
             if to_loader.send((copy, built)).is_err() {
                 break;
             }

@@ -702,8 +702,8 @@ pub(super) fn resolve_virtual_server(
             weight: rs.weight,
             method: opts.method.unwrap_or_default(),
             inhibit_on_failure: opts.inhibit_on_failure.unwrap_or(false),
-            notify_up: rs.notify_up,
-            notify_down: rs.notify_down,
+            notify_up: rs.notify_up.map(Box::new),
+            notify_down: rs.notify_down.map(Box::new),
             upper_threshold: rs.upper_threshold,
             lower_threshold: rs.lower_threshold,
             virtualhost: opts.virtualhost.clone(),
@@ -803,13 +803,13 @@ pub(super) fn resolve_checker(
             Some(if c.kind == CheckerKind::Ssl {
                 Checker::Ssl {
                     common,
-                    http: Box::new(http),
+                    http: std::sync::Arc::new(http),
                     tls: Box::new(c.tls),
                 }
             } else {
                 Checker::Http {
                     common,
-                    http: Box::new(http),
+                    http: std::sync::Arc::new(http),
                 }
             })
         }
