@@ -362,10 +362,10 @@ mod tests {
         }
         let script = Script {
             command: "echo $(id -u):$(id -g)".into(),
-            user: Some(ScriptUser {
+            user: Some(Box::new(ScriptUser {
                 user: "nobody".into(),
                 group: None,
-            }),
+            })),
         };
         let result = run(&script, &[], Duration::from_secs(10)).await;
         assert_eq!(result.status, ScriptStatus::Exited(0));
@@ -379,10 +379,10 @@ mod tests {
     async fn unknown_user_fails_to_start() {
         let script = Script {
             command: "exit 0".into(),
-            user: Some(ScriptUser {
+            user: Some(Box::new(ScriptUser {
                 user: "no-such-user-here".into(),
                 group: None,
-            }),
+            })),
         };
         let result = run(&script, &[], Duration::from_secs(10)).await;
         assert!(

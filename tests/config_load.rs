@@ -394,10 +394,10 @@ fn sync_groups_and_scripts() {
     assert!(s.init_fail);
     assert_eq!(
         s.script.user,
-        Some(ScriptUser {
+        Some(Box::new(ScriptUser {
             user: "nobody".into(),
             group: Some("nogroup".into())
-        })
+        }))
     );
     let d = c.vrrp_script("chk_disk").expect("script");
     assert_eq!((d.weight, d.rise, d.fall), (0, 1, 1));
@@ -838,7 +838,7 @@ fn dns_udp_and_ping_checks() {
         panic!("expected DNS_CHECK")
     };
     assert_eq!(
-        dns,
+        &**dns,
         &DnsCheck {
             query_type: DnsQueryType::Soa,
             name: ".".into()
@@ -892,7 +892,7 @@ fn dns_udp_and_ping_checks() {
         panic!("expected UDP_CHECK")
     };
     assert_eq!(
-        udp,
+        &**udp,
         &UdpCheck {
             payload: None,
             require_reply: true,
@@ -938,7 +938,7 @@ fn smtp_file_and_ssl_checks() {
         panic!("expected FILE_CHECK")
     };
     assert_eq!(
-        file,
+        &**file,
         &FileCheck {
             track_file: "maintenance".into(),
             path: "/run/director/maintenance".into(),
@@ -966,7 +966,7 @@ fn smtp_file_and_ssl_checks() {
         panic!("expected FILE_CHECK")
     };
     assert_eq!(
-        file,
+        &**file,
         &FileCheck {
             track_file: "old_style".into(),
             path: "/run/director/old".into(),
@@ -982,7 +982,7 @@ fn smtp_file_and_ssl_checks() {
         panic!("expected SSL_GET")
     };
     assert_eq!(
-        tls,
+        &**tls,
         &TlsCheck {
             enable_sni: true,
             sni_name: Some("api.example.com".into()),
@@ -1013,4 +1013,59 @@ fn not_implemented_keywords_warn() {
             "42:5: 'no_accept' is read but director does not act on it yet: packets to the VIPs are accepted whatever the mode",
         ]
     );
+}
+
+/// A file's load copies each virtual server out of the parser's arena and holds equal
+/// HTTP settings once: the model it gives is the one `parse_str` builds in place.
+#[test]
+fn a_loaded_file_shares_equal_http_settings_and_equals_the_model_built_in_place() {
+    let real = |ip: &str, path: &str| {
+        format!(
+            "    real_server {ip} 80 {{\n        HTTP_GET {{\n            url {{\n                path {path}\n            }}\n        }}\n    }}\n"
+        )
+    };
+    let text = format!(
+        "virtual_server 10.0.0.1 80 {{\n    protocol TCP\n{}{}}}\nvirtual_server 10.0.0.2 80 {{\n    protocol TCP\n{}{}}}\n",
+        real("10.1.0.1", "/health"),
+        real("10.1.0.2", "/health"),
+        real("10.1.0.3", "/health"),
+        real("10.1.0.4", "/other"),
+    );
+    let file = std::env::temp_dir().join(format!("director-shared-{}.conf", std::process::id()));
+    std::fs::write(&file, &text).expect("write the test configuration");
+    let loaded = load(&file);
+    let _ = std::fs::remove_file(&file);
+    let config = loaded.expect("loads").config;
+    let http: Vec<&std::sync::Arc<HttpCheck>> = config
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .map(|rs| match &rs.checkers[0] {
+            Checker::Http { http, .. } => http,
+            other => panic!("expected HTTP_GET, got {other:?}"),
+        })
+        .collect();
+    assert!(
+        std::sync::Arc::ptr_eq(http[0], http[1]),
+        "same virtual server"
+    );
+    assert!(
+        std::sync::Arc::ptr_eq(http[0], http[2]),
+        "across virtual servers"
+    );
+    assert!(!std::sync::Arc::ptr_eq(http[0], http[3]), "different path");
+    assert_eq!(http[3].urls[0].path, "/other");
+
+    let in_place = director::config::parse_str("in-place.conf", &text).expect("parses");
+    assert_eq!(config, in_place.config);
+    for relative in [
+        "tests/configs/01-keepalived-sample.conf",
+        "tests/configs/03-dr-http-get.conf",
+        "tests/configs/15-sorry-quorum-udp.conf",
+        "tests/configs/18-every-checker.conf",
+    ] {
+        let text = std::fs::read_to_string(path(relative)).expect("test configuration");
+        let in_place = director::config::parse_str(relative, &text).expect("parses");
+        assert_eq!(load_ok(relative).config, in_place.config, "{relative}");
+    }
 }

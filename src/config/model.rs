@@ -9,8 +9,10 @@
 //!
 //! Durations serialize as (fractional) seconds, which is how the file writes them.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnetwork::IpNetwork;
@@ -19,6 +21,11 @@ use serde::Serialize;
 /// Serialize a `Duration` as seconds (float), the unit keepalived.conf uses.
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
+}
+
+/// Serialize what an `Arc` points to, as if it were held inline.
+fn shared<S: serde::Serializer, T: Serialize>(value: &Arc<T>, s: S) -> Result<S::Ok, S::Error> {
+    T::serialize(value, s)
 }
 
 fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -492,7 +499,8 @@ pub enum RouteKind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Script {
     pub command: String,
-    pub user: Option<ScriptUser>,
+    /// Boxed: rarely set, and a `notify_up`/`notify_down` sits in every real server.
+    pub user: Option<Box<ScriptUser>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -977,8 +985,9 @@ pub struct RealServer {
     pub weight: u32,
     pub method: ForwardingMethod,
     pub inhibit_on_failure: bool,
-    pub notify_up: Option<Script>,
-    pub notify_down: Option<Script>,
+    /// Boxed, as most real servers have none (one real server is 112 bytes, not 160).
+    pub notify_up: Option<Box<Script>>,
+    pub notify_down: Option<Box<Script>>,
     pub upper_threshold: Option<u32>,
     pub lower_threshold: Option<u32>,
     pub virtualhost: Option<String>,
@@ -1017,6 +1026,12 @@ pub struct CheckerCommon {
 /// One health check of a real server. Two checkers that compare equal probe the same thing
 /// the same way, which is how the health runtime runs a check shared by several virtual
 /// servers only once.
+///
+/// Each variant holds the shared options inline and its own settings boxed: an enum is as
+/// large as its largest variant, and inline SSL_GET settings made every TCP_CHECK of a
+/// 100,000-real-server configuration 304 bytes instead of 168. The HTTP settings (URLs,
+/// status codes) are usually the same for every real server of a site, so a loaded
+/// configuration shares equal ones (see [`SharedSettings`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type")]
 pub enum Checker {
@@ -1025,18 +1040,20 @@ pub enum Checker {
     #[serde(rename = "HTTP_GET")]
     Http {
         common: CheckerCommon,
-        http: HttpCheck,
+        #[serde(serialize_with = "shared")]
+        http: Arc<HttpCheck>,
     },
     #[serde(rename = "SSL_GET")]
     Ssl {
         common: CheckerCommon,
-        http: HttpCheck,
-        tls: TlsCheck,
+        #[serde(serialize_with = "shared")]
+        http: Arc<HttpCheck>,
+        tls: Box<TlsCheck>,
     },
     #[serde(rename = "MISC_CHECK")]
     Misc {
         common: CheckerCommon,
-        misc: MiscCheck,
+        misc: Box<MiscCheck>,
     },
     #[serde(rename = "SMTP_CHECK")]
     Smtp {
@@ -1046,19 +1063,19 @@ pub enum Checker {
     #[serde(rename = "DNS_CHECK")]
     Dns {
         common: CheckerCommon,
-        dns: DnsCheck,
+        dns: Box<DnsCheck>,
     },
     #[serde(rename = "UDP_CHECK")]
     Udp {
         common: CheckerCommon,
-        udp: UdpCheck,
+        udp: Box<UdpCheck>,
     },
     #[serde(rename = "PING_CHECK")]
     Ping { common: CheckerCommon },
     #[serde(rename = "FILE_CHECK")]
     File {
         common: CheckerCommon,
-        file: FileCheck,
+        file: Box<FileCheck>,
     },
     #[serde(rename = "BFD_CHECK")]
     Bfd {
@@ -1247,4 +1264,45 @@ pub struct MiscCheck {
     pub misc_timeout: Duration,
     /// Exit status 2..255 sets the weight to status − 2.
     pub misc_dynamic: bool,
+}
+
+/// Equal checker settings of one configuration, held once: `config::load_with` passes every
+/// virtual server through [`SharedSettings::adopt`] as it copies it out of the parser's
+/// arena.
+#[derive(Debug, Default)]
+pub struct SharedSettings {
+    http: HashSet<Arc<HttpCheck>>,
+}
+
+impl SharedSettings {
+    /// Point each HTTP_GET/SSL_GET of `vs` at the settings held here, adding a copy of any
+    /// not seen yet (a copy, so that it lives where this is called from).
+    pub fn adopt(&mut self, vs: &mut VirtualServer) {
+        let checkers = vs.real_servers.iter_mut().flat_map(|rs| &mut rs.checkers);
+        for checker in checkers {
+            if let Checker::Http { http, .. } | Checker::Ssl { http, .. } = checker {
+                *http = match self.http.get(&**http) {
+                    Some(held) => Arc::clone(held),
+                    None => {
+                        let held = Arc::new(HttpCheck::clone(http));
+                        self.http.insert(Arc::clone(&held));
+                        held
+                    }
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 10k x 10 configuration holds 100,000 of each: a field added inline (rather than
+    /// boxed, when it is usually empty) shows here first.
+    #[test]
+    fn real_servers_and_checkers_stay_small() {
+        assert!(std::mem::size_of::<RealServer>() <= 112);
+        assert!(std::mem::size_of::<Checker>() <= 176);
+    }
 }

@@ -43,24 +43,24 @@ const MAX_EXPANSIONS: usize = 5_000_000;
 /// text a reload can hold, whatever its shape. See docs/hostile-input.md for the ceiling.
 pub const MAX_TOTAL_BYTES: usize = 32 << 20;
 
-/// One logical line.
+/// One logical line: 20 bytes, as a large file has a million of them alive until the
+/// last one is parsed.
 #[derive(Debug, Clone)]
 pub struct Line {
     file: u32,
     /// 1-based line number in its file.
     pub number: u32,
-    /// Column (0-based) in the physical line where `text` starts.
+    /// Column (0-based) in the physical line where the text starts.
     col_base: u32,
-    text: LineText,
+    /// The text: bytes `start..end` of the file's text, or, when `end` is [`REWRITTEN`],
+    /// entry `start` of the set's rewritten lines (substitution or expansion made it).
+    start: u32,
+    end: u32,
 }
 
-#[derive(Debug, Clone)]
-enum LineText {
-    /// A range of the file's text.
-    Slice { start: u32, end: u32 },
-    /// Rewritten by substitution or expansion.
-    Owned(Box<str>),
-}
+/// `Line::end` of a line whose text was rewritten (files stay below 4 GiB: the load
+/// stops at [`MAX_TOTAL_BYTES`]).
+const REWRITTEN: u32 = u32::MAX;
 
 #[derive(Debug)]
 struct SourceFile {
@@ -77,6 +77,8 @@ struct SourceFile {
 pub struct SourceSet {
     files: Vec<SourceFile>,
     lines: Vec<Line>,
+    /// Texts of the rewritten lines.
+    rewritten: Vec<Box<str>>,
 }
 
 impl SourceSet {
@@ -111,11 +113,10 @@ impl SourceSet {
     }
 
     pub fn text<'a>(&'a self, line: &'a Line) -> &'a str {
-        match &line.text {
-            LineText::Slice { start, end } => {
-                &self.files[line.file as usize].text[*start as usize..*end as usize]
-            }
-            LineText::Owned(s) => s,
+        if line.end == REWRITTEN {
+            &self.rewritten[line.start as usize]
+        } else {
+            &self.files[line.file as usize].text[line.start as usize..line.end as usize]
         }
     }
 
@@ -166,6 +167,7 @@ struct Preprocessor<'a> {
     diag: &'a mut Diagnostics,
     files: Vec<SourceFile>,
     lines: Vec<Line>,
+    rewritten: Vec<Box<str>>,
     params: HashMap<String, Vec<String>>,
     /// A multi-line `$NAME= \` definition being collected.
     pending_definition: Option<(String, Vec<String>)>,
@@ -192,6 +194,7 @@ impl<'a> Preprocessor<'a> {
             diag,
             files: Vec::new(),
             lines: Vec::new(),
+            rewritten: Vec::new(),
             params: HashMap::new(),
             pending_definition: None,
             lossy: false,
@@ -208,6 +211,7 @@ impl<'a> Preprocessor<'a> {
         SourceSet {
             files: self.files,
             lines: self.lines,
+            rewritten: self.rewritten,
         }
     }
 
@@ -366,18 +370,19 @@ impl<'a> Preprocessor<'a> {
             }
             return;
         }
-        let line_text = match base {
-            Base::File(at) => LineText::Slice {
-                start: at as u32,
-                end: (at + text.len()) as u32,
-            },
-            Base::Owned => LineText::Owned(text.into()),
+        let (start, end) = match base {
+            Base::File(at) => (at as u32, (at + text.len()) as u32),
+            Base::Owned => {
+                self.rewritten.push(text.into());
+                ((self.rewritten.len() - 1) as u32, REWRITTEN)
+            }
         };
         self.lines.push(Line {
             file: origin.file,
             number: origin.line,
             col_base: Self::col_of(origin, base) as u32,
-            text: line_text,
+            start,
+            end,
         });
     }
 

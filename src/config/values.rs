@@ -330,9 +330,11 @@ pub fn script(node: &Node, diag: &mut Diagnostics) -> Option<Script> {
         bad(node, 0, "a script path or a quoted command", diag);
         return None;
     }
-    let user = node.arg(1).map(|user| ScriptUser {
-        user: user.to_string(),
-        group: node.arg(2).map(str::to_string),
+    let user = node.arg(1).map(|user| {
+        Box::new(ScriptUser {
+            user: user.to_string(),
+            group: node.arg(2).map(str::to_string),
+        })
     });
     no_more_args(node, 3, diag);
     Some(Script {

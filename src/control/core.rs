@@ -319,9 +319,9 @@ impl Core {
                 up: real.alive,
                 reason: self.reason(rs, real.alive),
                 script: if real.alive {
-                    rs.notify_up.clone()
+                    rs.notify_up.as_deref().cloned()
                 } else {
-                    rs.notify_down.clone()
+                    rs.notify_down.as_deref().cloned()
                 },
             })
             .collect();
@@ -426,7 +426,7 @@ impl Core {
                 port: rs.port,
                 up: false,
                 reason: "shutting down (omega)".into(),
-                script: rs.notify_down.clone(),
+                script: rs.notify_down.as_deref().cloned(),
             })
             .collect();
         for (vs, status) in self.services().filter(|(vs, _)| vs.omega) {

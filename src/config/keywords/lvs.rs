@@ -702,8 +702,8 @@ pub(super) fn resolve_virtual_server(
             weight: rs.weight,
             method: opts.method.unwrap_or_default(),
             inhibit_on_failure: opts.inhibit_on_failure.unwrap_or(false),
-            notify_up: rs.notify_up,
-            notify_down: rs.notify_down,
+            notify_up: rs.notify_up.map(Box::new),
+            notify_down: rs.notify_down.map(Box::new),
             upper_threshold: rs.upper_threshold,
             lower_threshold: rs.lower_threshold,
             virtualhost: opts.virtualhost.clone(),
@@ -803,11 +803,14 @@ pub(super) fn resolve_checker(
             Some(if c.kind == CheckerKind::Ssl {
                 Checker::Ssl {
                     common,
-                    http,
-                    tls: c.tls,
+                    http: std::sync::Arc::new(http),
+                    tls: Box::new(c.tls),
                 }
             } else {
-                Checker::Http { common, http }
+                Checker::Http {
+                    common,
+                    http: std::sync::Arc::new(http),
+                }
             })
         }
         CheckerKind::Misc => {
@@ -819,16 +822,16 @@ pub(super) fn resolve_checker(
                 return None;
             };
             if misc_path.user.is_none() {
-                misc_path.user = c.misc_user;
+                misc_path.user = c.misc_user.map(Box::new);
             }
             Some(Checker::Misc {
-                misc: MiscCheck {
+                misc: Box::new(MiscCheck {
                     misc_path,
                     // Silent in keepalived.conf(5); keepalived 2.2 uses delay_loop when
                     // misc_timeout is not set.
                     misc_timeout: c.misc_timeout.unwrap_or(common.delay_loop),
                     misc_dynamic: c.misc_dynamic,
-                },
+                }),
                 common,
             })
         }
@@ -843,10 +846,10 @@ pub(super) fn resolve_checker(
         }),
         CheckerKind::Dns => Some(Checker::Dns {
             common,
-            dns: DnsCheck {
+            dns: Box::new(DnsCheck {
                 query_type: c.dns_type,
                 name: c.dns_name.unwrap_or_else(|| def::DNS_NAME.to_string()),
-            },
+            }),
         }),
         CheckerKind::Udp => {
             let udp = c.udp;
@@ -860,11 +863,18 @@ pub(super) fn resolve_checker(
                     ),
                 );
             }
-            Some(Checker::Udp { common, udp })
+            Some(Checker::Udp {
+                common,
+                udp: Box::new(udp),
+            })
         }
         CheckerKind::Ping => Some(Checker::Ping { common }),
-        CheckerKind::File => resolve_file_check(c.file, c.span, rs.track_files, d)
-            .map(|file| Checker::File { common, file }),
+        CheckerKind::File => {
+            resolve_file_check(c.file, c.span, rs.track_files, d).map(|file| Checker::File {
+                common,
+                file: Box::new(file),
+            })
+        }
         CheckerKind::Bfd => {
             // keepalived (check_bfd.c) reports an unknown or missing name and drops the
             // checker; so does director, as a warning, so that its files still load.

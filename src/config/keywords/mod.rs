@@ -245,6 +245,27 @@ impl Builder {
         );
     }
 
+    /// How many virtual servers have been built so far.
+    pub fn virtual_server_count(&self) -> usize {
+        self.config.virtual_servers.len()
+    }
+
+    /// Replace each virtual server built since the first `from` by what `relocate` makes
+    /// of it (the loader's copy in the caller's arena, see `config::load_with`).
+    pub fn relocate_virtual_servers(
+        &mut self,
+        from: usize,
+        relocate: &mut dyn FnMut(VirtualServer) -> VirtualServer,
+    ) {
+        if from >= self.config.virtual_servers.len() {
+            return;
+        }
+        let built = self.config.virtual_servers.split_off(from);
+        self.config
+            .virtual_servers
+            .extend(built.into_iter().map(relocate));
+    }
+
     /// Resolve what depends on the whole file (VRRP defaults from global_defs).
     pub fn finish(mut self) -> (Config, SourceMap) {
         let g = &mut self.globals;

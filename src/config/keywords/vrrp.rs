@@ -303,7 +303,11 @@ pub const VRRP_SCRIPT: &[Kw<VrrpScriptDraft>] = &[
         }
     }),
     kw!("user", |s, n, d| s.script.script.user =
-        v::script_user(n, d).or(s.script.script.user.take())),
+        v::script_user(n, d).map(Box::new).or(s
+            .script
+            .script
+            .user
+            .take())),
     kw!("init_fail", |s, n, d| {
         v::bare(n, d);
         s.script.init_fail = true
