@@ -174,10 +174,19 @@ pub fn director_config(
          priority 1\n        }}\n    }}\n}}\n",
         FAST.hello, FAST.dead
     );
+    c.push_str(&dr_virtual_servers(vips, "mh"));
+    c
+}
+
+/// One DR virtual server per VIP with `lb_algo` `algo` and the three real servers, each
+/// checked with TCP_CHECK every second: the services of the directors here and of the
+/// keepalived + LVS reference lab (tests/common/lvs_lab.rs).
+pub fn dr_virtual_servers(vips: &[Ipv4Addr], algo: &str) -> String {
+    let mut c = String::new();
     for vip in vips {
         let _ = writeln!(
             c,
-            "virtual_server {vip} {PORT} {{\n    delay_loop 1\n    lb_algo mh\n    lb_kind DR\n    protocol TCP"
+            "virtual_server {vip} {PORT} {{\n    delay_loop 1\n    lb_algo {algo}\n    lb_kind DR\n    protocol TCP"
         );
         for i in 0..3 {
             let _ = writeln!(

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::health_lab::{
-    client_behind, dr_real_servers, hold_connection, real_addr, HeldConnection, PORT, VIP,
+    client_behind, dr_real_servers, dr_virtual_servers, hold_connection, HeldConnection, PORT, VIP,
 };
 use super::netns::NetNs;
 use super::ospf::{host, BroadcastLab, ROUTER_ID};
@@ -50,21 +50,7 @@ pub fn keepalived_lvs_config(n: usize, vips: &[Ipv4Addr], sync: bool) -> String 
         let _ = writeln!(c, "        {} dev eth0", host(*vip));
     }
     let _ = writeln!(c, "    }}\n}}\n");
-    for vip in vips {
-        let _ = writeln!(
-            c,
-            "virtual_server {vip} {PORT} {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol TCP"
-        );
-        for i in 0..3 {
-            let _ = writeln!(
-                c,
-                "    real_server {} {PORT} {{\n        weight 1\n        TCP_CHECK {{\n            \
-                 connect_timeout 1\n            retry 0\n            delay_before_retry 1\n        }}\n    }}",
-                real_addr(i)
-            );
-        }
-        let _ = writeln!(c, "}}\n");
-    }
+    c.push_str(&dr_virtual_servers(vips, "rr"));
     c
 }
 
