@@ -109,25 +109,26 @@ pub struct StatsHandle {
 impl StatsHandle {
     /// Reads the counters back from the backend (after the reconcile in progress, if any).
     pub async fn stats(&self) -> Result<TableStats, String> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Stats(reply))
-            .map_err(|_| "the dataplane thread has stopped".to_string())?;
-        answer
-            .await
-            .map_err(|_| "the dataplane thread has stopped".to_string())?
+        self.ask()?.await.map_err(|_| stopped())?
     }
 
     /// [`StatsHandle::stats`] for a thread outside the async runtime.
     pub fn stats_blocking(&self) -> Result<TableStats, String> {
+        self.ask()?.blocking_recv().map_err(|_| stopped())?
+    }
+
+    /// Queues the request; the answer comes on the returned channel.
+    fn ask(&self) -> Result<oneshot::Receiver<Result<TableStats, String>>, String> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(Command::Stats(reply))
-            .map_err(|_| "the dataplane thread has stopped".to_string())?;
-        answer
-            .blocking_recv()
-            .map_err(|_| "the dataplane thread has stopped".to_string())?
+            .map_err(|_| stopped())?;
+        Ok(answer)
     }
+}
+
+fn stopped() -> String {
+    "the dataplane thread has stopped".to_string()
 }
 
 /// The backend, opened on first need.
