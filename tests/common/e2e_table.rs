@@ -206,6 +206,42 @@ fn classify(
     (broke, unexplained)
 }
 
+/// A row in which nothing may break, from its start (`mark`, `t0`) until the lab settled.
+struct Step {
+    name: &'static str,
+    scenario: &'static str,
+    /// What the streams must make progress after, for messages.
+    after: &'static str,
+    affected: usize,
+    mark: usize,
+    t0: Instant,
+}
+
+/// The end of `step`: every stream makes progress again, and its row records the breaks
+/// and failed new connections since it started; any failed new connection fails the test.
+fn nothing_may_break(lab: &mut E2eLab, sources: &[Ipv4Addr], load: &Load, step: Step) -> Row {
+    let label = lab.label();
+    let name = step.name;
+    let now = lab.load().status().expect("status");
+    lab.load()
+        .wait_progress(sources, &now, load.progress, VERDICT)
+        .unwrap_or_else(|e| panic!("{label}: {name} after {}: {e}", step.after));
+    let (_, unexplained) = classify(lab, step.mark, &BTreeSet::new());
+    let failed = lab.load().failed_opens_since(step.mark);
+    println!("{label}: {name} took {:?}", step.t0.elapsed());
+    assert!(
+        failed.is_empty(),
+        "{label}: {name} new connections failed: {failed:?}"
+    );
+    Row {
+        scenario: step.scenario,
+        affected: step.affected,
+        broke_expected: 0,
+        broke_unexplained: unexplained,
+        failed_opens: failed.len(),
+    }
+}
+
 /// Runs the whole table on a fresh lab with `router_kind` as the router.
 pub fn scenario_table(router_kind: RouterKind, dataplane: LabDataplane) {
     // A failed table poisons the lock; the other router's table still runs.
@@ -278,24 +314,19 @@ pub fn scenario_table(router_kind: RouterKind, dataplane: LabDataplane) {
     );
     directorctl(&lab.directors[target].socket, &["undrain", "--all"]).expect("undrain --all");
     lab.wait_settled(&all, "(a) undrained: VIP via all three again");
-    let now = lab.load().status().expect("status");
-    lab.load()
-        .wait_progress(&sources, &now, load.progress, VERDICT)
-        .unwrap_or_else(|e| panic!("{label}: (a) after undrain: {e}"));
-    let (_, unexplained) = classify(&lab, mark, &BTreeSet::new());
-    let failed = lab.load().failed_opens_since(mark);
-    println!("{label}: (a) took {:?}", t0.elapsed());
-    rows.push(Row {
-        scenario: "(a) drain --all, undrain",
-        affected: carried.len(),
-        broke_expected: 0,
-        broke_unexplained: unexplained,
-        failed_opens: failed.len(),
-    });
-    assert!(
-        failed.is_empty(),
-        "{label}: (a) new connections failed: {failed:?}"
-    );
+    rows.push(nothing_may_break(
+        &mut lab,
+        &sources,
+        &load,
+        Step {
+            name: "(a)",
+            scenario: "(a) drain --all, undrain",
+            after: "undrain",
+            affected: carried.len(),
+            mark,
+            t0,
+        },
+    ));
 
     // ===== (b) crash (kill -9) of the director carrying the most streams, BFD on =====
     let (target, carried) = busiest_director(&mut lab);
@@ -345,24 +376,19 @@ pub fn scenario_table(router_kind: RouterKind, dataplane: LabDataplane) {
     })
     .unwrap_or_else(|e| panic!("{label}: (d) {vip_c} added and {vip_b} removed: {e}"));
     lab.wait_settled(&all, "(d) after the reloads");
-    let now = lab.load().status().expect("status");
-    lab.load()
-        .wait_progress(&sources, &now, load.progress, VERDICT)
-        .unwrap_or_else(|e| panic!("{label}: (d) after the reloads: {e}"));
-    let (_, unexplained) = classify(&lab, mark, &BTreeSet::new());
-    let failed = lab.load().failed_opens_since(mark);
-    println!("{label}: (d) took {:?}", t0.elapsed());
-    rows.push(Row {
-        scenario: "(d) reloads adding/removing other services",
-        affected: load.streams,
-        broke_expected: 0,
-        broke_unexplained: unexplained,
-        failed_opens: failed.len(),
-    });
-    assert!(
-        failed.is_empty(),
-        "{label}: (d) new connections failed: {failed:?}"
-    );
+    rows.push(nothing_may_break(
+        &mut lab,
+        &sources,
+        &load,
+        Step {
+            name: "(d)",
+            scenario: "(d) reloads adding/removing other services",
+            after: "the reloads",
+            affected: load.streams,
+            mark,
+            t0,
+        },
+    ));
 
     // ===== (e) the real server carrying the most streams dies =====
     rows.push(server_dies(&mut lab, &sources));
